@@ -1,0 +1,300 @@
+/* app.c -- wiring: HTTP routes, WebSocket lifecycle, the media worker, timers and shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "media/dtls.h"
+#include "media/srtpctx.h"
+#include "server/app_int.h"
+#include "server/log.h"
+#include "server/metrics.h"
+#include "server/webassets.h"
+
+#define TICK_MS 100
+
+static const char *content_type(const char *path) {
+  const char *dot = strrchr(path, '.');
+  if (!dot)
+    return "application/octet-stream";
+  if (!strcmp(dot, ".html"))
+    return "text/html; charset=utf-8";
+  if (!strcmp(dot, ".js") || !strcmp(dot, ".mjs"))
+    return "text/javascript; charset=utf-8";
+  if (!strcmp(dot, ".css"))
+    return "text/css; charset=utf-8";
+  if (!strcmp(dot, ".svg"))
+    return "image/svg+xml";
+  if (!strcmp(dot, ".png"))
+    return "image/png";
+  if (!strcmp(dot, ".ico"))
+    return "image/x-icon";
+  if (!strcmp(dot, ".json"))
+    return "application/json";
+  return "application/octet-stream";
+}
+
+/* Serves web/ from the binary, or from web_dir when set (development). */
+static bool serve_static(struct app *a, const char *path, struct httpd_reply *rep) {
+  if (!strcmp(path, "/"))
+    path = "/index.html";
+  if (strstr(path, "..") || strlen(path) > 200)
+    return false;
+  if (a->cfg.web_dir[0]) {
+    char full[512];
+    snprintf(full, sizeof(full), "%s%s", a->cfg.web_dir, path);
+    int fd = open(full, O_RDONLY);
+    if (fd < 0)
+      return false;
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > 8 * 1024 * 1024) {
+      close(fd);
+      return false;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+    close(fd);
+    if (n < 0) {
+      free(buf);
+      return false;
+    }
+    httpd_reply_status(rep, 200);
+    httpd_reply_header(rep, "Cache-Control", "no-cache");
+    httpd_reply_body(rep, content_type(path), buf, (size_t)n, true);
+    free(buf);
+    return true;
+  }
+  for (const struct webasset *w = webassets; w->path; w++) {
+    if (!strcmp(w->path, path)) {
+      httpd_reply_status(rep, 200);
+      httpd_reply_header(rep, "Cache-Control", "no-cache");
+      httpd_reply_body(rep, content_type(path), w->data, w->len, false);
+      return true;
+    }
+  }
+  return false;
+}
+
+static void on_request(void *arg, const struct httpd_request *req, struct httpd_reply *rep) {
+  struct app *a = arg;
+  if (!strcmp(req->path, "/healthz")) {
+    httpd_reply_status(rep, 200);
+    httpd_reply_body(rep, "text/plain", "ok\n", 3, false);
+    return;
+  }
+  if (!strcmp(req->path, "/readyz")) {
+    httpd_reply_status(rep, a->draining ? 503 : 200);
+    const char *b = a->draining ? "draining\n" : "ready\n";
+    httpd_reply_body(rep, "text/plain", b, strlen(b), false);
+    return;
+  }
+  if (!strcmp(req->path, "/metrics")) {
+    char *text = NULL;
+    size_t len = metrics_render(a, &text);
+    httpd_reply_status(rep, 200);
+    httpd_reply_body(rep, "text/plain; version=0.0.4", text ? text : "", len, true);
+    free(text);
+    return;
+  }
+  if ((!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) && serve_static(a, req->path, rep))
+    return;
+  httpd_reply_status(rep, 404);
+  httpd_reply_body(rep, "text/plain", "not found\n", 10, false);
+}
+
+static void on_ws_open(void *arg, struct ws_conn *c, const struct httpd_request *req) {
+  struct app *a = arg;
+  (void)req;
+  a->n.ws_opened++;
+  ws_set_data(c, NULL);
+}
+
+static void on_ws_message(void *arg, struct ws_conn *c, const char *data, size_t len, bool binary) {
+  struct app *a = arg;
+  if (binary) {
+    struct peer *p = ws_get_data(c);
+    peer_error(p, c, "bad_message", "binary messages are not part of the protocol", NULL);
+    return;
+  }
+  signal_on_message(a, c, data, len);
+}
+
+static void on_ws_close(void *arg, struct ws_conn *c) {
+  (void)arg;
+  struct peer *p = ws_get_data(c);
+  if (p && p->ws == c)
+    peer_ws_lost(p);
+}
+
+static void tick_cb(uv_timer_t *t) {
+  struct app *a = t->data;
+  uint64_t now = uv_now(a->loop);
+  match_tick(a->match, now);
+  app_dispatch_match(a);
+  struct peer *p = a->peers, *next;
+  for (; p; p = next) {
+    next = p->next;
+    /* A replaced or failed session must bring media back within silence_ms to keep the pair. */
+    if (p->media_lost_ms && now - p->media_lost_ms > (uint64_t)a->cfg.silence_ms) {
+      p->media_lost_ms = 0;
+      if (!p->sess || !session_ready(p->sess))
+        peer_set_media(p, false);
+    }
+    if (!p->ws && p->ws_lost_ms && now - p->ws_lost_ms > (uint64_t)a->cfg.grace_ms) {
+      log_debug("peer %llu gone (grace expired)", (unsigned long long)p->id);
+      next = p->next;
+      peer_free(p);
+    }
+  }
+}
+
+static void detect_public_ip(struct app *a) {
+  if (a->cfg.public_ip[0]) {
+    snprintf(a->public_ip, sizeof(a->public_ip), "%s", a->cfg.public_ip);
+    return;
+  }
+  snprintf(a->public_ip, sizeof(a->public_ip), "127.0.0.1");
+  uv_interface_address_t *ifs;
+  int n;
+  if (uv_interface_addresses(&ifs, &n))
+    return;
+  for (int i = 0; i < n; i++) {
+    if (!ifs[i].is_internal && ifs[i].address.address4.sin_family == AF_INET) {
+      uv_ip4_name(&ifs[i].address.address4, a->public_ip, sizeof(a->public_ip));
+      break;
+    }
+  }
+  uv_free_interface_addresses(ifs, n);
+}
+
+int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
+  struct app *a = calloc(1, sizeof(*a));
+  if (!a)
+    return -ENOMEM;
+  a->loop = loop;
+  a->cfg = *cfg;
+  a->started_ms = uv_now(loop);
+  detect_public_ip(a);
+  int rc = -ENOMEM;
+  if (srtpctx_global_init()) {
+    log_error("libsrtp2 failed to initialise");
+    rc = -EIO;
+    goto fail;
+  }
+  a->cert = dtls_cert_new();
+  if (!a->cert) {
+    log_error("could not create the DTLS certificate");
+    rc = -EIO;
+    goto fail;
+  }
+  struct match_config mc;
+  match_config_default(&mc);
+  a->match = match_new(&mc);
+  a->by_token = hmap_new();
+  a->by_id = hmap_new();
+  if (!a->match || !a->by_token || !a->by_id)
+    goto fail;
+
+  struct worker_config wc;
+  worker_config_default(&wc);
+  wc.bind_ip = cfg->media_addr;
+  wc.port = (uint16_t)cfg->media_port;
+  wc.public_ip = a->public_ip;
+  wc.silence_ms = (uint32_t)cfg->silence_ms;
+  wc.connect_timeout_ms = (uint32_t)cfg->connect_timeout_ms;
+  struct worker_events ev = peer_worker_events;
+  ev.arg = a;
+  a->worker = worker_new(loop, &wc, &ev, a->cert);
+  if (!a->worker)
+    goto fail;
+  rc = worker_start(a->worker);
+  if (rc) {
+    log_error("cannot bind UDP %s:%d for media: %s", cfg->media_addr, cfg->media_port,
+              uv_strerror(rc));
+    goto fail;
+  }
+
+  struct httpd_config hc;
+  httpd_config_default(&hc);
+  hc.host = cfg->http_addr;
+  hc.port = cfg->http_port;
+  hc.trust_proxy = cfg->trust_proxy;
+  struct httpd_handlers hh = {
+      .on_request = on_request,
+      .ws_path = "/ws",
+      .on_ws_open = on_ws_open,
+      .on_ws_message = on_ws_message,
+      .on_ws_close = on_ws_close,
+      .arg = a,
+  };
+  a->httpd = httpd_new(loop, &hc, &hh);
+  if (!a->httpd)
+    goto fail;
+  rc = httpd_listen(a->httpd);
+  if (rc) {
+    log_error("cannot listen on %s:%d for HTTP: %s", cfg->http_addr, cfg->http_port,
+              uv_strerror(rc));
+    goto fail;
+  }
+  uv_timer_init(loop, &a->tick);
+  a->tick.data = a;
+  uv_timer_start(&a->tick, tick_cb, TICK_MS, TICK_MS);
+  log_info("tandem serving http://%s:%d (media UDP %s:%u, advertised as %s, SRTP by libsrtp2, "
+           "DTLS fingerprint %s)",
+           cfg->http_addr, httpd_port(a->httpd), cfg->media_addr, worker_port(a->worker),
+           a->public_ip, dtls_cert_fingerprint(a->cert));
+  *out = a;
+  return 0;
+fail:
+  /* Close what was built; the loop finishes the handle closes. */
+  app_close(a, NULL, NULL);
+  return rc;
+}
+
+void app_drain(struct app *a) {
+  a->draining = true;
+  log_info("draining: /readyz now answers 503; existing calls continue");
+}
+
+static void part_closed(void *arg) {
+  struct app *a = arg;
+  if (--a->pending_closes > 0)
+    return;
+  dtls_cert_free(a->cert);
+  match_free(a->match);
+  hmap_free(a->by_token);
+  hmap_free(a->by_id);
+  void (*done)(void *) = a->done;
+  void *darg = a->done_arg;
+  free(a);
+  if (done)
+    done(darg);
+}
+
+static void tick_closed(uv_handle_t *h) { part_closed(h->data); }
+
+void app_close(struct app *a, void (*done)(void *), void *arg) {
+  if (a->closing)
+    return;
+  a->closing = true;
+  a->done = done;
+  a->done_arg = arg;
+  a->pending_closes = 1; /* released at the end of this function */
+  if (a->tick.data == a) {
+    a->pending_closes++;
+    uv_close((uv_handle_t *)&a->tick, tick_closed);
+  }
+  while (a->peers)
+    peer_free(a->peers);
+  if (a->httpd) {
+    a->pending_closes++;
+    httpd_close(a->httpd, part_closed, a);
+  }
+  if (a->worker) {
+    a->pending_closes++;
+    worker_close(a->worker, part_closed, a);
+  }
+  part_closed(a);
+}

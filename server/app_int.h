@@ -1,0 +1,77 @@
+/* app_int.h -- private layout of the server, shared by app.c, peer.c and signal.c. */
+#ifndef TANDEM_APP_INT_H
+#define TANDEM_APP_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "match/engine.h"
+#include "media/hmap.h"
+#include "media/session.h"
+#include "media/worker.h"
+#include "server/app.h"
+#include "server/httpd.h"
+
+#define PEER_TOKEN_LEN 32
+
+/* One browser tab for its whole visit. It outlives a dropped WebSocket for grace_ms. */
+struct peer {
+  struct app *app;
+  uint64_t id;                    /* the match engine's id */
+  struct ws_conn *ws;             /* NULL while in grace */
+  struct session *sess;           /* NULL before the offer or after a media failure */
+  char token[PEER_TOKEN_LEN + 1]; /* resume token */
+  char ip[64];
+  bool offered_on_ws;             /* an offer arrived on the current WebSocket */
+  bool media_ready;               /* what the match engine was last told */
+  uint64_t ws_lost_ms;            /* when the WebSocket went away (grace start), 0 if attached */
+  uint64_t media_lost_ms;         /* when the session was replaced or failed, 0 if fine */
+  struct peer *prev, *next;       /* app->peers list */
+};
+
+struct app_counters {
+  uint64_t ws_opened, ws_messages, ws_errors, offers, offers_rejected;
+  uint64_t matches, nexts, resumes, media_failures;
+};
+
+struct app {
+  uv_loop_t *loop;
+  struct config cfg;
+  char public_ip[64];
+  struct dtls_cert *cert;
+  struct worker *worker;
+  struct httpd *httpd;
+  struct match_engine *match;
+  struct hmap *by_token;
+  struct hmap *by_id;
+  struct peer *peers;           /* every peer, attached or in grace */
+  size_t n_peers;
+  uint64_t next_id;
+  uv_timer_t tick;
+  bool draining, closing;
+  int pending_closes;
+  void (*done)(void *);
+  void *done_arg;
+  uint64_t started_ms;
+  struct app_counters n;
+};
+
+/* peer.c */
+struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip);
+void peer_free(struct peer *p);                 /* forgets it everywhere, closes its session */
+struct peer *peer_by_token(struct app *a, const char *token);
+struct peer *peer_by_id(struct app *a, uint64_t id);
+void peer_send(struct peer *p, json_t *msg);    /* steals msg; dropped while detached */
+void peer_error(struct peer *p, struct ws_conn *ws, const char *code, const char *message,
+                const char *ref);
+void peer_ws_lost(struct peer *p);
+void peer_set_media(struct peer *p, bool ready);
+void peer_send_state(struct peer *p);           /* {"type":"state"} with the current state */
+void app_dispatch_match(struct app *a);         /* drains match events into messages/links */
+extern const struct worker_events peer_worker_events;
+
+/* signal.c */
+void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_t len);
+
+#endif

@@ -1,0 +1,35 @@
+/* config.h -- the server's configuration: embedded defaults < file < environment < flags. */
+#ifndef TANDEM_CONFIG_H
+#define TANDEM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config {
+  char http_addr[64];
+  int http_port;
+  char media_addr[64];
+  int media_port;
+  char public_ip[64];     /* "" = detect: the first non-loopback IPv4, else 127.0.0.1 */
+  char data_dir[256];
+  char log_level[16];
+  char web_dir[256];      /* "" = the web client compiled into the binary */
+  int silence_ms;         /* media silent this long: the peer leaves its pair */
+  int grace_ms;           /* a dropped WebSocket may resume within this */
+  int connect_timeout_ms; /* ICE + DTLS must complete within this */
+  int max_peers;          /* connections refused beyond this */
+  bool trust_proxy;       /* X-Forwarded-For from a load balancer names the client */
+  char config_file[256];
+};
+
+/* Fills c from defaults, then the file named by --config / TANDEM_CONFIG (if any), then
+ * TANDEM_* environment variables, then the command-line flags. Returns 0; or -EINVAL with a
+ * message in err (e.g. "unknown flag --foo", "media_port: not a number") ; 1 if --help was
+ * asked for (usage printed). */
+int config_load(struct config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* Writes "key = value" lines for every key (used by --print-config and docs). */
+void config_print(const struct config *c, void *file);
+
+#endif

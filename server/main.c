@@ -1,0 +1,67 @@
+/* main.c -- the tandem server process: configuration, signals, the event loop. */
+#include <signal.h>
+#include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "server/app.h"
+#include "server/config.h"
+#include "server/log.h"
+
+static struct app *app;
+static uv_signal_t sigint, sigterm;
+static int stopping;
+
+static void on_closed(void *arg) {
+  (void)arg;
+  uv_close((uv_handle_t *)&sigint, NULL);
+  uv_close((uv_handle_t *)&sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  (void)h;
+  if (stopping++) {
+    log_warn("second signal: exiting now");
+    exit(1);
+  }
+  log_info("%s: shutting down", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  app_drain(app);
+  app_close(app, on_closed, NULL);
+}
+
+int main(int argc, char **argv) {
+  struct config cfg;
+  char err[512] = "";
+  int rc = config_load(&cfg, argc, argv, err, sizeof(err));
+  if (rc == 1)
+    return 0;
+  if (rc) {
+    fprintf(stderr, "tandem: %s\n", err);
+    return 2;
+  }
+  int lvl = log_parse_level(cfg.log_level);
+  if (lvl < 0) {
+    fprintf(stderr, "tandem: log_level must be error, warn, info or debug\n");
+    return 2;
+  }
+  log_set_level((enum log_level)lvl);
+  signal(SIGPIPE, SIG_IGN);
+  if (cfg.data_dir[0] && mkdir(cfg.data_dir, 0750) && errno != EEXIST)
+    log_warn("cannot create data_dir %s", cfg.data_dir);
+
+  uv_loop_t *loop = uv_default_loop();
+  rc = app_new(loop, &cfg, &app);
+  if (rc) {
+    uv_run(loop, UV_RUN_DEFAULT);
+    return 1;
+  }
+  uv_signal_init(loop, &sigint);
+  uv_signal_start(&sigint, on_signal, SIGINT);
+  uv_signal_init(loop, &sigterm);
+  uv_signal_start(&sigterm, on_signal, SIGTERM);
+  uv_run(loop, UV_RUN_DEFAULT);
+  uv_loop_close(loop);
+  return 0;
+}

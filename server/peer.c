@@ -1,0 +1,248 @@
+/* peer.c -- a visitor's lifetime: WebSocket, media session, grace and the match events. */
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/app_int.h"
+#include "server/log.h"
+
+static void make_token(char out[PEER_TOKEN_LEN + 1]) {
+  unsigned char raw[PEER_TOKEN_LEN / 2];
+  if (RAND_bytes(raw, sizeof(raw)) != 1)
+    for (size_t i = 0; i < sizeof(raw); i++)
+      raw[i] = (unsigned char)random();
+  static const char hex[] = "0123456789abcdef";
+  for (size_t i = 0; i < sizeof(raw); i++) {
+    out[2 * i] = hex[raw[i] >> 4];
+    out[2 * i + 1] = hex[raw[i] & 15];
+  }
+  out[PEER_TOKEN_LEN] = 0;
+}
+
+struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
+  struct peer *p = calloc(1, sizeof(*p));
+  if (!p)
+    return NULL;
+  p->app = a;
+  p->id = ++a->next_id;
+  p->ws = ws;
+  make_token(p->token);
+  snprintf(p->ip, sizeof(p->ip), "%s", ip ? ip : "");
+  if (hmap_put(a->by_token, p->token, PEER_TOKEN_LEN, p) ||
+      hmap_put(a->by_id, &p->id, sizeof(p->id), p) ||
+      match_add(a->match, p->id, uv_now(a->loop)) != 0) {
+    hmap_del(a->by_token, p->token, PEER_TOKEN_LEN);
+    hmap_del(a->by_id, &p->id, sizeof(p->id));
+    free(p);
+    return NULL;
+  }
+  p->next = a->peers;
+  if (a->peers)
+    a->peers->prev = p;
+  a->peers = p;
+  a->n_peers++;
+  return p;
+}
+
+void peer_free(struct peer *p) {
+  struct app *a = p->app;
+  match_remove(a->match, p->id, uv_now(a->loop));
+  if (p->sess) {
+    session_close(p->sess);
+    p->sess = NULL;
+  }
+  if (p->ws)
+    ws_set_data(p->ws, NULL);
+  hmap_del(a->by_token, p->token, PEER_TOKEN_LEN);
+  hmap_del(a->by_id, &p->id, sizeof(p->id));
+  if (p->prev)
+    p->prev->next = p->next;
+  else
+    a->peers = p->next;
+  if (p->next)
+    p->next->prev = p->prev;
+  a->n_peers--;
+  free(p);
+  /* The partner learns of the departure from the events match_remove queued. */
+  app_dispatch_match(a);
+}
+
+struct peer *peer_by_token(struct app *a, const char *token) {
+  if (strlen(token) != PEER_TOKEN_LEN)
+    return NULL;
+  return hmap_get(a->by_token, token, PEER_TOKEN_LEN);
+}
+
+struct peer *peer_by_id(struct app *a, uint64_t id) { return hmap_get(a->by_id, &id, sizeof(id)); }
+
+static void send_json(struct ws_conn *ws, json_t *msg) {
+  char *s = json_dumps(msg, JSON_COMPACT);
+  json_decref(msg);
+  if (!s)
+    return;
+  ws_send_text(ws, s, strlen(s));
+  free(s);
+}
+
+void peer_send(struct peer *p, json_t *msg) {
+  if (!p->ws) {
+    json_decref(msg);
+    return;
+  }
+  send_json(p->ws, msg);
+}
+
+void peer_error(struct peer *p, struct ws_conn *ws, const char *code, const char *message,
+                const char *ref) {
+  json_t *m = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", message);
+  if (ref)
+    json_object_set_new(m, "ref", json_string(ref));
+  if (p)
+    p->app->n.ws_errors++;
+  send_json(ws ? ws : p->ws, m);
+}
+
+/* The WebSocket went away: keep the peer (and its pair, while its media flows) for grace_ms. */
+void peer_ws_lost(struct peer *p) {
+  p->ws = NULL;
+  p->offered_on_ws = false;
+  p->ws_lost_ms = uv_now(p->app->loop);
+}
+
+void peer_set_media(struct peer *p, bool ready) {
+  struct app *a = p->app;
+  if (p->media_ready == ready)
+    return;
+  p->media_ready = ready;
+  match_set_ready(a->match, p->id, ready, uv_now(a->loop));
+  app_dispatch_match(a);
+}
+
+static const char *state_name(enum match_state s, bool ready) {
+  switch (s) {
+  case MATCH_WAITING: return "waiting";
+  case MATCH_PAIRED: return "paired";
+  default: return ready ? "ready" : "connecting";
+  }
+}
+
+static void link_pair(struct peer *p, struct peer *q) {
+  if (!p->sess || !q->sess)
+    return;
+  if (router_source(p->sess) == q->sess && router_source(q->sess) == p->sess)
+    return;
+  router_link(p->sess, q->sess);
+}
+
+void app_dispatch_match(struct app *a) {
+  struct match_event ev;
+  while (match_poll(a->match, &ev) == 1) {
+    struct peer *p = peer_by_id(a, ev.peer);
+    if (!p)
+      continue;
+    switch (ev.type) {
+    case MATCH_EV_PAIRED: {
+      struct peer *q = peer_by_id(a, ev.partner);
+      if (!q)
+        break;
+      if (p->id < q->id)
+        a->n.matches++;
+      link_pair(p, q);
+      json_t *tags = json_array();
+      for (size_t i = 0; i < ev.n_shared; i++)
+        json_array_append_new(tags, json_string(ev.shared_tags[i]));
+      peer_send(p, json_pack("{s:s, s:o}", "type", "matched", "shared", tags));
+      log_debug("peer %llu paired with %llu", (unsigned long long)p->id,
+                (unsigned long long)q->id);
+      break;
+    }
+    case MATCH_EV_PARTNER_LEFT:
+      if (p->sess)
+        router_unlink(p->sess);
+      peer_send(p, json_pack("{s:s}", "type", "partner_left"));
+      break;
+    case MATCH_EV_WAITING:
+      if (p->sess && match_partner(a->match, p->id) == 0)
+        router_unlink(p->sess);
+      peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state", "waiting"));
+      break;
+    case MATCH_EV_STOPPED:
+      if (p->sess)
+        router_unlink(p->sess);
+      peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state",
+                             state_name(MATCH_IDLE, p->media_ready)));
+      break;
+    case MATCH_EV_COOLDOWN: {
+      uint64_t now = uv_now(a->loop);
+      uint64_t left = ev.until_ms > now ? ev.until_ms - now : 0;
+      json_t *m = json_pack("{s:s, s:s, s:s, s:I}", "type", "error", "code", "cooldown",
+                            "message", "Too many skips: take a breath, you will be back in the "
+                                       "queue in a few seconds.",
+                            "retry_ms", (json_int_t)left);
+      peer_send(p, m);
+      break;
+    }
+    }
+  }
+}
+
+void peer_send_state(struct peer *p) {
+  struct app *a = p->app;
+  enum match_state s = match_state_of(a->match, p->id);
+  peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state", state_name(s, p->media_ready)));
+}
+
+static void on_ready(void *arg, struct session *s) {
+  struct peer *p = session_user(s);
+  struct app *a = arg;
+  p->media_lost_ms = 0;
+  log_debug("peer %llu media ready (%s)", (unsigned long long)p->id, session_srtp_profile(s));
+  /* After a refresh the pair may have survived: feed the new session at once. */
+  uint64_t partner = match_partner(a->match, p->id);
+  struct peer *q = partner ? peer_by_id(a, partner) : NULL;
+  if (q)
+    link_pair(p, q);
+  peer_set_media(p, true);
+  if (match_state_of(a->match, p->id) == MATCH_IDLE)
+    peer_send_state(p);
+}
+
+static void on_media(void *arg, struct session *s, bool flowing) {
+  struct peer *p = session_user(s);
+  (void)arg;
+  if (flowing) {
+    struct app *a = p->app;
+    uint64_t partner = match_partner(a->match, p->id);
+    struct peer *q = partner ? peer_by_id(a, partner) : NULL;
+    if (q)
+      link_pair(p, q);
+  }
+  peer_set_media(p, flowing);
+}
+
+static void on_failed(void *arg, struct session *s, const char *why) {
+  struct peer *p = session_user(s);
+  struct app *a = arg;
+  a->n.media_failures++;
+  log_info("peer %llu media failed: %s", (unsigned long long)p->id, why);
+  if (p->ws)
+    peer_error(p, NULL, "media_failed", why, NULL);
+  session_close(s);
+  p->sess = NULL;
+  p->media_lost_ms = 0;
+  peer_set_media(p, false);
+}
+
+static void on_partner_video(void *arg, struct session *s, uint32_t ts) {
+  struct peer *p = session_user(s);
+  (void)arg;
+  peer_send(p, json_pack("{s:s, s:I}", "type", "partner_video", "ts", (json_int_t)ts));
+}
+
+const struct worker_events peer_worker_events = {
+    .on_ready = on_ready,
+    .on_media = on_media,
+    .on_failed = on_failed,
+    .on_partner_video = on_partner_video,
+};

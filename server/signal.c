@@ -1,0 +1,228 @@
+/* signal.c -- the WebSocket signalling protocol (docs/protocol.md). */
+#include <errno.h>
+#include <string.h>
+
+#include "media/sdp.h"
+#include "server/app_int.h"
+#include "server/log.h"
+
+#define MAX_TAGS 10
+
+static void on_hello(struct app *a, struct ws_conn *c, json_t *msg) {
+  struct peer *p = ws_get_data(c);
+  if (p) {
+    peer_error(p, c, "bad_state", "hello was already sent on this connection", "hello");
+    return;
+  }
+  json_t *jr = json_object_get(msg, "resume");
+  if (jr && !json_is_string(jr) && !json_is_null(jr)) {
+    peer_error(NULL, c, "bad_message", "resume must be a string", "hello");
+    return;
+  }
+  const char *token = json_is_string(jr) ? json_string_value(jr) : NULL;
+  bool resumed = false;
+  if (token && (p = peer_by_token(a, token)) != NULL) {
+    /* Same visitor, new WebSocket: a refresh or a network switch. An old connection that the
+     * server has not noticed dying yet loses the peer to the new one. */
+    if (p->ws) {
+      ws_set_data(p->ws, NULL);
+      ws_close(p->ws, 4000, "resumed elsewhere");
+    }
+    p->ws = c;
+    p->ws_lost_ms = 0;
+    p->offered_on_ws = false;
+    resumed = true;
+    a->n.resumes++;
+  } else {
+    if (a->draining) {
+      peer_error(NULL, c, "draining", "this server is being taken out of service; reconnect",
+                 "hello");
+      ws_close(c, 1013, "draining");
+      return;
+    }
+    if ((int)a->n_peers >= a->cfg.max_peers) {
+      peer_error(NULL, c, "full", "the server is full; try again in a minute", "hello");
+      ws_close(c, 1013, "full");
+      return;
+    }
+    p = peer_new(a, c, ws_remote_ip(c));
+    if (!p) {
+      peer_error(NULL, c, "internal", "out of memory", "hello");
+      return;
+    }
+  }
+  ws_set_data(c, p);
+  peer_send(p, json_pack("{s:s, s:s, s:b}", "type", "welcome", "resume", p->token, "resumed",
+                         resumed));
+  if (resumed)
+    peer_send_state(p);
+}
+
+static void on_offer(struct app *a, struct peer *p, json_t *msg) {
+  json_t *js = json_object_get(msg, "sdp");
+  if (!json_is_string(js)) {
+    peer_error(p, NULL, "bad_message", "offer needs a string field sdp", "offer");
+    return;
+  }
+  if (p->offered_on_ws) {
+    peer_error(p, NULL, "already_negotiated",
+               "this connection already has media; Tandem never renegotiates", "offer");
+    return;
+  }
+  a->n.offers++;
+  struct sdp_offer *o = malloc(sizeof(*o));
+  if (!o) {
+    peer_error(p, NULL, "internal", "out of memory", "offer");
+    return;
+  }
+  const char *err = "unreadable offer";
+  const char *sdp = json_string_value(js);
+  int rc = sdp_parse_offer(sdp, json_string_length(js), o, &err);
+  if (rc) {
+    a->n.offers_rejected++;
+    peer_error(p, NULL, "bad_offer", err, "offer");
+    free(o);
+    return;
+  }
+  char answer[8192];
+  struct session *s;
+  rc = session_new(a->worker, o, p, answer, sizeof(answer), &s);
+  free(o);
+  if (rc) {
+    a->n.offers_rejected++;
+    peer_error(p, NULL, "bad_offer", "could not build an answer for this offer", "offer");
+    return;
+  }
+  if (p->sess) {
+    /* A refreshed page brings a new RTCPeerConnection: its session replaces the old one. The
+     * pair survives if the new media arrives within silence_ms. */
+    session_close(p->sess);
+    p->media_lost_ms = uv_now(a->loop);
+  }
+  p->sess = s;
+  p->offered_on_ws = true;
+  peer_send(p, json_pack("{s:s, s:s}", "type", "answer", "sdp", answer));
+}
+
+static int read_tags(json_t *msg, const char **tags, size_t *n, const char **lang,
+                     const char **err) {
+  *n = 0;
+  *lang = NULL;
+  json_t *ji = json_object_get(msg, "interests");
+  if (ji && !json_is_null(ji)) {
+    if (!json_is_array(ji)) {
+      *err = "interests must be an array of strings";
+      return -EINVAL;
+    }
+    if (json_array_size(ji) > MAX_TAGS) {
+      *err = "at most 10 interests";
+      return -EINVAL;
+    }
+    size_t i;
+    json_t *t;
+    json_array_foreach(ji, i, t) {
+      if (!json_is_string(t)) {
+        *err = "interests must be an array of strings";
+        return -EINVAL;
+      }
+      tags[(*n)++] = json_string_value(t);
+    }
+  }
+  json_t *jl = json_object_get(msg, "lang");
+  if (jl && !json_is_null(jl)) {
+    if (!json_is_string(jl) || json_string_length(jl) > 16) {
+      *err = "lang must be a short string such as \"en\"";
+      return -EINVAL;
+    }
+    *lang = json_string_value(jl);
+    if (!**lang)
+      *lang = NULL;
+  }
+  return 0;
+}
+
+static void on_start(struct app *a, struct peer *p, json_t *msg) {
+  const char *tags[MAX_TAGS], *lang, *err = NULL;
+  size_t n;
+  if (read_tags(msg, tags, &n, &lang, &err)) {
+    peer_error(p, NULL, "bad_message", err, "start");
+    return;
+  }
+  if (!p->sess) {
+    peer_error(p, NULL, "bad_state", "send an offer before start", "start");
+    return;
+  }
+  int rc = match_start(a->match, p->id, tags, n, lang, uv_now(a->loop));
+  if (rc == -EINVAL)
+    peer_error(p, NULL, "bad_message", "interests: at most 10, each at most 32 bytes", "start");
+  else if (rc == -EBUSY)
+    peer_error(p, NULL, "cooldown", "Too many skips: wait a few seconds before starting again",
+               "start");
+  else if (rc == -EPERM)
+    peer_error(p, NULL, "banned", "you cannot be matched right now", "start");
+  else if (rc == 0 && !p->media_ready)
+    peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state", "connecting"));
+  app_dispatch_match(a);
+}
+
+static void on_next(struct app *a, struct peer *p) {
+  a->n.nexts++;
+  int rc = match_next(a->match, p->id, uv_now(a->loop));
+  if (rc == -ENOENT)
+    peer_error(p, NULL, "bad_state", "press start first", "next");
+  app_dispatch_match(a);
+}
+
+static void on_stop(struct app *a, struct peer *p) {
+  match_stop(a->match, p->id, uv_now(a->loop));
+  app_dispatch_match(a);
+}
+
+void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_t len) {
+  struct peer *p = ws_get_data(c);
+  a->n.ws_messages++;
+  json_error_t jerr;
+  json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!msg) {
+    char m[200];
+    snprintf(m, sizeof(m), "invalid JSON: %s", jerr.text);
+    peer_error(p, c, "bad_json", m, NULL);
+    return;
+  }
+  json_t *jt = json_object_get(msg, "type");
+  const char *type = json_is_string(jt) ? json_string_value(jt) : NULL;
+  if (!json_is_object(msg) || !type) {
+    peer_error(p, c, "bad_message", "a message is a JSON object with a string field type", NULL);
+    goto out;
+  }
+  if (!strcmp(type, "hello")) {
+    on_hello(a, c, msg);
+    goto out;
+  }
+  static const char *const known[] = {"offer", "start", "next", "stop", "ping", NULL};
+  bool ok = false;
+  for (int i = 0; known[i]; i++)
+    ok = ok || !strcmp(type, known[i]);
+  if (!ok) {
+    char m[160];
+    snprintf(m, sizeof(m), "unknown message type '%.64s'", type);
+    peer_error(p, c, "unknown_type", m, type);
+    goto out;
+  }
+  if (!p) {
+    peer_error(NULL, c, "bad_state", "send hello first", type);
+    goto out;
+  }
+  if (!strcmp(type, "offer"))
+    on_offer(a, p, msg);
+  else if (!strcmp(type, "start"))
+    on_start(a, p, msg);
+  else if (!strcmp(type, "next"))
+    on_next(a, p);
+  else if (!strcmp(type, "stop"))
+    on_stop(a, p);
+  else if (!strcmp(type, "ping"))
+    peer_send(p, json_pack("{s:s}", "type", "pong"));
+out:
+  json_decref(msg);
+}

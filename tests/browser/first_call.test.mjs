@@ -1,0 +1,110 @@
+// first_call.test.mjs -- three people, each with a solid-colour camera, meet through the server.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, launchPerson, waitFor } from './lib.mjs';
+
+// Both sides of a pair show each other's colour.
+async function seesColour(p, colour) {
+  const s = await p.state();
+  if (s.state !== 'paired' || !s.showing) return { ok: false, ...s };
+  const seen = await p.seen();
+  return { ok: seen === colour, seen, want: colour, ...s };
+}
+
+test('two browsers meet, a third waits, Next re-pairs without renegotiation', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-y4m-'));
+  const server = await startServer();
+  const people = [];
+  t.after(async () => {
+    for (const p of people) await p.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  try {
+    const A = await launchPerson(server.url, 'A', 'red', dir);
+    const B = await launchPerson(server.url, 'B', 'green', dir);
+    const C = await launchPerson(server.url, 'C', 'blue', dir);
+    people.push(A, B, C);
+    const byColour = { red: A, green: B, blue: C };
+
+    // Everyone gets media to the server before pressing Start (the button enables itself).
+    for (const p of [A, B]) {
+      await waitFor(`${p.name} ready`, async () => {
+        const s = await p.state();
+        return { ok: s.state === 'ready', ...s };
+      });
+      await p.page.click('#start');
+    }
+    await waitFor('A sees green', () => seesColour(A, 'green'));
+    await waitFor('B sees red', () => seesColour(B, 'red'));
+
+    await waitFor('C ready', async () => ({ ok: (await C.state()).state === 'ready' }));
+    await C.page.click('#start');
+    await waitFor('C waiting', async () => {
+      const s = await C.state();
+      return { ok: s.state === 'waiting' && !s.showing, ...s };
+    });
+    // C keeps waiting while A and B talk: nobody is shown to C.
+    await new Promise((r) => setTimeout(r, 1500));
+    const cs = await C.state();
+    assert.equal(cs.state, 'waiting');
+    assert.equal(cs.showing, false);
+
+    // A presses Next (Esc): C is paired with A or B; the third waits and sees no one.
+    await A.page.keyboard.press('Escape');
+    const pair = await waitFor('C paired with A or B', async () => {
+      const s = await C.state();
+      if (s.state !== 'paired' || !s.showing) return { ok: false, ...s };
+      const seen = await C.seen();
+      return { ok: seen === 'red' || seen === 'green', seen };
+    });
+    const partner = byColour[pair.seen];
+    const third = partner === A ? B : A;
+    await waitFor(`${partner.name} sees blue`, () => seesColour(partner, 'blue'));
+    await waitFor(`${third.name} waits`, async () => {
+      const s = await third.state();
+      return { ok: s.state === 'waiting' && !s.showing, ...s };
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const ts = await third.state();
+    assert.equal(ts.state, 'waiting', `${third.name} should still wait`);
+    assert.equal(ts.showing, false, `${third.name} should be shown no one`);
+    assert.equal(await seesColour(C, partner.colour).then((r) => r.ok), true);
+
+    // One RTCPeerConnection and one offer per browser for the whole visit.
+    for (const p of people) {
+      assert.deepEqual(await p.counts(), { pcs: 1, offers: 1 }, `${p.name} renegotiated`);
+    }
+
+    // Nobody ever saw a colour that was not their partner of the moment: every sample taken
+    // while a page showed its remote video, per pairing generation, is one colour, and it is
+    // the colour of the person who saw this page's colour in a pairing at the same time.
+    const colourOf = { A: 'red', B: 'green', C: 'blue' };
+    const seenBy = {};
+    for (const p of people) {
+      const samples = await p.samples();
+      const { nearestColour } = await import('./lib.mjs');
+      const gens = {};
+      for (const s of samples) (gens[s.gen] ||= new Set()).add(nearestColour(s.rgb));
+      for (const [gen, set] of Object.entries(gens)) {
+        assert.equal(set.size, 1, `${p.name} saw several colours in pairing ${gen}: ${[...set]}`);
+        const c = [...set][0];
+        assert.ok(Object.values(colourOf).includes(c) && c !== colourOf[p.name],
+          `${p.name} saw ${c} in pairing ${gen}`);
+        (seenBy[p.name] ||= []).push(c);
+      }
+    }
+    // A saw green then blue (if A was re-paired); B saw red (then blue if re-paired); C saw one.
+    assert.equal(seenBy.A[0], 'green');
+    assert.equal(seenBy.B[0], 'red');
+    assert.deepEqual(seenBy.C, [partner.colour]);
+    assert.equal(seenBy[partner.name].at(-1), 'blue');
+  } catch (e) {
+    console.error(server.log().split('\n').slice(-80).join('\n'));
+    for (const p of people) console.error(p.logs.join('\n'));
+    throw e;
+  }
+});
