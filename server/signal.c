@@ -182,7 +182,7 @@ void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_
   struct peer *p = ws_get_data(c);
   a->n.ws_messages++;
   json_error_t jerr;
-  json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
   if (!msg) {
     char m[200];
     snprintf(m, sizeof(m), "invalid JSON: %s", jerr.text);

@@ -24,9 +24,11 @@ test('two browsers meet, a third waits, Next re-pairs without renegotiation', as
     fs.rmSync(dir, { recursive: true, force: true });
   });
   try {
-    const A = await launchPerson(server.url, 'A', 'red', dir);
-    const B = await launchPerson(server.url, 'B', 'green', dir);
-    const C = await launchPerson(server.url, 'C', 'blue', dir);
+    const [A, B, C] = await Promise.all([
+      launchPerson(server.url, 'A', 'red', dir),
+      launchPerson(server.url, 'B', 'green', dir),
+      launchPerson(server.url, 'C', 'blue', dir),
+    ]);
     people.push(A, B, C);
     const byColour = { red: A, green: B, blue: C };
 
@@ -97,6 +99,8 @@ test('two browsers meet, a third waits, Next re-pairs without renegotiation', as
         (seenBy[p.name] ||= []).push(c);
       }
     }
+    console.log('seen per pairing:', JSON.stringify(seenBy), 'partner of C:', partner.name);
+    console.log('server:', server.log().split('\n').filter((l) => /media ready|paired/.test(l)).join('\n'));
     // A saw green then blue (if A was re-paired); B saw red (then blue if re-paired); C saw one.
     assert.equal(seenBy.A[0], 'green');
     assert.equal(seenBy.B[0], 'red');

@@ -85,16 +85,16 @@ export function nearestColour(rgb) {
 export async function launchPerson(url, name, colour, dir, extraFlags = []) {
   const y4m = makeY4m(dir, name, COLOURS[colour]);
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), `tandem-chrome-${name}-`));
-  const browser = await chromium.launch({
+  const browser = await chromium.launchPersistentContext(userDir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream=fps=30',
       `--use-file-for-fake-video-capture=${y4m}`, '--autoplay-policy=no-user-gesture-required',
-      `--user-data-dir=${userDir}`, ...extraFlags],
+      ...extraFlags],
   });
-  const page = await browser.newPage();
+  const page = browser.pages()[0] || await browser.newPage();
   const logs = [];
   page.on('console', (m) => logs.push(`[${name}] ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`[${name}] pageerror ${e.message}`));

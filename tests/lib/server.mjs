@@ -46,6 +46,7 @@ export async function startServer(extraArgs = []) {
     url, proc, dataDir,
     log: () => log,
     async stop() {
+      if (process.env.TANDEM_TEST_LOG) fs.appendFileSync(process.env.TANDEM_TEST_LOG, log);
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
         await new Promise((r) => { proc.once('exit', r); setTimeout(r, 5000); });
