@@ -274,13 +274,19 @@ void router__on_rtcp(struct session *s, uint8_t *buf, size_t len, uint64_t now) 
       if (item.fmt == RTCP_FB_NACK)
         on_nack(s, &item);
       break;
-    case RTCP_PSFB:
+    case RTCP_PSFB: {
+      /* A FIR names its stream in the FCI entry, a PLI in the header (RFC 5104, 4585). */
+      uint32_t media = item.media_ssrc;
+      uint8_t fir_seq;
+      if (item.fmt == RTCP_FB_FIR && rtcp_parse_fir(&item, &media, &fir_seq) != 0)
+        break;
       if ((item.fmt == RTCP_FB_PLI || item.fmt == RTCP_FB_FIR) &&
-          item.media_ssrc == s->out[SESSION_VIDEO].ssrc && s->source)
+          media == s->out[SESSION_VIDEO].ssrc && s->source)
         router__request_keyframe(s->source, now, item.fmt == RTCP_FB_FIR);
       else if (item.fmt == RTCP_FB_AFB)
         on_remb(s, &item);
       break;
+    }
     default:
       break;
     }
