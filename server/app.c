@@ -191,6 +191,13 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   }
   struct match_config mc;
   match_config_default(&mc);
+  mc.widen_after_ms = (uint32_t)cfg->match_widen_ms;
+  mc.recent_k = (uint32_t)cfg->match_recent_k;
+  mc.rematch_cooldown_ms = (uint32_t)cfg->match_rematch_cooldown_ms;
+  mc.rematch_lonely_ms = (uint32_t)cfg->match_rematch_lonely_ms;
+  mc.next_limit = (uint32_t)cfg->match_next_limit;
+  mc.next_window_ms = (uint32_t)cfg->match_next_window_ms;
+  mc.next_cooldown_ms = (uint32_t)cfg->match_next_cooldown_ms;
   a->match = match_new(&mc);
   a->by_token = hmap_new();
   a->by_id = hmap_new();

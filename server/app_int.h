@@ -10,6 +10,7 @@
 #include "media/hmap.h"
 #include "media/session.h"
 #include "media/worker.h"
+#include "moderation/ratelimit.h"
 #include "server/app.h"
 #include "server/httpd.h"
 
@@ -27,12 +28,16 @@ struct peer {
   bool media_ready;               /* what the match engine was last told */
   uint64_t ws_lost_ms;            /* when the WebSocket went away (grace start), 0 if attached */
   uint64_t media_lost_ms;         /* when the session was replaced or failed, 0 if fine */
+  struct ratelimit chat_rl;       /* chat messages */
+  json_t *shared;                 /* the current pair's shared tags (owned), NULL if unpaired */
+  bool have_partner_ts;           /* partner_ts is the current partner's first keyframe */
+  uint32_t partner_ts;
   struct peer *prev, *next;       /* app->peers list */
 };
 
 struct app_counters {
   uint64_t ws_opened, ws_messages, ws_errors, offers, offers_rejected;
-  uint64_t matches, nexts, resumes, media_failures;
+  uint64_t matches, nexts, resumes, media_failures, chats, chats_dropped, blocks;
 };
 
 struct app {
@@ -68,6 +73,7 @@ void peer_error(struct peer *p, struct ws_conn *ws, const char *code, const char
 void peer_ws_lost(struct peer *p);
 void peer_set_media(struct peer *p, bool ready);
 void peer_send_state(struct peer *p);           /* {"type":"state"} with the current state */
+void peer_send_resume(struct peer *p);          /* what a resumed client needs to catch up */
 void app_dispatch_match(struct app *a);         /* drains match events into messages/links */
 extern const struct worker_events peer_worker_events;
 

@@ -33,6 +33,15 @@ static const struct key keys[] = {
     {"connect_timeout_ms", T_INT, S(connect_timeout_ms), "20000", "ICE+DTLS deadline"},
     {"max_peers", T_INT, S(max_peers), "5000", "connections beyond this are refused"},
     {"trust_proxy", T_BOOL, S(trust_proxy), "false", "trust X-Forwarded-For (behind a load balancer)"},
+    {"match_widen_ms", T_INT, S(match_widen_ms), "5000", "wait before common-interest matching widens to anyone"},
+    {"match_recent_k", T_INT, S(match_recent_k), "5", "how many last partners are not offered again"},
+    {"match_rematch_cooldown_ms", T_INT, S(match_rematch_cooldown_ms), "600000", "... within this"},
+    {"match_rematch_lonely_ms", T_INT, S(match_rematch_lonely_ms), "10000", "... unless nobody else came for this long"},
+    {"match_next_limit", T_INT, S(match_next_limit), "20", "Nexts allowed per window (0 = no limit)"},
+    {"match_next_window_ms", T_INT, S(match_next_window_ms), "60000", "the Next window"},
+    {"match_next_cooldown_ms", T_INT, S(match_next_cooldown_ms), "10000", "cool-down earned by too many Nexts"},
+    {"chat_burst", T_INT, S(chat_burst), "5", "chat messages allowed in a burst"},
+    {"chat_per_sec", T_INT, S(chat_per_sec), "1", "chat messages per second after the burst"},
     {"config", T_STR, S(config_file), "", "configuration file of key = value lines"},
 };
 #undef S

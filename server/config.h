@@ -20,6 +20,10 @@ struct config {
   int connect_timeout_ms; /* ICE + DTLS must complete within this */
   int max_peers;          /* connections refused beyond this */
   bool trust_proxy;       /* X-Forwarded-For from a load balancer names the client */
+  /* Matching (docs/matching.md). */
+  int match_widen_ms, match_recent_k, match_rematch_cooldown_ms, match_rematch_lonely_ms;
+  int match_next_limit, match_next_window_ms, match_next_cooldown_ms;
+  int chat_burst, chat_per_sec;
   char config_file[256];
 };
 

@@ -29,6 +29,8 @@ struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
   p->ws = ws;
   make_token(p->token);
   snprintf(p->ip, sizeof(p->ip), "%s", ip ? ip : "");
+  ratelimit_init(&p->chat_rl, (uint32_t)a->cfg.chat_burst, (uint32_t)a->cfg.chat_per_sec,
+                 uv_now(a->loop));
   if (hmap_put(a->by_token, p->token, PEER_TOKEN_LEN, p) ||
       hmap_put(a->by_id, &p->id, sizeof(p->id), p) ||
       match_add(a->match, p->id, uv_now(a->loop)) != 0) {
@@ -63,6 +65,7 @@ void peer_free(struct peer *p) {
   if (p->next)
     p->next->prev = p->prev;
   a->n_peers--;
+  json_decref(p->shared);
   free(p);
   /* The partner learns of the departure from the events match_remove queued. */
   app_dispatch_match(a);
@@ -152,12 +155,18 @@ void app_dispatch_match(struct app *a) {
       json_t *tags = json_array();
       for (size_t i = 0; i < ev.n_shared; i++)
         json_array_append_new(tags, json_string(ev.shared_tags[i]));
+      json_decref(p->shared);
+      p->shared = json_incref(tags);
+      p->have_partner_ts = false;
       peer_send(p, json_pack("{s:s, s:o}", "type", "matched", "shared", tags));
       log_debug("peer %llu paired with %llu", (unsigned long long)p->id,
                 (unsigned long long)q->id);
       break;
     }
     case MATCH_EV_PARTNER_LEFT:
+      json_decref(p->shared);
+      p->shared = NULL;
+      p->have_partner_ts = false;
       if (p->sess)
         router_unlink(p->sess);
       peer_send(p, json_pack("{s:s}", "type", "partner_left"));
@@ -191,6 +200,20 @@ void peer_send_state(struct peer *p) {
   struct app *a = p->app;
   enum match_state s = match_state_of(a->match, p->id);
   peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state", state_name(s, p->media_ready)));
+}
+
+/* After a resume: the state, and if paired what the client missed while away. */
+void peer_send_resume(struct peer *p) {
+  struct app *a = p->app;
+  if (match_state_of(a->match, p->id) == MATCH_PAIRED) {
+    peer_send(p, json_pack("{s:s, s:o, s:b}", "type", "matched", "shared",
+                           p->shared ? json_incref(p->shared) : json_array(), "resumed", 1));
+    if (p->have_partner_ts)
+      peer_send(p, json_pack("{s:s, s:I}", "type", "partner_video", "ts",
+                             (json_int_t)p->partner_ts));
+    return;
+  }
+  peer_send_state(p);
 }
 
 static void on_ready(void *arg, struct session *s) {
@@ -230,13 +253,19 @@ static void on_failed(void *arg, struct session *s, const char *why) {
     peer_error(p, NULL, "media_failed", why, NULL);
   session_close(s);
   p->sess = NULL;
-  p->media_lost_ms = 0;
-  peer_set_media(p, false);
+  /* A page being refreshed closes DTLS before its new session arrives: the pair is kept for
+   * silence_ms (the tick ends it if no new media comes), the same rule as silent media. */
+  if (p->media_ready && !p->media_lost_ms)
+    p->media_lost_ms = uv_now(a->loop);
+  else if (!p->media_ready)
+    peer_set_media(p, false);
 }
 
 static void on_partner_video(void *arg, struct session *s, uint32_t ts) {
   struct peer *p = session_user(s);
   (void)arg;
+  p->have_partner_ts = true;
+  p->partner_ts = ts;
   peer_send(p, json_pack("{s:s, s:I}", "type", "partner_video", "ts", (json_int_t)ts));
 }
 

@@ -55,7 +55,7 @@ static void on_hello(struct app *a, struct ws_conn *c, json_t *msg) {
   peer_send(p, json_pack("{s:s, s:s, s:b}", "type", "welcome", "resume", p->token, "resumed",
                          resumed));
   if (resumed)
-    peer_send_state(p);
+    peer_send_resume(p);
 }
 
 static void on_offer(struct app *a, struct peer *p, json_t *msg) {
@@ -98,6 +98,7 @@ static void on_offer(struct app *a, struct peer *p, json_t *msg) {
      * pair survives if the new media arrives within silence_ms. */
     session_close(p->sess);
     p->media_lost_ms = uv_now(a->loop);
+    p->have_partner_ts = false;
   }
   p->sess = s;
   p->offered_on_ws = true;
@@ -173,6 +174,50 @@ static void on_next(struct app *a, struct peer *p) {
   app_dispatch_match(a);
 }
 
+#define CHAT_MAX_BYTES 1000
+
+static void on_chat(struct app *a, struct peer *p, json_t *msg) {
+  json_t *jt = json_object_get(msg, "text");
+  if (!json_is_string(jt) || json_string_length(jt) == 0) {
+    peer_error(p, NULL, "bad_message", "chat needs a non-empty string field text", "chat");
+    return;
+  }
+  if (json_string_length(jt) > CHAT_MAX_BYTES) {
+    peer_error(p, NULL, "bad_message", "chat messages are at most 1000 bytes", "chat");
+    return;
+  }
+  uint64_t now = uv_now(a->loop);
+  match_id partner = match_partner(a->match, p->id);
+  struct peer *q = partner ? peer_by_id(a, partner) : NULL;
+  if (!q) {
+    a->n.chats_dropped++;
+    peer_error(p, NULL, "not_paired", "there is nobody to chat with right now", "chat");
+    return;
+  }
+  if (!ratelimit_take(&p->chat_rl, now)) {
+    a->n.chats_dropped++;
+    json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "error", "code", "rate_limited",
+                          "message", "You are sending messages too fast.", "ref", "chat",
+                          "retry_ms", (json_int_t)ratelimit_wait_ms(&p->chat_rl, now));
+    peer_send(p, e);
+    return;
+  }
+  a->n.chats++;
+  peer_send(q, json_pack("{s:s, s:O}", "type", "chat", "text", jt));
+}
+
+/* Ends the pair with the current partner and never pairs the two again. */
+static void on_block(struct app *a, struct peer *p) {
+  match_id partner = match_partner(a->match, p->id);
+  if (!partner) {
+    peer_error(p, NULL, "not_paired", "there is nobody to block right now", "block");
+    return;
+  }
+  a->n.blocks++;
+  match_block(a->match, p->id, partner, uv_now(a->loop));
+  app_dispatch_match(a);
+}
+
 static void on_stop(struct app *a, struct peer *p) {
   match_stop(a->match, p->id, uv_now(a->loop));
   app_dispatch_match(a);
@@ -199,7 +244,7 @@ void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_
     on_hello(a, c, msg);
     goto out;
   }
-  static const char *const known[] = {"offer", "start", "next", "stop", "ping", NULL};
+  static const char *const known[] = {"offer", "start", "next", "stop", "chat", "block", "ping", NULL};
   bool ok = false;
   for (int i = 0; known[i]; i++)
     ok = ok || !strcmp(type, known[i]);
@@ -221,6 +266,10 @@ void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_
     on_next(a, p);
   else if (!strcmp(type, "stop"))
     on_stop(a, p);
+  else if (!strcmp(type, "chat"))
+    on_chat(a, p, msg);
+  else if (!strcmp(type, "block"))
+    on_block(a, p);
   else if (!strcmp(type, "ping"))
     peer_send(p, json_pack("{s:s}", "type", "pong"));
 out:

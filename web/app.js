@@ -6,6 +6,8 @@ const ui = {
   status: $('status'), notice: $('notice'), local: $('local'), remote: $('remote'),
   remoteBox: document.querySelector('.remote'), overlay: $('remote-overlay'), shared: $('shared'),
   start: $('start'), next: $('next'), stop: $('stop'), interests: $('interests'),
+  block: $('block'), messages: $('messages'), chatForm: $('chat-form'),
+  chatInput: $('chat-input'), chatSend: $('chat-send'),
 };
 
 // What the page knows; window.tandem exposes it for debugging and tests.
@@ -34,6 +36,8 @@ function render() {
   ui.start.disabled = !live || s === 'waiting' || s === 'paired' || !st.pc;
   ui.next.disabled = !live || !(s === 'waiting' || s === 'paired');
   ui.stop.disabled = !live || !(s === 'waiting' || s === 'paired' || st.wantStart);
+  ui.block.disabled = !live || s !== 'paired';
+  ui.chatInput.disabled = ui.chatSend.disabled = !live || s !== 'paired';
   ui.remoteBox.classList.toggle('showing', st.showing && s === 'paired');
   ui.overlay.textContent = s === 'waiting' ? 'Looking for someone…'
     : s === 'paired' ? 'Connecting video…' : 'No one yet';
@@ -62,6 +66,14 @@ function watchFrames() {
     v.requestVideoFrameCallback(onFrame);
   };
   v.requestVideoFrameCallback(onFrame);
+}
+
+function chatLine(text, who) {
+  const li = document.createElement('li');
+  li.className = who;
+  li.textContent = who === 'me' ? `You: ${text}` : who === 'them' ? `Stranger: ${text}` : text;
+  ui.messages.appendChild(li);
+  ui.messages.scrollTop = ui.messages.scrollHeight;
 }
 
 function send(msg) {
@@ -132,17 +144,25 @@ function onMessage(m) {
       render();
       break;
     case 'matched':
+      if (m.resumed && st.state === 'paired') { render(); break; }
       hideRemote();
+      ui.shared.textContent = m.shared && m.shared.length ? `You both like: ${m.shared.join(', ')}` : '';
       st.pairGen++;
       st.state = 'paired';
-      ui.shared.textContent = m.shared && m.shared.length ? `You both like: ${m.shared.join(', ')}` : '';
+      ui.messages.textContent = '';
+      chatLine(m.shared && m.shared.length ? `You're now talking to a stranger who also likes ${m.shared.join(', ')}.`
+        : "You're now talking to a stranger. Say hi!", 'sys');
       notice('');
       render();
+      break;
+    case 'chat':
+      if (st.state === 'paired' && typeof m.text === 'string') chatLine(m.text, 'them');
       break;
     case 'partner_video':
       if (st.state === 'paired') st.partnerTs = m.ts >>> 0;
       break;
     case 'partner_left':
+      if (st.state === 'paired') chatLine('Stranger left.', 'sys');
       hideRemote();
       notice('Your partner left. Looking for someone new…');
       break;
@@ -186,8 +206,17 @@ function connect() {
 ui.start.onclick = () => { st.wantStart = true; notice(''); send(startMsg()); };
 ui.next.onclick = () => { hideRemote(); send({ type: 'next' }); };
 ui.stop.onclick = () => { st.wantStart = false; hideRemote(); send({ type: 'stop' }); };
+ui.block.onclick = () => { hideRemote(); chatLine('You blocked this stranger.', 'sys'); send({ type: 'block' }); };
+ui.chatForm.onsubmit = (e) => {
+  e.preventDefault();
+  const text = ui.chatInput.value.trim();
+  if (!text || st.state !== 'paired') return;
+  send({ type: 'chat', text });
+  chatLine(text, 'me');
+  ui.chatInput.value = '';
+};
 document.addEventListener('keydown', (e) => {
-  if (e.key === 'Escape' && !ui.next.disabled) { e.preventDefault(); ui.next.click(); }
+  if (e.key === 'Escape' && !ui.next.disabled && document.activeElement !== ui.interests) { e.preventDefault(); ui.next.click(); }
 });
 
 (async () => {

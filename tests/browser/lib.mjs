@@ -118,6 +118,8 @@ export async function launchPerson(url, name, colour, dir, extraFlags = []) {
       return rgb ? nearestColour(rgb) : null;
     },
     samples: () => page.evaluate(() => window.__samples),
+    messages: () => page.$$eval('#messages li', (els) => els.map((e) => e.textContent)),
+    shared: () => page.textContent('#shared'),
     counts: () => page.evaluate(() => ({ pcs: window.__pcCount, offers: window.__offers })),
   };
 }

@@ -1,0 +1,134 @@
+// matching.test.mjs -- interests, text chat, a refresh that resumes, and the skip cool-down.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, launchPerson, waitFor } from './lib.mjs';
+
+async function seesColour(p, colour) {
+  const s = await p.state();
+  if (s.state !== 'paired' || !s.showing) return { ok: false, ...s };
+  const seen = await p.seen();
+  return { ok: seen === colour, seen, want: colour, ...s };
+}
+const stateIs = (p, want) => async () => {
+  const s = await p.state();
+  return { ok: s.state === want, ...s };
+};
+
+async function startWith(p, interests) {
+  await waitFor(`${p.name} ready`, stateIs(p, 'ready'));
+  await p.page.fill('#interests', interests);
+  await p.page.click('#start');
+}
+
+test('interests pair people who share them; chat reaches only the partner; a refresh resumes the pair', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-y4m-'));
+  // Widening is pushed far out so the interest rule alone decides; silence_ms is generous so a
+  // page reload on a loaded CI machine still counts as a refresh (behaviour, not speed).
+  const server = await startServer(['--match-widen-ms=120000', '--silence-ms=8000']);
+  const people = [];
+  t.after(async () => {
+    for (const p of people) await p.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  try {
+    const [A, B, C] = await Promise.all([
+      launchPerson(server.url, 'A', 'red', dir),
+      launchPerson(server.url, 'B', 'green', dir),
+      launchPerson(server.url, 'C', 'blue', dir),
+    ]);
+    people.push(A, B, C);
+
+    // B (chess) and A (music, travel) have nothing in common: both wait.
+    await startWith(B, 'chess');
+    await waitFor('B waiting', stateIs(B, 'waiting'));
+    await startWith(A, 'Music, travel');
+    await waitFor('A waiting', stateIs(A, 'waiting'));
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((await B.state()).state, 'waiting');
+
+    // C (cooking, music) shares "music" with A: they pair at once, and both are told.
+    await startWith(C, 'cooking, music');
+    await waitFor('A sees blue', () => seesColour(A, 'blue'));
+    await waitFor('C sees red', () => seesColour(C, 'red'));
+    assert.match(await A.shared(), /music/);
+    assert.match(await C.shared(), /music/);
+    assert.doesNotMatch(await A.shared(), /travel|cooking/);
+    assert.equal((await B.state()).state, 'waiting');
+
+    // Chat goes to the partner only.
+    await A.page.fill('#chat-input', 'hello from A');
+    await A.page.press('#chat-input', 'Enter');
+    await waitFor('C gets the chat', async () => ({ ok: (await C.messages()).includes('Stranger: hello from A') }));
+    await C.page.fill('#chat-input', 'hi A, C here');
+    await C.page.click('#chat-send');
+    await waitFor('A gets the reply', async () => ({ ok: (await A.messages()).includes('Stranger: hi A, C here') }));
+    assert.ok(!(await B.messages()).some((m) => /hello from A|C here/.test(m)), 'B must not see their chat');
+
+    // A refreshes the page: the visit resumes, the pair survives, C never sees "partner left".
+    const watch = setInterval(async () => {
+      try { (C.__states ||= []).push((await C.state()).state); } catch { /* page busy */ }
+    }, 100);
+    await A.page.reload();
+    await waitFor('A sees blue again after the refresh', () => seesColour(A, 'blue'), 60000);
+    await waitFor('C sees red again', () => seesColour(C, 'red'));
+    clearInterval(watch);
+    assert.ok(C.__states.length > 5);
+    assert.deepEqual([...new Set(C.__states)], ['paired'], 'C stayed paired through the refresh');
+    assert.ok(!(await C.messages()).includes('Stranger left.'), 'C was never told the partner left');
+    assert.deepEqual(await A.counts(), { pcs: 1, offers: 1 }, 'one RTCPeerConnection per page load');
+
+    // Chat after the pair ends is never delivered.
+    await C.page.click('#stop');
+    await waitFor('A told', async () => ({ ok: (await A.messages()).includes('Stranger left.') }));
+    const late = await A.page.evaluate(() => new Promise((resolve) => {
+      const ws = window.tandem.ws;
+      ws.addEventListener('message', function h(e) {
+        const m = JSON.parse(e.data);
+        if (m.type === 'error') { ws.removeEventListener('message', h); resolve(m.code); }
+      });
+      ws.send(JSON.stringify({ type: 'chat', text: 'too late' }));
+    }));
+    assert.equal(late, 'not_paired');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(!(await C.messages()).some((m) => /too late/.test(m)));
+  } catch (e) {
+    console.error(server.log().split('\n').slice(-60).join('\n'));
+    for (const p of people) console.error(p.logs.join('\n'));
+    throw e;
+  }
+});
+
+test('too many Nexts earn a cool-down with a clear message', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-y4m-'));
+  const server = await startServer(['--match-next-limit=2', '--match-rematch-lonely-ms=0',
+    '--match-next-cooldown-ms=4000']);
+  const people = [];
+  t.after(async () => {
+    for (const p of people) await p.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const [A, B] = await Promise.all([
+    launchPerson(server.url, 'A', 'red', dir),
+    launchPerson(server.url, 'B', 'green', dir),
+  ]);
+  people.push(A, B);
+  await startWith(A, '');
+  await startWith(B, '');
+  // With nobody else around, the two meet again after each Next (rematch_lonely_ms = 0).
+  for (let i = 0; i < 3; i++) {
+    await waitFor(`paired ${i}`, stateIs(A, 'paired'));
+    await A.page.keyboard.press('Escape');
+    if (i < 2) await waitFor(`A back in the pool ${i}`, async () => ({ ok: (await A.state()).state !== 'paired' || (await A.state()).gen > i + 1 }));
+  }
+  await waitFor('cool-down message', async () => {
+    const s = await A.state();
+    return { ok: /too many skips/i.test(s.notice), ...s };
+  });
+  // After the cool-down A is back in the pool by itself and meets B again.
+  await waitFor('A paired after the cool-down', stateIs(A, 'paired'), 30000);
+});

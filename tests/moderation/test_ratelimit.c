@@ -1,0 +1,55 @@
+/* test_ratelimit.c -- token buckets: burst, refill, waiting time, clock going backwards. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "moderation/ratelimit.h"
+
+static void test_burst_then_refill(void **state) {
+  (void)state;
+  struct ratelimit r;
+  ratelimit_init(&r, 3, 1, 1000);
+  assert_true(ratelimit_take(&r, 1000));
+  assert_true(ratelimit_take(&r, 1000));
+  assert_true(ratelimit_take(&r, 1000));
+  assert_false(ratelimit_take(&r, 1000));
+  assert_int_equal(ratelimit_wait_ms(&r, 1000), 1000);
+  assert_false(ratelimit_take(&r, 1999));
+  assert_int_equal(ratelimit_wait_ms(&r, 1999), 1);
+  assert_true(ratelimit_take(&r, 2000));
+  assert_false(ratelimit_take(&r, 2000));
+}
+
+static void test_refill_caps_at_burst(void **state) {
+  (void)state;
+  struct ratelimit r;
+  ratelimit_init(&r, 2, 10, 0);
+  assert_true(ratelimit_take(&r, 0));
+  assert_true(ratelimit_take(&r, 0));
+  /* An hour later there are still only `burst` tokens. */
+  assert_true(ratelimit_take(&r, 3600000));
+  assert_true(ratelimit_take(&r, 3600000));
+  assert_false(ratelimit_take(&r, 3600000));
+  assert_true(ratelimit_take(&r, 3600100));
+}
+
+static void test_clock_backwards_gives_nothing(void **state) {
+  (void)state;
+  struct ratelimit r;
+  ratelimit_init(&r, 1, 1, 5000);
+  assert_true(ratelimit_take(&r, 5000));
+  assert_false(ratelimit_take(&r, 100));
+  assert_false(ratelimit_take(&r, 5500));
+  assert_true(ratelimit_take(&r, 6000));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_burst_then_refill),
+      cmocka_unit_test(test_refill_caps_at_burst),
+      cmocka_unit_test(test_clock_backwards_gives_nothing),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
