@@ -39,6 +39,9 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_nexts_total", "counter", "Next presses.", (double)a->n.nexts);
   metric(f, "tandem_resumes_total", "counter", "Resumed visits.", (double)a->n.resumes);
   metric(f, "tandem_media_failures_total", "counter", "Media sessions that failed.", (double)a->n.media_failures);
+  metric(f, "tandem_chats_total", "counter", "Chat messages relayed.", (double)a->n.chats);
+  metric(f, "tandem_chats_dropped_total", "counter", "Chat messages refused (rate, no partner).", (double)a->n.chats_dropped);
+  metric(f, "tandem_blocks_total", "counter", "Blocks.", (double)a->n.blocks);
   metric(f, "tandem_udp_rx_packets_total", "counter", "Datagrams received on the media port.", (double)ws.rx_packets);
   metric(f, "tandem_udp_rx_bytes_total", "counter", "Bytes received on the media port.", (double)ws.rx_bytes);
   metric(f, "tandem_udp_tx_packets_total", "counter", "Datagrams sent from the media port.", (double)ws.tx_packets);
