@@ -1,0 +1,797 @@
+/* httpd.c -- HTTP/1.1 server on libuv and http-parser: keep-alive, pipelining, limits. */
+#include "server/httpd_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define LINGER_MS 2000                 /* wait for the peer's FIN after ours */
+#define MAX_PENDING_OUT (256 * 1024)   /* stop reading while more is queued */
+
+struct httpd_reply {
+  int status;
+  char *hdrs; /* "Name: value\r\n" lines */
+  size_t hlen, hcap;
+  char ctype[128];
+  const void *body;
+  size_t body_len;
+  void *owned; /* body copy, freed with the write */
+  bool has_body, conn_hdr, conn_close, oom;
+};
+
+/* One queued response: the head lives after the struct, the body is either
+ * static or `owned`. */
+struct out_req {
+  uv_write_t req;
+  void *owned;
+  char head[];
+};
+
+static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+
+void httpd_config_default(struct httpd_config *c) {
+  memset(c, 0, sizeof(*c));
+  c->host = "0.0.0.0";
+  c->port = 8080;
+  c->max_header_bytes = 16 * 1024;
+  c->max_body_bytes = 64 * 1024;
+  c->max_ws_message = 64 * 1024;
+  c->max_ws_outbuf = 1024 * 1024;
+  c->idle_timeout_ms = 30000;
+  c->ws_ping_ms = 20000;
+}
+
+/* Grows *buf to at least need bytes: 0 or -ENOMEM. */
+static int grow(char **buf, size_t *cap, size_t need) {
+  size_t n = *cap ? *cap : 256;
+  char *p;
+  if (need <= *cap)
+    return 0;
+  while (n < need)
+    n *= 2;
+  if (!(p = realloc(*buf, n)))
+    return -ENOMEM;
+  *buf = p;
+  *cap = n;
+  return 0;
+}
+
+/* ---- connection lifetime ---- */
+
+static void maybe_free_server(struct httpd *s) {
+  void (*done)(void *);
+  void *arg;
+  if (!s->closing || !s->listener_closed || s->conns)
+    return;
+  done = s->done;
+  arg = s->done_arg;
+  free(s->ws_path);
+  free(s);
+  if (done)
+    done(arg);
+}
+
+static void conn_free(struct httpd_conn *c) {
+  struct httpd *s = c->srv;
+  /* on_ws_close runs first, while c is still linked and valid. */
+  if (c->ws)
+    ws__free(c);
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    s->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  s->nconns--;
+  free(c->hbuf);
+  free(c->body);
+  free(c);
+  maybe_free_server(s);
+}
+
+static void on_conn_closed(uv_handle_t *h) {
+  struct httpd_conn *c = h->data;
+  if (--c->pending_closes == 0)
+    conn_free(c);
+}
+
+void httpd__conn_close(struct httpd_conn *c) {
+  if (c->closing)
+    return;
+  c->closing = true;
+  uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+  uv_close((uv_handle_t *)&c->timer, on_conn_closed);
+}
+
+static void on_timer_close(uv_timer_t *t) {
+  httpd__conn_close(t->data);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  struct httpd_conn *c = req->data;
+  c->shutdown_done = true;
+  if (c->closing)
+    return;
+  if (status < 0 || c->peer_eof)
+    httpd__conn_close(c);
+  else
+    uv_timer_start(&c->timer, on_timer_close, LINGER_MS, 0);
+}
+
+void httpd__conn_finish(struct httpd_conn *c) {
+  unsigned t = c->srv->cfg.idle_timeout_ms ? c->srv->cfg.idle_timeout_ms : 30000;
+  if (c->closing || c->draining)
+    return;
+  c->draining = true;
+  /* Keep reading (and discarding) so that the peer's FIN is seen and its
+   * unread data never turns our close into a reset. */
+  if (c->read_paused) {
+    c->read_paused = false;
+    if (!c->peer_eof)
+      uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  }
+  /* Bounds the time the queued output may take, then the linger. */
+  uv_timer_start(&c->timer, on_timer_close, t, 0);
+  c->shutdown.data = c;
+  if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+    httpd__conn_close(c);
+}
+
+/* ---- replies ---- */
+
+void httpd_reply_status(struct httpd_reply *rep, int status) {
+  if (rep)
+    rep->status = status;
+}
+
+void httpd_reply_header(struct httpd_reply *rep, const char *name, const char *value) {
+  size_t nl, vl;
+  if (!rep || !name || !value || !*name || strpbrk(name, "\r\n: \t") ||
+      strpbrk(value, "\r\n"))
+    return;
+  if (!strcasecmp(name, "content-length") || !strcasecmp(name, "transfer-encoding"))
+    return;
+  if (!strcasecmp(name, "connection")) {
+    rep->conn_hdr = true;
+    if (strcasestr(value, "close"))
+      rep->conn_close = true;
+  }
+  nl = strlen(name);
+  vl = strlen(value);
+  if (grow(&rep->hdrs, &rep->hcap, rep->hlen + nl + vl + 4) != 0) {
+    rep->oom = true;
+    return;
+  }
+  memcpy(rep->hdrs + rep->hlen, name, nl);
+  memcpy(rep->hdrs + rep->hlen + nl, ": ", 2);
+  memcpy(rep->hdrs + rep->hlen + nl + 2, value, vl);
+  memcpy(rep->hdrs + rep->hlen + nl + 2 + vl, "\r\n", 2);
+  rep->hlen += nl + vl + 4;
+}
+
+void httpd_reply_body(struct httpd_reply *rep, const char *ctype, const void *body,
+                      size_t len, bool copy) {
+  if (!rep)
+    return;
+  free(rep->owned);
+  rep->owned = NULL;
+  if (!body)
+    len = 0;
+  rep->ctype[0] = '\0';
+  if (ctype && !strpbrk(ctype, "\r\n") && strlen(ctype) < sizeof(rep->ctype))
+    strcpy(rep->ctype, ctype);
+  rep->has_body = true;
+  rep->body = body;
+  rep->body_len = len;
+  if (copy && len) {
+    rep->owned = malloc(len);
+    if (!rep->owned) {
+      rep->oom = true;
+      rep->body_len = 0;
+      return;
+    }
+    memcpy(rep->owned, body, len);
+    rep->body = rep->owned;
+  }
+}
+
+static void on_write(uv_write_t *req, int status) {
+  struct out_req *w = (struct out_req *)req;
+  struct httpd_conn *c = req->data;
+  free(w->owned);
+  free(w);
+  c->writes--;
+  if (c->closing)
+    return;
+  if (status < 0) {
+    httpd__conn_close(c);
+    return;
+  }
+  if (c->read_paused && !c->draining &&
+      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= MAX_PENDING_OUT / 2) {
+    c->read_paused = false;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  }
+}
+
+static int raw_write(struct httpd_conn *c, struct out_req *w, uv_buf_t *bufs, unsigned n) {
+  w->req.data = c;
+  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write) != 0) {
+    free(w->owned);
+    free(w);
+    httpd__conn_close(c);
+    return -EPIPE;
+  }
+  c->writes++;
+  return 0;
+}
+
+static void reply_send(struct httpd_conn *c, struct httpd_reply *rep, bool head_only,
+                       bool keep) {
+  int st = rep->status;
+  const char *reason;
+  struct out_req *w;
+  size_t cap, n, blen;
+  bool no_body;
+  uv_buf_t bufs[2];
+  if (st < 100 || st > 999 || rep->oom) {
+    st = 500;
+    rep->hlen = 0;
+    rep->has_body = rep->conn_hdr = false;
+  }
+  reason = http_status_str((enum http_status)st);
+  if (!strcmp(reason, "<unknown>"))
+    reason = "Unknown";
+  if (!rep->has_body && st >= 400) {
+    rep->body = reason; /* a static string from http-parser */
+    rep->body_len = strlen(reason);
+    strcpy(rep->ctype, "text/plain; charset=utf-8");
+  }
+  no_body = st < 200 || st == 204 || st == 304;
+  blen = no_body ? 0 : rep->body_len;
+  cap = 64 + strlen(reason) + rep->hlen + sizeof(rep->ctype) + 96;
+  w = malloc(sizeof(*w) + cap);
+  if (!w) {
+    httpd__conn_close(c);
+    return;
+  }
+  n = (size_t)snprintf(w->head, cap, "HTTP/1.1 %d %s\r\n", st, reason);
+  if (rep->hlen)
+    memcpy(w->head + n, rep->hdrs, rep->hlen);
+  n += rep->hlen;
+  if (!no_body && rep->ctype[0])
+    n += (size_t)snprintf(w->head + n, cap - n, "Content-Type: %s\r\n", rep->ctype);
+  if (st >= 200 && st != 204 && st != 304)
+    n += (size_t)snprintf(w->head + n, cap - n, "Content-Length: %zu\r\n", blen);
+  if (!rep->conn_hdr && st != 101) {
+    if (!keep)
+      n += (size_t)snprintf(w->head + n, cap - n, "Connection: close\r\n");
+    else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
+      n += (size_t)snprintf(w->head + n, cap - n, "Connection: keep-alive\r\n");
+  }
+  n += (size_t)snprintf(w->head + n, cap - n, "\r\n");
+  w->owned = rep->owned;
+  rep->owned = NULL;
+  bufs[0] = uv_buf_init(w->head, (unsigned)n);
+  bufs[1] = uv_buf_init((char *)rep->body, (unsigned)blen);
+  raw_write(c, w, bufs, (head_only || blen == 0) ? 1 : 2);
+}
+
+/* Answers with an error status and closes after it. */
+static void send_error(struct httpd_conn *c, int status) {
+  struct httpd_reply rep = { .status = status };
+  c->close_after_write = true;
+  reply_send(c, &rep, false, false);
+  free(rep.hdrs);
+  httpd__conn_finish(c);
+}
+
+/* ---- request assembly (http-parser callbacks) ---- */
+
+/* Appends to hbuf, always leaving room for one more byte (a NUL). */
+static int buf_add(struct httpd_conn *c, const char *at, size_t len) {
+  if (grow(&c->hbuf, &c->hcap, c->hlen + len + 1) != 0) {
+    c->err_status = 503;
+    return -1;
+  }
+  memcpy(c->hbuf + c->hlen, at, len);
+  c->hlen += len;
+  return 0;
+}
+
+static int count_header(struct httpd_conn *c, size_t len) {
+  c->header_bytes += len;
+  if (c->header_bytes > c->srv->cfg.max_header_bytes) {
+    c->err_status = 431;
+    return -1;
+  }
+  return 0;
+}
+
+static void end_string(struct httpd_conn *c) {
+  c->hbuf[c->hlen++] = '\0'; /* buf_add always leaves room for one byte */
+}
+
+/* Terminates the URL or the last header value. */
+static int end_fields(struct httpd_conn *c) {
+  if (!c->url_done) {
+    if (buf_add(c, "", 0) != 0)
+      return -1;
+    end_string(c);
+    c->url_done = true;
+  }
+  if (c->hstate == 2)
+    end_string(c);
+  c->hstate = 0;
+  return 0;
+}
+
+static int on_message_begin(http_parser *p) {
+  struct httpd_conn *c = p->data;
+  c->hlen = c->url_len = c->header_bytes = c->body_len = 0;
+  c->nhdr = 0;
+  c->hstate = 0;
+  c->url_done = false;
+  c->err_status = 0;
+  return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len) {
+  struct httpd_conn *c = p->data;
+  if (count_header(c, len) || buf_add(c, at, len))
+    return -1;
+  c->url_len += len;
+  return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len) {
+  struct httpd_conn *c = p->data;
+  if (!c->url_done && end_fields(c) != 0)
+    return -1;
+  if (c->hstate != 1) {
+    if (c->hstate == 2)
+      end_string(c);
+    if (c->nhdr == HTTPD__MAX_HEADERS) {
+      c->err_status = 431;
+      return -1;
+    }
+    c->hdr[c->nhdr].name = (uint32_t)c->hlen;
+    c->hdr[c->nhdr].value = UINT32_MAX;
+    c->nhdr++;
+    c->hstate = 1;
+    if (count_header(c, 4)) /* ": " and CRLF */
+      return -1;
+  }
+  return count_header(c, len) || buf_add(c, at, len) ? -1 : 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len) {
+  struct httpd_conn *c = p->data;
+  if (c->hstate != 2) {
+    if (c->hstate != 1)
+      return -1;
+    end_string(c);
+    c->hdr[c->nhdr - 1].value = (uint32_t)c->hlen;
+    c->hstate = 2;
+  }
+  return count_header(c, len) || buf_add(c, at, len) ? -1 : 0;
+}
+
+/* Copies hbuf[off, off+len) to the end of hbuf as a string; returns its offset. */
+static int add_copy(struct httpd_conn *c, size_t off, size_t len, size_t *out) {
+  if (buf_add(c, "", 0) != 0 || grow(&c->hbuf, &c->hcap, c->hlen + len + 1) != 0)
+    return -1;
+  memmove(c->hbuf + c->hlen, c->hbuf + off, len);
+  *out = c->hlen;
+  c->hlen += len;
+  end_string(c);
+  return 0;
+}
+
+static int on_headers_complete(http_parser *p) {
+  struct httpd_conn *c = p->data;
+  struct http_parser_url u;
+  size_t po = 0, pl = 0, qo = 0, ql = 0;
+  const char *expect;
+  struct httpd_request fake = { .conn_ = c };
+  if (end_fields(c) != 0)
+    return -1;
+  if (p->method == HTTP_CONNECT)
+    goto bad;
+  if (c->url_len == 1 && c->hbuf[0] == '*') {
+    pl = 1;
+  } else {
+    http_parser_url_init(&u);
+    if (c->url_len == 0 || http_parser_parse_url(c->hbuf, c->url_len, 0, &u) != 0)
+      goto bad;
+    if (u.field_set & (1 << UF_PATH)) {
+      po = u.field_data[UF_PATH].off;
+      pl = u.field_data[UF_PATH].len;
+    }
+    if (u.field_set & (1 << UF_QUERY)) {
+      qo = u.field_data[UF_QUERY].off;
+      ql = u.field_data[UF_QUERY].len;
+    }
+  }
+  if (pl == 0) { /* "http://host" */
+    if (buf_add(c, "/", 1))
+      return -1;
+    po = c->hlen - 1;
+    pl = 1;
+  }
+  if (add_copy(c, po, pl, &c->path_off) || add_copy(c, qo, ql, &c->query_off))
+    return -1;
+  if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->cfg.max_body_bytes) {
+    c->err_status = 413;
+    return -1;
+  }
+  expect = httpd_header(&fake, "expect");
+  if (expect && !strcasecmp(expect, "100-continue") && p->http_major == 1 &&
+      p->http_minor >= 1) {
+    struct out_req *w = malloc(sizeof(*w));
+    uv_buf_t b = uv_buf_init((char *)continue_100, sizeof(continue_100) - 1);
+    if (w) {
+      w->owned = NULL;
+      raw_write(c, w, &b, 1);
+    }
+  }
+  return 0;
+bad:
+  c->err_status = 400;
+  return -1;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len) {
+  struct httpd_conn *c = p->data;
+  if (len > c->srv->cfg.max_body_bytes - c->body_len) {
+    c->err_status = 413;
+    return -1;
+  }
+  if (grow(&c->body, &c->body_cap, c->body_len + len + 1) != 0) {
+    c->err_status = 503;
+    return -1;
+  }
+  memcpy(c->body + c->body_len, at, len);
+  c->body_len += len;
+  return 0;
+}
+
+static int on_message_complete(http_parser *p) {
+  struct httpd_conn *c = p->data;
+  if (end_fields(c) != 0) /* trailers */
+    return -1;
+  /* Dispatch outside the parser, with this request's buffers intact. */
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+static const http_parser_settings parser_settings = {
+  .on_message_begin = on_message_begin,
+  .on_url = on_url,
+  .on_header_field = on_header_field,
+  .on_header_value = on_header_value,
+  .on_headers_complete = on_headers_complete,
+  .on_body = on_body,
+  .on_message_complete = on_message_complete,
+};
+
+const char *httpd_header(const struct httpd_request *r, const char *name) {
+  const struct httpd_conn *c;
+  unsigned i;
+  if (!r || !r->conn_ || !name)
+    return NULL;
+  c = r->conn_;
+  for (i = 0; i < c->nhdr; i++) {
+    if (!strcasecmp(c->hbuf + c->hdr[i].name, name))
+      return c->hdr[i].value == UINT32_MAX ? "" : c->hbuf + c->hdr[i].value;
+  }
+  return NULL;
+}
+
+/* remote_ip: the socket peer, or X-Forwarded-For's last hop behind a proxy. */
+static void set_client_ip(struct httpd_conn *c) {
+  const char *xff = NULL, *p;
+  char tmp[HTTPD__IP_LEN];
+  unsigned char addr[sizeof(struct in6_addr)];
+  size_t len;
+  unsigned i;
+  strcpy(c->client_ip, c->peer_ip);
+  if (!c->srv->cfg.trust_proxy)
+    return;
+  for (i = 0; i < c->nhdr; i++) {
+    if (!strcasecmp(c->hbuf + c->hdr[i].name, "x-forwarded-for") &&
+        c->hdr[i].value != UINT32_MAX)
+      xff = c->hbuf + c->hdr[i].value;
+  }
+  if (!xff)
+    return;
+  p = strrchr(xff, ',');
+  p = p ? p + 1 : xff;
+  p += strspn(p, " \t[");
+  len = strcspn(p, " \t]");
+  if (len == 0 || len >= sizeof(tmp))
+    return;
+  memcpy(tmp, p, len);
+  tmp[len] = '\0';
+  if (inet_pton(AF_INET, tmp, addr) == 1)
+    inet_ntop(AF_INET, addr, c->client_ip, sizeof(c->client_ip));
+  else if (inet_pton(AF_INET6, tmp, addr) == 1)
+    inet_ntop(AF_INET6, addr, c->client_ip, sizeof(c->client_ip));
+}
+
+static void dispatch(struct httpd_conn *c) {
+  struct httpd *s = c->srv;
+  struct httpd_request req;
+  struct httpd_reply rep = { .status = 404 };
+  bool keep = http_should_keep_alive(&c->parser);
+  bool head = c->parser.method == HTTP_HEAD;
+  if (c->body)
+    c->body[c->body_len] = '\0';
+  set_client_ip(c);
+  req = (struct httpd_request){
+    .method = http_method_str((enum http_method)c->parser.method),
+    .path = c->hbuf + c->path_off,
+    .query = c->hbuf + c->query_off,
+    .body = c->body ? c->body : "",
+    .body_len = c->body_len,
+    .remote_ip = c->client_ip,
+    .conn_ = c,
+  };
+  if (s->cfg.idle_timeout_ms)
+    uv_timer_start(&c->timer, on_timer_close, s->cfg.idle_timeout_ms, 0);
+  if (s->ws_path && !strcmp(req.path, s->ws_path)) {
+    bool up = ws__handshake(c, &req, &rep);
+    reply_send(c, &rep, false, up);
+    free(rep.hdrs);
+    if (!up) {
+      c->close_after_write = true;
+      httpd__conn_finish(c);
+      return;
+    }
+    ws__opened(c, &req);
+    /* The WebSocket needs none of the HTTP buffers any more. */
+    free(c->hbuf);
+    free(c->body);
+    c->hbuf = c->body = NULL;
+    c->hlen = c->hcap = c->nhdr = c->body_len = c->body_cap = 0;
+    return;
+  }
+  if (s->h.on_request)
+    s->h.on_request(s->h.arg, &req, &rep);
+  if (c->closing) {
+    free(rep.hdrs);
+    free(rep.owned);
+    return;
+  }
+  if (rep.conn_close)
+    keep = false;
+  reply_send(c, &rep, head, keep);
+  free(rep.hdrs);
+  free(rep.owned);
+  if (!keep) {
+    c->close_after_write = true;
+    httpd__conn_finish(c);
+  }
+}
+
+static void http_feed(struct httpd_conn *c, const char *data, size_t len) {
+  size_t off = 0, n;
+  enum http_errno e;
+  while (off < len && !c->closing && !c->close_after_write && !c->ws) {
+    n = http_parser_execute(&c->parser, &parser_settings, data + off, len - off);
+    off += n;
+    e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED) {
+      http_parser_pause(&c->parser, 0);
+      if (!c->closing) /* a failed "100 Continue" write may have closed it */
+        dispatch(c);
+      continue;
+    }
+    if (e != HPE_OK) {
+      send_error(c, c->err_status ? c->err_status : e == HPE_HEADER_OVERFLOW ? 431 : 400);
+      return;
+    }
+    if (n == 0)
+      break;
+  }
+  if (c->ws && off < len && !c->closing)
+    ws__on_read(c, data + off, len - off);
+  else if (!c->closing && !c->draining && !c->ws && !c->read_paused &&
+           uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > MAX_PENDING_OUT) {
+    /* A pipelining client that does not read its answers. */
+    c->read_paused = true;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+  }
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  struct httpd_conn *c = h->data;
+  *buf = uv_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
+  struct httpd_conn *c = st->data;
+  if (c->closing || nread == 0)
+    return;
+  if (nread < 0) {
+    /* A half-closing HTTP client still gets the answers it asked for. */
+    if (nread == UV_EOF && (c->draining || (!c->ws && c->writes > 0))) {
+      c->peer_eof = true;
+      if (c->shutdown_done)
+        httpd__conn_close(c);
+      else
+        httpd__conn_finish(c);
+    } else {
+      httpd__conn_close(c);
+    }
+    return;
+  }
+  if (c->draining)
+    return;
+  if (c->ws)
+    ws__on_read(c, buf->base, (size_t)nread);
+  else
+    http_feed(c, buf->base, (size_t)nread);
+}
+
+/* ---- server ---- */
+
+static void on_reject_closed(uv_handle_t *h) {
+  free(h);
+}
+
+static void peer_name(struct httpd_conn *c) {
+  struct sockaddr_storage ss;
+  int len = sizeof(ss);
+  strcpy(c->peer_ip, "0.0.0.0");
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+    return;
+  if (ss.ss_family == AF_INET) {
+    uv_ip4_name((struct sockaddr_in *)&ss, c->peer_ip, sizeof(c->peer_ip));
+  } else if (ss.ss_family == AF_INET6) {
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
+      inet_ntop(AF_INET, &a6->sin6_addr.s6_addr[12], c->peer_ip, sizeof(c->peer_ip));
+    else
+      uv_ip6_name(a6, c->peer_ip, sizeof(c->peer_ip));
+  }
+}
+
+static void on_connection(uv_stream_t *ls, int status) {
+  struct httpd *s = ls->data;
+  struct httpd_conn *c;
+  if (status < 0 || s->closing)
+    return;
+  c = calloc(1, sizeof(*c));
+  if (!c) {
+    /* Accept and drop, or libuv stops polling the listener. */
+    uv_tcp_t *t = malloc(sizeof(*t));
+    if (t && uv_tcp_init(s->loop, t) == 0) {
+      uv_accept(ls, (uv_stream_t *)t);
+      uv_close((uv_handle_t *)t, on_reject_closed);
+    } else {
+      free(t);
+    }
+    return;
+  }
+  uv_tcp_init(s->loop, &c->tcp);
+  uv_timer_init(s->loop, &c->timer);
+  c->tcp.data = c->timer.data = c;
+  c->pending_closes = 2;
+  c->srv = s;
+  c->next = s->conns;
+  if (s->conns)
+    s->conns->prev = c;
+  s->conns = c;
+  s->nconns++;
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+  if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
+    httpd__conn_close(c);
+    return;
+  }
+  peer_name(c);
+  strcpy(c->client_ip, c->peer_ip);
+  uv_tcp_nodelay(&c->tcp, 1);
+  if (s->cfg.idle_timeout_ms)
+    uv_timer_start(&c->timer, on_timer_close, s->cfg.idle_timeout_ms, 0);
+  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+    httpd__conn_close(c);
+}
+
+struct httpd *httpd_new(uv_loop_t *loop, const struct httpd_config *cfg,
+                        const struct httpd_handlers *h) {
+  struct httpd *s = calloc(1, sizeof(*s));
+  struct httpd_config d;
+  if (!s)
+    return NULL;
+  httpd_config_default(&d);
+  s->cfg = cfg ? *cfg : d;
+  /* A zero limit means the default, never "unlimited". */
+  s->cfg.max_header_bytes = s->cfg.max_header_bytes ? s->cfg.max_header_bytes : d.max_header_bytes;
+  s->cfg.max_body_bytes = s->cfg.max_body_bytes ? s->cfg.max_body_bytes : d.max_body_bytes;
+  s->cfg.max_ws_message = s->cfg.max_ws_message ? s->cfg.max_ws_message : d.max_ws_message;
+  s->cfg.max_ws_outbuf = s->cfg.max_ws_outbuf ? s->cfg.max_ws_outbuf : d.max_ws_outbuf;
+  snprintf(s->host, sizeof(s->host), "%s", s->cfg.host ? s->cfg.host : d.host);
+  s->cfg.host = s->host;
+  if (h)
+    s->h = *h;
+  if (s->h.ws_path && !(s->ws_path = strdup(s->h.ws_path))) {
+    free(s);
+    return NULL;
+  }
+  s->h.ws_path = s->ws_path;
+  s->loop = loop;
+  if (uv_tcp_init(loop, &s->listener) != 0) {
+    free(s->ws_path);
+    free(s);
+    return NULL;
+  }
+  s->listener.data = s;
+  return s;
+}
+
+int httpd_listen(struct httpd *s) {
+  struct sockaddr_storage ss;
+  const char *host = strcmp(s->host, "localhost") ? s->host : "127.0.0.1";
+  int r;
+  if (s->closing)
+    return -EINVAL;
+  if (s->listening)
+    return -EALREADY;
+  if (s->cfg.port < 0 || s->cfg.port > 65535)
+    return -EINVAL;
+  if (uv_ip4_addr(host, s->cfg.port, (struct sockaddr_in *)&ss) != 0 &&
+      uv_ip6_addr(host, s->cfg.port, (struct sockaddr_in6 *)&ss) != 0)
+    return -EINVAL;
+  if ((r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0)) != 0)
+    return r;
+  if ((r = uv_listen((uv_stream_t *)&s->listener, 511, on_connection)) != 0)
+    return r;
+  s->listening = true;
+  return 0;
+}
+
+int httpd_port(const struct httpd *s) {
+  struct sockaddr_storage ss;
+  int len = sizeof(ss), r;
+  if ((r = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len)) != 0)
+    return r;
+  if (ss.ss_family == AF_INET)
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  if (ss.ss_family == AF_INET6)
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  return -EINVAL;
+}
+
+static void on_listener_closed(uv_handle_t *h) {
+  struct httpd *s = h->data;
+  s->listener_closed = true;
+  maybe_free_server(s);
+}
+
+void httpd_close(struct httpd *s, void (*done)(void *arg), void *arg) {
+  struct httpd_conn *c;
+  if (!s || s->closing)
+    return;
+  s->closing = true;
+  s->done = done;
+  s->done_arg = arg;
+  uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+  /* Connections stay linked until their close callbacks run. */
+  for (c = s->conns; c; c = c->next) {
+    if (c->ws)
+      ws__going_away(c);
+    httpd__conn_close(c);
+  }
+}
+
+size_t httpd_connection_count(const struct httpd *s) {
+  return s ? s->nconns : 0;
+}

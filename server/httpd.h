@@ -1,0 +1,144 @@
+/* httpd.h -- HTTP/1.1 and WebSocket server on libuv (http-parser, wslay). */
+#ifndef TANDEM_HTTPD_H
+#define TANDEM_HTTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/*
+ * Threading: every function below is called on the thread running the loop
+ * given to httpd_new(), and every callback runs on that thread.
+ *
+ * Re-entrancy: from inside any handler callback it is safe to call
+ * ws_send_text(), ws_close() (on any connection) and httpd_close(). Objects
+ * are never freed synchronously: a connection that is dropped or closed stays
+ * valid until its libuv close callbacks run in a later loop iteration, and
+ * on_ws_close() is delivered from there, never from inside another API call.
+ */
+
+struct httpd;
+struct ws_conn;
+struct httpd_conn; /* private */
+
+struct httpd_config {
+  const char *host;        /* IP literal or "localhost"; copied by httpd_new */
+  int port;                /* 0 = ephemeral (see httpd_port) */
+  size_t max_header_bytes; /* request line + headers; over it -> 431, close */
+  size_t max_body_bytes;   /* over it -> 413, close */
+  size_t max_ws_message;   /* assembled message; over it -> close 1009 */
+  size_t max_ws_outbuf;    /* queued unsent bytes; over it -> -ENOBUFS, drop */
+  unsigned idle_timeout_ms; /* whole request must arrive within this long of
+                               the accept or the previous request; 0 = off */
+  unsigned ws_ping_ms;     /* ping period; no traffic for 2x -> drop; 0 = off */
+  bool trust_proxy;        /* remote_ip = last hop of X-Forwarded-For */
+};
+
+/* Fills the defaults: "0.0.0.0":8080, 16 KiB, 64 KiB, 64 KiB, 1 MiB,
+ * 30000 ms, 20000 ms, no proxy. In a config given to httpd_new, a max_* of 0
+ * means its default (never "unlimited"). */
+void httpd_config_default(struct httpd_config *c);
+
+/* A parsed request. Borrowed: it and every string in it are valid only during
+ * the callback it is passed to. Strings are NUL-terminated. `path` is the raw
+ * (not percent-decoded) path without the query; `query` is the raw text after
+ * '?', "" if none. `body` is NUL-terminated too (body_len excludes the NUL);
+ * it is "" with body_len 0 when there is no body. */
+struct httpd_request {
+  const char *method, *path, *query;
+  const char *body;
+  size_t body_len;
+  const char *remote_ip; /* text form; X-Forwarded-For aware per trust_proxy */
+  const struct httpd_conn *conn_; /* private; NULL in hand-made requests */
+};
+
+/* Value of the first header named `name` (case-insensitive), borrowed like
+ * the request, or NULL if absent (always NULL when r->conn_ is NULL). */
+const char *httpd_header(const struct httpd_request *r, const char *name);
+
+/* The response, filled in by on_request. Opaque; valid during the callback.
+ * Status defaults to 404. Content-Length and (when needed) Connection are
+ * added by the server; an error status with no body gets a one-line text
+ * body. HEAD replies carry the headers of the matching GET without body. */
+struct httpd_reply;
+void httpd_reply_status(struct httpd_reply *rep, int status);
+/* Adds a header; name and value are copied. Headers whose name or value
+ * contain CR or LF, and Content-Length / Transfer-Encoding (the server owns
+ * framing), are ignored. "Connection: close" makes the server close the
+ * connection after this reply. */
+void httpd_reply_header(struct httpd_reply *rep, const char *name,
+                        const char *value);
+/* Sets the body (replacing any previous one). ctype may be NULL (no
+ * Content-Type) and is copied. copy=true copies body now; copy=false borrows
+ * it until the response is written, so it must be static/immortal. Returns
+ * nothing: on allocation failure the reply becomes a 500. */
+void httpd_reply_body(struct httpd_reply *rep, const char *ctype,
+                      const void *body, size_t len, bool copy);
+
+struct httpd_handlers {
+  /* Every request not taken by ws_path. The reply is sent when it returns. */
+  void (*on_request)(void *arg, const struct httpd_request *req,
+                     struct httpd_reply *rep);
+  /* Path (exact match, query ignored) where GET + Upgrade: websocket becomes
+   * a WebSocket; NULL = none. Copied by httpd_new. Any other method there ->
+   * 400; a GET without a valid handshake -> 400, or 426 for a missing
+   * Upgrade or a Sec-WebSocket-Version other than 13. */
+  const char *ws_path;
+  /* After the 101 has been queued; c may be used at once. */
+  void (*on_ws_open)(void *arg, struct ws_conn *c,
+                     const struct httpd_request *req);
+  /* A complete (reassembled) message; data is borrowed for the call only.
+   * Text messages are valid UTF-8 (wslay checks it; invalid -> close 1007)
+   * but not NUL-terminated. Not called after ws_close() on c. */
+  void (*on_ws_message)(void *arg, struct ws_conn *c, const char *data,
+                        size_t len, bool binary);
+  /* Exactly once per connection that got on_ws_open, whatever the cause
+   * (close handshake, drop, error, httpd_close). c is valid during the call
+   * only; sends on it return -EPIPE. */
+  void (*on_ws_close)(void *arg, struct ws_conn *c);
+  void *arg;
+};
+
+/* A server on `loop`; cfg and h are copied (NULL cfg = defaults). Not yet
+ * listening. Returns NULL only when out of memory. Must be released with
+ * httpd_close(), even if httpd_listen() failed. */
+struct httpd *httpd_new(uv_loop_t *loop, const struct httpd_config *cfg,
+                        const struct httpd_handlers *h);
+/* Binds and listens: 0 or a negative errno (-EADDRINUSE, -EINVAL for a bad
+ * host, -EALREADY if already listening). */
+int httpd_listen(struct httpd *s);
+/* The bound port (useful with port 0), or a negative errno if not bound. */
+int httpd_port(const struct httpd *s);
+/* Stops listening and closes every connection (WebSocket ones get a
+ * best-effort close frame 1001, and their on_ws_close), frees everything,
+ * then calls done(arg) (if done is not NULL) from a close callback. s must
+ * not be used after this call. Safe inside any handler callback. A second
+ * call is ignored. */
+void httpd_close(struct httpd *s, void (*done)(void *arg), void *arg);
+/* Connections accepted and not yet freed (HTTP and WebSocket). */
+size_t httpd_connection_count(const struct httpd *s);
+
+/* Opaque per-connection user pointer; NULL initially; never freed by us. */
+void ws_set_data(struct ws_conn *c, void *data);
+void *ws_get_data(const struct ws_conn *c);
+/* Queues a text (or binary) message; data is copied. 0; -EPIPE if the
+ * connection is closing (ws_close called, close received, dropped); -ENOBUFS
+ * if the queued unsent bytes would exceed max_ws_outbuf, in which case the
+ * connection is dropped (on_ws_close follows later); -ENOMEM. The caller
+ * must send valid UTF-8 as text. */
+int ws_send_text(struct ws_conn *c, const char *data, size_t len);
+int ws_send_binary(struct ws_conn *c, const void *data, size_t len);
+/* Graceful close: the close frame (code, reason truncated to 123 bytes at a
+ * UTF-8 boundary; NULL = "") is sent after the messages already queued; the
+ * connection closes when the peer answers or after 5 s. on_ws_close follows
+ * later. code 0 sends no code; codes that may not be sent (outside 1000-1003,
+ * 1007-1014, 3000-4999) become 1000. Calling it again, or on a closing
+ * connection, does nothing. */
+void ws_close(struct ws_conn *c, uint16_t code, const char *reason);
+/* Client address (text, X-Forwarded-For aware), valid as long as c. */
+const char *ws_remote_ip(const struct ws_conn *c);
+/* Bytes queued and not yet handed to the kernel. */
+size_t ws_outbuf_bytes(const struct ws_conn *c);
+
+#endif

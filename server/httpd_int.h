@@ -1,0 +1,85 @@
+/* httpd_int.h -- private structures shared by httpd.c and ws.c. */
+#ifndef TANDEM_HTTPD_INT_H
+#define TANDEM_HTTPD_INT_H
+
+#include <http_parser.h>
+#include <uv.h>
+
+#include "server/httpd.h"
+
+#define HTTPD__MAX_HEADERS 64
+#define HTTPD__IP_LEN 64
+#define HTTPD__READ_BUF 65536
+
+/* One accepted TCP connection: HTTP first, a WebSocket after the upgrade.
+ * It owns two handles (tcp, timer); it is freed when both close callbacks
+ * have run (STYLE rule 7). */
+struct httpd_conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  uv_shutdown_t shutdown;
+  struct httpd *srv;
+  struct httpd_conn *prev, *next;
+  int pending_closes;
+  bool closing;     /* uv_close called; no more I/O */
+  bool draining;    /* our side is done; waiting for the peer's EOF */
+  bool close_after_write; /* stop parsing; shut down after the last reply */
+  bool read_paused; /* too much output queued (pipelining flood) */
+  bool peer_eof;    /* the peer half-closed */
+  bool shutdown_done;
+  unsigned writes;  /* HTTP responses queued in libuv */
+  char peer_ip[HTTPD__IP_LEN];   /* from the socket */
+  char client_ip[HTTPD__IP_LEN]; /* per trust_proxy, for the current request */
+
+  /* The request being assembled; all strings live in hbuf as offsets. */
+  http_parser parser;
+  char *hbuf;
+  size_t hlen, hcap;
+  size_t url_len, path_off, query_off; /* the URL is at offset 0 */
+  struct { uint32_t name, value; } hdr[HTTPD__MAX_HEADERS];
+  unsigned nhdr;
+  int hstate; /* 0 none, 1 in a field name, 2 in a value */
+  bool url_done;
+  size_t header_bytes;
+  char *body;
+  size_t body_len, body_cap;
+  int err_status; /* set by a parser callback that rejected the request */
+
+  struct ws_conn *ws; /* non-NULL once upgraded */
+};
+
+struct httpd {
+  uv_loop_t *loop;
+  struct httpd_config cfg;
+  struct httpd_handlers h;
+  char host[64];
+  char *ws_path;
+  uv_tcp_t listener;
+  bool listening, closing, listener_closed;
+  struct httpd_conn *conns;
+  size_t nconns;
+  void (*done)(void *arg);
+  void *done_arg;
+  char rbuf[HTTPD__READ_BUF]; /* shared: every read is consumed at once */
+};
+
+/* httpd.c, for ws.c */
+void httpd__conn_close(struct httpd_conn *c);  /* drop now (idempotent) */
+void httpd__conn_finish(struct httpd_conn *c); /* shut down, await EOF */
+
+/* ws.c, for httpd.c */
+/* Validates the handshake of a request on ws_path. On success allocates
+ * c->ws and fills rep with the 101; otherwise fills rep with 400/426.
+ * Returns true when upgraded. */
+bool ws__handshake(struct httpd_conn *c, const struct httpd_request *req,
+                   struct httpd_reply *rep);
+/* After the 101 is queued: starts the ping timer, calls on_ws_open. */
+void ws__opened(struct httpd_conn *c, const struct httpd_request *req);
+/* Bytes read from the socket after the upgrade. */
+void ws__on_read(struct httpd_conn *c, const char *data, size_t len);
+/* httpd_close: best-effort close frame 1001 before the handle closes. */
+void ws__going_away(struct httpd_conn *c);
+/* From the connection's last close callback: on_ws_close, then free. */
+void ws__free(struct httpd_conn *c);
+
+#endif
