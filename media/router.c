@@ -1,4 +1,5 @@
-/* router.c -- forwarding RTP between linked sessions, with per-receiver rewriting. */
+/* router.c -- forwarding RTP between linked sessions, with per-receiver rewriting; partners
+ * on other workers are reached through the workers' rings. */
 #include <errno.h>
 #include <string.h>
 
@@ -9,90 +10,84 @@
 #define KEYFRAME_RETRY_MS 300   /* repeat the request while a receiver waits for a keyframe */
 #define KEYFRAME_MIN_GAP_MS 100 /* never ask one source more often than this */
 #define FIR_AFTER 3             /* PLIs before falling back to FIR */
-#define RTCP_BUF 1500
+#define RTCP_BUF (1500 + SRTPCTX_TRAILER)
+#define MAX_NACK 128
 
-static void remove_sink(struct session *src, struct session *r) {
-  for (size_t i = 0; i < src->n_sinks; i++) {
-    if (src->sinks[i] == r) {
-      src->sinks[i] = src->sinks[--src->n_sinks];
-      src->sinks[src->n_sinks] = NULL;
-      return;
-    }
-  }
+/* The session a reference names, if it lives on this worker. */
+static struct session *local(struct worker *w, struct sref r) {
+  if (!r.sid || r.worker != worker__index(w))
+    return NULL;
+  return worker__session(w, r.sid);
 }
 
 /* Every outbound stream of r restarts its offsets at the next packet; video waits for a key. */
-static void reanchor(struct session *r, uint64_t now) {
-  for (int k = 0; k < 2; k++) {
-    seqmap_switch(&r->out[k].seq);
+static void reanchor(struct session *r, int kind, uint64_t now) {
+  struct out_track *t = &r->out[kind];
+  seqmap_switch(&t->seq);
+  t->src_ssrc = 0;
+  if (kind == KIND_VIDEO) {
+    vp8map_switch(&t->vp8);
+    t->need_keyframe = true;
+    t->plis = 0;
+    t->last_pli_ms = 0;
   }
-  vp8map_switch(&r->out[SESSION_VIDEO].vp8);
-  r->out[SESSION_VIDEO].need_keyframe = true;
-  r->out[SESSION_VIDEO].plis = 0;
-  r->out[SESSION_VIDEO].last_pli_ms = 0;
-  r->keyframe_wait_ms = now;
-}
-
-static void set_source(struct session *r, struct session *src, uint64_t now) {
-  if (r->source)
-    remove_sink(r->source, r);
-  r->source = NULL;
-  if (!src)
-    return;
-  if (src->n_sinks == SESSION_MAX_SINKS)
-    return;
-  src->sinks[src->n_sinks++] = r;
-  r->source = src;
-  reanchor(r, now);
-  router__request_keyframe(src, now, false);
-  r->out[SESSION_VIDEO].plis = 1;
-  r->out[SESSION_VIDEO].last_pli_ms = now;
-}
-
-void router_unlink(struct session *s) {
-  uint64_t now = worker__now(s->w);
   (void)now;
-  set_source(s, NULL, 0);
-  while (s->n_sinks > 0) {
-    struct session *r = s->sinks[s->n_sinks - 1];
-    s->sinks[--s->n_sinks] = NULL;
-    r->source = NULL;
-  }
 }
 
-int router_link(struct session *a, struct session *b) {
-  if (a == b || a->closing || b->closing)
-    return -EINVAL;
-  router_unlink(a);
-  router_unlink(b);
-  uint64_t now = worker__now(a->w);
-  set_source(a, b, now);
-  set_source(b, a, now);
-  return 0;
-}
-
-struct session *router_source(const struct session *s) { return s->source; }
-
-void router__request_keyframe(struct session *src, uint64_t now, bool fir) {
-  uint32_t media = src->in[SESSION_VIDEO].ssrc;
+static void keyframe_local(struct session *src, uint64_t now, bool fir) {
+  uint32_t media = src->in[KIND_VIDEO].ssrc;
   if (!media || !src->srtp)
     return;
   if (src->last_kf_req_ms && now - src->last_kf_req_ms < KEYFRAME_MIN_GAP_MS)
     return;
   uint8_t buf[RTCP_BUF];
-  int n;
-  if (fir)
-    n = rtcp_write_fir(buf, sizeof(buf) - SRTPCTX_TRAILER, src->out[SESSION_VIDEO].ssrc, media,
-                       src->out[SESSION_VIDEO].fir_seq++);
-  else
-    n = rtcp_write_pli(buf, sizeof(buf) - SRTPCTX_TRAILER, src->out[SESSION_VIDEO].ssrc, media);
+  int n = fir ? rtcp_write_fir(buf, 1500, src->out[KIND_VIDEO].ssrc, media,
+                               src->out[KIND_VIDEO].fir_seq++)
+              : rtcp_write_pli(buf, 1500, src->out[KIND_VIDEO].ssrc, media);
   if (n <= 0)
     return;
   src->last_kf_req_ms = now;
-  worker__count(src->w, 2);
+  worker__count(src->w, WSTAT_KEYREQ);
   worker__send_rtcp(src->w, src, buf, (size_t)n);
 }
 
+/* Receiver r asks its source for a keyframe, wherever the source lives. */
+static void ask_keyframe(struct session *r, uint64_t now, bool fir) {
+  struct worker *w = r->w;
+  if (!r->source.sid)
+    return;
+  if (r->source.worker == worker__index(w)) {
+    struct session *src = worker__session(w, r->source.sid);
+    if (src)
+      keyframe_local(src, now, fir);
+    return;
+  }
+  struct xmsg *m = worker__xmsg(w, r->source.worker, 0);
+  if (m) {
+    m->type = XM_KEYFRAME;
+    m->fir = fir;
+    m->dst = r->source.sid;
+    m->src = r->id;
+  }
+}
+
+void router__link(struct session *s, uint64_t partner, unsigned partner_worker, uint64_t now) {
+  s->source = (struct sref){partner, partner_worker};
+  s->sink = (struct sref){partner, partner_worker};
+  reanchor(s, KIND_AUDIO, now);
+  reanchor(s, KIND_VIDEO, now);
+  struct out_track *t = &s->out[KIND_VIDEO];
+  t->plis = 1;
+  t->last_pli_ms = now;
+  ask_keyframe(s, now, false);
+}
+
+void router__unlink(struct session *s) {
+  s->source = (struct sref){0, 0};
+  s->sink = (struct sref){0, 0};
+}
+
+/* One packet of r's source, rewritten for r and sent. buf is not modified. */
 static void forward(struct session *r, int kind, const uint8_t *buf, const struct rtp_view *v,
                     uint64_t now) {
   struct out_track *t = &r->out[kind];
@@ -100,9 +95,18 @@ static void forward(struct session *r, int kind, const uint8_t *buf, const struc
   size_t plen = v->payload_len;
   struct vp8_desc d;
   bool first_key = false;
-  if (!r->srtp || plen == 0)
+  if (!r->srtp || !r->have_addr || plen == 0)
     goto drop;
-  if (kind == SESSION_VIDEO) {
+  if (t->src_ssrc != v->ssrc) {
+    /* The source restarted its stream (a new SSRC): continue our numbering from here. */
+    if (t->src_ssrc) {
+      reanchor(r, kind, now);
+      if (kind == KIND_VIDEO)
+        ask_keyframe(r, now, false);
+    }
+    t->src_ssrc = v->ssrc;
+  }
+  if (kind == KIND_VIDEO) {
     if (vp8_parse(payload, plen, &d) != 0)
       goto drop;
     if (t->need_keyframe) {
@@ -118,24 +122,22 @@ static void forward(struct session *r, int kind, const uint8_t *buf, const struc
     goto drop;
 
   size_t cap;
-  uint8_t *out = worker__scratch(r->w, &cap);
+  uint8_t *out = worker__tx_slot(r->w, &cap);
   struct rtp_ext ext;
   struct rtp_header h = {
       .marker = v->marker, .pt = (uint8_t)t->pt, .seq = oseq, .ts = ots, .ssrc = t->ssrc};
-  if (r->ext_mid) {
+  if (r->ext_mid && r->mid[kind][0]) {
     ext.id = r->ext_mid;
     ext.len = (uint8_t)strlen(r->mid[kind]);
     ext.data = (const uint8_t *)r->mid[kind];
-    if (ext.len > 0) {
-      h.ext = &ext;
-      h.n_ext = 1;
-    }
+    h.ext = &ext;
+    h.n_ext = 1;
   }
   int hl = rtp_write_header(out, cap, &h);
   if (hl < 0 || (size_t)hl + plen > cap)
     goto drop;
   memcpy(out + hl, payload, plen);
-  if (kind == SESSION_VIDEO) {
+  if (kind == KIND_VIDEO) {
     uint16_t pid;
     uint8_t tl0;
     vp8map_map(&t->vp8, &d, &pid, &tl0);
@@ -146,117 +148,212 @@ static void forward(struct session *r, int kind, const uint8_t *buf, const struc
     goto drop;
   t->packets++;
   t->bytes += plen;
-  worker__send(r->w, r, out, len);
-  worker__count(r->w, 0);
+  worker__tx_commit(r->w, r, len);
+  worker__count(r->w, WSTAT_FWD);
   if (first_key)
     worker__partner_video(r->w, r, ots);
   return;
 drop:
-  worker__count(r->w, 1);
+  worker__count(r->w, WSTAT_DROP);
 }
 
 void router__on_rtp(struct session *s, uint8_t *buf, size_t len, uint64_t now) {
   struct rtp_view v;
+  struct worker *w = s->w;
   if (rtp_parse(buf, len, &v) != 0) {
-    worker__count(s->w, 1);
+    worker__count(w, WSTAT_DROP);
     return;
   }
   int kind;
-  if (v.pt == s->in[SESSION_AUDIO].pt)
-    kind = SESSION_AUDIO;
-  else if (v.pt == s->in[SESSION_VIDEO].pt)
-    kind = SESSION_VIDEO;
+  if (v.pt == s->in[KIND_AUDIO].pt)
+    kind = KIND_AUDIO;
+  else if (v.pt == s->in[KIND_VIDEO].pt)
+    kind = KIND_VIDEO;
   else {
-    worker__count(s->w, 1);
+    worker__count(w, WSTAT_DROP);
     return;
   }
   struct in_track *in = &s->in[kind];
-  if (in->ssrc != v.ssrc) {
-    /* The sender restarted its stream (new SSRC): receivers re-anchor on it. */
-    if (in->packets > 0) {
-      for (size_t i = 0; i < s->n_sinks; i++) {
-        struct out_track *t = &s->sinks[i]->out[kind];
-        seqmap_switch(&t->seq);
-        if (kind == SESSION_VIDEO) {
-          vp8map_switch(&t->vp8);
-          t->need_keyframe = true;
-        }
-      }
-    }
-    in->ssrc = v.ssrc;
-  }
+  in->ssrc = v.ssrc;
   in->packets++;
   in->bytes += len;
   in->last_ms = now;
-  for (size_t i = 0; i < s->n_sinks; i++)
-    forward(s->sinks[i], kind, buf, &v, now);
+  if (!s->sink.sid)
+    return;
+  if (s->sink.worker == worker__index(w)) {
+    struct session *r = worker__session(w, s->sink.sid);
+    if (r && r->source.sid == s->id)
+      forward(r, kind, buf, &v, now);
+    return;
+  }
+  struct xmsg *m = worker__xmsg(w, s->sink.worker, len);
+  if (!m) {
+    worker__count(w, WSTAT_DROP);
+    return;
+  }
+  m->type = XM_RTP;
+  m->kind = (uint8_t)kind;
+  m->dst = s->sink.sid;
+  m->src = s->id;
+  memcpy(m + 1, buf, len);
 }
 
-/* A sender report from s about its own stream, rewritten for each receiver (lip sync). */
-static void on_sr(struct session *s, const struct rtcp_item *it) {
-  struct rtcp_sr sr;
-  if (rtcp_parse_sr(it, &sr) != 0)
+/* A sender report of r's source, rewritten for r (lip sync needs the receiver's timestamps). */
+static void sr_to(struct session *r, int kind, const struct rtcp_sr *sr) {
+  struct out_track *t = &r->out[kind];
+  struct rtcp_sr o = *sr;
+  if ((kind == KIND_VIDEO && t->need_keyframe) || !seqmap_in_to_out_ts(&t->seq, sr->rtp_ts, &o.rtp_ts))
     return;
-  int kind = sr.ssrc == s->in[SESSION_AUDIO].ssrc   ? SESSION_AUDIO
-             : sr.ssrc == s->in[SESSION_VIDEO].ssrc ? SESSION_VIDEO
-                                                    : -1;
-  if (kind < 0)
+  o.ssrc = t->ssrc;
+  o.packet_count = (uint32_t)t->packets;
+  o.octet_count = (uint32_t)t->bytes;
+  uint8_t buf[RTCP_BUF];
+  int n = rtcp_write_sr(buf, 1500, &o, NULL, 0);
+  if (n > 0)
+    worker__send_rtcp(r->w, r, buf, (size_t)n);
+}
+
+static void nack_to(struct session *src, int kind, const uint16_t *seqs, size_t n) {
+  if (!src->in[kind].ssrc)
     return;
-  for (size_t i = 0; i < s->n_sinks; i++) {
-    struct session *r = s->sinks[i];
-    struct out_track *t = &r->out[kind];
-    struct rtcp_sr o = sr;
-    if ((kind == SESSION_VIDEO && t->need_keyframe) || !seqmap_in_to_out_ts(&t->seq, sr.rtp_ts, &o.rtp_ts))
-      continue;
-    o.ssrc = t->ssrc;
-    o.packet_count = (uint32_t)t->packets;
-    o.octet_count = (uint32_t)t->bytes;
-    uint8_t buf[RTCP_BUF];
-    int n = rtcp_write_sr(buf, sizeof(buf) - SRTPCTX_TRAILER, &o, NULL, 0);
-    if (n > 0)
-      worker__send_rtcp(r->w, r, buf, (size_t)n);
+  uint8_t buf[RTCP_BUF];
+  int len = rtcp_write_nack(buf, 1500, src->out[kind].ssrc, src->in[kind].ssrc, seqs, n);
+  if (len > 0)
+    worker__send_rtcp(src->w, src, buf, (size_t)len);
+}
+
+static void remb_to(struct session *src, uint64_t bps) {
+  uint32_t media = src->in[KIND_VIDEO].ssrc;
+  if (!media)
+    return;
+  uint8_t buf[RTCP_BUF];
+  int len = rtcp_write_remb(buf, 1500, src->out[KIND_VIDEO].ssrc, bps, &media, 1);
+  if (len > 0)
+    worker__send_rtcp(src->w, src, buf, (size_t)len);
+}
+
+void router__on_xmsg(struct worker *w, const struct xmsg *m, const uint8_t *extra, size_t extra_len,
+                     uint64_t now) {
+  struct session *s = worker__session(w, m->dst);
+  if (!s || s->closing)
+    return;
+  switch (m->type) {
+  case XM_RTP: {
+    struct rtp_view v;
+    if (s->source.sid != m->src || m->kind > KIND_VIDEO || rtp_parse(extra, extra_len, &v) != 0) {
+      worker__count(w, WSTAT_DROP);
+      return;
+    }
+    forward(s, m->kind, extra, &v, now);
+    break;
+  }
+  case XM_KEYFRAME:
+    keyframe_local(s, now, m->fir);
+    break;
+  case XM_NACK: {
+    uint16_t seqs[MAX_NACK];
+    size_t n = m->n < MAX_NACK ? m->n : MAX_NACK;
+    if (m->kind > KIND_VIDEO || extra_len < n * sizeof(uint16_t))
+      return;
+    memcpy(seqs, extra, n * sizeof(uint16_t));
+    nack_to(s, m->kind, seqs, n);
+    break;
+  }
+  case XM_REMB:
+    remb_to(s, m->value);
+    break;
+  case XM_SR:
+    if (s->source.sid == m->src && m->kind <= KIND_VIDEO) {
+      struct rtcp_sr sr = {m->sr[0], m->sr[1], m->sr[2], m->sr[3], m->sr[4], m->sr[5]};
+      sr_to(s, m->kind, &sr);
+    }
+    break;
+  default:
+    break;
   }
 }
 
-static void on_nack(struct session *r, const struct rtcp_item *it) {
-  struct session *src = r->source;
-  int kind = it->media_ssrc == r->out[SESSION_AUDIO].ssrc   ? SESSION_AUDIO
-             : it->media_ssrc == r->out[SESSION_VIDEO].ssrc ? SESSION_VIDEO
-                                                            : -1;
-  if (!src || kind < 0 || !src->in[kind].ssrc)
+static void on_sr(struct session *s, const struct rtcp_item *it) {
+  struct rtcp_sr sr;
+  if (rtcp_parse_sr(it, &sr) != 0 || !s->sink.sid)
     return;
-  uint16_t seqs[128], in[128];
+  int kind = sr.ssrc == s->in[KIND_AUDIO].ssrc   ? KIND_AUDIO
+             : sr.ssrc == s->in[KIND_VIDEO].ssrc ? KIND_VIDEO
+                                                 : -1;
+  if (kind < 0)
+    return;
+  struct worker *w = s->w;
+  if (s->sink.worker == worker__index(w)) {
+    struct session *r = worker__session(w, s->sink.sid);
+    if (r && r->source.sid == s->id)
+      sr_to(r, kind, &sr);
+    return;
+  }
+  struct xmsg *m = worker__xmsg(w, s->sink.worker, 0);
+  if (m) {
+    m->type = XM_SR;
+    m->kind = (uint8_t)kind;
+    m->dst = s->sink.sid;
+    m->src = s->id;
+    uint32_t f[6] = {sr.ssrc, sr.ntp_sec, sr.ntp_frac, sr.rtp_ts, sr.packet_count, sr.octet_count};
+    memcpy(m->sr, f, sizeof(f));
+  }
+}
+
+/* A NACK from receiver r, translated to its source's sequence numbers. */
+static void on_nack(struct session *r, const struct rtcp_item *it) {
+  int kind = it->media_ssrc == r->out[KIND_AUDIO].ssrc   ? KIND_AUDIO
+             : it->media_ssrc == r->out[KIND_VIDEO].ssrc ? KIND_VIDEO
+                                                         : -1;
+  if (kind < 0 || !r->source.sid)
+    return;
+  uint16_t seqs[MAX_NACK], in[MAX_NACK];
   size_t n = 0, m = 0;
-  if (rtcp_parse_nack(it, seqs, 128, &n) != 0)
+  if (rtcp_parse_nack(it, seqs, MAX_NACK, &n) != 0)
     return;
   for (size_t i = 0; i < n; i++)
     if (seqmap_unmap_seq(&r->out[kind].seq, seqs[i], &in[m]) == 0)
       m++;
   if (m == 0)
     return;
-  uint8_t buf[RTCP_BUF];
-  int len = rtcp_write_nack(buf, sizeof(buf) - SRTPCTX_TRAILER, src->out[kind].ssrc,
-                            src->in[kind].ssrc, in, m);
-  if (len > 0)
-    worker__send_rtcp(src->w, src, buf, (size_t)len);
+  struct session *src = local(r->w, r->source);
+  if (src) {
+    nack_to(src, kind, in, m);
+    return;
+  }
+  if (r->source.worker == worker__index(r->w))
+    return;
+  struct xmsg *x = worker__xmsg(r->w, r->source.worker, m * sizeof(uint16_t));
+  if (x) {
+    x->type = XM_NACK;
+    x->kind = (uint8_t)kind;
+    x->n = (uint16_t)m;
+    x->dst = r->source.sid;
+    x->src = r->id;
+    memcpy(x + 1, in, m * sizeof(uint16_t));
+  }
 }
 
 static void on_remb(struct session *r, const struct rtcp_item *it) {
   uint64_t bps;
   uint32_t ssrcs[4];
   size_t n;
-  if (rtcp_parse_remb(it, &bps, ssrcs, 4, &n) != 0)
+  if (rtcp_parse_remb(it, &bps, ssrcs, 4, &n) != 0 || !r->source.sid)
     return;
-  r->remb_bps = bps;
-  struct session *src = r->source;
-  if (!src || !src->in[SESSION_VIDEO].ssrc)
+  struct session *src = local(r->w, r->source);
+  if (src) {
+    remb_to(src, bps);
     return;
-  uint8_t buf[RTCP_BUF];
-  uint32_t media = src->in[SESSION_VIDEO].ssrc;
-  int len = rtcp_write_remb(buf, sizeof(buf) - SRTPCTX_TRAILER, src->out[SESSION_VIDEO].ssrc, bps,
-                            &media, 1);
-  if (len > 0)
-    worker__send_rtcp(src->w, src, buf, (size_t)len);
+  }
+  if (r->source.worker == worker__index(r->w))
+    return;
+  struct xmsg *x = worker__xmsg(r->w, r->source.worker, 0);
+  if (x) {
+    x->type = XM_REMB;
+    x->value = bps;
+    x->dst = r->source.sid;
+    x->src = r->id;
+  }
 }
 
 void router__on_rtcp(struct session *s, uint8_t *buf, size_t len, uint64_t now) {
@@ -264,8 +361,6 @@ void router__on_rtcp(struct session *s, uint8_t *buf, size_t len, uint64_t now) 
   struct rtcp_item item;
   rtcp_iter_init(&it, buf, len);
   while (rtcp_iter_next(&it, &item) == 1) {
-    if (s->closing)
-      return;
     switch (item.pt) {
     case RTCP_SR:
       on_sr(s, &item);
@@ -280,9 +375,8 @@ void router__on_rtcp(struct session *s, uint8_t *buf, size_t len, uint64_t now) 
       uint8_t fir_seq;
       if (item.fmt == RTCP_FB_FIR && rtcp_parse_fir(&item, &media, &fir_seq) != 0)
         break;
-      if ((item.fmt == RTCP_FB_PLI || item.fmt == RTCP_FB_FIR) &&
-          media == s->out[SESSION_VIDEO].ssrc && s->source)
-        router__request_keyframe(s->source, now, item.fmt == RTCP_FB_FIR);
+      if ((item.fmt == RTCP_FB_PLI || item.fmt == RTCP_FB_FIR) && media == s->out[KIND_VIDEO].ssrc)
+        ask_keyframe(s, now, item.fmt == RTCP_FB_FIR);
       else if (item.fmt == RTCP_FB_AFB)
         on_remb(s, &item);
       break;
@@ -294,11 +388,9 @@ void router__on_rtcp(struct session *s, uint8_t *buf, size_t len, uint64_t now) 
 }
 
 void router__tick(struct session *s, uint64_t now) {
-  struct out_track *t = &s->out[SESSION_VIDEO];
-  if (!s->source || !t->need_keyframe)
-    return;
-  if (now - t->last_pli_ms < KEYFRAME_RETRY_MS)
+  struct out_track *t = &s->out[KIND_VIDEO];
+  if (!s->source.sid || !t->need_keyframe || now - t->last_pli_ms < KEYFRAME_RETRY_MS)
     return;
   t->last_pli_ms = now;
-  router__request_keyframe(s->source, now, ++t->plis > FIR_AFTER);
+  ask_keyframe(s, now, ++t->plis > FIR_AFTER);
 }

@@ -1,102 +1,161 @@
-/* session_int.h -- private layout of sessions, shared by session.c, router.c and worker.c. */
+/* session_int.h -- private layout of sessions and workers, shared by mediaplane.c, worker.c,
+ * session.c and router.c. */
 #ifndef TANDEM_SESSION_INT_H
 #define TANDEM_SESSION_INT_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <sys/socket.h>
+#include <uv.h>
 
 #include "media/dtls.h"
 #include "media/ice.h"
+#include "media/mediaplane.h"
 #include "media/seqmap.h"
-#include "media/session.h"
 #include "media/srtpctx.h"
 #include "media/vp8.h"
+#include "media/xring.h"
 
-#define SESSION_MAX_SINKS 4
+enum { KIND_AUDIO = 0, KIND_VIDEO = 1 };
+#define MAX_ADDRS_PER_SESSION 4
+#define MAX_WORKERS 64
 
-/* What a session sends (its own camera/microphone), as negotiated in its offer. */
-struct in_track {
-  int pt;               /* the sender's payload type */
-  uint32_t ssrc;        /* learned from packets (or the offer) */
-  uint64_t packets, bytes;
-  uint64_t last_ms;     /* last packet */
-};
-
-/* What a session receives: one outbound stream per kind, with a stable SSRC. */
-struct out_track {
-  int pt;               /* the receiver's payload type */
-  uint32_t ssrc;
-  struct seqmap seq;
-  struct vp8map vp8;    /* video only */
-  bool need_keyframe;   /* video: hold back until the source's keyframe */
-  uint64_t last_pli_ms;
-  unsigned plis;        /* requests sent since the switch */
-  uint8_t fir_seq;
-  uint64_t packets, bytes;
-};
-
-struct session {
-  struct worker *w;
-  void *user;
-  uint64_t id;
-  bool closing;
-
+/* Everything a worker needs to create a session; built on the control loop from the offer. */
+struct session_params {
+  uint64_t sid;
   char ufrag[ICE_UFRAG_SIZE], pwd[ICE_PWD_SIZE];
   char remote_ufrag[257];
   uint8_t peer_fp[64];
   size_t peer_fp_len;
-  uint8_t ext_mid;      /* receiver's extmap id for sdes:mid, 0 none */
-  char mid[2][33];      /* receiver's mids per kind */
+  uint8_t ext_mid;             /* the receiver's extmap id for sdes:mid, 0 none */
+  char mid[2][33];
+  int in_pt[2];                /* what the browser sends */
+  uint32_t in_ssrc[2];         /* from the offer, 0 if unknown */
+  int out_pt[2];               /* what the browser receives */
+  uint32_t out_ssrc[2];
+  uint16_t out_seq[2];
+  uint32_t out_ts[2];
+  uint16_t out_pid;
+};
 
-  /* Transport. */
-  struct sockaddr_storage addr;  /* the nominated remote address */
-  socklen_t addrlen;
+/* What a session sends (its own camera/microphone). */
+struct in_track {
+  int pt;
+  uint32_t ssrc;
+  uint64_t packets, bytes, last_ms;
+};
+
+/* What a session receives: one outbound stream per kind with a stable SSRC. */
+struct out_track {
+  int pt;
+  uint32_t ssrc;
+  uint32_t src_ssrc;           /* the source SSRC the offsets are anchored on, 0 none */
+  struct seqmap seq;
+  struct vp8map vp8;           /* video only */
+  bool need_keyframe;          /* video: hold back until the source's keyframe */
+  uint64_t last_pli_ms;
+  unsigned plis;
+  uint8_t fir_seq;
+  uint64_t packets, bytes;
+};
+
+/* A session elsewhere (this worker or another), by id. */
+struct sref {
+  uint64_t sid;                /* 0 = none */
+  unsigned worker;
+};
+
+struct session {
+  struct worker *w;
+  uint64_t id;
+  bool closing;
+  char ufrag[ICE_UFRAG_SIZE], pwd[ICE_PWD_SIZE];
+  char remote_ufrag[257];
+  uint8_t peer_fp[64];
+  size_t peer_fp_len;
+  uint8_t ext_mid;
+  char mid[2][33];
+
+  struct sockaddr_storage addr; /* where we send: the nominated remote address */
   bool have_addr;
-  struct sockaddr_storage addrs[4]; /* validated source addresses, keyed in the worker's map */
+  struct sockaddr_storage addrs[MAX_ADDRS_PER_SESSION]; /* validated source addresses */
   size_t n_addrs;
   uint64_t created_ms, last_stun_ms;
   struct dtls *dtls;
   struct srtpctx *srtp;
   enum srtpctx_profile profile;
-  bool dtls_done;
-  bool ready;                    /* reported to the owner */
-  bool flowing;                  /* media arriving within the silence window */
+  bool dtls_done, ready, flowing;
 
   struct in_track in[2];
   struct out_track out[2];
 
-  /* Router: who feeds this session and whom it feeds. */
-  struct session *source;
-  struct session *sinks[SESSION_MAX_SINKS];
-  size_t n_sinks;
-  uint64_t keyframe_wait_ms;     /* when the current keyframe wait began */
-
-  uint64_t remb_bps;             /* last REMB from this receiver */
-  uint64_t last_kf_req_ms;       /* as a source: last PLI/FIR sent to it */
+  struct sref source;          /* who feeds this session */
+  struct sref sink;            /* whom this session feeds (a pair is symmetric) */
+  uint64_t last_kf_req_ms;     /* as a source: last PLI/FIR sent to it */
 };
 
+/* Messages between workers on the rings (header; RTP bytes or NACK seqs follow). */
+enum xmsg_type { XM_RTP = 1, XM_KEYFRAME, XM_NACK, XM_REMB, XM_SR };
+struct xmsg {
+  uint8_t type, kind, fir;
+  uint16_t n;                  /* NACK: sequence numbers following */
+  uint64_t dst, src;           /* session ids */
+  uint64_t value;              /* REMB bitrate */
+  uint32_t sr[6];              /* SR fields: ssrc, ntp_sec, ntp_frac, rtp_ts, packets, octets */
+};
+
+/* worker.c */
+struct worker;
+struct worker *worker_new(struct mediaplane *mp, unsigned index, uv_loop_t *control,
+                          const struct mediaplane_config *cfg, const struct dtls_cert *cert);
+int worker_bind(struct worker *w);      /* on the control thread, before worker_run */
+int worker_run(struct worker *w);       /* starts the thread */
+void worker_stop(struct worker *w);     /* asks the thread to finish and joins it */
+void worker_free(struct worker *w);     /* after every worker is stopped */
+uint16_t worker_port(const struct worker *w);
+void worker_post_new(struct worker *w, struct session_params *p);  /* takes ownership */
+void worker_post(struct worker *w, int type, uint64_t sid, uint64_t other, unsigned other_worker);
+void worker_read_stats(struct worker *w, struct mediaplane_stats *st); /* adds */
+void worker_wake(struct worker *w);     /* another worker pushed into our ring */
+enum { WCMD_NEW, WCMD_CLOSE, WCMD_LINK, WCMD_UNLINK, WCMD_STOP };
+
+/* Called on a worker's thread. */
+uint64_t worker__now(struct worker *w);
+unsigned worker__index(const struct worker *w);
+struct session *worker__session(struct worker *w, uint64_t sid); /* live local session or NULL */
+/* A transmit slot of SCRATCH bytes (+ SRTPCTX_TRAILER) for one datagram, sent by
+ * worker__tx_commit (batched with sendmmsg). */
+uint8_t *worker__tx_slot(struct worker *w, size_t *cap);
+void worker__tx_commit(struct worker *w, struct session *s, size_t len);
+void worker__send(struct worker *w, struct session *s, const uint8_t *buf, size_t len);
+void worker__send_rtcp(struct worker *w, struct session *s, uint8_t *buf, size_t len);
+/* A record for worker `to`'s ring, or NULL if full (counted). Committed at the end of the
+ * loop iteration, with one wake-up per destination. */
+struct xmsg *worker__xmsg(struct worker *w, unsigned to, size_t extra);
+enum { WSTAT_FWD, WSTAT_DROP, WSTAT_KEYREQ };
+void worker__count(struct worker *w, int what);
+void worker__partner_video(struct worker *w, struct session *s, uint32_t rtp_ts);
+struct dtls_ctx *worker__dtls_ctx(struct worker *w);
+
+/* mediaplane.c: the control side's rings and events. */
+struct xring *mediaplane__ring(struct mediaplane *mp, unsigned from, unsigned to);
+struct worker *mediaplane__worker(struct mediaplane *mp, unsigned i);
+void mediaplane__event(struct mediaplane *mp, int type, uint64_t sid, bool flag, uint32_t ts,
+                       const char *text);
+enum { WEV_READY, WEV_MEDIA, WEV_FAILED, WEV_PARTNER_VIDEO };
+
 /* session.c */
+struct session *session__create(struct worker *w, const struct session_params *p);
 void session__free(struct session *s);
+const char *session__profile(const struct session *s);
 
 /* router.c */
 void router__on_rtp(struct session *s, uint8_t *buf, size_t len, uint64_t now_ms);
 void router__on_rtcp(struct session *s, uint8_t *buf, size_t len, uint64_t now_ms);
+void router__on_xmsg(struct worker *w, const struct xmsg *m, const uint8_t *extra, size_t extra_len,
+                     uint64_t now_ms);
 void router__tick(struct session *s, uint64_t now_ms);
-void router__request_keyframe(struct session *source, uint64_t now_ms, bool fir);
-
-/* worker.c */
-void worker__send(struct worker *w, struct session *s, const uint8_t *buf, size_t len);
-/* Protects (in place; buf must have SRTPCTX_TRAILER spare bytes) and sends an RTCP packet. */
-void worker__send_rtcp(struct worker *w, struct session *s, uint8_t *buf, size_t len);
-uint8_t *worker__scratch(struct worker *w, size_t *cap);
-void worker__count(struct worker *w, int what);
-void worker__partner_video(struct worker *w, struct session *s, uint32_t rtp_ts);
-const char *worker__public_ip(struct worker *w);
-void worker__forget(struct worker *w, struct session *s);
-int worker__register(struct worker *w, struct session *s);
-uint64_t worker__now(struct worker *w);
-const struct dtls_cert *worker__cert(struct worker *w);
-struct dtls_ctx *worker__dtls_ctx(struct worker *w);
-const struct worker_config *worker__config(struct worker *w);
+void router__link(struct session *s, uint64_t partner, unsigned partner_worker, uint64_t now_ms);
+void router__unlink(struct session *s);
 
 #endif

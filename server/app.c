@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "media/dtls.h"
+#include "media/ice.h"
 #include "media/srtpctx.h"
 #include "server/app_int.h"
 #include "server/log.h"
@@ -139,7 +140,7 @@ static void tick_cb(uv_timer_t *t) {
     /* A replaced or failed session must bring media back within silence_ms to keep the pair. */
     if (p->media_lost_ms && now - p->media_lost_ms > (uint64_t)a->cfg.silence_ms) {
       p->media_lost_ms = 0;
-      if (!p->sess || !session_ready(p->sess))
+      if (!p->sid || !p->sess_ready)
         peer_set_media(p, false);
     }
     if (!p->ws && p->ws_lost_ms && now - p->ws_lost_ms > (uint64_t)a->cfg.grace_ms) {
@@ -201,25 +202,25 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   a->match = match_new(&mc);
   a->by_token = hmap_new();
   a->by_id = hmap_new();
-  if (!a->match || !a->by_token || !a->by_id)
+  a->by_sid = hmap_new();
+  if (!a->match || !a->by_token || !a->by_id || !a->by_sid)
     goto fail;
 
-  struct worker_config wc;
-  worker_config_default(&wc);
-  wc.bind_ip = cfg->media_addr;
-  wc.port = (uint16_t)cfg->media_port;
-  wc.public_ip = a->public_ip;
-  wc.silence_ms = (uint32_t)cfg->silence_ms;
-  wc.connect_timeout_ms = (uint32_t)cfg->connect_timeout_ms;
-  struct worker_events ev = peer_worker_events;
+  struct mediaplane_config mc2;
+  mediaplane_config_default(&mc2);
+  mc2.bind_ip = cfg->media_addr;
+  mc2.port = (uint16_t)cfg->media_port;
+  mc2.public_ip = a->public_ip;
+  mc2.workers = cfg->media_workers > 0 ? (unsigned)cfg->media_workers : uv_available_parallelism();
+  mc2.silence_ms = (uint32_t)cfg->silence_ms;
+  mc2.connect_timeout_ms = (uint32_t)cfg->connect_timeout_ms;
+  struct mediaplane_events ev = peer_media_events;
   ev.arg = a;
-  a->worker = worker_new(loop, &wc, &ev, a->cert);
-  if (!a->worker)
-    goto fail;
-  rc = worker_start(a->worker);
+  rc = mediaplane_new(loop, &mc2, &ev, a->cert, &a->media);
   if (rc) {
-    log_error("cannot bind UDP %s:%d for media: %s", cfg->media_addr, cfg->media_port,
-              uv_strerror(rc));
+    log_error("cannot start the media workers on UDP %s:%d: %s", cfg->media_addr,
+              cfg->media_port, uv_strerror(rc));
+    a->media = NULL;
     goto fail;
   }
 
@@ -248,10 +249,14 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   uv_timer_init(loop, &a->tick);
   a->tick.data = a;
   uv_timer_start(&a->tick, tick_cb, TICK_MS, TICK_MS);
-  log_info("tandem serving http://%s:%d (media UDP %s:%u, advertised as %s, SRTP by libsrtp2, "
-           "DTLS fingerprint %s)",
-           cfg->http_addr, httpd_port(a->httpd), cfg->media_addr, worker_port(a->worker),
-           a->public_ip, dtls_cert_fingerprint(a->cert));
+  char ports[256] = "";
+  for (unsigned i = 0; i < mediaplane_workers(a->media) && strlen(ports) < 200; i++)
+    snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "",
+             mediaplane_port(a->media, i));
+  log_info("tandem serving http://%s:%d (media: %u workers on UDP %s ports %s, advertised as "
+           "%s; DTLS fingerprint %s)",
+           cfg->http_addr, httpd_port(a->httpd), mediaplane_workers(a->media), cfg->media_addr,
+           ports, a->public_ip, dtls_cert_fingerprint(a->cert));
   *out = a;
   return 0;
 fail:
@@ -273,6 +278,7 @@ static void part_closed(void *arg) {
   match_free(a->match);
   hmap_free(a->by_token);
   hmap_free(a->by_id);
+  hmap_free(a->by_sid);
   void (*done)(void *) = a->done;
   void *darg = a->done_arg;
   free(a);
@@ -299,9 +305,9 @@ void app_close(struct app *a, void (*done)(void *), void *arg) {
     a->pending_closes++;
     httpd_close(a->httpd, part_closed, a);
   }
-  if (a->worker) {
+  if (a->media) {
     a->pending_closes++;
-    worker_close(a->worker, part_closed, a);
+    mediaplane_close(a->media, part_closed, a);
   }
   part_closed(a);
 }

@@ -8,8 +8,7 @@
 
 #include "match/engine.h"
 #include "media/hmap.h"
-#include "media/session.h"
-#include "media/worker.h"
+#include "media/mediaplane.h"
 #include "moderation/ratelimit.h"
 #include "server/app.h"
 #include "server/httpd.h"
@@ -21,7 +20,9 @@ struct peer {
   struct app *app;
   uint64_t id;                    /* the match engine's id */
   struct ws_conn *ws;             /* NULL while in grace */
-  struct session *sess;           /* NULL before the offer or after a media failure */
+  uint64_t sid;                   /* media session id, 0 before the offer or after a failure */
+  uint64_t linked;                /* the session sid is linked to, 0 none */
+  bool sess_ready;                /* the media session reported ready */
   char token[PEER_TOKEN_LEN + 1]; /* resume token */
   char ip[64];
   bool offered_on_ws;             /* an offer arrived on the current WebSocket */
@@ -45,11 +46,12 @@ struct app {
   struct config cfg;
   char public_ip[64];
   struct dtls_cert *cert;
-  struct worker *worker;
+  struct mediaplane *media;
   struct httpd *httpd;
   struct match_engine *match;
   struct hmap *by_token;
   struct hmap *by_id;
+  struct hmap *by_sid;
   struct peer *peers;           /* every peer, attached or in grace */
   size_t n_peers;
   uint64_t next_id;
@@ -75,7 +77,9 @@ void peer_set_media(struct peer *p, bool ready);
 void peer_send_state(struct peer *p);           /* {"type":"state"} with the current state */
 void peer_send_resume(struct peer *p);          /* what a resumed client needs to catch up */
 void app_dispatch_match(struct app *a);         /* drains match events into messages/links */
-extern const struct worker_events peer_worker_events;
+extern const struct mediaplane_events peer_media_events;
+void peer_set_session(struct peer *p, uint64_t sid);   /* replaces (closes) the old one */
+void peer_unlink(struct peer *p);
 
 /* signal.c */
 void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_t len);

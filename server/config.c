@@ -24,6 +24,7 @@ static const struct key keys[] = {
     {"http_port", T_INT, S(http_port), "8080", "port for HTTP/WebSocket"},
     {"media_addr", T_STR, S(media_addr), "0.0.0.0", "address for the UDP media port"},
     {"media_port", T_INT, S(media_port), "40000", "UDP media port (0 = any)"},
+    {"media_workers", T_INT, S(media_workers), "0", "media worker threads, each with its own UDP port media_port+i (0 = one per core)"},
     {"public_ip", T_STR, S(public_ip), "", "IP advertised to browsers (empty = detect)"},
     {"data_dir", T_STR, S(data_dir), "./data", "where the server keeps its data"},
     {"log_level", T_STR, S(log_level), "info", "error, warn, info or debug"},

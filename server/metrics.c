@@ -19,8 +19,8 @@ size_t metrics_render(struct app *a, char **out) {
     *out = NULL;
     return 0;
   }
-  struct worker_stats ws;
-  worker_get_stats(a->worker, &ws);
+  struct mediaplane_stats ws;
+  mediaplane_get_stats(a->media, &ws);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
@@ -56,9 +56,21 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_rtp_forwarded_total", "counter", "RTP packets forwarded to a receiver.", (double)ws.rtp_forwarded);
   metric(f, "tandem_rtp_dropped_total", "counter", "RTP packets not forwarded (waiting for a keyframe, malformed, late).", (double)ws.rtp_dropped);
   metric(f, "tandem_keyframe_requests_total", "counter", "PLI/FIR sent to senders.", (double)ws.keyframe_requests);
+  metric(f, "tandem_xworker_packets_total", "counter", "Packets handed between media workers.", (double)ws.xworker_packets);
+  metric(f, "tandem_xworker_dropped_total", "counter", "Packets dropped because a ring between workers was full.", (double)ws.xworker_dropped);
+  metric(f, "tandem_media_workers", "gauge", "Media worker threads.", (double)mediaplane_workers(a->media));
+  metric(f, "tandem_sessions_live", "gauge", "Media sessions alive.", (double)ws.sessions_live);
   metric(f, "tandem_sessions_total", "counter", "Media sessions created.", (double)ws.sessions);
   metric(f, "tandem_process_cpu_seconds_total", "counter", "User+system CPU time of the server.", cpu);
   metric(f, "tandem_process_max_rss_bytes", "gauge", "Peak resident memory.", (double)ru.ru_maxrss * 1024.0);
+  long pages = 0, rss = 0;
+  FILE *sf = fopen("/proc/self/statm", "r");
+  if (sf) {
+    if (fscanf(sf, "%ld %ld", &pages, &rss) != 2)
+      rss = 0;
+    fclose(sf);
+  }
+  metric(f, "tandem_process_resident_memory_bytes", "gauge", "Resident memory now.", (double)rss * 4096.0);
   fclose(f);
   *out = buf;
   return len;

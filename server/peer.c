@@ -50,10 +50,7 @@ struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
 void peer_free(struct peer *p) {
   struct app *a = p->app;
   match_remove(a->match, p->id, uv_now(a->loop));
-  if (p->sess) {
-    session_close(p->sess);
-    p->sess = NULL;
-  }
+  peer_set_session(p, 0);
   if (p->ws)
     ws_set_data(p->ws, NULL);
   hmap_del(a->by_token, p->token, PEER_TOKEN_LEN);
@@ -130,12 +127,45 @@ static const char *state_name(enum match_state s, bool ready) {
   }
 }
 
+/* Unlinks p's session (and the partner's link back to it). */
+void peer_unlink(struct peer *p) {
+  struct app *a = p->app;
+  if (!p->linked)
+    return;
+  struct peer *q = hmap_get(a->by_sid, &p->linked, sizeof(p->linked));
+  if (q && q->linked == p->sid) {
+    mediaplane_unlink(a->media, q->sid);
+    q->linked = 0;
+  }
+  if (p->sid)
+    mediaplane_unlink(a->media, p->sid);
+  p->linked = 0;
+}
+
+void peer_set_session(struct peer *p, uint64_t sid) {
+  struct app *a = p->app;
+  if (p->sid) {
+    peer_unlink(p);
+    hmap_del(a->by_sid, &p->sid, sizeof(p->sid));
+    mediaplane_close_session(a->media, p->sid);
+  }
+  p->sid = sid;
+  p->sess_ready = false;
+  if (sid)
+    hmap_put(a->by_sid, &sid, sizeof(sid), p);
+}
+
+/* Both sessions exist and are ready: they feed each other from now on. */
 static void link_pair(struct peer *p, struct peer *q) {
-  if (!p->sess || !q->sess)
+  if (!p->sid || !q->sid || !p->sess_ready || !q->sess_ready)
     return;
-  if (router_source(p->sess) == q->sess && router_source(q->sess) == p->sess)
+  if (p->linked == q->sid && q->linked == p->sid)
     return;
-  router_link(p->sess, q->sess);
+  peer_unlink(p);
+  peer_unlink(q);
+  mediaplane_link(p->app->media, p->sid, q->sid);
+  p->linked = q->sid;
+  q->linked = p->sid;
 }
 
 void app_dispatch_match(struct app *a) {
@@ -167,18 +197,16 @@ void app_dispatch_match(struct app *a) {
       json_decref(p->shared);
       p->shared = NULL;
       p->have_partner_ts = false;
-      if (p->sess)
-        router_unlink(p->sess);
+      peer_unlink(p);
       peer_send(p, json_pack("{s:s}", "type", "partner_left"));
       break;
     case MATCH_EV_WAITING:
-      if (p->sess && match_partner(a->match, p->id) == 0)
-        router_unlink(p->sess);
+      if (match_partner(a->match, p->id) == 0)
+        peer_unlink(p);
       peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state", "waiting"));
       break;
     case MATCH_EV_STOPPED:
-      if (p->sess)
-        router_unlink(p->sess);
+      peer_unlink(p);
       peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state",
                              state_name(MATCH_IDLE, p->media_ready)));
       break;
@@ -216,11 +244,18 @@ void peer_send_resume(struct peer *p) {
   peer_send_state(p);
 }
 
-static void on_ready(void *arg, struct session *s) {
-  struct peer *p = session_user(s);
+static struct peer *by_sid(struct app *a, uint64_t sid) {
+  return hmap_get(a->by_sid, &sid, sizeof(sid));
+}
+
+static void on_ready(void *arg, uint64_t sid, const char *profile) {
   struct app *a = arg;
+  struct peer *p = by_sid(a, sid);
+  if (!p)
+    return;
+  p->sess_ready = true;
   p->media_lost_ms = 0;
-  log_debug("peer %llu media ready (%s)", (unsigned long long)p->id, session_srtp_profile(s));
+  log_debug("peer %llu media ready (%s)", (unsigned long long)p->id, profile);
   /* After a refresh the pair may have survived: feed the new session at once. */
   uint64_t partner = match_partner(a->match, p->id);
   struct peer *q = partner ? peer_by_id(a, partner) : NULL;
@@ -231,28 +266,24 @@ static void on_ready(void *arg, struct session *s) {
     peer_send_state(p);
 }
 
-static void on_media(void *arg, struct session *s, bool flowing) {
-  struct peer *p = session_user(s);
-  (void)arg;
-  if (flowing) {
-    struct app *a = p->app;
-    uint64_t partner = match_partner(a->match, p->id);
-    struct peer *q = partner ? peer_by_id(a, partner) : NULL;
-    if (q)
-      link_pair(p, q);
-  }
+static void on_media(void *arg, uint64_t sid, bool flowing) {
+  struct app *a = arg;
+  struct peer *p = by_sid(a, sid);
+  if (!p)
+    return;
   peer_set_media(p, flowing);
 }
 
-static void on_failed(void *arg, struct session *s, const char *why) {
-  struct peer *p = session_user(s);
+static void on_failed(void *arg, uint64_t sid, const char *why) {
   struct app *a = arg;
+  struct peer *p = by_sid(a, sid);
+  if (!p)
+    return;
   a->n.media_failures++;
   log_info("peer %llu media failed: %s", (unsigned long long)p->id, why);
   if (p->ws)
     peer_error(p, NULL, "media_failed", why, NULL);
-  session_close(s);
-  p->sess = NULL;
+  peer_set_session(p, 0);
   /* A page being refreshed closes DTLS before its new session arrives: the pair is kept for
    * silence_ms (the tick ends it if no new media comes), the same rule as silent media. */
   if (p->media_ready && !p->media_lost_ms)
@@ -261,15 +292,17 @@ static void on_failed(void *arg, struct session *s, const char *why) {
     peer_set_media(p, false);
 }
 
-static void on_partner_video(void *arg, struct session *s, uint32_t ts) {
-  struct peer *p = session_user(s);
-  (void)arg;
+static void on_partner_video(void *arg, uint64_t sid, uint32_t ts) {
+  struct app *a = arg;
+  struct peer *p = by_sid(a, sid);
+  if (!p)
+    return;
   p->have_partner_ts = true;
   p->partner_ts = ts;
   peer_send(p, json_pack("{s:s, s:I}", "type", "partner_video", "ts", (json_int_t)ts));
 }
 
-const struct worker_events peer_worker_events = {
+const struct mediaplane_events peer_media_events = {
     .on_ready = on_ready,
     .on_media = on_media,
     .on_failed = on_failed,

@@ -85,22 +85,22 @@ static void on_offer(struct app *a, struct peer *p, json_t *msg) {
     return;
   }
   char answer[8192];
-  struct session *s;
-  rc = session_new(a->worker, o, p, answer, sizeof(answer), &s);
+  uint64_t sid;
+  rc = mediaplane_new_session(a->media, o, answer, sizeof(answer), &sid);
   free(o);
   if (rc) {
     a->n.offers_rejected++;
     peer_error(p, NULL, "bad_offer", "could not build an answer for this offer", "offer");
     return;
   }
-  if (p->sess) {
+  if (p->sid) {
     /* A refreshed page brings a new RTCPeerConnection: its session replaces the old one. The
      * pair survives if the new media arrives within silence_ms. */
-    session_close(p->sess);
-    p->media_lost_ms = uv_now(a->loop);
-    p->have_partner_ts = false;
+    if (!p->media_lost_ms)
+      p->media_lost_ms = uv_now(a->loop);
   }
-  p->sess = s;
+  p->have_partner_ts = false;
+  peer_set_session(p, sid);
   p->offered_on_ws = true;
   peer_send(p, json_pack("{s:s, s:s}", "type", "answer", "sdp", answer));
 }
@@ -149,7 +149,7 @@ static void on_start(struct app *a, struct peer *p, json_t *msg) {
     peer_error(p, NULL, "bad_message", err, "start");
     return;
   }
-  if (!p->sess) {
+  if (!p->sid) {
     peer_error(p, NULL, "bad_state", "send an offer before start", "start");
     return;
   }

@@ -1,0 +1,74 @@
+/* mediaplane.h -- the media workers as seen from the control loop: sessions by id, links,
+ * events. Every function here is called on the control loop's thread. */
+#ifndef TANDEM_MEDIAPLANE_H
+#define TANDEM_MEDIAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct mediaplane;
+struct sdp_offer;
+struct dtls_cert;
+
+struct mediaplane_config {
+  const char *bind_ip;          /* "0.0.0.0" */
+  uint16_t port;                /* first UDP port; worker i binds port + i (0 = ephemeral) */
+  const char *public_ip;        /* advertised in candidates */
+  unsigned workers;             /* media threads, >= 1 */
+  uint32_t silence_ms;          /* media silent this long -> on_media(false); 3000 */
+  uint32_t connect_timeout_ms;  /* ICE + DTLS must complete within; 20000 */
+  uint32_t consent_timeout_ms;  /* no STUN from the peer this long -> failed; 30000 */
+};
+void mediaplane_config_default(struct mediaplane_config *c);
+
+/* Events, delivered on the control loop. `sid` is the session id; events of a session that
+ * was closed from the control side are never delivered after mediaplane_close_session(). */
+struct mediaplane_events {
+  void (*on_ready)(void *arg, uint64_t sid, const char *srtp_profile);
+  void (*on_media)(void *arg, uint64_t sid, bool flowing);
+  void (*on_failed)(void *arg, uint64_t sid, const char *why);
+  void (*on_partner_video)(void *arg, uint64_t sid, uint32_t rtp_ts);
+  void *arg;
+};
+
+struct mediaplane_stats {
+  uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+  uint64_t rx_dropped;          /* unknown source, bad demux */
+  uint64_t stun_ok, stun_rejected, stun_malformed;
+  uint64_t dtls_ok, dtls_failed;
+  uint64_t srtp_errors;
+  uint64_t rtp_forwarded, rtp_dropped;
+  uint64_t keyframe_requests;
+  uint64_t xworker_packets, xworker_dropped; /* handed to another worker / ring full */
+  uint64_t sessions;            /* created */
+  uint64_t sessions_live;
+};
+
+/* Starts the workers (threads) and binds their ports. 0 or -errno (message logged by caller). */
+int mediaplane_new(uv_loop_t *loop, const struct mediaplane_config *cfg,
+                   const struct mediaplane_events *ev, const struct dtls_cert *cert,
+                   struct mediaplane **out);
+
+/* Creates a session for an offer that sdp_parse_offer() accepted, on the least loaded worker,
+ * and writes the SDP answer (NUL-terminated). Returns 0 and *sid, -ENOSPC, -ENOMEM, -EIO. */
+int mediaplane_new_session(struct mediaplane *mp, const struct sdp_offer *o, char *answer,
+                           size_t cap, uint64_t *sid);
+
+/* Forgets a session: it stops forwarding and being forwarded to at once on its worker. */
+void mediaplane_close_session(struct mediaplane *mp, uint64_t sid);
+
+/* a and b receive each other from now on (each was unlinked from anything else). */
+void mediaplane_link(struct mediaplane *mp, uint64_t a, uint64_t b);
+/* sid receives nothing and feeds nobody. */
+void mediaplane_unlink(struct mediaplane *mp, uint64_t sid);
+
+void mediaplane_get_stats(struct mediaplane *mp, struct mediaplane_stats *st);
+unsigned mediaplane_workers(const struct mediaplane *mp);
+uint16_t mediaplane_port(const struct mediaplane *mp, unsigned worker);
+
+/* Stops every worker (joining its thread), frees everything, then done(arg). */
+void mediaplane_close(struct mediaplane *mp, void (*done)(void *arg), void *arg);
+
+#endif
