@@ -132,6 +132,11 @@ static void on_ws_close(void *arg, struct ws_conn *c) {
 static void tick_cb(uv_timer_t *t) {
   struct app *a = t->data;
   uint64_t now = uv_now(a->loop);
+  if (a->draining && !a->closing && (a->n_peers == 0 || now >= a->drain_deadline)) {
+    log_info("drained (%zu visitors left): closing", a->n_peers);
+    app_close(a, a->drained, a->drained_arg);
+    return;
+  }
   match_tick(a->match, now);
   app_dispatch_match(a);
   struct peer *p = a->peers, *next;
@@ -265,9 +270,13 @@ fail:
   return rc;
 }
 
-void app_drain(struct app *a) {
+void app_drain(struct app *a, void (*done)(void *), void *arg) {
   a->draining = true;
-  log_info("draining: /readyz now answers 503; existing calls continue");
+  a->drain_deadline = uv_now(a->loop) + (uint64_t)a->cfg.drain_timeout_ms;
+  a->drained = done;
+  a->drained_arg = arg;
+  log_info("draining: /readyz answers 503, new visitors are refused, %zu visitors continue "
+           "(at most %d s)", a->n_peers, a->cfg.drain_timeout_ms / 1000);
 }
 
 static void part_closed(void *arg) {

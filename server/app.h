@@ -12,8 +12,10 @@ struct app;
  * listening. Returns 0 and *out, or a negative errno with a message already logged. */
 int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out);
 
-/* Starts a graceful drain: /readyz turns 503; existing calls continue. */
-void app_drain(struct app *a);
+/* Starts a graceful drain: /readyz turns 503, new visitors are refused, the pool stops
+ * existing visitors keep chatting (and being matched); when none is left (or after
+ * drain_timeout_ms) the app closes itself and calls done(arg). */
+void app_drain(struct app *a, void (*done)(void *arg), void *arg);
 
 /* Closes every connection and session, frees the app, then calls done(arg). */
 void app_close(struct app *a, void (*done)(void *arg), void *arg);

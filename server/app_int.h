@@ -57,6 +57,9 @@ struct app {
   uint64_t next_id;
   uv_timer_t tick;
   bool draining, closing;
+  uint64_t drain_deadline;
+  void (*drained)(void *);
+  void *drained_arg;
   int pending_closes;
   void (*done)(void *);
   void *done_arg;

@@ -33,6 +33,7 @@ static const struct key keys[] = {
     {"grace_ms", T_INT, S(grace_ms), "10000", "a dropped WebSocket may resume within this"},
     {"connect_timeout_ms", T_INT, S(connect_timeout_ms), "20000", "ICE+DTLS deadline"},
     {"max_peers", T_INT, S(max_peers), "5000", "connections beyond this are refused"},
+    {"drain_timeout_ms", T_INT, S(drain_timeout_ms), "600000", "on SIGTERM, wait this long for calls to end"},
     {"trust_proxy", T_BOOL, S(trust_proxy), "false", "trust X-Forwarded-For (behind a load balancer)"},
     {"match_widen_ms", T_INT, S(match_widen_ms), "5000", "wait before common-interest matching widens to anyone"},
     {"match_recent_k", T_INT, S(match_recent_k), "5", "how many last partners are not offered again"},

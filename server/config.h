@@ -20,6 +20,7 @@ struct config {
   int grace_ms;           /* a dropped WebSocket may resume within this */
   int connect_timeout_ms; /* ICE + DTLS must complete within this */
   int max_peers;          /* connections refused beyond this */
+  int drain_timeout_ms;   /* SIGTERM: wait this long for calls to end, then exit */
   bool trust_proxy;       /* X-Forwarded-For from a load balancer names the client */
   /* Matching (docs/matching.md). */
   int match_widen_ms, match_recent_k, match_rematch_cooldown_ms, match_rematch_lonely_ms;

@@ -1,4 +1,4 @@
-/* httpd_int.h -- private structures shared by httpd.c and ws.c. */
+/* httpd_int.h -- private structures shared by httpd.c, httpd_req.c and ws.c. */
 #ifndef TANDEM_HTTPD_INT_H
 #define TANDEM_HTTPD_INT_H
 
@@ -66,6 +66,21 @@ struct httpd {
 /* httpd.c, for ws.c */
 void httpd__conn_close(struct httpd_conn *c);  /* drop now (idempotent) */
 void httpd__conn_finish(struct httpd_conn *c); /* shut down, await EOF */
+
+/* httpd.c, for httpd_req.c */
+/* Grows *buf (realloc, doubling from 256) to at least need bytes: 0 or -ENOMEM. */
+int httpd__grow(char **buf, size_t *cap, size_t need);
+/* Queues "HTTP/1.1 100 Continue"; a failed write closes c. */
+void httpd__send_continue(struct httpd_conn *c);
+
+/* httpd_req.c, for httpd.c */
+/* The http-parser callbacks (parser.data is the connection). They assemble
+ * the request into hbuf/hdr/body, set err_status when they reject it, and
+ * pause the parser at the end of each message for dispatch. */
+extern const http_parser_settings httpd__parser_settings;
+/* Sets client_ip for the assembled request: the peer, or with trust_proxy
+ * the last hop of X-Forwarded-For when it is a valid IP literal. */
+void httpd__set_client_ip(struct httpd_conn *c);
 
 /* ws.c, for httpd.c */
 /* Validates the handshake of a request on ws_path. On success allocates

@@ -20,14 +20,21 @@ static void on_closed(void *arg) {
   uv_close((uv_handle_t *)&sigterm, NULL);
 }
 
+/* SIGTERM drains (calls continue until they end or drain_timeout_ms); SIGINT, or a second
+ * signal, closes everything now. */
 static void on_signal(uv_signal_t *h, int signum) {
   (void)h;
-  if (stopping++) {
-    log_warn("second signal: exiting now");
+  if (signum == SIGTERM && stopping == 0) {
+    stopping = 1;
+    app_drain(app, on_closed, NULL);
+    return;
+  }
+  if (stopping == 2) {
+    log_warn("exiting now");
     exit(1);
   }
-  log_info("%s: shutting down", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-  app_drain(app);
+  stopping = 2;
+  log_info("%s: closing now", signum == SIGTERM ? "SIGTERM" : "SIGINT");
   app_close(app, on_closed, NULL);
 }
 

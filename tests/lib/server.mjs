@@ -48,7 +48,7 @@ export async function startServer(extraArgs = []) {
     async stop() {
       if (process.env.TANDEM_TEST_LOG) fs.appendFileSync(process.env.TANDEM_TEST_LOG, log);
       if (proc.exitCode === null) {
-        proc.kill('SIGTERM');
+        proc.kill('SIGINT');
         await new Promise((r) => { proc.once('exit', r); setTimeout(r, 5000); });
         if (proc.exitCode === null) proc.kill('SIGKILL');
       }
