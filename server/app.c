@@ -1,6 +1,7 @@
 /* app.c -- wiring: HTTP routes, WebSocket lifecycle, the media worker, timers and shutdown. */
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -204,6 +205,9 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   mc.next_limit = (uint32_t)cfg->match_next_limit;
   mc.next_window_ms = (uint32_t)cfg->match_next_window_ms;
   mc.next_cooldown_ms = (uint32_t)cfg->match_next_cooldown_ms;
+  /* A secret seed keeps crafted interests from colliding in the engine's tag table. */
+  if (RAND_bytes((unsigned char *)&mc.hash_seed, sizeof(mc.hash_seed)) != 1)
+    mc.hash_seed = (uint64_t)uv_hrtime();
   a->match = match_new(&mc);
   a->by_token = hmap_new();
   a->by_id = hmap_new();
