@@ -18,6 +18,7 @@
 
 enum { KIND_AUDIO = 0, KIND_VIDEO = 1 };
 #define MAX_ADDRS_PER_SESSION 4
+#define MAX_SSRCS 6
 #define MAX_WORKERS 64
 
 /* Everything a worker needs to create a session; built on the control loop from the offer. */
@@ -85,6 +86,8 @@ struct session {
   struct srtpctx *srtp;
   enum srtpctx_profile profile;
   bool dtls_done, ready, flowing;
+  uint32_t ssrcs[MAX_SSRCS];    /* SSRCs this browser sent from (bounds libsrtp's streams) */
+  size_t n_ssrcs;
 
   struct in_track in[2];
   struct out_track out[2];

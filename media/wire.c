@@ -275,6 +275,23 @@ void wire__check_ready(struct worker *w, struct session *s, uint64_t now) {
   }
 }
 
+/* libsrtp keeps one stream per SSRC and searches them linearly: a peer holding the keys must
+ * not be able to make it create streams without bound. A browser sends from two SSRCs (three
+ * or four with RTX or a receive-only RTCP SSRC); anything beyond MAX_SSRCS is dropped. */
+static bool ssrc_allowed(struct session *s, const uint8_t *buf, size_t len, bool rtp) {
+  if (len < 8 + (rtp ? 4u : 0u))
+    return false;
+  const uint8_t *p = buf + (rtp ? 8 : 4);
+  uint32_t ssrc = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+  for (size_t i = 0; i < s->n_ssrcs; i++)
+    if (s->ssrcs[i] == ssrc)
+      return true;
+  if (s->n_ssrcs == MAX_SSRCS)
+    return false;
+  s->ssrcs[s->n_ssrcs++] = ssrc;
+  return true;
+}
+
 static void on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct sockaddr *from) {
   w->st.rx_packets++;
   w->st.rx_bytes += len;
@@ -304,6 +321,10 @@ static void on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct
   }
   uint64_t now = uv_now(&w->loop);
   size_t n = len;
+  if (!ssrc_allowed(s, buf, len, k == DEMUX_RTP)) {
+    w->st.rx_dropped++;
+    return;
+  }
   if (k == DEMUX_RTP) {
     if (srtpctx_unprotect_rtp(s->srtp, buf, &n) != 0) {
       w->st.srtp_errors++;
