@@ -4,15 +4,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, launchPerson, waitFor } from './lib.mjs';
+import { startServer, launchPerson, waitFor, seesColour, stateIs } from './lib.mjs';
 
-// Both sides of a pair show each other's colour.
-async function seesColour(p, colour) {
-  const s = await p.state();
-  if (s.state !== 'paired' || !s.showing) return { ok: false, ...s };
-  const seen = await p.seen();
-  return { ok: seen === colour, seen, want: colour, ...s };
-}
 
 test('two browsers meet, a third waits, Next re-pairs without renegotiation', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-y4m-'));

@@ -124,3 +124,17 @@ export async function launchPerson(url, name, colour, dir, extraFlags = []) {
   };
 }
 
+
+// The page shows its partner's video and it is `colour`.
+export async function seesColour(p, colour) {
+  const s = await p.state();
+  if (s.state !== 'paired' || !s.showing) return { ok: false, ...s };
+  const seen = await p.seen();
+  return { ok: seen === colour, seen, want: colour, ...s };
+}
+
+// A waitFor() condition: the page's state is `want`.
+export const stateIs = (p, want) => async () => {
+  const s = await p.state();
+  return { ok: s.state === want, ...s };
+};

@@ -4,18 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, launchPerson, waitFor } from './lib.mjs';
-
-async function seesColour(p, colour) {
-  const s = await p.state();
-  if (s.state !== 'paired' || !s.showing) return { ok: false, ...s };
-  const seen = await p.seen();
-  return { ok: seen === colour, seen, want: colour, ...s };
-}
-const stateIs = (p, want) => async () => {
-  const s = await p.state();
-  return { ok: s.state === want, ...s };
-};
+import { startServer, launchPerson, waitFor, seesColour, stateIs } from './lib.mjs';
 
 async function startWith(p, interests) {
   await waitFor(`${p.name} ready`, stateIs(p, 'ready'));
