@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "media/bytes.h"
+
 #define RTCP_HDR 4
 #define FB_HDR 12      /* header + sender SSRC + media SSRC */
 #define SR_HDR 28      /* header + SSRC + 20 bytes of sender info */
@@ -12,42 +14,11 @@
 #define BLOCK_LEN 24   /* one report block */
 #define MAX_BLOCKS 31  /* the 5-bit RC field */
 
-static uint16_t rd16(const uint8_t *p) {
-  return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t rd24(const uint8_t *p) {
-  return ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) | (uint32_t)p[2];
-}
-
-static uint32_t rd32(const uint8_t *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-         ((uint32_t)p[2] << 8) | (uint32_t)p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-
-static void wr24(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 16);
-  p[1] = (uint8_t)(v >> 8);
-  p[2] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
-}
-
 /* Writes a common header for a packet of `len` bytes (a multiple of 4). */
 static void wr_hdr(uint8_t *out, uint8_t fmt, uint8_t pt, size_t len) {
   out[0] = (uint8_t)(0x80 | (fmt & 0x1f));
   out[1] = pt;
-  wr16(out + 2, (uint16_t)(len / 4 - 1));
+  bytes_put16(out + 2, (uint16_t)(len / 4 - 1));
 }
 
 void rtcp_iter_init(struct rtcp_iter *it, const uint8_t *buf, size_t len) {
@@ -84,7 +55,7 @@ int rtcp_iter_next(struct rtcp_iter *it, struct rtcp_item *item) {
   left = it->len - it->off;
   if (left < RTCP_HDR || (p[0] >> 6) != 2)
     goto bad;
-  plen = 4u * ((size_t)rd16(p + 2) + 1);
+  plen = 4u * ((size_t)bytes_get16(p + 2) + 1);
   if (plen > left)
     goto bad;
 
@@ -98,9 +69,9 @@ int rtcp_iter_next(struct rtcp_iter *it, struct rtcp_item *item) {
   /* SDES and BYE start with an SSRC only when their count is non-zero. */
   if (plen >= 8 && !((item->pt == RTCP_SDES || item->pt == RTCP_BYE) &&
                      item->fmt == 0))
-    item->sender_ssrc = rd32(p + 4);
+    item->sender_ssrc = bytes_get32(p + 4);
   if (item->pt == RTCP_RTPFB || item->pt == RTCP_PSFB)
-    item->media_ssrc = rd32(p + 8);
+    item->media_ssrc = bytes_get32(p + 8);
   it->off += plen;
   return 1;
 
@@ -116,27 +87,27 @@ int rtcp_parse_sr(const struct rtcp_item *it, struct rtcp_sr *sr) {
     return -EINVAL;
   if (p == NULL || it->len < SR_HDR)
     return -EBADMSG;
-  sr->ssrc = rd32(p + 4);
-  sr->ntp_sec = rd32(p + 8);
-  sr->ntp_frac = rd32(p + 12);
-  sr->rtp_ts = rd32(p + 16);
-  sr->packet_count = rd32(p + 20);
-  sr->octet_count = rd32(p + 24);
+  sr->ssrc = bytes_get32(p + 4);
+  sr->ntp_sec = bytes_get32(p + 8);
+  sr->ntp_frac = bytes_get32(p + 12);
+  sr->rtp_ts = bytes_get32(p + 16);
+  sr->packet_count = bytes_get32(p + 20);
+  sr->octet_count = bytes_get32(p + 24);
   return 0;
 }
 
 static void rd_block(const uint8_t *p, struct rtcp_report_block *b) {
-  uint32_t lost = rd24(p + 5);
+  uint32_t lost = bytes_get24(p + 5);
 
-  b->ssrc = rd32(p);
+  b->ssrc = bytes_get32(p);
   b->fraction_lost = p[4];
   /* Sign-extend the 24-bit two's complement count (RFC 3550 6.4.1). */
   b->cumulative_lost = (lost & 0x800000) ? (int32_t)lost - 0x1000000
                                          : (int32_t)lost;
-  b->ext_highest_seq = rd32(p + 8);
-  b->jitter = rd32(p + 12);
-  b->lsr = rd32(p + 16);
-  b->dlsr = rd32(p + 20);
+  b->ext_highest_seq = bytes_get32(p + 8);
+  b->jitter = bytes_get32(p + 12);
+  b->lsr = bytes_get32(p + 16);
+  b->dlsr = bytes_get32(p + 20);
 }
 
 int rtcp_parse_report_blocks(const struct rtcp_item *it,
@@ -170,8 +141,8 @@ int rtcp_parse_nack(const struct rtcp_item *it, uint16_t *seqs, size_t max,
   if (it->data == NULL || it->len < FB_HDR + 4)
     return -EBADMSG;
   for (off = FB_HDR; it->len - off >= 4 && k < max; off += 4) {
-    uint16_t pid = rd16(it->data + off);
-    uint16_t blp = rd16(it->data + off + 2);
+    uint16_t pid = bytes_get16(it->data + off);
+    uint16_t blp = bytes_get16(it->data + off + 2);
     int bit;
 
     seqs[k++] = pid;
@@ -203,14 +174,14 @@ int rtcp_parse_remb(const struct rtcp_item *it, uint64_t *bitrate_bps,
   if ((it->len - FB_HDR - 8) / 4 < count)
     return -EBADMSG;
   exp = p[FB_HDR + 5] >> 2;
-  mantissa = rd24(p + FB_HDR + 5) & 0x3FFFF;
+  mantissa = bytes_get24(p + FB_HDR + 5) & 0x3FFFF;
   /* The largest mantissa has 18 bits, so shifts above 46 may overflow. */
   if (mantissa != 0 && exp > 46 && (mantissa >> (64 - exp)) != 0)
     *bitrate_bps = UINT64_MAX;
   else
     *bitrate_bps = mantissa << exp;
   for (i = 0; i < count && i < max; i++)
-    ssrcs[i] = rd32(p + FB_HDR + 8 + 4 * i);
+    ssrcs[i] = bytes_get32(p + FB_HDR + 8 + 4 * i);
   *n = i;
   return 0;
 }
@@ -221,7 +192,7 @@ int rtcp_parse_fir(const struct rtcp_item *it, uint32_t *ssrc,
     return -EINVAL;
   if (it->data == NULL || it->len < FB_HDR + 8)
     return -EBADMSG;
-  *ssrc = rd32(it->data + FB_HDR);
+  *ssrc = bytes_get32(it->data + FB_HDR);
   *seqnr = it->data[FB_HDR + 4];
   return 0;
 }
@@ -231,8 +202,8 @@ static int write_fb(uint8_t *out, size_t cap, uint8_t fmt, uint8_t pt,
   if (out == NULL || cap < len)
     return -ENOSPC;
   wr_hdr(out, fmt, pt, len);
-  wr32(out + 4, sender_ssrc);
-  wr32(out + 8, media_ssrc);
+  bytes_put32(out + 4, sender_ssrc);
+  bytes_put32(out + 8, media_ssrc);
   return 0;
 }
 
@@ -249,7 +220,7 @@ int rtcp_write_fir(uint8_t *out, size_t cap, uint32_t sender_ssrc,
                    0);
   if (r < 0)
     return r;
-  wr32(out + FB_HDR, media_ssrc);
+  bytes_put32(out + FB_HDR, media_ssrc);
   out[FB_HDR + 4] = seqnr;
   memset(out + FB_HDR + 5, 0, 3);
   return FB_HDR + 8;
@@ -271,11 +242,12 @@ int rtcp_write_nack(uint8_t *out, size_t cap, uint32_t sender_ssrc,
     bool placed = false;
 
     for (off = FB_HDR; off < len && !placed; off += 4) {
-      uint16_t d = (uint16_t)(seqs[i] - rd16(out + off));
+      uint16_t d = (uint16_t)(seqs[i] - bytes_get16(out + off));
       if (d == 0) {
         placed = true;
       } else if (d <= 16) {
-        wr16(out + off + 2, (uint16_t)(rd16(out + off + 2) | (1u << (d - 1))));
+        bytes_put16(out + off + 2,
+                    (uint16_t)(bytes_get16(out + off + 2) | (1u << (d - 1))));
         placed = true;
       }
     }
@@ -285,8 +257,8 @@ int rtcp_write_nack(uint8_t *out, size_t cap, uint32_t sender_ssrc,
       return -ENOSPC;
     if (len / 4 > 0xFFFF)
       return -EINVAL;
-    wr16(out + len, seqs[i]);
-    wr16(out + len + 2, 0);
+    bytes_put16(out + len, seqs[i]);
+    bytes_put16(out + len + 2, 0);
     len += 4;
   }
   write_fb(out, cap, RTCP_FB_NACK, RTCP_RTPFB, len, sender_ssrc, media_ssrc);
@@ -309,10 +281,10 @@ int rtcp_write_remb(uint8_t *out, size_t cap, uint32_t sender_ssrc,
     exp++;
   memcpy(out + FB_HDR, "REMB", 4);
   out[FB_HDR + 4] = (uint8_t)n;
-  wr24(out + FB_HDR + 5, ((uint32_t)exp << 18) |
+  bytes_put24(out + FB_HDR + 5, ((uint32_t)exp << 18) |
                              (uint32_t)(bitrate_bps >> exp));
   for (i = 0; i < n; i++)
-    wr32(out + FB_HDR + 8 + 4 * i, ssrcs[i]);
+    bytes_put32(out + FB_HDR + 8 + 4 * i, ssrcs[i]);
   return (int)len;
 }
 
@@ -323,13 +295,13 @@ static void wr_block(uint8_t *p, const struct rtcp_report_block *b) {
     lost = 0x7FFFFF;
   if (lost < -0x800000)
     lost = -0x800000;
-  wr32(p, b->ssrc);
+  bytes_put32(p, b->ssrc);
   p[4] = b->fraction_lost;
-  wr24(p + 5, (uint32_t)lost & 0xFFFFFF);
-  wr32(p + 8, b->ext_highest_seq);
-  wr32(p + 12, b->jitter);
-  wr32(p + 16, b->lsr);
-  wr32(p + 20, b->dlsr);
+  bytes_put24(p + 5, (uint32_t)lost & 0xFFFFFF);
+  bytes_put32(p + 8, b->ext_highest_seq);
+  bytes_put32(p + 12, b->jitter);
+  bytes_put32(p + 16, b->lsr);
+  bytes_put32(p + 20, b->dlsr);
 }
 
 int rtcp_write_rr(uint8_t *out, size_t cap, uint32_t sender_ssrc,
@@ -341,7 +313,7 @@ int rtcp_write_rr(uint8_t *out, size_t cap, uint32_t sender_ssrc,
   if (out == NULL || cap < len)
     return -ENOSPC;
   wr_hdr(out, (uint8_t)n, RTCP_RR, len);
-  wr32(out + 4, sender_ssrc);
+  bytes_put32(out + 4, sender_ssrc);
   for (i = 0; i < n; i++)
     wr_block(out + RR_HDR + BLOCK_LEN * i, &b[i]);
   return (int)len;
@@ -356,12 +328,12 @@ int rtcp_write_sr(uint8_t *out, size_t cap, const struct rtcp_sr *sr,
   if (out == NULL || cap < len)
     return -ENOSPC;
   wr_hdr(out, (uint8_t)n, RTCP_SR, len);
-  wr32(out + 4, sr->ssrc);
-  wr32(out + 8, sr->ntp_sec);
-  wr32(out + 12, sr->ntp_frac);
-  wr32(out + 16, sr->rtp_ts);
-  wr32(out + 20, sr->packet_count);
-  wr32(out + 24, sr->octet_count);
+  bytes_put32(out + 4, sr->ssrc);
+  bytes_put32(out + 8, sr->ntp_sec);
+  bytes_put32(out + 12, sr->ntp_frac);
+  bytes_put32(out + 16, sr->rtp_ts);
+  bytes_put32(out + 20, sr->packet_count);
+  bytes_put32(out + 24, sr->octet_count);
   for (i = 0; i < n; i++)
     wr_block(out + SR_HDR + BLOCK_LEN * i, &b[i]);
   return (int)len;

@@ -4,26 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-static uint16_t rd16(const uint8_t *p) {
-  return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-         ((uint32_t)p[2] << 8) | (uint32_t)p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
-}
+#include "media/bytes.h"
 
 int rtp_parse(const uint8_t *buf, size_t len, struct rtp_view *v) {
   size_t off;
@@ -37,9 +18,9 @@ int rtp_parse(const uint8_t *buf, size_t len, struct rtp_view *v) {
   v->csrc_count = buf[0] & 0x0f;
   v->marker = buf[1] >> 7;
   v->pt = buf[1] & 0x7f;
-  v->seq = rd16(buf + 2);
-  v->ts = rd32(buf + 4);
-  v->ssrc = rd32(buf + 8);
+  v->seq = bytes_get16(buf + 2);
+  v->ts = bytes_get32(buf + 4);
+  v->ssrc = bytes_get32(buf + 8);
 
   /* Every length below is checked against what remains, so no sum can run
    * past len (all terms are small compared with SIZE_MAX). */
@@ -50,8 +31,8 @@ int rtp_parse(const uint8_t *buf, size_t len, struct rtp_view *v) {
   if (buf[0] & 0x10) {
     if (len - off < 4)
       return -EBADMSG;
-    v->ext_profile = rd16(buf + off);
-    v->ext_len = 4u * rd16(buf + off + 2);
+    v->ext_profile = bytes_get16(buf + off);
+    v->ext_len = 4u * bytes_get16(buf + off + 2);
     v->ext_off = off + 4;
     if (len - v->ext_off < v->ext_len)
       return -EBADMSG;
@@ -178,14 +159,14 @@ int rtp_write_header(uint8_t *out, size_t cap, const struct rtp_header *h) {
 
   out[0] = (uint8_t)(0x80 | (h->n_ext > 0 ? 0x10 : 0));
   out[1] = (uint8_t)((h->marker ? 0x80 : 0) | h->pt);
-  wr16(out + 2, h->seq);
-  wr32(out + 4, h->ts);
-  wr32(out + 8, h->ssrc);
+  bytes_put16(out + 2, h->seq);
+  bytes_put32(out + 4, h->ts);
+  bytes_put32(out + 8, h->ssrc);
   if (h->n_ext == 0)
     return (int)total;
 
-  wr16(out + 12, one_byte ? 0xBEDE : 0x1000);
-  wr16(out + 14, (uint16_t)((block - 4) / 4));
+  bytes_put16(out + 12, one_byte ? 0xBEDE : 0x1000);
+  bytes_put16(out + 14, (uint16_t)((block - 4) / 4));
   off = 16;
   for (i = 0; i < h->n_ext; i++) {
     const struct rtp_ext *e = &h->ext[i];

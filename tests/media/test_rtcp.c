@@ -12,32 +12,16 @@
 #include <string.h>
 
 #include "media/rtcp.h"
-
-static size_t load(const char *name, uint8_t *buf, size_t cap) {
-  char path[512];
-  FILE *f;
-  size_t n;
-
-  snprintf(path, sizeof(path), "%s/%s", TANDEM_TEST_DATA, name);
-  f = fopen(path, "rb");
-  assert_non_null(f);
-  n = fread(buf, 1, cap, f);
-  fclose(f);
-  assert_true(n > 0 && n < cap);
-  return n;
-}
+#include "tests/media/testdata.h"
 
 /* Runs every parser on every item of a heap copy of exactly len bytes, so
  * ASan sees any overread. Returns the number of items, or the error. */
 static int walk_exact(const uint8_t *src, size_t len) {
-  uint8_t *copy = malloc(len > 0 ? len : 1);
+  uint8_t *copy = testdata_copy(src, len);
   struct rtcp_iter it;
   struct rtcp_item item;
   int r, count = 0;
 
-  assert_non_null(copy);
-  if (len > 0)
-    memcpy(copy, src, len);
   rtcp_iter_init(&it, copy, len);
   while ((r = rtcp_iter_next(&it, &item)) == 1) {
     struct rtcp_sr sr;
@@ -74,7 +58,7 @@ static void block_equal(const struct rtcp_report_block *a,
 
 static void test_real_sr_sdes(void **state) {
   uint8_t buf[256];
-  size_t n = load("rtp_rtcp_sr_sdes.raw", buf, sizeof(buf)), nb = 9;
+  size_t n = testdata_load("rtp_rtcp_sr_sdes.raw", buf, sizeof(buf)), nb = 9;
   struct rtcp_iter it;
   struct rtcp_item item;
   struct rtcp_sr sr;
@@ -421,7 +405,7 @@ static size_t build_compound(uint8_t *buf, size_t cap) {
   assert_true(r > 0);
   off += (size_t)r;
   /* The browser's SDES, which follows its 28-byte SR. */
-  n = load("rtp_rtcp_sr_sdes.raw", sdes, sizeof(sdes));
+  n = testdata_load("rtp_rtcp_sr_sdes.raw", sdes, sizeof(sdes));
   assert_true(cap - off >= n - 28);
   memcpy(buf + off, sdes + 28, n - 28);
   return off + n - 28;

@@ -11,31 +11,13 @@
 #include <string.h>
 
 #include "media/rtp.h"
-
-/* Reads tests/data/<name> into buf; returns its length. */
-static size_t load(const char *name, uint8_t *buf, size_t cap) {
-  char path[512];
-  FILE *f;
-  size_t n;
-
-  snprintf(path, sizeof(path), "%s/%s", TANDEM_TEST_DATA, name);
-  f = fopen(path, "rb");
-  assert_non_null(f);
-  n = fread(buf, 1, cap, f);
-  fclose(f);
-  assert_true(n > 0 && n < cap);
-  return n;
-}
+#include "tests/media/testdata.h"
 
 /* Parses a heap copy of exactly len bytes, so ASan sees any overread. */
 static int parse_exact(const uint8_t *src, size_t len, struct rtp_view *v) {
-  uint8_t *copy = malloc(len > 0 ? len : 1);
-  int r;
+  uint8_t *copy = testdata_copy(src, len);
+  int r = rtp_parse(copy, len, v);
 
-  assert_non_null(copy);
-  if (len > 0)
-    memcpy(copy, src, len);
-  r = rtp_parse(copy, len, v);
   if (r == 0) {
     /* Exercise the extension walk on the exact buffer as well. */
     const uint8_t *d;
@@ -110,7 +92,7 @@ static void test_padding_only(void **state) {
 
 static void test_one_byte_ext_real(void **state) {
   uint8_t buf[2048];
-  size_t n = load("rtp_opus.raw", buf, sizeof(buf));
+  size_t n = testdata_load("rtp_opus.raw", buf, sizeof(buf));
   struct rtp_view v;
   const uint8_t *d;
   size_t dl;
@@ -148,7 +130,7 @@ static void test_one_byte_ext_real(void **state) {
 
 static void test_real_video(void **state) {
   uint8_t buf[2048];
-  size_t n = load("rtp_vp8_keyframe.raw", buf, sizeof(buf));
+  size_t n = testdata_load("rtp_vp8_keyframe.raw", buf, sizeof(buf));
   struct rtp_view v;
   const uint8_t *d;
   size_t dl;
@@ -163,7 +145,7 @@ static void test_real_video(void **state) {
   assert_int_equal(d[0], '1');
   assert_false(rtp_is_rtcp(buf, n));
 
-  n = load("rtp_vp8_delta.raw", buf, sizeof(buf));
+  n = testdata_load("rtp_vp8_delta.raw", buf, sizeof(buf));
   assert_int_equal(parse_exact(buf, n, &v), 0);
   assert_int_equal(v.seq, 0);
   assert_int_equal(v.marker, 1);
@@ -301,7 +283,7 @@ static void test_every_prefix(void **state) {
 
   (void)state;
   for (f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
-    size_t n = load(files[f], buf, sizeof(buf)), len;
+    size_t n = testdata_load(files[f], buf, sizeof(buf)), len;
     for (len = 0; len <= n; len++) {
       struct rtp_view v;
       int r = parse_exact(buf, len, &v);
@@ -463,9 +445,9 @@ static void test_is_rtcp(void **state) {
   p[1] = 200;
   assert_false(rtp_is_rtcp(p, 1));
   assert_false(rtp_is_rtcp(NULL, 0));
-  n = load("rtp_rtcp_sr_sdes.raw", sr, sizeof(sr));
+  n = testdata_load("rtp_rtcp_sr_sdes.raw", sr, sizeof(sr));
   assert_true(rtp_is_rtcp(sr, n));
-  n = load("rtp_opus.raw", sr, sizeof(sr));
+  n = testdata_load("rtp_opus.raw", sr, sizeof(sr));
   assert_false(rtp_is_rtcp(sr, n));
 }
 

@@ -12,30 +12,13 @@
 
 #include "media/rtp.h"
 #include "media/vp8.h"
-
-static size_t load(const char *name, uint8_t *buf, size_t cap) {
-  char path[512];
-  FILE *f;
-  size_t n;
-
-  snprintf(path, sizeof(path), "%s/%s", TANDEM_TEST_DATA, name);
-  f = fopen(path, "rb");
-  assert_non_null(f);
-  n = fread(buf, 1, cap, f);
-  fclose(f);
-  assert_true(n > 0 && n < cap);
-  return n;
-}
+#include "tests/media/testdata.h"
 
 /* Parses a heap copy of exactly len bytes, so ASan sees any overread. */
 static int parse_exact(const uint8_t *src, size_t len, struct vp8_desc *d) {
-  uint8_t *copy = malloc(len > 0 ? len : 1);
-  int r;
+  uint8_t *copy = testdata_copy(src, len);
+  int r = vp8_parse(copy, len, d);
 
-  assert_non_null(copy);
-  if (len > 0)
-    memcpy(copy, src, len);
-  r = vp8_parse(copy, len, d);
   if (r == 0) {
     assert_true(d->desc_len < len);
     assert_true(!d->has_pid ||
@@ -51,7 +34,7 @@ static int parse_exact(const uint8_t *src, size_t len, struct vp8_desc *d) {
 static uint8_t *load_payload(const char *name, uint8_t *buf, size_t cap,
                              size_t *len) {
   struct rtp_view v;
-  size_t n = load(name, buf, cap);
+  size_t n = testdata_load(name, buf, cap);
 
   assert_int_equal(rtp_parse(buf, n, &v), 0);
   *len = v.payload_len;
