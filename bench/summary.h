@@ -1,0 +1,57 @@
+/* summary.h -- tandem-bench's figures: the summary table and --json. */
+#ifndef TANDEM_BENCH_SUMMARY_H
+#define TANDEM_BENCH_SUMMARY_H
+
+#include <stdio.h>
+
+#include "bench/bench.h"
+
+/* One second of the run, for the live line and the report's time series. */
+struct tpoint {
+  double t_s;
+  uint32_t connected, ready, paired;
+  double tx_pps, rx_pps, fwd_pps; /* bench sent / bench received / server forwarded */
+  double srv_cpu_pct, bench_cpu_pct, srv_rss_mib;
+  uint64_t xtalk, errors;
+};
+
+struct behaviour_figures {
+  uint32_t peers, ever_ready, visits;
+  uint32_t pairings_checked, pairings_ok; /* pairings >= 3 s, and those with partner media */
+  uint32_t peers_with_media;              /* peers with at least one such pairing, all ok */
+};
+
+/* Everything the run found, gathered by main.c at the end. */
+struct bench_result {
+  double wall_s;
+  uint32_t peers;
+  struct behaviour_figures by[BH_COUNT];
+  uint64_t xtalk_total, segments_checked;
+  uint64_t errors_total;
+  bool ok;
+  /* The server under test. */
+  int server_pid;
+  bool srv_valid;                 /* /metrics was read at full load and at the end */
+  double srv_window_s;            /* full load .. last scrape */
+  double srv_cpu_s, srv_forwarded, srv_us_per_packet;
+  double srv_cpu_pct;
+  long rss_base_kib, rss_full_kib;
+  double rss_per_peer_kib;
+  bool connect_valid;             /* the ramp's DTLS handshakes were measured */
+  double ramp_handshakes, ramp_cpu_s, ramp_ms_per_connect;
+  double srv_dtls_failed, srv_srtp_errors, srv_dropped, srv_keyframe_requests,
+      srv_media_failures;
+  /* The bench itself. */
+  double bench_cpu_s, bench_cpu_pct;
+  double video_kbps_encoded;
+  const struct tpoint *ts;
+  size_t n_ts;
+};
+
+/* The human summary: a table of every figure, and the verdict. */
+void summary_print_table(FILE *f, struct brun *r, const struct bench_result *res);
+
+/* The same figures as one JSON object (bench/README.md lists its fields). */
+void summary_print_json(FILE *f, struct brun *r, const struct bench_result *res);
+
+#endif

@@ -1,0 +1,80 @@
+// bench_smoke.test.mjs -- 20 simulated browsers (tandem-bench) against the real server for 20 s:
+// every one reaches READY, gets its partners' audio and video, and never anyone else's media.
+// It asserts behaviour only, never speed: the figures tandem-bench prints are not checked here.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const buildDir = process.env.TANDEM_BUILD_DIR || path.join(root, 'build');
+// tests/lib/server.mjs reads TANDEM_BIN when it loads; point it at the same build.
+if (!process.env.TANDEM_BIN) process.env.TANDEM_BIN = path.join(buildDir, 'tandem');
+const { startServer } = await import('../lib/server.mjs');
+const { metrics } = await import('../lib/signal.mjs');
+
+const benchBin = path.join(buildDir, 'bench', 'tandem-bench');
+let server;
+
+before(async () => { server = await startServer(); });
+after(async () => { if (server) await server.stop(); });
+
+function runBench(args, limitMs) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(benchBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    const killer = setTimeout(() => p.kill('SIGKILL'), limitMs);
+    p.on('error', reject);
+    p.on('close', (code, signal) => { clearTimeout(killer); resolve({ code, signal, out, err }); });
+  });
+}
+
+test('tandem-bench: 20 browsers with skips, a refresh and a vanish; zero cross-talk', {
+  timeout: 240000,
+}, async () => {
+  assert.ok(fs.existsSync(benchBin), `${benchBin} is missing: build the tandem-bench target`);
+  const args = [
+    `--url=${server.url}`, '--peers=20', '--duration=20', '--ramp=20',
+    '--mix=stay=50,skip=30,skipnow=5,refresh=10,vanish=5', '--skip-min=3', '--skip-max=6',
+    // A loaded machine may be slow to connect; the test is about correctness, not speed.
+    '--ready-timeout=60', `--server-pid=${server.proc.pid}`, '--seed=7', '--json',
+  ];
+  const r = await runBench(args, 180000);
+  const why = `tandem-bench exited ${r.code} (${r.signal || 'no signal'})\n--- stderr ---\n${r.err}`;
+  let res;
+  try { res = JSON.parse(r.out); } catch { assert.fail(`no JSON on stdout\n${why}\n${r.out}`); }
+
+  assert.equal(r.code, 0, why);
+  assert.equal(res.ok, true, why);
+  // Every simulated browser reached READY (ICE, DTLS, SRTP, media flowing).
+  assert.equal(res.peers.total, 20);
+  assert.equal(res.peers.ever_ready, 20, why);
+  assert.equal(res.errors.ready_timeout, 0, why);
+  // Every pairing of 3 s or more carried the partner's audio and video; the stayers had some.
+  assert.ok(res.media.pairings_checked > 0, why);
+  assert.equal(res.media.pairings_ok, res.media.pairings_checked, why);
+  const stay = res.peers.by_behaviour.stay;
+  assert.ok(stay.peers > 0);
+  assert.equal(stay.peers_with_media, stay.peers, why);
+  // Zero cross-talk, by every test the bench makes, and no errors of any kind.
+  assert.equal(res.crosstalk.total, 0, why);
+  assert.ok(res.crosstalk.runs_audited > 0, why);
+  assert.equal(res.errors.total, 0, why);
+  // The mix really happened: skips, refreshes that resumed their visit (a refused resume counts
+  // as an error above), a vanish.
+  assert.ok(res.events.nexts > 0, why);
+  assert.ok(res.events.refreshes > 0 && res.events.resumed > 0, why);
+  assert.ok(res.events.vanished > 0, why);
+  assert.ok(res.media.rx_packets > 0 && res.media.tx_packets > 0, why);
+
+  // And the server saw it: packets forwarded, no SRTP or DTLS trouble.
+  const m = await metrics(server.url);
+  assert.ok(m.tandem_rtp_forwarded_total > 0, JSON.stringify(m));
+  assert.equal(m.tandem_srtp_errors_total, 0, JSON.stringify(m));
+  assert.equal(m.tandem_dtls_failures_total, 0, JSON.stringify(m));
+});
