@@ -70,6 +70,47 @@ test('interests pair people who share them; chat reaches only the partner; a ref
     assert.ok(!(await C.messages()).includes('Stranger left.'), 'C was never told the partner left');
     assert.deepEqual(await A.counts(), { pcs: 1, offers: 1 }, 'one RTCPeerConnection per page load');
 
+    // A network switch: A's WebSocket drops but its media keeps flowing. It resumes with its
+    // token and the pair survives; C is told nothing.
+    await A.page.evaluate(() => window.tandem.ws.close());
+    await waitFor('A resumed', async () => {
+      const ok = await A.page.evaluate(() => window.tandem.ws && window.tandem.ws.readyState === 1);
+      return { ok };
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((await A.state()).state, 'paired');
+    assert.equal((await C.state()).state, 'paired');
+    await waitFor('A still sees blue', () => seesColour(A, 'blue'));
+    assert.ok(!(await C.messages()).includes('Stranger left.'));
+    await A.page.fill('#chat-input', 'still here');
+    await A.page.press('#chat-input', 'Enter');
+    await waitFor('chat after the resume', async () => ({ ok: (await C.messages()).includes('Stranger: still here') }));
+
+    // Chat is rate-limited: a burst beyond the limit gets rate_limited and is not delivered.
+    const codes = await A.page.evaluate(() => new Promise((resolve) => {
+      const ws = window.tandem.ws;
+      const got = [];
+      ws.addEventListener('message', (e) => {
+        const m = JSON.parse(e.data);
+        if (m.type === 'error') got.push(m.code);
+      });
+      for (let i = 0; i < 12; i++) ws.send(JSON.stringify({ type: 'chat', text: `burst ${i}` }));
+      setTimeout(() => resolve(got), 1500);
+    }));
+    assert.ok(codes.length >= 5 && codes.every((c) => c === 'rate_limited'), `codes: ${codes}`);
+    await new Promise((r) => setTimeout(r, 500));
+    const burst = (await C.messages()).filter((m) => /burst/.test(m));
+    assert.ok(burst.length >= 1 && burst.length <= 12 - codes.length, `delivered ${burst.length}`);
+    const tooLong = await A.page.evaluate(() => new Promise((resolve) => {
+      const ws = window.tandem.ws;
+      ws.addEventListener('message', function h(e) {
+        const m = JSON.parse(e.data);
+        if (m.type === 'error') { ws.removeEventListener('message', h); resolve(m.code); }
+      });
+      ws.send(JSON.stringify({ type: 'chat', text: 'x'.repeat(1001) }));
+    }));
+    assert.equal(tooLong, 'bad_message');
+
     // Chat after the pair ends is never delivered.
     await C.page.click('#stop');
     await waitFor('A told', async () => ({ ok: (await A.messages()).includes('Stranger left.') }));
@@ -120,4 +161,13 @@ test('too many Nexts earn a cool-down with a clear message', async (t) => {
   });
   // After the cool-down A is back in the pool by itself and meets B again.
   await waitFor('A paired after the cool-down', stateIs(A, 'paired'), 30000);
+  await waitFor('A sees green', () => seesColour(A, 'green'));
+
+  // B's camera and microphone stop (media falls silent): after silence_ms B counts as gone,
+  // A is told and goes back to the pool.
+  await B.page.evaluate(() => window.tandem.stream.getTracks().forEach((tr) => tr.stop()));
+  await waitFor('A told B left', async () => {
+    const s = await A.state();
+    return { ok: s.state === 'waiting' && (await A.messages()).includes('Stranger left.'), ...s };
+  }, 20000);
 });
