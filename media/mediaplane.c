@@ -290,8 +290,7 @@ void mediaplane_link(struct mediaplane *mp, uint64_t a, uint64_t b) {
   unsigned wa = sid_worker(a), wb = sid_worker(b);
   if (wa >= mp->n || wb >= mp->n || a == b)
     return;
-  worker_post(mp->workers[wa], WCMD_LINK, a, b, wb);
-  worker_post(mp->workers[wb], WCMD_LINK, b, a, wa);
+  worker_post_pair(mp->workers[wa], WCMD_LINK, a, b, wb, mp->workers[wb], WCMD_LINK, b, a, wa);
 }
 
 void mediaplane_unlink(struct mediaplane *mp, uint64_t sid) {

@@ -1,6 +1,8 @@
-/* router.c -- forwarding RTP between linked sessions, with per-receiver rewriting; partners
- * on other workers are reached through the workers' rings. */
+/* router.c -- forwarding RTP between linked sessions. A receiver's outbound streams live with
+ * the worker of the session feeding it, so a packet is received, rewritten, protected and sent
+ * by one thread; only RTCP feedback and ownership changes cross between workers. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "media/rtcp.h"
@@ -13,26 +15,108 @@
 #define RTCP_BUF (1500 + SRTPCTX_TRAILER)
 #define MAX_NACK 128
 
-/* The session a reference names, if it lives on this worker. */
-static struct session *local(struct worker *w, struct sref r) {
-  if (!r.sid || r.worker != worker__index(w))
-    return NULL;
-  return worker__session(w, r.sid);
+static bool is_local(struct worker *w, struct sref r) {
+  return r.sid && r.worker == worker__index(w);
 }
 
-/* Every outbound stream of r restarts its offsets at the next packet; video waits for a key. */
-static void reanchor(struct session *r, int kind, uint64_t now) {
-  struct out_track *t = &r->out[kind];
-  seqmap_switch(&t->seq);
-  t->src_ssrc = 0;
-  if (kind == KIND_VIDEO) {
-    vp8map_switch(&t->vp8);
-    t->need_keyframe = true;
-    t->plis = 0;
-    t->last_pli_ms = 0;
+/* ---- outbound objects ---- */
+
+struct outbound *router__outbound_new(struct session *s, const struct session_params *p, int fd) {
+  struct outbound *o = calloc(1, sizeof(*o));
+  if (!o)
+    return NULL;
+  o->sid = s->id;
+  o->home = worker__index(s->w);
+  o->fd = fd;
+  o->ext_mid = p->ext_mid;
+  memcpy(o->mid, p->mid, sizeof(o->mid));
+  static const uint32_t clock[2] = {48000, 90000};
+  for (int k = 0; k < 2; k++) {
+    o->out[k].pt = p->out_pt[k];
+    o->out[k].ssrc = p->out_ssrc[k];
+    seqmap_init(&o->out[k].seq, clock[k], p->out_seq[k], p->out_ts[k]);
   }
-  (void)now;
+  vp8map_init(&o->out[KIND_VIDEO].vp8, p->out_pid);
+  return o;
 }
+
+void router__outbound_free(struct outbound *o) {
+  if (!o)
+    return;
+  srtpctx_free(o->srtp);
+  free(o);
+}
+
+void router__xmsg_discard(const struct xmsg *m) {
+  if (m->type == XM_HANDOVER || m->type == XM_HANDBACK)
+    router__outbound_free(m->outb);
+}
+
+/* Sends an outbound object to the worker `to` (or keeps it local) for session `dst` there. */
+static void send_outb(struct worker *w, int type, struct outbound *o, uint64_t dst, unsigned to,
+                      uint64_t src, uint64_t now);
+
+static void attach(struct session *src, struct outbound *o, uint64_t now);
+
+/* The outbound comes back home (or to its next feeder, if its session was relinked). */
+static void give_back(struct worker *w, struct outbound *o, uint64_t now) {
+  send_outb(w, XM_HANDBACK, o, o->sid, o->home, 0, now);
+}
+
+static void on_handback(struct worker *w, struct outbound *o, uint64_t now) {
+  struct session *s = worker__session(w, o->sid);
+  if (!s) {
+    router__outbound_free(o); /* its session is gone */
+    return;
+  }
+  s->outb = o;
+  if (s->sink.sid && s->link_gen != s->outb_gen) {
+    /* Linked anew while it was away: send it on to the new feeder. */
+    s->outb = NULL;
+    s->outb_at = s->sink;
+    s->outb_gen = s->link_gen;
+    send_outb(w, XM_HANDOVER, o, s->sink.sid, s->sink.worker, s->id, now);
+  }
+}
+
+static void on_handover(struct worker *w, struct outbound *o, uint64_t src_sid, uint64_t dst,
+                        uint64_t now) {
+  struct session *src = worker__session(w, dst);
+  if (!src || src->sink.sid != o->sid || src->sink_out) {
+    /* The LINK that goes with this handover was queued before it was sent: take it first. */
+    worker__drain_commands(w);
+    src = worker__session(w, dst);
+  }
+  if (!src || src->sink.sid != o->sid || src->sink_out) {
+    give_back(w, o, now); /* stale: the link changed while it travelled */
+    return;
+  }
+  (void)src_sid;
+  attach(src, o, now);
+}
+
+static void send_outb(struct worker *w, int type, struct outbound *o, uint64_t dst, unsigned to,
+                      uint64_t src, uint64_t now) {
+  if (to == worker__index(w)) {
+    if (type == XM_HANDBACK)
+      on_handback(w, o, now);
+    else
+      on_handover(w, o, src, dst, now);
+    return;
+  }
+  struct xmsg *m = worker__xmsg(w, to, 0);
+  if (!m) {
+    /* A full ring loses the object; its session then receives nothing until relinked. */
+    router__outbound_free(o);
+    return;
+  }
+  m->type = (uint8_t)type;
+  m->dst = dst;
+  m->src = src;
+  m->outb = o;
+}
+
+/* ---- keyframes ---- */
 
 static void keyframe_local(struct session *src, uint64_t now, bool fir) {
   uint32_t media = src->in[KIND_VIDEO].ssrc;
@@ -41,9 +125,8 @@ static void keyframe_local(struct session *src, uint64_t now, bool fir) {
   if (src->last_kf_req_ms && now - src->last_kf_req_ms < KEYFRAME_MIN_GAP_MS)
     return;
   uint8_t buf[RTCP_BUF];
-  int n = fir ? rtcp_write_fir(buf, 1500, src->out[KIND_VIDEO].ssrc, media,
-                               src->out[KIND_VIDEO].fir_seq++)
-              : rtcp_write_pli(buf, 1500, src->out[KIND_VIDEO].ssrc, media);
+  int n = fir ? rtcp_write_fir(buf, 1500, src->out_ssrc[KIND_VIDEO], media, src->fir_seq++)
+              : rtcp_write_pli(buf, 1500, src->out_ssrc[KIND_VIDEO], media);
   if (n <= 0)
     return;
   src->last_kf_req_ms = now;
@@ -51,12 +134,12 @@ static void keyframe_local(struct session *src, uint64_t now, bool fir) {
   worker__send_rtcp(src->w, src, buf, (size_t)n);
 }
 
-/* Receiver r asks its source for a keyframe, wherever the source lives. */
+/* Receiver r (at home) asks its source for a keyframe, wherever the source lives. */
 static void ask_keyframe(struct session *r, uint64_t now, bool fir) {
   struct worker *w = r->w;
   if (!r->source.sid)
     return;
-  if (r->source.worker == worker__index(w)) {
+  if (is_local(w, r->source)) {
     struct session *src = worker__session(w, r->source.sid);
     if (src)
       keyframe_local(src, now, fir);
@@ -71,38 +154,117 @@ static void ask_keyframe(struct session *r, uint64_t now, bool fir) {
   }
 }
 
-void router__link(struct session *s, uint64_t partner, unsigned partner_worker, uint64_t now) {
-  s->source = (struct sref){partner, partner_worker};
-  s->sink = (struct sref){partner, partner_worker};
-  reanchor(s, KIND_AUDIO, now);
-  reanchor(s, KIND_VIDEO, now);
-  struct out_track *t = &s->out[KIND_VIDEO];
+/* ---- linking ---- */
+
+/* src starts feeding o: every stream continues its numbering at the next packet and video
+ * waits for a keyframe, which is asked for at once. */
+static void attach(struct session *src, struct outbound *o, uint64_t now) {
+  src->sink_out = o;
+  for (int k = 0; k < 2; k++) {
+    seqmap_switch(&o->out[k].seq);
+    o->out[k].src_ssrc = 0;
+  }
+  vp8map_switch(&o->out[KIND_VIDEO].vp8);
+  struct out_track *t = &o->out[KIND_VIDEO];
+  t->need_keyframe = true;
   t->plis = 1;
   t->last_pli_ms = now;
-  ask_keyframe(s, now, false);
+  keyframe_local(src, now, false);
+}
+
+static void detach(struct session *s, uint64_t now) {
+  if (s->sink_out) {
+    struct outbound *o = s->sink_out;
+    s->sink_out = NULL;
+    give_back(s->w, o, now);
+  }
+}
+
+void router__link(struct session *s, uint64_t partner, unsigned partner_worker, uint64_t now) {
+  detach(s, now);
+  s->source = (struct sref){partner, partner_worker};
+  s->sink = (struct sref){partner, partner_worker};
+  s->link_gen++;
+  if (s->outb) {
+    struct outbound *o = s->outb;
+    s->outb = NULL;
+    s->outb_at = s->sink;
+    s->outb_gen = s->link_gen;
+    send_outb(s->w, XM_HANDOVER, o, partner, partner_worker, s->id, now);
+  }
+  /* else: it is away and comes home first (on_handback sends it on). */
+
+  /* A partner on this worker that linked first found us not linked yet and kept its outbound
+   * at home: now that we are, take it. */
+  struct session *p = is_local(s->w, s->source) ? worker__session(s->w, partner) : NULL;
+  if (p && p->outb && p->sink.sid == s->id && !s->sink_out) {
+    struct outbound *o = p->outb;
+    p->outb = NULL;
+    p->outb_at = p->sink;
+    p->outb_gen = p->link_gen;
+    attach(s, o, now);
+  }
 }
 
 void router__unlink(struct session *s) {
+  detach(s, worker__now(s->w));
   s->source = (struct sref){0, 0};
   s->sink = (struct sref){0, 0};
 }
 
-/* One packet of r's source, rewritten for r and sent. buf is not modified. */
-static void forward(struct session *r, int kind, const uint8_t *buf, const struct rtp_view *v,
-                    uint64_t now) {
-  struct out_track *t = &r->out[kind];
+void router__srtp_ready(struct session *s) {
+  if (s->outb && !s->outb->srtp)
+    s->outb->srtp = srtpctx_new(&s->keys);
+}
+
+void router__addr_changed(struct session *s) {
+  if (s->outb) {
+    s->outb->addr = s->addr;
+    s->outb->have_addr = s->have_addr;
+    return;
+  }
+  if (!s->outb_at.sid || !s->have_addr)
+    return;
+  struct worker *w = s->w;
+  if (is_local(w, s->outb_at)) {
+    struct session *f = worker__session(w, s->outb_at.sid);
+    if (f && f->sink_out && f->sink_out->sid == s->id) {
+      f->sink_out->addr = s->addr;
+      f->sink_out->have_addr = true;
+    }
+    return;
+  }
+  struct xmsg *m = worker__xmsg(w, s->outb_at.worker, 0);
+  if (m) {
+    m->type = XM_ADDR;
+    m->dst = s->outb_at.sid;
+    m->src = s->id;
+    m->addr = s->addr;
+  }
+}
+
+/* ---- the packet path ---- */
+
+/* One packet of src, rewritten for the receiver o and sent. buf is not modified. */
+static void forward(struct session *src, struct outbound *o, int kind, const uint8_t *buf,
+                    const struct rtp_view *v, uint64_t now) {
+  struct worker *w = src->w;
+  struct out_track *t = &o->out[kind];
   const uint8_t *payload = buf + v->payload_off;
   size_t plen = v->payload_len;
   struct vp8_desc d;
   bool first_key = false;
-  if (!r->srtp || !r->have_addr || plen == 0)
+  if (!o->srtp || !o->have_addr || plen == 0)
     goto drop;
   if (t->src_ssrc != v->ssrc) {
     /* The source restarted its stream (a new SSRC): continue our numbering from here. */
     if (t->src_ssrc) {
-      reanchor(r, kind, now);
-      if (kind == KIND_VIDEO)
-        ask_keyframe(r, now, false);
+      seqmap_switch(&t->seq);
+      if (kind == KIND_VIDEO) {
+        vp8map_switch(&t->vp8);
+        t->need_keyframe = true;
+        keyframe_local(src, now, false);
+      }
     }
     t->src_ssrc = v->ssrc;
   }
@@ -122,14 +284,14 @@ static void forward(struct session *r, int kind, const uint8_t *buf, const struc
     goto drop;
 
   size_t cap;
-  uint8_t *out = worker__tx_slot(r->w, &cap);
+  uint8_t *out = worker__tx_slot(w, o->home, &cap);
   struct rtp_ext ext;
   struct rtp_header h = {
       .marker = v->marker, .pt = (uint8_t)t->pt, .seq = oseq, .ts = ots, .ssrc = t->ssrc};
-  if (r->ext_mid && r->mid[kind][0]) {
-    ext.id = r->ext_mid;
-    ext.len = (uint8_t)strlen(r->mid[kind]);
-    ext.data = (const uint8_t *)r->mid[kind];
+  if (o->ext_mid && o->mid[kind][0]) {
+    ext.id = o->ext_mid;
+    ext.len = (uint8_t)strlen(o->mid[kind]);
+    ext.data = (const uint8_t *)o->mid[kind];
     h.ext = &ext;
     h.n_ext = 1;
   }
@@ -144,17 +306,17 @@ static void forward(struct session *r, int kind, const uint8_t *buf, const struc
     vp8_rewrite(out + hl, &d, pid, tl0);
   }
   size_t len = (size_t)hl + plen;
-  if (srtpctx_protect_rtp(r->srtp, out, &len, cap + SRTPCTX_TRAILER) != 0)
+  if (srtpctx_protect_rtp(o->srtp, out, &len, cap + SRTPCTX_TRAILER) != 0)
     goto drop;
   t->packets++;
   t->bytes += plen;
-  worker__tx_commit(r->w, r, len);
-  worker__count(r->w, WSTAT_FWD);
+  worker__tx_commit(w, o->home, &o->addr, len);
+  worker__count(w, WSTAT_FWD);
   if (first_key)
-    worker__partner_video(r->w, r, ots);
+    worker__partner_video(w, o->sid, ots);
   return;
 drop:
-  worker__count(r->w, WSTAT_DROP);
+  worker__count(w, WSTAT_DROP);
 }
 
 void router__on_rtp(struct session *s, uint8_t *buf, size_t len, uint64_t now) {
@@ -178,48 +340,97 @@ void router__on_rtp(struct session *s, uint8_t *buf, size_t len, uint64_t now) {
   in->packets++;
   in->bytes += len;
   in->last_ms = now;
-  if (!s->sink.sid)
-    return;
-  if (s->sink.worker == worker__index(w)) {
-    struct session *r = worker__session(w, s->sink.sid);
-    if (r && r->source.sid == s->id)
-      forward(r, kind, buf, &v, now);
-    return;
-  }
-  struct xmsg *m = worker__xmsg(w, s->sink.worker, len);
-  if (!m) {
-    worker__count(w, WSTAT_DROP);
-    return;
-  }
-  m->type = XM_RTP;
-  m->kind = (uint8_t)kind;
-  m->dst = s->sink.sid;
-  m->src = s->id;
-  memcpy(m + 1, buf, len);
+  if (s->sink_out)
+    forward(s, s->sink_out, kind, buf, &v, now);
 }
 
-/* A sender report of r's source, rewritten for r (lip sync needs the receiver's timestamps). */
-static void sr_to(struct session *r, int kind, const struct rtcp_sr *sr) {
-  struct out_track *t = &r->out[kind];
-  struct rtcp_sr o = *sr;
-  if ((kind == KIND_VIDEO && t->need_keyframe) || !seqmap_in_to_out_ts(&t->seq, sr->rtp_ts, &o.rtp_ts))
+/* ---- RTCP ---- */
+
+/* RTCP for a browser is protected and sent by its home worker (one SRTCP context, one index). */
+static void rtcp_to(struct worker *w, uint64_t sid, unsigned home, uint8_t *buf, size_t len) {
+  if (home == worker__index(w)) {
+    struct session *r = worker__session(w, sid);
+    if (r)
+      worker__send_rtcp(w, r, buf, len);
     return;
-  o.ssrc = t->ssrc;
-  o.packet_count = (uint32_t)t->packets;
-  o.octet_count = (uint32_t)t->bytes;
+  }
+  struct xmsg *m = worker__xmsg(w, home, len);
+  if (m) {
+    m->type = XM_RTCP_OUT;
+    m->dst = sid;
+    memcpy(m + 1, buf, len);
+  }
+}
+
+/* A sender report of s about its own stream, rewritten for the receiver it feeds. */
+static void on_sr(struct session *s, const struct rtcp_item *it) {
+  struct rtcp_sr sr;
+  struct outbound *o = s->sink_out;
+  if (!o || rtcp_parse_sr(it, &sr) != 0)
+    return;
+  int kind = sr.ssrc == s->in[KIND_AUDIO].ssrc   ? KIND_AUDIO
+             : sr.ssrc == s->in[KIND_VIDEO].ssrc ? KIND_VIDEO
+                                                 : -1;
+  if (kind < 0)
+    return;
+  struct out_track *t = &o->out[kind];
+  struct rtcp_sr out = sr;
+  if ((kind == KIND_VIDEO && t->need_keyframe) || !seqmap_in_to_out_ts(&t->seq, sr.rtp_ts, &out.rtp_ts))
+    return;
+  out.ssrc = t->ssrc;
+  out.packet_count = (uint32_t)t->packets;
+  out.octet_count = (uint32_t)t->bytes;
   uint8_t buf[RTCP_BUF];
-  int n = rtcp_write_sr(buf, 1500, &o, NULL, 0);
+  int n = rtcp_write_sr(buf, 1500, &out, NULL, 0);
   if (n > 0)
-    worker__send_rtcp(r->w, r, buf, (size_t)n);
+    rtcp_to(s->w, o->sid, o->home, buf, (size_t)n);
 }
 
-static void nack_to(struct session *src, int kind, const uint16_t *seqs, size_t n) {
-  if (!src->in[kind].ssrc)
+/* NACKed sequence numbers of receiver `rsid`, translated through its outbound (held by src). */
+static void nack_translate(struct session *src, uint64_t rsid, int kind, const uint16_t *seqs,
+                           size_t n) {
+  struct outbound *o = src->sink_out;
+  if (!o || o->sid != rsid || !src->in[kind].ssrc)
+    return;
+  uint16_t in[MAX_NACK];
+  size_t m = 0;
+  for (size_t i = 0; i < n && m < MAX_NACK; i++)
+    if (seqmap_unmap_seq(&o->out[kind].seq, seqs[i], &in[m]) == 0)
+      m++;
+  if (m == 0)
     return;
   uint8_t buf[RTCP_BUF];
-  int len = rtcp_write_nack(buf, 1500, src->out[kind].ssrc, src->in[kind].ssrc, seqs, n);
+  int len = rtcp_write_nack(buf, 1500, src->out_ssrc[kind], src->in[kind].ssrc, in, m);
   if (len > 0)
     worker__send_rtcp(src->w, src, buf, (size_t)len);
+}
+
+static void on_nack(struct session *r, const struct rtcp_item *it) {
+  int kind = it->media_ssrc == r->out_ssrc[KIND_AUDIO]   ? KIND_AUDIO
+             : it->media_ssrc == r->out_ssrc[KIND_VIDEO] ? KIND_VIDEO
+                                                         : -1;
+  if (kind < 0 || !r->source.sid)
+    return;
+  uint16_t seqs[MAX_NACK];
+  size_t n = 0;
+  if (rtcp_parse_nack(it, seqs, MAX_NACK, &n) != 0 || n == 0)
+    return;
+  struct worker *w = r->w;
+  if (is_local(w, r->source)) {
+    struct session *src = worker__session(w, r->source.sid);
+    if (src)
+      nack_translate(src, r->id, kind, seqs, n);
+    return;
+  }
+  struct xmsg *x = worker__xmsg(w, r->source.worker, n * sizeof(uint16_t));
+  if (x) {
+    x->type = XM_NACK;
+    x->kind = (uint8_t)kind;
+    x->n = (uint16_t)n;
+    x->dst = r->source.sid;
+    x->src = r->id;
+    memcpy(x + 1, seqs, n * sizeof(uint16_t));
+  }
 }
 
 static void remb_to(struct session *src, uint64_t bps) {
@@ -227,111 +438,9 @@ static void remb_to(struct session *src, uint64_t bps) {
   if (!media)
     return;
   uint8_t buf[RTCP_BUF];
-  int len = rtcp_write_remb(buf, 1500, src->out[KIND_VIDEO].ssrc, bps, &media, 1);
+  int len = rtcp_write_remb(buf, 1500, src->out_ssrc[KIND_VIDEO], bps, &media, 1);
   if (len > 0)
     worker__send_rtcp(src->w, src, buf, (size_t)len);
-}
-
-void router__on_xmsg(struct worker *w, const struct xmsg *m, const uint8_t *extra, size_t extra_len,
-                     uint64_t now) {
-  struct session *s = worker__session(w, m->dst);
-  if (!s || s->closing)
-    return;
-  switch (m->type) {
-  case XM_RTP: {
-    struct rtp_view v;
-    if (s->source.sid != m->src || m->kind > KIND_VIDEO || rtp_parse(extra, extra_len, &v) != 0) {
-      worker__count(w, WSTAT_DROP);
-      return;
-    }
-    forward(s, m->kind, extra, &v, now);
-    break;
-  }
-  case XM_KEYFRAME:
-    keyframe_local(s, now, m->fir);
-    break;
-  case XM_NACK: {
-    uint16_t seqs[MAX_NACK];
-    size_t n = m->n < MAX_NACK ? m->n : MAX_NACK;
-    if (m->kind > KIND_VIDEO || extra_len < n * sizeof(uint16_t))
-      return;
-    memcpy(seqs, extra, n * sizeof(uint16_t));
-    nack_to(s, m->kind, seqs, n);
-    break;
-  }
-  case XM_REMB:
-    remb_to(s, m->value);
-    break;
-  case XM_SR:
-    if (s->source.sid == m->src && m->kind <= KIND_VIDEO) {
-      struct rtcp_sr sr = {m->sr[0], m->sr[1], m->sr[2], m->sr[3], m->sr[4], m->sr[5]};
-      sr_to(s, m->kind, &sr);
-    }
-    break;
-  default:
-    break;
-  }
-}
-
-static void on_sr(struct session *s, const struct rtcp_item *it) {
-  struct rtcp_sr sr;
-  if (rtcp_parse_sr(it, &sr) != 0 || !s->sink.sid)
-    return;
-  int kind = sr.ssrc == s->in[KIND_AUDIO].ssrc   ? KIND_AUDIO
-             : sr.ssrc == s->in[KIND_VIDEO].ssrc ? KIND_VIDEO
-                                                 : -1;
-  if (kind < 0)
-    return;
-  struct worker *w = s->w;
-  if (s->sink.worker == worker__index(w)) {
-    struct session *r = worker__session(w, s->sink.sid);
-    if (r && r->source.sid == s->id)
-      sr_to(r, kind, &sr);
-    return;
-  }
-  struct xmsg *m = worker__xmsg(w, s->sink.worker, 0);
-  if (m) {
-    m->type = XM_SR;
-    m->kind = (uint8_t)kind;
-    m->dst = s->sink.sid;
-    m->src = s->id;
-    uint32_t f[6] = {sr.ssrc, sr.ntp_sec, sr.ntp_frac, sr.rtp_ts, sr.packet_count, sr.octet_count};
-    memcpy(m->sr, f, sizeof(f));
-  }
-}
-
-/* A NACK from receiver r, translated to its source's sequence numbers. */
-static void on_nack(struct session *r, const struct rtcp_item *it) {
-  int kind = it->media_ssrc == r->out[KIND_AUDIO].ssrc   ? KIND_AUDIO
-             : it->media_ssrc == r->out[KIND_VIDEO].ssrc ? KIND_VIDEO
-                                                         : -1;
-  if (kind < 0 || !r->source.sid)
-    return;
-  uint16_t seqs[MAX_NACK], in[MAX_NACK];
-  size_t n = 0, m = 0;
-  if (rtcp_parse_nack(it, seqs, MAX_NACK, &n) != 0)
-    return;
-  for (size_t i = 0; i < n; i++)
-    if (seqmap_unmap_seq(&r->out[kind].seq, seqs[i], &in[m]) == 0)
-      m++;
-  if (m == 0)
-    return;
-  struct session *src = local(r->w, r->source);
-  if (src) {
-    nack_to(src, kind, in, m);
-    return;
-  }
-  if (r->source.worker == worker__index(r->w))
-    return;
-  struct xmsg *x = worker__xmsg(r->w, r->source.worker, m * sizeof(uint16_t));
-  if (x) {
-    x->type = XM_NACK;
-    x->kind = (uint8_t)kind;
-    x->n = (uint16_t)m;
-    x->dst = r->source.sid;
-    x->src = r->id;
-    memcpy(x + 1, in, m * sizeof(uint16_t));
-  }
 }
 
 static void on_remb(struct session *r, const struct rtcp_item *it) {
@@ -340,14 +449,14 @@ static void on_remb(struct session *r, const struct rtcp_item *it) {
   size_t n;
   if (rtcp_parse_remb(it, &bps, ssrcs, 4, &n) != 0 || !r->source.sid)
     return;
-  struct session *src = local(r->w, r->source);
-  if (src) {
-    remb_to(src, bps);
+  struct worker *w = r->w;
+  if (is_local(w, r->source)) {
+    struct session *src = worker__session(w, r->source.sid);
+    if (src)
+      remb_to(src, bps);
     return;
   }
-  if (r->source.worker == worker__index(r->w))
-    return;
-  struct xmsg *x = worker__xmsg(r->w, r->source.worker, 0);
+  struct xmsg *x = worker__xmsg(w, r->source.worker, 0);
   if (x) {
     x->type = XM_REMB;
     x->value = bps;
@@ -375,7 +484,7 @@ void router__on_rtcp(struct session *s, uint8_t *buf, size_t len, uint64_t now) 
       uint8_t fir_seq;
       if (item.fmt == RTCP_FB_FIR && rtcp_parse_fir(&item, &media, &fir_seq) != 0)
         break;
-      if ((item.fmt == RTCP_FB_PLI || item.fmt == RTCP_FB_FIR) && media == s->out[KIND_VIDEO].ssrc)
+      if ((item.fmt == RTCP_FB_PLI || item.fmt == RTCP_FB_FIR) && media == s->out_ssrc[KIND_VIDEO])
         ask_keyframe(s, now, item.fmt == RTCP_FB_FIR);
       else if (item.fmt == RTCP_FB_AFB)
         on_remb(s, &item);
@@ -387,10 +496,62 @@ void router__on_rtcp(struct session *s, uint8_t *buf, size_t len, uint64_t now) 
   }
 }
 
+void router__on_xmsg(struct worker *w, const struct xmsg *m, const uint8_t *extra, size_t extra_len,
+                     uint64_t now) {
+  if (m->type == XM_HANDBACK) {
+    on_handback(w, m->outb, now);
+    return;
+  }
+  if (m->type == XM_HANDOVER) {
+    on_handover(w, m->outb, m->src, m->dst, now);
+    return;
+  }
+  struct session *s = worker__session(w, m->dst);
+  if (!s)
+    return;
+  switch (m->type) {
+  case XM_KEYFRAME:
+    keyframe_local(s, now, m->fir);
+    break;
+  case XM_NACK: {
+    uint16_t seqs[MAX_NACK];
+    size_t n = m->n < MAX_NACK ? m->n : MAX_NACK;
+    if (m->kind > KIND_VIDEO || extra_len < n * sizeof(uint16_t))
+      return;
+    memcpy(seqs, extra, n * sizeof(uint16_t));
+    nack_translate(s, m->src, m->kind, seqs, n);
+    break;
+  }
+  case XM_REMB:
+    remb_to(s, m->value);
+    break;
+  case XM_RTCP_OUT: {
+    uint8_t buf[RTCP_BUF];
+    if (extra_len > 1500)
+      return;
+    memcpy(buf, extra, extra_len);
+    worker__send_rtcp(w, s, buf, extra_len);
+    break;
+  }
+  case XM_ADDR:
+    if (s->sink_out && s->sink_out->sid == m->src) {
+      s->sink_out->addr = m->addr;
+      s->sink_out->have_addr = true;
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+/* As a source: keep asking for a keyframe while the receiver it feeds waits for one. */
 void router__tick(struct session *s, uint64_t now) {
-  struct out_track *t = &s->out[KIND_VIDEO];
-  if (!s->source.sid || !t->need_keyframe || now - t->last_pli_ms < KEYFRAME_RETRY_MS)
+  struct outbound *o = s->sink_out;
+  if (!o)
+    return;
+  struct out_track *t = &o->out[KIND_VIDEO];
+  if (!t->need_keyframe || now - t->last_pli_ms < KEYFRAME_RETRY_MS)
     return;
   t->last_pli_ms = now;
-  ask_keyframe(s, now, ++t->plis > FIR_AFTER);
+  keyframe_local(s, now, ++t->plis > FIR_AFTER);
 }

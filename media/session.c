@@ -18,15 +18,16 @@ struct session *session__create(struct worker *w, const struct session_params *p
   s->peer_fp_len = p->peer_fp_len;
   s->ext_mid = p->ext_mid;
   memcpy(s->mid, p->mid, sizeof(s->mid));
-  static const uint32_t clock[2] = {48000, 90000};
   for (int k = 0; k < 2; k++) {
     s->in[k].pt = p->in_pt[k];
     s->in[k].ssrc = p->in_ssrc[k];
-    s->out[k].pt = p->out_pt[k];
-    s->out[k].ssrc = p->out_ssrc[k];
-    seqmap_init(&s->out[k].seq, clock[k], p->out_seq[k], p->out_ts[k]);
+    s->out_ssrc[k] = p->out_ssrc[k];
   }
-  vp8map_init(&s->out[KIND_VIDEO].vp8, p->out_pid);
+  s->outb = router__outbound_new(s, p, worker__fd(w));
+  if (!s->outb) {
+    free(s);
+    return NULL;
+  }
   return s;
 }
 
@@ -35,6 +36,8 @@ void session__free(struct session *s) {
     return;
   dtls_free(s->dtls);
   srtpctx_free(s->srtp);
+  router__outbound_free(s->outb);
+  router__outbound_free(s->sink_out);
   free(s);
 }
 

@@ -60,6 +60,22 @@ struct out_track {
   uint64_t packets, bytes;
 };
 
+/* What one browser receives: its outbound streams and everything needed to send them. It is
+ * owned by exactly one worker at a time: the worker of the session that feeds it (so the
+ * packet path never crosses threads), or its home worker while unlinked. It moves only in
+ * XM_HANDOVER / XM_HANDBACK messages. */
+struct outbound {
+  uint64_t sid;                /* the receiving session */
+  unsigned home;               /* its worker, whose socket sends to the browser */
+  int fd;                      /* that socket (sending on it from any thread is safe) */
+  struct sockaddr_storage addr;
+  bool have_addr;
+  uint8_t ext_mid;
+  char mid[2][33];
+  struct out_track out[2];
+  struct srtpctx *srtp;        /* protects RTP only (RTCP to the browser is protected at home) */
+};
+
 /* A session elsewhere (this worker or another), by id. */
 struct sref {
   uint64_t sid;                /* 0 = none */
@@ -90,21 +106,30 @@ struct session {
   size_t n_ssrcs;
 
   struct in_track in[2];
-  struct out_track out[2];
+  uint32_t out_ssrc[2];        /* our SSRCs toward this browser (copies; the streams live in
+                                  the outbound) */
+  uint8_t fir_seq;
+  struct srtp_keys keys;       /* for the outbound's own RTP context */
 
   struct sref source;          /* who feeds this session */
   struct sref sink;            /* whom this session feeds (a pair is symmetric) */
+  struct outbound *outb;       /* this session's outbound while at home, else NULL */
+  struct sref outb_at;         /* where the outbound was sent (valid while outb is NULL) */
+  unsigned link_gen, outb_gen; /* links made; the link the outbound was last sent for */
+  struct outbound *sink_out;   /* the sink's outbound, held here while this session feeds it */
   uint64_t last_kf_req_ms;     /* as a source: last PLI/FIR sent to it */
 };
 
 /* Messages between workers on the rings (header; RTP bytes or NACK seqs follow). */
-enum xmsg_type { XM_RTP = 1, XM_KEYFRAME, XM_NACK, XM_REMB, XM_SR };
+enum xmsg_type { XM_KEYFRAME = 1, XM_NACK, XM_REMB, XM_RTCP_OUT, XM_HANDOVER, XM_HANDBACK,
+                 XM_ADDR };
 struct xmsg {
   uint8_t type, kind, fir;
   uint16_t n;                  /* NACK: sequence numbers following */
   uint64_t dst, src;           /* session ids */
+  struct sockaddr_storage addr; /* XM_ADDR */
   uint64_t value;              /* REMB bitrate */
-  uint32_t sr[6];              /* SR fields: ssrc, ntp_sec, ntp_frac, rtp_ts, packets, octets */
+  struct outbound *outb;       /* HANDOVER / HANDBACK: the object changing hands */
 };
 
 /* worker.c */
@@ -120,16 +145,20 @@ void worker_post_new(struct worker *w, struct session_params *p);  /* takes owne
 void worker_post(struct worker *w, int type, uint64_t sid, uint64_t other, unsigned other_worker);
 void worker_read_stats(struct worker *w, struct mediaplane_stats *st); /* adds */
 void worker_wake(struct worker *w);     /* another worker pushed into our ring */
+void worker_post_pair(struct worker *a, int ta, uint64_t sa, uint64_t oa, unsigned owa,
+                      struct worker *b, int tb, uint64_t sb, uint64_t ob, unsigned owb);
+void worker__drain_commands(struct worker *w);
 enum { WCMD_NEW, WCMD_CLOSE, WCMD_LINK, WCMD_UNLINK, WCMD_STOP };
 
 /* Called on a worker's thread. */
 uint64_t worker__now(struct worker *w);
 unsigned worker__index(const struct worker *w);
 struct session *worker__session(struct worker *w, uint64_t sid); /* live local session or NULL */
-/* A transmit slot of SCRATCH bytes (+ SRTPCTX_TRAILER) for one datagram, sent by
- * worker__tx_commit (batched with sendmmsg). */
-uint8_t *worker__tx_slot(struct worker *w, size_t *cap);
-void worker__tx_commit(struct worker *w, struct session *s, size_t len);
+/* A transmit slot of 1500 bytes (+ SRTPCTX_TRAILER) for one datagram on worker `via`'s
+ * socket, sent by worker__tx_commit (batched per socket with sendmmsg). */
+uint8_t *worker__tx_slot(struct worker *w, unsigned via, size_t *cap);
+void worker__tx_commit(struct worker *w, unsigned via, const struct sockaddr_storage *to, size_t len);
+int worker__fd(struct worker *w);
 void worker__send(struct worker *w, struct session *s, const uint8_t *buf, size_t len);
 void worker__send_rtcp(struct worker *w, struct session *s, uint8_t *buf, size_t len);
 /* A record for worker `to`'s ring, or NULL if full (counted). Committed at the end of the
@@ -137,7 +166,7 @@ void worker__send_rtcp(struct worker *w, struct session *s, uint8_t *buf, size_t
 struct xmsg *worker__xmsg(struct worker *w, unsigned to, size_t extra);
 enum { WSTAT_FWD, WSTAT_DROP, WSTAT_KEYREQ };
 void worker__count(struct worker *w, int what);
-void worker__partner_video(struct worker *w, struct session *s, uint32_t rtp_ts);
+void worker__partner_video(struct worker *w, uint64_t sid, uint32_t rtp_ts);
 struct dtls_ctx *worker__dtls_ctx(struct worker *w);
 
 /* mediaplane.c: the control side's rings and events. */
@@ -160,5 +189,11 @@ void router__on_xmsg(struct worker *w, const struct xmsg *m, const uint8_t *extr
 void router__tick(struct session *s, uint64_t now_ms);
 void router__link(struct session *s, uint64_t partner, unsigned partner_worker, uint64_t now_ms);
 void router__unlink(struct session *s);
+void router__addr_changed(struct session *s);   /* the nominated address of s changed */
+void router__srtp_ready(struct session *s);     /* DTLS done: give the outbound its context */
+struct outbound *router__outbound_new(struct session *s, const struct session_params *p, int fd);
+void router__outbound_free(struct outbound *o);
+/* Frees what a ring record owns (at shutdown, when nobody will process it). */
+void router__xmsg_discard(const struct xmsg *m);
 
 #endif

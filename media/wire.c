@@ -48,10 +48,12 @@ void worker__count(struct worker *w, int what) {
     w->st.keyframe_requests++;
 }
 
-void wire__tx_flush(struct worker *w) {
+int worker__fd(struct worker *w) { return w->fd; }
+
+static void flush_batch(struct worker *w, struct txbatch *t) {
   unsigned off = 0;
-  while (off < w->ntx) {
-    int n = sendmmsg(w->fd, w->msgs + off, w->ntx - off, 0);
+  while (off < t->n) {
+    int n = sendmmsg(t->fd, t->msgs + off, t->n - off, 0);
     if (n <= 0) {
       if (n < 0 && errno == EINTR)
         continue;
@@ -59,46 +61,69 @@ void wire__tx_flush(struct worker *w) {
     }
     for (int i = 0; i < n; i++) {
       w->st.tx_packets++;
-      w->st.tx_bytes += w->msgs[off + (unsigned)i].msg_hdr.msg_iov->iov_len;
+      w->st.tx_bytes += t->iov[off + (unsigned)i].iov_len;
     }
     off += (unsigned)n;
   }
-  w->ntx = 0;
+  w->ntx -= t->n;
+  t->n = 0;
 }
 
-uint8_t *worker__tx_slot(struct worker *w, size_t *cap) {
-  if (w->ntx == TX_BATCH)
-    wire__tx_flush(w);
+void wire__tx_flush(struct worker *w) {
+  for (unsigned i = 0; i < w->nworkers && w->ntx; i++)
+    if (w->tx[i] && w->tx[i]->n)
+      flush_batch(w, w->tx[i]);
+}
+
+/* The batch for worker `via`'s socket, or NULL if it cannot be had (out of memory). */
+static struct txbatch *batch(struct worker *w, unsigned via) {
+  if (via >= w->nworkers)
+    return NULL;
+  struct txbatch *t = w->tx[via];
+  if (!t) {
+    t = calloc(1, sizeof(*t));
+    if (!t)
+      return NULL;
+    t->fd = worker__fd(mediaplane__worker(w->mp, via));
+    w->tx[via] = t;
+  }
+  if (t->n == TX_BATCH)
+    flush_batch(w, t);
+  return t;
+}
+
+static uint8_t spill[TX_SLOT]; /* written, never sent, when no batch exists (out of memory) */
+
+uint8_t *worker__tx_slot(struct worker *w, unsigned via, size_t *cap) {
+  struct txbatch *t = batch(w, via);
   *cap = 1500;
-  return w->txbuf[w->ntx];
+  return t ? t->buf[t->n] : spill;
 }
 
-static void tx_commit_to(struct worker *w, const struct sockaddr *to, size_t len) {
-  unsigned i = w->ntx;
-  memcpy(&w->txaddr[i], to, addr_len(to));
-  w->iov[i].iov_base = w->txbuf[i];
-  w->iov[i].iov_len = len;
-  memset(&w->msgs[i], 0, sizeof(w->msgs[i]));
-  w->msgs[i].msg_hdr.msg_name = &w->txaddr[i];
-  w->msgs[i].msg_hdr.msg_namelen = addr_len(to);
-  w->msgs[i].msg_hdr.msg_iov = &w->iov[i];
-  w->msgs[i].msg_hdr.msg_iovlen = 1;
-  w->ntx++;
-}
-
-void worker__tx_commit(struct worker *w, struct session *s, size_t len) {
-  if (!s->have_addr || s->closing)
+void worker__tx_commit(struct worker *w, unsigned via, const struct sockaddr_storage *to, size_t len) {
+  struct txbatch *t = via < w->nworkers ? w->tx[via] : NULL;
+  if (!t || t->n == TX_BATCH)
     return;
-  tx_commit_to(w, (const struct sockaddr *)&s->addr, len);
+  unsigned i = t->n;
+  memcpy(&t->addr[i], to, addr_len((const struct sockaddr *)to));
+  t->iov[i].iov_base = t->buf[i];
+  t->iov[i].iov_len = len;
+  memset(&t->msgs[i], 0, sizeof(t->msgs[i]));
+  t->msgs[i].msg_hdr.msg_name = &t->addr[i];
+  t->msgs[i].msg_hdr.msg_namelen = addr_len((const struct sockaddr *)to);
+  t->msgs[i].msg_hdr.msg_iov = &t->iov[i];
+  t->msgs[i].msg_hdr.msg_iovlen = 1;
+  t->n++;
+  w->ntx++;
 }
 
 void worker__send(struct worker *w, struct session *s, const uint8_t *buf, size_t len) {
   size_t cap;
-  if (len > 1500 || !s->have_addr)
+  if (len > 1500 || !s->have_addr || s->closing)
     return;
-  uint8_t *slot = worker__tx_slot(w, &cap);
+  uint8_t *slot = worker__tx_slot(w, w->index, &cap);
   memcpy(slot, buf, len);
-  worker__tx_commit(w, s, len);
+  worker__tx_commit(w, w->index, &s->addr, len);
 }
 
 void worker__send_rtcp(struct worker *w, struct session *s, uint8_t *buf, size_t len) {
@@ -120,18 +145,19 @@ struct xmsg *worker__xmsg(struct worker *w, unsigned to, size_t extra) {
   return m;
 }
 
-void worker__partner_video(struct worker *w, struct session *s, uint32_t rtp_ts) {
-  mediaplane__event(w->mp, WEV_PARTNER_VIDEO, s->id, false, rtp_ts, NULL);
+void worker__partner_video(struct worker *w, uint64_t sid, uint32_t rtp_ts) {
+  mediaplane__event(w->mp, WEV_PARTNER_VIDEO, sid, false, rtp_ts, NULL);
 }
 
 /* Removes s from every table; it is freed on the next tick (callers up the stack may hold it). */
 void wire__forget(struct worker *w, struct session *s) {
   if (s->closing)
     return;
-  s->closing = true;
-  router__unlink(s);
+  /* close_notify first: nothing is sent for a session once it is closing. */
   if (s->dtls && s->dtls_done)
     dtls_close(s->dtls);
+  s->closing = true;
+  router__unlink(s);
   hmap_del(w->by_ufrag, s->ufrag, strlen(s->ufrag));
   hmap_del(w->by_sid, &s->id, sizeof(s->id));
   for (size_t i = 0; i < s->n_addrs; i++) {
@@ -184,9 +210,12 @@ static void remember_addr(struct worker *w, struct session *s, const struct sock
 }
 
 static void set_send_addr(struct session *s, const struct sockaddr *from) {
+  if (s->have_addr && !memcmp(&s->addr, from, addr_len(from)))
+    return;
   memset(&s->addr, 0, sizeof(s->addr));
   memcpy(&s->addr, from, addr_len(from));
   s->have_addr = true;
+  router__addr_changed(s);
 }
 
 static void *lookup_ufrag(void *arg, const char *local, size_t len, const char **pwd,
@@ -223,9 +252,12 @@ static void on_stun(struct worker *w, const uint8_t *buf, size_t len, const stru
   if (chk.use_candidate || !s->have_addr)
     set_send_addr(s, from);
   size_t cap;
-  uint8_t *slot = worker__tx_slot(w, &cap);
+  uint8_t *slot = worker__tx_slot(w, w->index, &cap);
   memcpy(slot, reply, rlen);
-  tx_commit_to(w, from, rlen);
+  struct sockaddr_storage to;
+  memset(&to, 0, sizeof(to));
+  memcpy(&to, from, addr_len(from));
+  worker__tx_commit(w, w->index, &to, rlen);
 }
 
 static void dtls_send_cb(void *arg, const uint8_t *buf, size_t len) {
@@ -250,7 +282,9 @@ static void on_dtls(struct worker *w, struct session *s, const uint8_t *buf, siz
       return;
     }
     s->profile = k.profile;
+    s->keys = k;
     s->dtls_done = true;
+    router__srtp_ready(s);
     w->st.dtls_ok++;
   } else if (rc == -EACCES) {
     w->st.dtls_failed++;

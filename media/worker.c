@@ -265,6 +265,41 @@ uint16_t worker_port(const struct worker *w) {
   return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
+void worker__drain_commands(struct worker *w) { drain_commands(w); }
+
+/* Queues two commands so that neither worker can see its own before the other is queued: a
+ * link's handover must never overtake the other side's LINK. */
+void worker_post_pair(struct worker *a, int ta, uint64_t sa, uint64_t oa, unsigned owa,
+                      struct worker *b, int tb, uint64_t sb, uint64_t ob, unsigned owb) {
+  struct wcmd *ca = calloc(1, sizeof(*ca)), *cb = calloc(1, sizeof(*cb));
+  if (!ca || !cb) {
+    free(ca);
+    free(cb);
+    return;
+  }
+  *ca = (struct wcmd){.type = ta, .sid = sa, .other = oa, .other_worker = owa};
+  *cb = (struct wcmd){.type = tb, .sid = sb, .other = ob, .other_worker = owb};
+  struct worker *first = a->index <= b->index ? a : b, *second = first == a ? b : a;
+  uv_mutex_lock(&first->cmd_lock);
+  if (second != first)
+    uv_mutex_lock(&second->cmd_lock);
+  struct worker *ws[2] = {a, b};
+  struct wcmd *cs[2] = {ca, cb};
+  for (int i = 0; i < 2; i++) {
+    if (ws[i]->cmd_tail)
+      ws[i]->cmd_tail->next = cs[i];
+    else
+      ws[i]->cmd_head = cs[i];
+    ws[i]->cmd_tail = cs[i];
+  }
+  if (second != first)
+    uv_mutex_unlock(&second->cmd_lock);
+  uv_mutex_unlock(&first->cmd_lock);
+  uv_async_send(&a->async);
+  if (b != a)
+    uv_async_send(&b->async);
+}
+
 static void post(struct worker *w, struct wcmd *c) {
   uv_mutex_lock(&w->cmd_lock);
   if (w->cmd_tail)
@@ -330,9 +365,29 @@ void worker_stop(struct worker *w) {
 void worker_free(struct worker *w) {
   w->stopping = true;
   drain_commands(w);
+  /* Records still in our rings may own objects (outbounds changing hands): free them. */
+  for (unsigned i = 0; i < w->nworkers; i++) {
+    if (i == w->index)
+      continue;
+    struct xring *r = mediaplane__ring(w->mp, i, w->index);
+    const uint8_t *rec;
+    size_t len;
+    /* Every thread has stopped: publish what a producer reserved but never committed. */
+    xring_commit(r);
+    while ((rec = xring_peek(r, &len)) != NULL) {
+      if (len >= sizeof(struct xmsg)) {
+        struct xmsg m;
+        memcpy(&m, rec, sizeof(m));
+        router__xmsg_discard(&m);
+      }
+      xring_release(r);
+    }
+  }
   for (size_t i = 0; i < w->n_list; i++)
     session__free(w->list[i]);
   w->n_list = 0;
+  for (unsigned i = 0; i < MAX_WORKERS; i++)
+    free(w->tx[i]);
   uv_close((uv_handle_t *)&w->async, NULL);
   uv_run(&w->loop, UV_RUN_DEFAULT);
   uv_loop_close(&w->loop);

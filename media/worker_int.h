@@ -40,12 +40,10 @@ struct worker {
   size_t n_list, cap_list;
   uint8_t *rxbuf;
   int fd;
-  /* Transmit batch. */
-  struct mmsghdr msgs[TX_BATCH];
-  struct iovec iov[TX_BATCH];
-  struct sockaddr_storage txaddr[TX_BATCH];
-  uint8_t txbuf[TX_BATCH][TX_SLOT];
-  unsigned ntx;
+  /* Transmit batches, one per socket sent on (ours and those of workers whose browsers we
+   * feed), allocated on first use and flushed with sendmmsg after every loop iteration. */
+  struct txbatch *tx[MAX_WORKERS];
+  unsigned ntx;                       /* datagrams waiting in all batches */
   bool ring_dirty[MAX_WORKERS];
   /* Commands from the control loop. */
   uv_mutex_t cmd_lock;
@@ -56,6 +54,15 @@ struct worker {
   struct mediaplane_stats pub;
 };
 
+
+struct txbatch {
+  int fd;
+  unsigned n;
+  struct mmsghdr msgs[TX_BATCH];
+  struct iovec iov[TX_BATCH];
+  struct sockaddr_storage addr[TX_BATCH];
+  uint8_t buf[TX_BATCH][TX_SLOT];
+};
 
 /* wire.c */
 int wire__recv_start(struct worker *w);
