@@ -51,6 +51,7 @@ void mediaplane_config_default(struct mediaplane_config *c) {
   c->silence_ms = 3000;
   c->connect_timeout_ms = 20000;
   c->consent_timeout_ms = 30000;
+  c->poll_pps = 3000;
 }
 
 struct xring *mediaplane__ring(struct mediaplane *mp, unsigned from, unsigned to) {

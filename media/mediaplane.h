@@ -20,6 +20,8 @@ struct mediaplane_config {
   uint32_t silence_ms;          /* media silent this long -> on_media(false); 3000 */
   uint32_t connect_timeout_ms;  /* ICE + DTLS must complete within; 20000 */
   uint32_t consent_timeout_ms;  /* no STUN from the peer this long -> failed; 30000 */
+  uint32_t poll_pps;            /* above this many datagrams/s a worker drains its socket on a
+                                   1 ms timer instead of per wake-up; 0 = never; 3000 */
 };
 void mediaplane_config_default(struct mediaplane_config *c);
 
@@ -44,6 +46,7 @@ struct mediaplane_stats {
   uint64_t xworker_packets, xworker_dropped; /* handed to another worker / ring full */
   uint64_t sessions;            /* created */
   uint64_t sessions_live;
+  uint64_t workers_polling;     /* workers in timer-driven receive right now */
 };
 
 /* Starts the workers (threads) and binds their ports. 0 or -errno (message logged by caller). */

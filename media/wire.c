@@ -396,3 +396,69 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 
 
 int wire__recv_start(struct worker *w) { return uv_udp_recv_start(&w->udp, alloc_cb, recv_cb); }
+
+#define POLL_MS 1
+#define POLL_MAX_CALLS 64  /* bounded work per timer tick */
+
+static void poll_cb(uv_timer_t *t) {
+  struct worker *w = t->data;
+  if (w->stopping)
+    return;
+  for (int call = 0; call < POLL_MAX_CALLS; call++) {
+    for (int i = 0; i < 32; i++) {
+      w->rx_iov[i].iov_base = w->rx_bufs[i];
+      w->rx_iov[i].iov_len = sizeof(w->rx_bufs[i]);
+      memset(&w->rx_msgs[i].msg_hdr, 0, sizeof(w->rx_msgs[i].msg_hdr));
+      w->rx_msgs[i].msg_hdr.msg_iov = &w->rx_iov[i];
+      w->rx_msgs[i].msg_hdr.msg_iovlen = 1;
+      w->rx_msgs[i].msg_hdr.msg_name = &w->rx_addr[i];
+      w->rx_msgs[i].msg_hdr.msg_namelen = sizeof(w->rx_addr[i]);
+    }
+    int n = recvmmsg(w->fd, w->rx_msgs, 32, MSG_DONTWAIT, NULL);
+    if (n <= 0)
+      break;
+    for (int i = 0; i < n; i++) {
+      if (w->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+        w->st.rx_dropped++;
+        continue;
+      }
+      on_datagram(w, w->rx_bufs[i], w->rx_msgs[i].msg_len,
+                  (const struct sockaddr *)&w->rx_addr[i]);
+    }
+    if (n < 32)
+      break;
+  }
+}
+
+void wire__poll_stop(struct worker *w) {
+  if (w->polling_mode) {
+    uv_timer_stop(&w->poll);
+    w->polling_mode = false;
+  }
+}
+
+void wire__adapt(struct worker *w, uint64_t now) {
+  if (!w->rate_window_ms) {
+    w->rate_window_ms = now;
+    w->rate_window_rx = w->st.rx_packets;
+    return;
+  }
+  uint64_t span = now - w->rate_window_ms;
+  if (span < 200)
+    return;
+  uint64_t pps = (w->st.rx_packets - w->rate_window_rx) * 1000 / span;
+  w->rate_window_ms = now;
+  w->rate_window_rx = w->st.rx_packets;
+  if (!w->rx_bufs || w->stopping)
+    return;
+  /* Switch to timer-driven receive above poll_pps, back below half of it. */
+  uint64_t on = w->cfg.poll_pps;
+  if (!w->polling_mode && on && pps >= on) {
+    uv_udp_recv_stop(&w->udp);
+    uv_timer_start(&w->poll, poll_cb, POLL_MS, POLL_MS);
+    w->polling_mode = true;
+  } else if (w->polling_mode && (!on || pps < on / 2)) {
+    wire__poll_stop(w);
+    wire__recv_start(w);
+  }
+}

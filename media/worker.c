@@ -145,7 +145,9 @@ static void tick_cb(uv_timer_t *t) {
       wire__check_ready(w, s, now);
     router__tick(s, now);
   }
+  wire__adapt(w, now);
   w->st.sessions_live = w->n_list;
+  w->st.workers_polling = w->polling_mode;
   uv_mutex_lock(&w->stat_lock);
   w->pub = w->st;
   uv_mutex_unlock(&w->stat_lock);
@@ -168,6 +170,7 @@ static void stop_now(struct worker *w) {
   uv_close((uv_handle_t *)&w->udp, handle_closed);
   uv_close((uv_handle_t *)&w->tick, handle_closed);
   uv_close((uv_handle_t *)&w->check, handle_closed);
+  uv_close((uv_handle_t *)&w->poll, handle_closed);
 }
 
 struct worker *worker_new(struct mediaplane *mp, unsigned index, uv_loop_t *control,
@@ -225,6 +228,10 @@ int worker_bind(struct worker *w) {
   uv_check_init(&w->loop, &w->check);
   w->check.data = w;
   w->open_handles++;
+  uv_timer_init(&w->loop, &w->poll);
+  w->poll.data = w;
+  w->open_handles++;
+  w->rx_bufs = malloc(32 * sizeof(*w->rx_bufs));
   rc = uv_udp_bind(&w->udp, (const struct sockaddr *)&ss, 0);
   if (rc)
     return rc;
@@ -388,6 +395,7 @@ void worker_free(struct worker *w) {
   w->n_list = 0;
   for (unsigned i = 0; i < MAX_WORKERS; i++)
     free(w->tx[i]);
+  free(w->rx_bufs);
   uv_close((uv_handle_t *)&w->async, NULL);
   uv_run(&w->loop, UV_RUN_DEFAULT);
   uv_loop_close(&w->loop);

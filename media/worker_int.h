@@ -40,6 +40,15 @@ struct worker {
   size_t n_list, cap_list;
   uint8_t *rxbuf;
   int fd;
+  /* Receive mode: event-driven (libuv wakes us per datagram burst) at low rates; under load
+   * a 1 ms timer drains the socket with recvmmsg, so each wake-up handles many datagrams. */
+  uv_timer_t poll;
+  bool polling_mode;
+  uint64_t rate_window_ms, rate_window_rx;
+  struct mmsghdr rx_msgs[32];
+  struct iovec rx_iov[32];
+  struct sockaddr_storage rx_addr[32];
+  uint8_t (*rx_bufs)[2048];
   /* Transmit batches, one per socket sent on (ours and those of workers whose browsers we
    * feed), allocated on first use and flushed with sendmmsg after every loop iteration. */
   struct txbatch *tx[MAX_WORKERS];
@@ -70,5 +79,7 @@ void wire__tx_flush(struct worker *w);
 void wire__forget(struct worker *w, struct session *s); /* unlinks and removes from every table */
 void wire__fail(struct worker *w, struct session *s, const char *why);
 void wire__check_ready(struct worker *w, struct session *s, uint64_t now);
+void wire__adapt(struct worker *w, uint64_t now); /* from the tick: switch receive mode */
+void wire__poll_stop(struct worker *w);
 
 #endif

@@ -25,6 +25,7 @@ static const struct key keys[] = {
     {"media_addr", T_STR, S(media_addr), "0.0.0.0", "address for the UDP media port"},
     {"media_port", T_INT, S(media_port), "40000", "UDP media port (0 = any)"},
     {"media_workers", T_INT, S(media_workers), "0", "media worker threads, each with its own UDP port media_port+i (0 = one per core)"},
+    {"media_poll_pps", T_INT, S(media_poll_pps), "3000", "above this many datagrams/s a worker polls its socket every 1 ms (0 = never)"},
     {"public_ip", T_STR, S(public_ip), "", "IP advertised to browsers (empty = detect)"},
     {"data_dir", T_STR, S(data_dir), "./data", "where the server keeps its data"},
     {"log_level", T_STR, S(log_level), "info", "error, warn, info or debug"},

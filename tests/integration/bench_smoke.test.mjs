@@ -18,7 +18,8 @@ const { metrics } = await import('../lib/signal.mjs');
 const benchBin = path.join(buildDir, 'bench', 'tandem-bench');
 let server;
 
-before(async () => { server = await startServer(); });
+// A low --media-poll-pps puts the workers in timer-driven receive, as under real load.
+before(async () => { server = await startServer(['--media-poll-pps=200']); });
 after(async () => { if (server) await server.stop(); });
 
 function runBench(args, limitMs) {
