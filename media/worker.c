@@ -173,6 +173,18 @@ static void stop_now(struct worker *w) {
   uv_close((uv_handle_t *)&w->poll, handle_closed);
 }
 
+/* Frees what worker_new allocated (any of it may be NULL) and w itself. */
+static void free_parts(struct worker *w) {
+  dtls_ctx_free(w->dtls_ctx);
+  ice_responder_free(w->ice);
+  hmap_free(w->by_ufrag);
+  hmap_free(w->by_addr);
+  hmap_free(w->by_sid);
+  free(w->list);
+  free(w->rxbuf);
+  free(w);
+}
+
 struct worker *worker_new(struct mediaplane *mp, unsigned index, uv_loop_t *control,
                           const struct mediaplane_config *cfg, const struct dtls_cert *cert) {
   (void)control;
@@ -194,13 +206,7 @@ struct worker *worker_new(struct mediaplane *mp, unsigned index, uv_loop_t *cont
   w->by_sid = hmap_new();
   if (!w->rxbuf || !w->dtls_ctx || !w->ice || !w->by_ufrag || !w->by_addr || !w->by_sid ||
       uv_loop_init(&w->loop)) {
-    free(w->rxbuf);
-    dtls_ctx_free(w->dtls_ctx);
-    ice_responder_free(w->ice);
-    hmap_free(w->by_ufrag);
-    hmap_free(w->by_addr);
-    hmap_free(w->by_sid);
-    free(w);
+    free_parts(w);
     return NULL;
   }
   uv_mutex_init(&w->cmd_lock);
@@ -401,12 +407,5 @@ void worker_free(struct worker *w) {
   uv_loop_close(&w->loop);
   uv_mutex_destroy(&w->cmd_lock);
   uv_mutex_destroy(&w->stat_lock);
-  dtls_ctx_free(w->dtls_ctx);
-  ice_responder_free(w->ice);
-  hmap_free(w->by_ufrag);
-  hmap_free(w->by_addr);
-  hmap_free(w->by_sid);
-  free(w->list);
-  free(w->rxbuf);
-  free(w);
+  free_parts(w);
 }
