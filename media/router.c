@@ -544,8 +544,34 @@ void router__on_xmsg(struct worker *w, const struct xmsg *m, const uint8_t *extr
   }
 }
 
-/* As a source: keep asking for a keyframe while the receiver it feeds waits for one. */
+#define OUTB_RETRY_MS 100
+
+/* A linked session's outbound belongs with its feeder. It can only be at home for a moment
+ * (the feeder had not taken its LINK yet and handed it back); if it stays, send it again: the
+ * feeder attaches it if linked, or hands it back if the link is gone. */
+static void retry_handover(struct session *s, uint64_t now) {
+  if (!s->outb || !s->sink.sid) {
+    s->outb_home_since = 0;
+    return;
+  }
+  if (!s->outb_home_since) {
+    s->outb_home_since = now;
+    return;
+  }
+  if (now - s->outb_home_since < OUTB_RETRY_MS)
+    return;
+  s->outb_home_since = 0;
+  struct outbound *o = s->outb;
+  s->outb = NULL;
+  s->outb_at = s->sink;
+  s->outb_gen = s->link_gen;
+  send_outb(s->w, XM_HANDOVER, o, s->sink.sid, s->sink.worker, s->id, now);
+}
+
+/* As a receiver: keep its outbound with its feeder. As a source: keep asking for a keyframe
+ * while the receiver it feeds waits for one. */
 void router__tick(struct session *s, uint64_t now) {
+  retry_handover(s, now);
   struct outbound *o = s->sink_out;
   if (!o)
     return;

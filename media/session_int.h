@@ -116,6 +116,7 @@ struct session {
   struct outbound *outb;       /* this session's outbound while at home, else NULL */
   struct sref outb_at;         /* where the outbound was sent (valid while outb is NULL) */
   unsigned link_gen, outb_gen; /* links made; the link the outbound was last sent for */
+  uint64_t outb_home_since;    /* linked, yet the outbound is at home: since when (0 = not) */
   struct outbound *sink_out;   /* the sink's outbound, held here while this session feeds it */
   uint64_t last_kf_req_ms;     /* as a source: last PLI/FIR sent to it */
 };
