@@ -64,6 +64,8 @@ test('interests pair people who share them; chat reaches only the partner; a ref
     await A.page.reload();
     await waitFor('A sees blue again after the refresh', () => seesColour(A, 'blue'), 60000);
     await waitFor('C sees red again', () => seesColour(C, 'red'));
+    // Keep watching C for a while after the refresh: it must stay paired throughout.
+    await new Promise((r) => setTimeout(r, 1500));
     clearInterval(watch);
     assert.ok(C.__states.length > 5);
     assert.deepEqual([...new Set(C.__states)], ['paired'], 'C stayed paired through the refresh');
