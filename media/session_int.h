@@ -56,7 +56,6 @@ struct out_track {
   bool need_keyframe;          /* video: hold back until the source's keyframe */
   uint64_t last_pli_ms;
   unsigned plis;
-  uint8_t fir_seq;
   uint64_t packets, bytes;
 };
 
@@ -168,7 +167,6 @@ struct xmsg *worker__xmsg(struct worker *w, unsigned to, size_t extra);
 enum { WSTAT_FWD, WSTAT_DROP, WSTAT_KEYREQ };
 void worker__count(struct worker *w, int what);
 void worker__partner_video(struct worker *w, uint64_t sid, uint32_t rtp_ts);
-struct dtls_ctx *worker__dtls_ctx(struct worker *w);
 
 /* mediaplane.c: the control side's rings and events. */
 struct xring *mediaplane__ring(struct mediaplane *mp, unsigned from, unsigned to);

@@ -32,7 +32,6 @@ static socklen_t addr_len(const struct sockaddr *sa) {
 
 uint64_t worker__now(struct worker *w) { return uv_now(&w->loop); }
 unsigned worker__index(const struct worker *w) { return w->index; }
-struct dtls_ctx *worker__dtls_ctx(struct worker *w) { return w->dtls_ctx; }
 
 struct session *worker__session(struct worker *w, uint64_t sid) {
   struct session *s = hmap_get(w->by_sid, &sid, sizeof(sid));
@@ -430,7 +429,7 @@ static void poll_cb(uv_timer_t *t) {
   }
 }
 
-void wire__poll_stop(struct worker *w) {
+static void poll_stop(struct worker *w) {
   if (w->polling_mode) {
     uv_timer_stop(&w->poll);
     w->polling_mode = false;
@@ -458,7 +457,7 @@ void wire__adapt(struct worker *w, uint64_t now) {
     uv_timer_start(&w->poll, poll_cb, POLL_MS, POLL_MS);
     w->polling_mode = true;
   } else if (w->polling_mode && (!on || pps < on / 2)) {
-    wire__poll_stop(w);
+    poll_stop(w);
     wire__recv_start(w);
   }
 }

@@ -80,6 +80,5 @@ void wire__forget(struct worker *w, struct session *s); /* unlinks and removes f
 void wire__fail(struct worker *w, struct session *s, const char *why);
 void wire__check_ready(struct worker *w, struct session *s, uint64_t now);
 void wire__adapt(struct worker *w, uint64_t now); /* from the tick: switch receive mode */
-void wire__poll_stop(struct worker *w);
 
 #endif
