@@ -24,6 +24,7 @@ struct bench_opts {
   double skip_min_s, skip_max_s;
   int video_kbps;
   bool video, audio, json;
+  bool hold_media;         /* until every seat is READY, send only the first keyframe */
   const char *report;
   uint64_t seed;
   int server_pid;          /* 0: find it by the --url port */
@@ -101,6 +102,7 @@ struct brun {
   uint64_t end_us;                   /* when the run ends (brun_now_us time) */
   uint64_t rng;
   bool ending;                       /* the run is over: peers stop and close */
+  bool media_held;                   /* --hold-media and not every seat READY yet */
   struct stats *m[BM_COUNT];
   struct bench_totals t;
   unsigned logged[BE_COUNT];         /* lines printed per error kind (bounded) */

@@ -42,6 +42,7 @@ struct bp_tx {
   size_t frame;                /* index of the next frame in the media loop */
   uint16_t pid;                /* VP8 picture id */
   bool key_next;               /* a PLI/FIR asked for a keyframe */
+  bool held_sent;              /* --hold-media: the one frame sent while media is held */
   uint64_t packets, bytes;
 };
 

@@ -303,7 +303,11 @@ void bptransport_tick(struct bptransport *t, uint64_t now) {
     if (now > x->next_us + MAX_LAG_US)
       x->next_us = now - (now - x->next_us) % period; /* skip what is too late */
     while (x->next_us <= now) {
-      send_frame(t, k);
+      /* --hold-media: the first video frame (a keyframe) makes us READY; nothing else yet. */
+      if (!r->media_held || (k == 1 && !x->held_sent)) {
+        send_frame(t, k);
+        x->held_sent = true;
+      }
       x->next_us += period;
     }
   }

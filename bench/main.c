@@ -181,6 +181,7 @@ static void on_sample(void *arg, const struct srvmon_sample *s) {
   if (b->want_conn) {
     b->s_conn = *s;
     b->want_conn = false;
+    b->run.media_held = false; /* --hold-media: everyone is READY; media flows from now */
   }
   if (b->want_full) {
     b->s_full = *s;
@@ -391,6 +392,8 @@ static void tick_cb(uv_timer_t *t) {
     }
     /* The next scrape ends the ramp (everyone connected) and, once everyone is READY (or has
      * media, when there is no video to be READY with), starts the full-load window. */
+    if (b->run.media_held)
+      media = ready; /* held media: the ramp ends when every seat is READY */
     if (media && !b->s_conn.valid && !b->want_conn) {
       b->want_conn = true;
       srvmon_poll(b->mon, on_sample, b);
@@ -461,6 +464,7 @@ int main(int argc, char **argv) {
   uv_loop_init(&b->loop);
   r->loop = &b->loop;
   r->o = &b->o;
+  r->media_held = b->o.hold_media;
   r->t0_us = uv_hrtime() / 1000;
   r->rng = b->o.seed * 0x2545f4914f6cdd1dull + 1;
   b->tty = isatty(STDERR_FILENO);
@@ -470,6 +474,8 @@ int main(int argc, char **argv) {
   if (RAND_bytes((unsigned char *)&r->nonce, sizeof(r->nonce)) != 1)
     r->nonce = (uint32_t)getpid();
   rc = srtpctx_global_init();
+  if (rc == 0)
+    rc = dtls_fast_ec_install(); /* the simulated browsers pay less for their handshakes too */
   if (rc == 0 && !(b->cert = dtls_cert_new()))
     rc = -EIO;
   if (rc == 0) {

@@ -24,6 +24,8 @@ void opts_usage(FILE *f) {
       "  --video-kbps K       VP8 bitrate of the synthetic camera (default 300)\n"
       "  --no-video           send no video (the server then never reports READY)\n"
       "  --no-audio           send no audio\n"
+      "  --hold-media         until every seat is READY, each sends only its first keyframe\n"
+      "                       (what READY needs): the ramp's server CPU is then connects alone\n"
       "  --ready-timeout S    a visit must be READY within this (default 30)\n"
       "  --server-pid PID     the server's process, for memory (default: found by the port)\n"
       "  --seed N             seed for behaviours and timings (default 1)\n"
@@ -160,7 +162,7 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
   o->seed = 1;
   o->ready_timeout_s = 30;
   o->trace_peer = -1;
-  enum { O_URL = 256, O_PEERS, O_DUR, O_RAMP, O_MIX, O_SMIN, O_SMAX, O_KBPS, O_NOV, O_NOA,
+  enum { O_URL = 256, O_PEERS, O_DUR, O_RAMP, O_MIX, O_SMIN, O_SMAX, O_KBPS, O_NOV, O_NOA, O_HOLD,
          O_JSON, O_REPORT, O_SEED, O_PID, O_RTO, O_TRACE, O_HELP };
   static const struct option lo[] = {
       {"url", required_argument, 0, O_URL},       {"peers", required_argument, 0, O_PEERS},
@@ -171,7 +173,7 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
       {"json", no_argument, 0, O_JSON},           {"report", required_argument, 0, O_REPORT},
       {"seed", required_argument, 0, O_SEED},     {"server-pid", required_argument, 0, O_PID},
       {"ready-timeout", required_argument, 0, O_RTO}, {"help", no_argument, 0, O_HELP},
-      {"trace-peer", required_argument, 0, O_TRACE},
+      {"trace-peer", required_argument, 0, O_TRACE}, {"hold-media", no_argument, 0, O_HOLD},
       {0, 0, 0, 0}};
   int c;
   double v = 0;
@@ -197,6 +199,7 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
       break;
     case O_NOV: o->video = false; break;
     case O_NOA: o->audio = false; break;
+    case O_HOLD: o->hold_media = true; break;
     case O_JSON: o->json = true; break;
     case O_REPORT: o->report = optarg; break;
     case O_SEED:
@@ -228,6 +231,10 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
   }
   if (o->skip_max_s < o->skip_min_s) {
     fprintf(stderr, "tandem-bench: --skip-max must not be below --skip-min\n");
+    return -EINVAL;
+  }
+  if (o->hold_media && !o->video) {
+    fprintf(stderr, "tandem-bench: --hold-media needs video (READY waits for it)\n");
     return -EINVAL;
   }
   if (parse_url(o, addr) != 0) {

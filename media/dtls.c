@@ -12,6 +12,7 @@
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -56,7 +57,14 @@ struct dtls {
 /* --- the certificate ---------------------------------------------------- */
 
 static int dtls__cert_build(struct dtls_cert *c) {
-  c->key = EVP_EC_gen("P-256");
+  /* The curve by NID (not EVP_EC_gen's OSSL_PARAM): works with the provider and with the
+   * built-in EC method alike (dtls_fast_ec_install). */
+  EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
+  if (!kc || EVP_PKEY_keygen_init(kc) <= 0 ||
+      EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kc, NID_X9_62_prime256v1) <= 0 ||
+      EVP_PKEY_keygen(kc, &c->key) <= 0)
+    c->key = NULL;
+  EVP_PKEY_CTX_free(kc);
   c->x509 = X509_new();
   if (!c->key || !c->x509)
     return -1;
@@ -260,6 +268,7 @@ struct dtls_ctx *dtls_ctx_new(const struct dtls_cert *c, enum dtls_role role,
   SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
   SSL_CTX_set_cert_verify_callback(ctx, dtls__verify, NULL);
   return x;

@@ -190,6 +190,8 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
     rc = -EIO;
     goto fail;
   }
+  if (dtls_fast_ec_install())
+    log_warn("could not register OpenSSL's built-in EC method; handshakes use the providers");
   a->cert = dtls_cert_new();
   if (!a->cert) {
     log_error("could not create the DTLS certificate");

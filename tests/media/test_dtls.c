@@ -10,6 +10,10 @@
 
 #include <cmocka.h>
 
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "media/dtls.h"
 
 #define MAXQ 64
@@ -436,6 +440,127 @@ static void test_misuse(void **state) {
   teardown_pair(&p);
 }
 
+/* A certificate made before dtls_fast_ec_install (a provider key), used after it. */
+static struct dtls_cert *early_cert;
+
+static void test_mixed_keys(void **state) {
+  (void)state;
+  struct dtls_cert *late = dtls_cert_new();
+  assert_non_null(early_cert);
+  assert_non_null(late);
+  for (int server_early = 0; server_early < 2; server_early++) {
+    struct dtls_cert *cs = server_early ? early_cert : late, *cc = server_early ? late : early_cert;
+    struct dtls_ctx *xs = dtls_ctx_new(cs, DTLS_ROLE_SERVER, NULL);
+    struct dtls_ctx *xc = dtls_ctx_new(cc, DTLS_ROLE_CLIENT, NULL);
+    assert_non_null(xs);
+    assert_non_null(xc);
+    struct pair p;
+    memset(&p, 0, sizeof(p));
+    uint8_t fps[DTLS_FP_LEN], fpc[DTLS_FP_LEN];
+    dtls_cert_fingerprint_bytes(cs, fps);
+    dtls_cert_fingerprint_bytes(cc, fpc);
+    p.s.d = dtls_new(xs, fpc, sizeof(fpc), on_send, &p.s.out);
+    p.c.d = dtls_new(xc, fps, sizeof(fps), on_send, &p.c.out);
+    start(&p);
+    run(&p);
+    expect_keys(&p, SRTPCTX_AEAD_AES_128_GCM);
+    dtls_free(p.s.d);
+    dtls_free(p.c.d);
+    dtls_ctx_free(xs);
+    dtls_ctx_free(xc);
+  }
+  dtls_cert_free(late);
+}
+
+static EVP_PKEY *p256_key(void) {
+  EVP_PKEY *k = NULL;
+  EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
+  assert_non_null(kc);
+  assert_true(EVP_PKEY_keygen_init(kc) > 0);
+  assert_true(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kc, NID_X9_62_prime256v1) > 0);
+  assert_true(EVP_PKEY_keygen(kc, &k) > 0);
+  EVP_PKEY_CTX_free(kc);
+  return k;
+}
+
+/* DER of a self-signed certificate for k. */
+static int self_signed_der(EVP_PKEY *k, unsigned char **der) {
+  X509 *x = X509_new();
+  assert_non_null(x);
+  assert_true(X509_set_version(x, X509_VERSION_3));
+  assert_true(ASN1_INTEGER_set(X509_get_serialNumber(x), 7));
+  assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), 0));
+  assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
+  assert_true(X509_set_pubkey(x, k));
+  assert_true(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                                         (const unsigned char *)"peer", -1, -1, 0));
+  assert_true(X509_set_issuer_name(x, X509_get_subject_name(x)));
+  assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+  int n = i2d_X509(x, der);
+  X509_free(x);
+  assert_true(n > 0);
+  return n;
+}
+
+static int verify_with(X509 *cert, const unsigned char *msg, size_t len, const unsigned char *sig,
+                       size_t sig_len) {
+  EVP_MD_CTX *m = EVP_MD_CTX_new();
+  int ok = EVP_DigestVerifyInit(m, NULL, EVP_sha256(), NULL, X509_get0_pubkey(cert)) == 1 &&
+           EVP_DigestVerify(m, sig, sig_len, msg, len) == 1;
+  EVP_MD_CTX_free(m);
+  return ok;
+}
+
+/* With the built-in EC method: a parsed peer certificate still proves exactly what it must. A
+ * signature by its key verifies; a changed message, a changed signature, another key's
+ * signature, and a certificate whose own signature was altered do not. */
+static void test_fast_ec_verify(void **state) {
+  (void)state;
+  assert_true(dtls_fast_ec_active());
+  EVP_PKEY *k = p256_key(), *other = p256_key();
+  unsigned char *der = NULL;
+  int n = self_signed_der(k, &der);
+  const unsigned char *pp = der;
+  X509 *cert = d2i_X509(NULL, &pp, n);
+  assert_non_null(cert);
+  assert_non_null(X509_get0_pubkey(cert));
+  assert_int_equal(EVP_PKEY_get_base_id(X509_get0_pubkey(cert)), EVP_PKEY_EC);
+  assert_int_equal(X509_verify(cert, X509_get0_pubkey(cert)), 1);
+
+  unsigned char msg[64] = "the transcript of a DTLS handshake, more or less", sig[128], sig2[128];
+  size_t sl = sizeof(sig), sl2 = sizeof(sig2);
+  EVP_MD_CTX *m = EVP_MD_CTX_new();
+  assert_int_equal(EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, k), 1);
+  assert_int_equal(EVP_DigestSign(m, sig, &sl, msg, sizeof(msg)), 1);
+  EVP_MD_CTX_free(m);
+  m = EVP_MD_CTX_new();
+  assert_int_equal(EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, other), 1);
+  assert_int_equal(EVP_DigestSign(m, sig2, &sl2, msg, sizeof(msg)), 1);
+  EVP_MD_CTX_free(m);
+
+  assert_true(verify_with(cert, msg, sizeof(msg), sig, sl));
+  msg[3] ^= 1;
+  assert_false(verify_with(cert, msg, sizeof(msg), sig, sl));
+  msg[3] ^= 1;
+  sig[sl - 2] ^= 0x10;
+  assert_false(verify_with(cert, msg, sizeof(msg), sig, sl));
+  sig[sl - 2] ^= 0x10;
+  assert_false(verify_with(cert, msg, sizeof(msg), sig2, sl2));
+  assert_true(verify_with(cert, msg, sizeof(msg), sig, sl));
+
+  /* The certificate's own signature is its last bytes. */
+  der[n - 3] ^= 0x01;
+  pp = der;
+  X509 *bad = d2i_X509(NULL, &pp, n);
+  if (bad)
+    assert_true(X509_verify(bad, X509_get0_pubkey(bad)) <= 0);
+  X509_free(bad);
+  X509_free(cert);
+  OPENSSL_free(der);
+  EVP_PKEY_free(k);
+  EVP_PKEY_free(other);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cert),
@@ -454,5 +579,21 @@ int main(void) {
       cmocka_unit_test(test_hostile_records),
       cmocka_unit_test(test_misuse),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  /* Every test twice: with OpenSSL's providers, then with its built-in EC method (which is
+   * what the server and the bench install at start-up; it cannot be uninstalled). */
+  early_cert = dtls_cert_new();
+  int rc = cmocka_run_group_tests_name("dtls, EC keys through the providers", tests, NULL, NULL);
+  if (dtls_fast_ec_install() != 0 || !dtls_fast_ec_active()) {
+    fprintf(stderr, "dtls_fast_ec_install failed\n");
+    return 1;
+  }
+  const struct CMUnitTest fast[] = {
+      cmocka_unit_test(test_fast_ec_verify),
+      cmocka_unit_test(test_mixed_keys),
+  };
+  rc |= cmocka_run_group_tests_name("dtls, built-in EC method", fast, NULL, NULL);
+  rc |= cmocka_run_group_tests_name("dtls, built-in EC method: every test again", tests, NULL,
+                                    NULL);
+  dtls_cert_free(early_cert);
+  return rc;
 }
