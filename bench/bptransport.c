@@ -225,6 +225,8 @@ static void send_rtp(struct bptransport *t, int kind, bool marker, const uint8_t
     return;
   x->packets++;
   x->bytes += plen;
+  r->t.rtp_packets[kind]++;
+  r->t.rtp_bytes[kind] += (size_t)hl + plen;
   send_raw(t, buf, len);
 }
 

@@ -326,6 +326,48 @@ static void gather(struct bench *b, struct bench_result *res, uint64_t now) {
   res->n_ts = b->n_ts;
 }
 
+/* --floor: relay_floor (next to this program) on the packets of this run: the server's
+ * forwarded rate, one stream per peer, the audio share and the mean sizes the peers sent,
+ * GCM, the server's 1 ms receive tick. The server is idle by then (the run is over). */
+static void run_floor(struct bench *b, struct bench_result *res) {
+  const struct bench_totals *t = &b->run.t;
+  uint64_t pk = t->rtp_packets[0] + t->rtp_packets[1];
+  if (!res->srv_valid || res->srv_window_s <= 0 || res->srv_forwarded <= 0 || !pk)
+    return;
+  char exe[4096], cmd[4600];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0)
+    return;
+  exe[n] = 0;
+  char *slash = strrchr(exe, '/');
+  if (!slash)
+    return;
+  *slash = 0;
+  int audio_pct = (int)(100.0 * (double)t->rtp_packets[0] / (double)pk + 0.5);
+  long audio_sz = t->rtp_packets[0] ? (long)(t->rtp_bytes[0] / t->rtp_packets[0]) : 160;
+  long video_sz = t->rtp_packets[1] ? (long)(t->rtp_bytes[1] / t->rtp_packets[1]) : 1200;
+  res->floor_rate = res->srv_forwarded / res->srv_window_s;
+  snprintf(cmd, sizeof(cmd), "'%s/relay_floor' -q -p gcm -d 5 -t 1000 -b 32 -r %ld -n %d -A %d "
+           "-S %ld -s %ld", exe, (long)res->floor_rate, b->o.peers, audio_pct, audio_sz, video_sz);
+  fprintf(stderr, "tandem-bench: the relay floor on the same packets: %s\n", cmd);
+  FILE *f = popen(cmd, "r");
+  char line[512];
+  while (f && fgets(line, sizeof(line), f)) {
+    const char *u = strstr(line, "relay_us="), *c = strstr(line, "per_recvmmsg=");
+    if (u && c) {
+      res->floor_us = atof(u + 9);
+      res->floor_per_recvmmsg = atof(c + 13);
+    }
+  }
+  int rc = f ? pclose(f) : -1;
+  if (rc == 0 && res->floor_us > 0) {
+    res->floor_valid = true;
+    res->floor_ratio = res->srv_us_per_packet / res->floor_us;
+  } else {
+    fprintf(stderr, "tandem-bench: relay_floor failed (status %d)\n", rc);
+  }
+}
+
 static void finish_run(struct bench *b) {
   struct brun *r = &b->run;
   uint64_t now = brun_now_us(r);
@@ -336,6 +378,8 @@ static void finish_run(struct bench *b) {
     bpeer_finish(b->peers[i]); /* closes pairing windows and flushes receive statistics */
   struct bench_result res;
   gather(b, &res, now);
+  if (b->o.floor)
+    run_floor(b, &res);
   summary_print_table(b->o.json ? stderr : stdout, r, &res);
   if (b->o.json)
     summary_print_json(stdout, r, &res);

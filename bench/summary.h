@@ -39,6 +39,9 @@ struct bench_result {
   double rss_per_peer_kib;
   bool connect_valid;             /* the ramp's DTLS handshakes were measured */
   double ramp_handshakes, ramp_cpu_s, ramp_ms_per_connect;
+  /* --floor: relay_floor on the same packets after the run. */
+  bool floor_valid;
+  double floor_us, floor_rate, floor_per_recvmmsg, floor_ratio;
   double srv_dtls_failed, srv_srtp_errors, srv_dropped, srv_keyframe_requests,
       srv_media_failures;
   /* The bench itself. */
