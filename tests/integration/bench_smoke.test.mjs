@@ -44,6 +44,9 @@ test('tandem-bench: 20 browsers with skips, a refresh and a vanish; zero cross-t
     '--mix=stay=50,skip=30,skipnow=5,refresh=10,vanish=5', '--skip-min=3', '--skip-max=6',
     // A loaded machine may be slow to connect; the test is about correctness, not speed.
     '--ready-timeout=60', `--server-pid=${server.proc.pid}`, '--seed=7', '--json',
+    // After the run: the bare relay floor on the same packets (it must run; its figure is not
+    // checked).
+    '--floor',
   ];
   const r = await runBench(args, 180000);
   const why = `tandem-bench exited ${r.code} (${r.signal || 'no signal'})\n--- stderr ---\n${r.err}`;
@@ -72,10 +75,41 @@ test('tandem-bench: 20 browsers with skips, a refresh and a vanish; zero cross-t
   assert.ok(res.events.refreshes > 0 && res.events.resumed > 0, why);
   assert.ok(res.events.vanished > 0, why);
   assert.ok(res.media.rx_packets > 0 && res.media.tx_packets > 0, why);
+  // --floor ran relay_floor over one stream per peer and got a figure.
+  assert.ok(res.server.floor && res.server.floor.us_per_packet > 0, why);
 
   // And the server saw it: packets forwarded, no SRTP or DTLS trouble.
   const m = await metrics(server.url);
   assert.ok(m.tandem_rtp_forwarded_total > 0, JSON.stringify(m));
   assert.equal(m.tandem_srtp_errors_total, 0, JSON.stringify(m));
   assert.equal(m.tandem_dtls_failures_total, 0, JSON.stringify(m));
+});
+
+const floorBin = path.join(buildDir, 'bench', 'relay_floor');
+
+test('relay_floor: many streams, both profiles; every packet relayed and the samples verify', {
+  timeout: 60000,
+}, async () => {
+  assert.ok(fs.existsSync(floorBin), `${floorBin} is missing: build the relay_floor target`);
+  const r = await new Promise((resolve, reject) => {
+    const p = spawn(floorBin, ['-q', '-p', 'both', '-n', '8', '-r', '3000', '-d', '1', '-A', '50',
+      '-S', '120', '-s', '900'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
+  const why = `relay_floor exited ${r.code}\n${r.out}\n${r.err}`;
+  assert.equal(r.code, 0, why);
+  const lines = r.out.trim().split('\n').filter((l) => l.startsWith('floor '));
+  assert.equal(lines.length, 2, why);
+  for (const l of lines) {
+    const f = Object.fromEntries(l.split(' ').slice(1).map((kv) => kv.split('=')));
+    assert.equal(f.streams, '8', why);
+    assert.equal(Number(f.relayed), Number(f.sent), why);
+    assert.ok(Number(f.verified) > 0, why);
+    assert.equal(f.verify_fail, '0', why);
+  }
 });
