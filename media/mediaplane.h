@@ -40,6 +40,7 @@ struct mediaplane_stats {
   uint64_t rx_dropped;          /* unknown source, bad demux */
   uint64_t stun_ok, stun_rejected, stun_malformed;
   uint64_t dtls_ok, dtls_failed;
+  uint64_t dtls_released;       /* DTLS objects freed after the browser's first SRTP */
   uint64_t srtp_errors;
   uint64_t rtp_forwarded, rtp_dropped;
   uint64_t keyframe_requests;

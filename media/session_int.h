@@ -101,6 +101,13 @@ struct session {
   struct srtpctx *srtp;
   enum srtpctx_profile profile;
   bool dtls_done, ready, flowing;
+  /* The DTLS object (about 75 KiB) is freed once an authenticated SRTP or SRTCP packet shows
+   * the browser finished its handshake (so it will never need our last flight again). After
+   * that an alert record from the browser's address can no longer be authenticated: it only
+   * arms close_hint_ms, and the session ends if no media follows it (see wire__check_closed). */
+  bool dtls_released;
+  uint64_t close_hint_ms;
+  uint64_t last_media_ms;      /* the last authenticated SRTP/SRTCP packet */
   uint32_t ssrcs[MAX_SSRCS];    /* SSRCs this browser sent from (bounds libsrtp's streams) */
   size_t n_ssrcs;
 

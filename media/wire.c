@@ -264,7 +264,23 @@ static void dtls_send_cb(void *arg, const uint8_t *buf, size_t len) {
   worker__send(s->w, s, buf, len);
 }
 
+/* Frees the DTLS object once the browser has shown, with an authenticated SRTP or SRTCP
+ * packet, that its handshake is complete. */
+static void release_dtls(struct worker *w, struct session *s) {
+  dtls_free(s->dtls);
+  s->dtls = NULL;
+  s->dtls_released = true;
+  w->st.dtls_released++;
+}
+
 static void on_dtls(struct worker *w, struct session *s, const uint8_t *buf, size_t len) {
+  if (s->dtls_released) {
+    /* An encrypted alert (content type 21, epoch 1) is the browser's close_notify, or one
+     * forged from its address: only a hint until media stops too. Anything else is ignored. */
+    if (len >= 13 && buf[0] == 21 && (buf[3] | buf[4]) != 0 && !s->close_hint_ms)
+      s->close_hint_ms = uv_now(&w->loop);
+    return;
+  }
   if (!s->dtls) {
     s->dtls = dtls_new(w->dtls_ctx, s->peer_fp, s->peer_fp_len, dtls_send_cb, s);
     if (!s->dtls)
@@ -294,6 +310,24 @@ static void on_dtls(struct worker *w, struct session *s, const uint8_t *buf, siz
     w->st.dtls_failed++;
     wire__fail(w, s, "DTLS handshake failed");
   }
+}
+
+/* A paired browser sends audio every 20 ms and video every 33 ms: 300 ms without any after its
+ * alert means it really closed. */
+#define CLOSE_HINT_MS 300
+
+/* After the DTLS object is gone, an alert from the browser's address armed close_hint_ms. The
+ * browser's close_notify is followed by silence; a forged alert is not (media keeps coming
+ * and clears the hint). Returns true when the session ended. */
+bool wire__check_closed(struct worker *w, struct session *s, uint64_t now) {
+  if (s->last_media_ms > s->close_hint_ms) {
+    s->close_hint_ms = 0; /* media after the alert: not closed */
+    return false;
+  }
+  if (now - s->close_hint_ms < CLOSE_HINT_MS)
+    return false;
+  wire__fail(w, s, "the browser closed the connection");
+  return true;
 }
 
 void wire__check_ready(struct worker *w, struct session *s, uint64_t now) {
@@ -363,6 +397,9 @@ static void on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct
       w->st.srtp_errors++;
       return;
     }
+    s->last_media_ms = now;
+    if (s->dtls)
+      release_dtls(w, s);
     router__on_rtp(s, buf, n, now);
     if (!s->flowing)
       wire__check_ready(w, s, now);
@@ -371,6 +408,9 @@ static void on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct
       w->st.srtp_errors++;
       return;
     }
+    s->last_media_ms = now;
+    if (s->dtls)
+      release_dtls(w, s);
     router__on_rtcp(s, buf, n, now);
   }
 }

@@ -141,6 +141,8 @@ static void tick_cb(uv_timer_t *t) {
       wire__fail(w, s, "the browser stopped answering (ICE consent expired)");
       continue;
     }
+    if (s->close_hint_ms && wire__check_closed(w, s, now))
+      continue;
     if (s->ready)
       wire__check_ready(w, s, now);
     router__tick(s, now);

@@ -79,6 +79,7 @@ void wire__tx_flush(struct worker *w);
 void wire__forget(struct worker *w, struct session *s); /* unlinks and removes from every table */
 void wire__fail(struct worker *w, struct session *s, const char *why);
 void wire__check_ready(struct worker *w, struct session *s, uint64_t now);
+bool wire__check_closed(struct worker *w, struct session *s, uint64_t now);
 void wire__adapt(struct worker *w, uint64_t now); /* from the tick: switch receive mode */
 
 #endif

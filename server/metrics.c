@@ -51,6 +51,9 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_stun_rejected_total", "counter", "STUN requests ignored: unknown user or bad integrity.", (double)ws.stun_rejected);
   metric(f, "tandem_stun_malformed_total", "counter", "Malformed STUN messages.", (double)ws.stun_malformed);
   metric(f, "tandem_dtls_handshakes_total", "counter", "DTLS handshakes completed.", (double)ws.dtls_ok);
+  metric(f, "tandem_dtls_released_total", "counter",
+         "DTLS objects freed once the browser's first SRTP packet proved its handshake complete.",
+         (double)ws.dtls_released);
   metric(f, "tandem_dtls_failures_total", "counter", "DTLS handshakes failed.", (double)ws.dtls_failed);
   metric(f, "tandem_srtp_errors_total", "counter", "Packets failing SRTP authentication.", (double)ws.srtp_errors);
   metric(f, "tandem_rtp_forwarded_total", "counter", "RTP packets forwarded to a receiver.", (double)ws.rtp_forwarded);

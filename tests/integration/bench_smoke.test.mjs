@@ -83,6 +83,8 @@ test('tandem-bench: 20 browsers with skips, a refresh and a vanish; zero cross-t
   assert.ok(m.tandem_rtp_forwarded_total > 0, JSON.stringify(m));
   assert.equal(m.tandem_srtp_errors_total, 0, JSON.stringify(m));
   assert.equal(m.tandem_dtls_failures_total, 0, JSON.stringify(m));
+  // Every session that carried media freed its DTLS object after the handshake.
+  assert.ok(m.tandem_dtls_released_total > 0, JSON.stringify(m));
 });
 
 const floorBin = path.join(buildDir, 'bench', 'relay_floor');
