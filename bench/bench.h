@@ -26,6 +26,7 @@ struct bench_opts {
   bool video, audio, json;
   bool hold_media;         /* until every seat is READY, send only the first keyframe */
   bool floor;              /* after the run, the bare relay floor on the same packets */
+  bool forge_alert;        /* 2 s into media, each session sends a forged DTLS alert record */
   const char *report;
   uint64_t seed;
   int server_pid;          /* 0: find it by the --url port */
@@ -70,6 +71,7 @@ struct bench_totals {
   uint64_t visits, ready, matched, nexts, partner_left, cooldowns, refreshes, resumed, vanished;
   uint64_t tx_packets, tx_bytes, tx_dropped, rx_packets, rx_bytes;
   uint64_t rtp_packets[2], rtp_bytes[2]; /* audio, video RTP sent, sizes before SRTP */
+  uint64_t forged_alerts;    /* --forge-alert records sent */
   uint64_t plis, firs, nacks, keyframes_sent;
   uint64_t xtalk_order[2];  /* audio, video: a packet numbered inside another sender's run */
   uint64_t xtalk_foreign;   /* a sender id that is not a bench peer of this run, or ourselves */

@@ -78,6 +78,8 @@ struct bptransport {
   struct bp_rx rx[2];
   uint64_t rtcp_next_us;
   uint64_t t_created;
+  uint64_t media_since_us;     /* SRTP ready (for --forge-alert) */
+  bool alert_forged;
   bool got_partner_media;      /* for the refresh measurement */
   struct bp_frame frames[BP_FRAMES];
   int nframes;                 /* frames[] is a ring; nframes counts up to BP_FRAMES */

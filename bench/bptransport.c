@@ -295,6 +295,19 @@ void bptransport_tick(struct bptransport *t, uint64_t now) {
   }
   if (!t->srtp)
     return;
+  if (!t->media_since_us)
+    t->media_since_us = now;
+  if (r->o->forge_alert && !t->alert_forged && now - t->media_since_us > 2000000) {
+    /* What an attacker who can send from the browser's address could inject: an "encrypted"
+     * alert record of epoch 1 the server cannot authenticate (it keeps no DTLS state by now).
+     * Media goes on, so the session must survive it. */
+    uint8_t rec[39] = {21, 0xfe, 0xfd, 0x00, 0x01, 0, 0, 0, 0, 0, 7, 0x00, 26};
+    for (size_t i = 13; i < sizeof(rec); i++)
+      rec[i] = (uint8_t)brun_rand(r);
+    send_raw(t, rec, sizeof(rec));
+    t->alert_forged = true;
+    r->t.forged_alerts++;
+  }
   const struct media_set *m = r->media;
   for (int k = 0; k < 2; k++) {
     struct bp_tx *x = &t->tx[k];

@@ -26,6 +26,8 @@ void opts_usage(FILE *f) {
       "  --no-audio           send no audio\n"
       "  --hold-media         until every seat is READY, each sends only its first keyframe\n"
       "                       (what READY needs): the ramp's server CPU is then connects alone\n"
+      "  --forge-alert        2 s into its media, each browser sends a forged DTLS alert (a test:\n"
+      "                       the server must keep the session, since media continues)\n"
       "  --floor              after the run, measure the bare relay floor (relay_floor, next to\n"
       "                       this program) on the same packets: rate, sizes, one stream per peer\n"
       "  --ready-timeout S    a visit must be READY within this (default 30)\n"
@@ -164,7 +166,7 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
   o->seed = 1;
   o->ready_timeout_s = 30;
   o->trace_peer = -1;
-  enum { O_URL = 256, O_PEERS, O_DUR, O_RAMP, O_MIX, O_SMIN, O_SMAX, O_KBPS, O_NOV, O_NOA, O_HOLD, O_FLOOR,
+  enum { O_URL = 256, O_PEERS, O_DUR, O_RAMP, O_MIX, O_SMIN, O_SMAX, O_KBPS, O_NOV, O_NOA, O_HOLD, O_FLOOR, O_FORGE,
          O_JSON, O_REPORT, O_SEED, O_PID, O_RTO, O_TRACE, O_HELP };
   static const struct option lo[] = {
       {"url", required_argument, 0, O_URL},       {"peers", required_argument, 0, O_PEERS},
@@ -176,7 +178,7 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
       {"seed", required_argument, 0, O_SEED},     {"server-pid", required_argument, 0, O_PID},
       {"ready-timeout", required_argument, 0, O_RTO}, {"help", no_argument, 0, O_HELP},
       {"trace-peer", required_argument, 0, O_TRACE}, {"hold-media", no_argument, 0, O_HOLD},
-      {"floor", no_argument, 0, O_FLOOR},
+      {"floor", no_argument, 0, O_FLOOR}, {"forge-alert", no_argument, 0, O_FORGE},
       {0, 0, 0, 0}};
   int c;
   double v = 0;
@@ -204,6 +206,7 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
     case O_NOA: o->audio = false; break;
     case O_HOLD: o->hold_media = true; break;
     case O_FLOOR: o->floor = true; break;
+    case O_FORGE: o->forge_alert = true; break;
     case O_JSON: o->json = true; break;
     case O_REPORT: o->report = optarg; break;
     case O_SEED:

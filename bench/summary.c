@@ -177,6 +177,8 @@ void summary_print_json(FILE *f, struct brun *r, const struct bench_result *res)
                           res->srv_dtls_failed, "srtp_errors", res->srv_srtp_errors,
                           "rtp_dropped", res->srv_dropped, "keyframe_requests",
                           res->srv_keyframe_requests, "media_failures", res->srv_media_failures);
+  json_object_set_new(json_object_get(root, "media"), "forged_alerts",
+                      json_integer((json_int_t)t->forged_alerts));
   if (srv && res->floor_valid)
     json_object_set_new(srv, "floor", json_pack("{s:f, s:f, s:f, s:f}", "us_per_packet",
                                                 res->floor_us, "rate", res->floor_rate,

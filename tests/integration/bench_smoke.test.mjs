@@ -87,6 +87,30 @@ test('tandem-bench: 20 browsers with skips, a refresh and a vanish; zero cross-t
   assert.ok(m.tandem_dtls_released_total > 0, JSON.stringify(m));
 });
 
+test('a forged DTLS alert from a browser\'s address does not end its live session', {
+  timeout: 120000,
+}, async () => {
+  // The server frees its DTLS state once SRTP flows, so it cannot authenticate a later alert;
+  // it must only end a session whose media stopped too. Each simulated browser injects one
+  // alert record 2 s into its media and keeps sending.
+  const before = await metrics(server.url);
+  const r = await runBench([`--url=${server.url}`, '--peers=6', '--duration=8', '--ramp=0',
+    '--mix=stay=100', '--forge-alert', `--server-pid=${server.proc.pid}`, '--json'], 60000);
+  const why = `tandem-bench exited ${r.code}\n--- stderr ---\n${r.err}`;
+  let res;
+  try { res = JSON.parse(r.out); } catch { assert.fail(`no JSON on stdout\n${why}\n${r.out}`); }
+  assert.equal(r.code, 0, why);
+  assert.equal(res.media.forged_alerts, 6, why);
+  assert.equal(res.errors.total, 0, why);
+  assert.equal(res.media.pairings_ok, res.media.pairings_checked, why);
+  assert.ok(res.media.pairings_checked >= 6, why);
+  const after = await metrics(server.url);
+  assert.equal(after.tandem_media_failures_total, before.tandem_media_failures_total,
+    JSON.stringify(after));
+  assert.ok(after.tandem_dtls_released_total >= before.tandem_dtls_released_total + 6,
+    JSON.stringify(after));
+});
+
 const floorBin = path.join(buildDir, 'bench', 'relay_floor');
 
 test('relay_floor: many streams, both profiles; every packet relayed and the samples verify', {
