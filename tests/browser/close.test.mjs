@@ -3,26 +3,12 @@
 // session ends and its partner is told, as before.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startServer, launchPerson, waitFor, seesColour } from './lib.mjs';
+import { launchCall, waitFor, seesColour } from './lib.mjs';
 import { metrics } from '../lib/signal.mjs';
 
 test('DTLS is freed once media flows; closing the PeerConnection still ends the session', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-y4m-'));
-  const server = await startServer();
-  const people = [];
-  t.after(async () => {
-    for (const p of people) await p.close();
-    await server.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  const [A, B] = await Promise.all([
-    launchPerson(server.url, 'A', 'red', dir),
-    launchPerson(server.url, 'B', 'green', dir),
-  ]);
-  people.push(A, B);
+  const { server, people } = await launchCall(t, [], [['A', 'red'], ['B', 'green']]);
+  const [A, B] = people;
   for (const p of [A, B]) {
     await waitFor(`${p.name} ready`, async () => ({ ok: (await p.state()).state === 'ready' }));
     await p.page.click('#start');

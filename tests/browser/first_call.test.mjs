@@ -1,28 +1,14 @@
 // first_call.test.mjs -- three people, each with a solid-colour camera, meet through the server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startServer, launchPerson, waitFor, seesColour, stateIs } from './lib.mjs';
+import { launchCall, waitFor, seesColour } from './lib.mjs';
 
 
 test('two browsers meet, a third waits, Next re-pairs without renegotiation', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-y4m-'));
-  const server = await startServer();
-  const people = [];
-  t.after(async () => {
-    for (const p of people) await p.close();
-    await server.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const { server, people } = await launchCall(t, [],
+    [['A', 'red'], ['B', 'green'], ['C', 'blue']]);
+  const [A, B, C] = people;
   try {
-    const [A, B, C] = await Promise.all([
-      launchPerson(server.url, 'A', 'red', dir),
-      launchPerson(server.url, 'B', 'green', dir),
-      launchPerson(server.url, 'C', 'blue', dir),
-    ]);
-    people.push(A, B, C);
     const byColour = { red: A, green: B, blue: C };
 
     // Everyone gets media to the server before pressing Start (the button enables itself).

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { startServer } from '../lib/server.mjs';
 export { startServer, waitFor, tandemBin, root } from '../lib/server.mjs';
 
 
@@ -124,6 +125,25 @@ export async function launchPerson(url, name, colour, dir, extraFlags = []) {
   };
 }
 
+
+// A fresh server (started with serverArgs) and one Chromium per [name, colour] of `cast`,
+// launched together. Everything is closed and removed when test t ends. { server, people }.
+export async function launchCall(t, serverArgs, cast) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-y4m-'));
+  const server = await startServer(serverArgs);
+  const people = [];
+  t.after(async () => {
+    for (const p of people) await p.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const launched = await Promise.allSettled(
+    cast.map(([name, colour]) => launchPerson(server.url, name, colour, dir)));
+  for (const r of launched) if (r.status === 'fulfilled') people.push(r.value);
+  const failed = launched.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return { server, people };
+}
 
 // The page shows its partner's video and it is `colour`.
 export async function seesColour(p, colour) {

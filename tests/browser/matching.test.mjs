@@ -1,10 +1,7 @@
 // matching.test.mjs -- interests, text chat, a refresh that resumes, and the skip cool-down.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startServer, launchPerson, waitFor, seesColour, stateIs } from './lib.mjs';
+import { launchCall, waitFor, seesColour, stateIs } from './lib.mjs';
 
 async function startWith(p, interests) {
   await waitFor(`${p.name} ready`, stateIs(p, 'ready'));
@@ -13,23 +10,12 @@ async function startWith(p, interests) {
 }
 
 test('interests pair people who share them; chat reaches only the partner; a refresh resumes the pair', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-y4m-'));
   // Widening is pushed far out so the interest rule alone decides; silence_ms is generous so a
   // page reload on a loaded CI machine still counts as a refresh (behaviour, not speed).
-  const server = await startServer(['--match-widen-ms=120000', '--silence-ms=8000']);
-  const people = [];
-  t.after(async () => {
-    for (const p of people) await p.close();
-    await server.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const { server, people } = await launchCall(t, ['--match-widen-ms=120000', '--silence-ms=8000'],
+    [['A', 'red'], ['B', 'green'], ['C', 'blue']]);
+  const [A, B, C] = people;
   try {
-    const [A, B, C] = await Promise.all([
-      launchPerson(server.url, 'A', 'red', dir),
-      launchPerson(server.url, 'B', 'green', dir),
-      launchPerson(server.url, 'C', 'blue', dir),
-    ]);
-    people.push(A, B, C);
 
     // B (chess) and A (music, travel) have nothing in common: both wait.
     await startWith(B, 'chess');
@@ -135,20 +121,9 @@ test('interests pair people who share them; chat reaches only the partner; a ref
 });
 
 test('too many Nexts earn a cool-down with a clear message', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-y4m-'));
-  const server = await startServer(['--match-next-limit=2', '--match-rematch-lonely-ms=0',
-    '--match-next-cooldown-ms=4000']);
-  const people = [];
-  t.after(async () => {
-    for (const p of people) await p.close();
-    await server.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  const [A, B] = await Promise.all([
-    launchPerson(server.url, 'A', 'red', dir),
-    launchPerson(server.url, 'B', 'green', dir),
-  ]);
-  people.push(A, B);
+  const { people } = await launchCall(t, ['--match-next-limit=2',
+    '--match-rematch-lonely-ms=0', '--match-next-cooldown-ms=4000'], [['A', 'red'], ['B', 'green']]);
+  const [A, B] = people;
   await startWith(A, '');
   await startWith(B, '');
   // With nobody else around, the two meet again after each Next (rematch_lonely_ms = 0).
