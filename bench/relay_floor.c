@@ -80,8 +80,8 @@ struct thread_stats {
 };
 
 /* Stream i is a browser: it sends from send_fd[i] to the relay; the relay unprotects with
- * rx[i] (the browser's key), protects with tx[i ^ 1] (its partner's receive key) and sends to
- * sink_fd[i ^ 1]. With one stream, i ^ 1 is taken as i. */
+ * browser i's context, protects with its partner's (i ^ 1) and sends to sink_fd[i ^ 1]. With
+ * one stream, i ^ 1 is taken as i. */
 struct run {
   struct cfg cfg;
   enum srtpctx_profile profile;
@@ -190,16 +190,15 @@ static void *relay_main(void *arg) {
   struct mmsghdr in[MAX_BATCH], out[MAX_BATCH];
   struct iovec iin[MAX_BATCH], iout[MAX_BATCH];
   int n_streams = r->cfg.streams;
-  struct srtpctx **rx = calloc((size_t)n_streams, sizeof(*rx));
-  struct srtpctx **tx = calloc((size_t)n_streams, sizeof(*tx));
-  bool ok = rx && tx;
+  /* One context per browser, as the server's session: it unprotects what browser i sent
+   * (remote key 100+i) and protects what goes to it (local key 5000+i). */
+  struct srtpctx **ctx = calloc((size_t)n_streams, sizeof(*ctx));
+  bool ok = ctx != NULL;
   for (int i = 0; ok && i < n_streams; i++) {
     struct srtp_keys k;
-    keys(&k, r->profile, 5000 + i, 100 + i); /* unprotect what browser i sent */
-    rx[i] = srtpctx_new(&k);
-    keys(&k, r->profile, 5000 + i, 100 + i); /* protect towards browser i */
-    tx[i] = srtpctx_new(&k);
-    ok = rx[i] && tx[i];
+    keys(&k, r->profile, 5000 + i, 100 + i);
+    ctx[i] = srtpctx_new(&k);
+    ok = ctx[i] != NULL;
   }
   memset(in, 0, sizeof(in));
   memset(out, 0, sizeof(out));
@@ -256,8 +255,8 @@ static void *relay_main(void *arg) {
         continue;
       }
       int d = partner(r, s);
-      if (srtpctx_unprotect_rtp(rx[s], bufs[i], &len) != 0 ||
-          srtpctx_protect_rtp(tx[d], bufs[i], &len, CAP) != 0) {
+      if (srtpctx_unprotect_rtp(ctx[s], bufs[i], &len) != 0 ||
+          srtpctx_protect_rtp(ctx[d], bufs[i], &len, CAP) != 0) {
         r->rel.fails++;
         continue;
       }
@@ -271,12 +270,9 @@ static void *relay_main(void *arg) {
     r->rel.send_fails += m - sent;
   }
   r->rel.cpu = usage_since(u0);
-  for (int i = 0; rx && tx && i < n_streams; i++) {
-    srtpctx_free(rx[i]);
-    srtpctx_free(tx[i]);
-  }
-  free(rx);
-  free(tx);
+  for (int i = 0; ctx && i < n_streams; i++)
+    srtpctx_free(ctx[i]);
+  free(ctx);
   return NULL;
 }
 

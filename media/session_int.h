@@ -102,10 +102,10 @@ struct session {
   enum srtpctx_profile profile;
   bool dtls_done, ready, flowing;
   /* The DTLS object (about 75 KiB) is freed once an authenticated SRTP or SRTCP packet shows
-   * the browser finished its handshake (so it will never need our last flight again). After
-   * that an alert record from the browser's address can no longer be authenticated: it only
-   * arms close_hint_ms, and the session ends if no media follows it (see wire__check_closed). */
-  bool dtls_released;
+   * the browser finished its handshake (so it will never need our last flight again): then
+   * dtls_done is set and dtls is NULL. After that an alert record from the browser's address
+   * can no longer be authenticated: it only arms close_hint_ms, and the session ends if no
+   * media follows it (see wire__check_closed). */
   uint64_t close_hint_ms;
   uint64_t last_media_ms;      /* the last authenticated SRTP/SRTCP packet */
   uint32_t ssrcs[MAX_SSRCS];    /* SSRCs this browser sent from (bounds libsrtp's streams) */

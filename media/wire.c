@@ -264,17 +264,19 @@ static void dtls_send_cb(void *arg, const uint8_t *buf, size_t len) {
   worker__send(s->w, s, buf, len);
 }
 
-/* Frees the DTLS object once the browser has shown, with an authenticated SRTP or SRTCP
- * packet, that its handshake is complete. */
-static void release_dtls(struct worker *w, struct session *s) {
+/* An SRTP or SRTCP packet from the browser authenticated. The first one shows that its
+ * handshake is complete: the DTLS object is freed. */
+static void on_authenticated(struct worker *w, struct session *s, uint64_t now) {
+  s->last_media_ms = now;
+  if (!s->dtls)
+    return;
   dtls_free(s->dtls);
   s->dtls = NULL;
-  s->dtls_released = true;
   w->st.dtls_released++;
 }
 
 static void on_dtls(struct worker *w, struct session *s, const uint8_t *buf, size_t len) {
-  if (s->dtls_released) {
+  if (s->dtls_done && !s->dtls) { /* freed by on_authenticated */
     /* An encrypted alert (content type 21, epoch 1) is the browser's close_notify, or one
      * forged from its address: only a hint until media stops too. Anything else is ignored. */
     if (len >= 13 && buf[0] == 21 && (buf[3] | buf[4]) != 0 && !s->close_hint_ms)
@@ -397,9 +399,7 @@ static void on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct
       w->st.srtp_errors++;
       return;
     }
-    s->last_media_ms = now;
-    if (s->dtls)
-      release_dtls(w, s);
+    on_authenticated(w, s, now);
     router__on_rtp(s, buf, n, now);
     if (!s->flowing)
       wire__check_ready(w, s, now);
@@ -408,9 +408,7 @@ static void on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct
       w->st.srtp_errors++;
       return;
     }
-    s->last_media_ms = now;
-    if (s->dtls)
-      release_dtls(w, s);
+    on_authenticated(w, s, now);
     router__on_rtcp(s, buf, n, now);
   }
 }
