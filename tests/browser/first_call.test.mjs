@@ -1,7 +1,7 @@
 // first_call.test.mjs -- three people, each with a solid-colour camera, meet through the server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchCall, waitFor, seesColour } from './lib.mjs';
+import { launchCall, waitFor, seesColour, pairingColours } from './lib.mjs';
 
 
 test('two browsers meet, a third waits, Next re-pairs without renegotiation', async (t) => {
@@ -60,22 +60,14 @@ test('two browsers meet, a third waits, Next re-pairs without renegotiation', as
       assert.deepEqual(await p.counts(), { pcs: 1, offers: 1 }, `${p.name} renegotiated`);
     }
 
-    // Nobody ever saw a colour that was not their partner of the moment: every sample taken
-    // while a page showed its remote video, per pairing generation, is one colour, and it is
-    // the colour of the person who saw this page's colour in a pairing at the same time.
+    // Nobody ever saw a colour that was not their partner of the moment (see pairingColours).
     const colourOf = { A: 'red', B: 'green', C: 'blue' };
     const seenBy = {};
     for (const p of people) {
-      const samples = await p.samples();
-      const { nearestColour } = await import('./lib.mjs');
-      const gens = {};
-      for (const s of samples) (gens[s.gen] ||= new Set()).add(nearestColour(s.rgb));
-      for (const [gen, set] of Object.entries(gens)) {
-        assert.equal(set.size, 1, `${p.name} saw several colours in pairing ${gen}: ${[...set]}`);
-        const c = [...set][0];
+      seenBy[p.name] = pairingColours(p.name, await p.samples());
+      for (const [g, c] of seenBy[p.name].entries()) {
         assert.ok(Object.values(colourOf).includes(c) && c !== colourOf[p.name],
-          `${p.name} saw ${c} in pairing ${gen}`);
-        (seenBy[p.name] ||= []).push(c);
+          `${p.name} saw ${c} in pairing ${g + 1}`);
       }
     }
     console.log('seen per pairing:', JSON.stringify(seenBy), 'partner of C:', partner.name);

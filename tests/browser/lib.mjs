@@ -83,6 +83,29 @@ export function nearestColour(rgb) {
   return Math.sqrt(bestD) < 90 ? best : `unknown(${rgb.map(Math.round).join(',')})`;
 }
 
+// The colour a page showed in each of its pairings, in order, from its samples ({gen, rgb,
+// at}). Throws unless every pairing shows one colour, except that the next pairing's colour
+// may follow it at its end: the server links the new pair and sends 'matched' at the same
+// moment, and on a busy machine the page can render the new partner's first frame before its
+// script has read the message. A previous partner's colour after a later one, a third colour,
+// or an unknown one all fail.
+export function pairingColours(name, samples) {
+  const byGen = new Map();
+  for (const s of [...samples].sort((x, y) => x.at - y.at)) {
+    if (!byGen.has(s.gen)) byGen.set(s.gen, []);
+    byGen.get(s.gen).push(nearestColour(s.rgb));
+  }
+  const gens = [...byGen.keys()].sort((x, y) => x - y);
+  const first = gens.map((g) => byGen.get(g)[0]);
+  gens.forEach((g, i) => {
+    const runs = byGen.get(g).filter((c, j, a) => j === 0 || a[j - 1] !== c);
+    const ok = runs.length === 1 || (runs.length === 2 && i + 1 < gens.length
+      && gens[i + 1] === g + 1 && runs[1] === first[i + 1]);
+    if (!ok) throw new Error(`${name} saw ${runs.join(' then ')} in pairing ${g}`);
+  });
+  return first;
+}
+
 export async function launchPerson(url, name, colour, dir, extraFlags = []) {
   const y4m = makeY4m(dir, name, COLOURS[colour]);
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), `tandem-chrome-${name}-`));
