@@ -303,6 +303,7 @@ static void gather(struct bench *b, struct bench_result *res, uint64_t now) {
     res->srv_forwarded = last->forwarded - b->s_full.forwarded;
     res->srv_us_per_packet = res->srv_forwarded > 0 ? 1e6 * res->srv_cpu_s / res->srv_forwarded : 0;
     res->srv_cpu_pct = 100 * res->srv_cpu_s / res->srv_window_s;
+    res->srv_workers = last->workers >= 1 && last->workers <= 16 ? (unsigned)last->workers : 1;
   }
   if (b->s_pre.valid && b->s_conn.valid && b->s_conn.dtls_ok > b->s_pre.dtls_ok) {
     res->connect_valid = true;
@@ -328,9 +329,47 @@ static void gather(struct bench *b, struct bench_result *res, uint64_t now) {
   res->n_ts = b->n_ts;
 }
 
+/* The median of three relay_floor runs of cmd (one run's figure moves with how its threads
+ * get scheduled): relay us per packet and packets per recvmmsg. 0 on failure. */
+static int floor_median(const char *cmd, double *us_out, double *per_out) {
+  fprintf(stderr, "tandem-bench: the relay floor on the same packets, 3 times: %s\n", cmd);
+  double us[3] = {0, 0, 0}, per[3] = {0, 0, 0};
+  int got = 0;
+  for (int k = 0; k < 3; k++) {
+    FILE *f = popen(cmd, "r");
+    char line[512];
+    double u_k = 0, c_k = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+      const char *u = strstr(line, "relay_us="), *c = strstr(line, "per_recvmmsg=");
+      if (u && c) {
+        u_k = atof(u + 9);
+        c_k = atof(c + 13);
+      }
+    }
+    int rc = f ? pclose(f) : -1;
+    if (rc != 0 || u_k <= 0) {
+      fprintf(stderr, "tandem-bench: relay_floor failed (status %d)\n", rc);
+      return 0;
+    }
+    int i = got++;
+    while (i > 0 && us[i - 1] > u_k) {
+      us[i] = us[i - 1];
+      per[i] = per[i - 1];
+      i--;
+    }
+    us[i] = u_k;
+    per[i] = c_k;
+  }
+  fprintf(stderr, "tandem-bench: floor runs %.2f, %.2f, %.2f us\n", us[0], us[1], us[2]);
+  *us_out = us[1];
+  *per_out = per[1];
+  return 1;
+}
+
 /* --floor: relay_floor (next to this program) on the packets of this run: the server's
  * forwarded rate, one stream per peer, the audio share and the mean sizes the peers sent,
- * GCM, the server's 1 ms receive tick. The server is idle by then (the run is over). */
+ * GCM, the server's 1 ms receive tick; once with one relay thread, and once with one per
+ * media worker of the server, as it runs. The server is idle by then (the run is over). */
 static void run_floor(struct bench *b, struct bench_result *res) {
   const struct bench_totals *t = &b->run.t;
   uint64_t pk = t->rtp_packets[0] + t->rtp_packets[1];
@@ -349,42 +388,26 @@ static void run_floor(struct bench *b, struct bench_result *res) {
   long audio_sz = t->rtp_packets[0] ? (long)(t->rtp_bytes[0] / t->rtp_packets[0]) : 160;
   long video_sz = t->rtp_packets[1] ? (long)(t->rtp_bytes[1] / t->rtp_packets[1]) : 1200;
   res->floor_rate = res->srv_forwarded / res->srv_window_s;
-  snprintf(cmd, sizeof(cmd), "'%s/relay_floor' -q -p gcm -d 3 -t 1000 -b 32 -r %ld -n %d -A %d "
-           "-S %ld -s %ld", exe, (long)res->floor_rate, b->o.peers, audio_pct, audio_sz, video_sz);
-  fprintf(stderr, "tandem-bench: the relay floor on the same packets, 3 times: %s\n", cmd);
-  /* The median of three: one run's figure moves with how the three threads get scheduled. */
-  double us[3] = {0, 0, 0}, per[3] = {0, 0, 0};
-  int got = 0;
-  for (int k = 0; k < 3; k++) {
-    FILE *f = popen(cmd, "r");
-    char line[512];
-    double u_k = 0, c_k = 0;
-    while (f && fgets(line, sizeof(line), f)) {
-      const char *u = strstr(line, "relay_us="), *c = strstr(line, "per_recvmmsg=");
-      if (u && c) {
-        u_k = atof(u + 9);
-        c_k = atof(c + 13);
-      }
-    }
-    int rc = f ? pclose(f) : -1;
-    if (rc != 0 || u_k <= 0) {
-      fprintf(stderr, "tandem-bench: relay_floor failed (status %d)\n", rc);
+  for (unsigned w = 1;; w = res->srv_workers) {
+    snprintf(cmd, sizeof(cmd), "'%s/relay_floor' -q -p gcm -d 3 -t 1000 -b 32 -r %ld -n %d "
+             "-A %d -S %ld -s %ld -w %u", exe, (long)res->floor_rate, b->o.peers, audio_pct,
+             audio_sz, video_sz, w);
+    double us, per;
+    if (!floor_median(cmd, &us, &per))
       return;
+    if (w == 1) {
+      res->floor_us = us;
+      res->floor_per_recvmmsg = per;
+      res->floor_valid = true;
+      res->floor_ratio = res->srv_us_per_packet / us;
+    } else {
+      res->floor_w_us = us;
+      res->floor_w_valid = true;
+      res->floor_w_ratio = res->srv_us_per_packet / us;
     }
-    int i = got++;
-    while (i > 0 && us[i - 1] > u_k) {
-      us[i] = us[i - 1];
-      per[i] = per[i - 1];
-      i--;
-    }
-    us[i] = u_k;
-    per[i] = c_k;
+    if (w == res->srv_workers)
+      break;
   }
-  fprintf(stderr, "tandem-bench: floor runs %.2f, %.2f, %.2f us\n", us[0], us[1], us[2]);
-  res->floor_us = us[1];
-  res->floor_per_recvmmsg = per[1];
-  res->floor_valid = true;
-  res->floor_ratio = res->srv_us_per_packet / res->floor_us;
 }
 
 static void print_results(struct bench *b) {

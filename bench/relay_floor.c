@@ -40,8 +40,13 @@
  * The sender's figure includes its own protect, printed apart.
  *
  *   relay_floor [-r pkts_per_s] [-d seconds] [-s rtp_bytes] [-b batch]
- *               [-t tick_us] [-p gcm|sha1|both]
- *   defaults:   -r 20000 -d 5 -s 1200 -b 32 -t 1000 -p both
+ *               [-t tick_us] [-p gcm|sha1|both] [-n streams] [-w relays]
+ *   defaults:   -r 20000 -d 5 -s 1200 -b 32 -t 1000 -p both -n 1 -w 1
+ *
+ * -w N runs N relay threads, each with its own socket, as the server runs one media worker
+ * per core: browser i is connected to relay relay_of(i), and a packet for browser j leaves
+ * from relay_of(j)'s socket, whichever thread relays it; the relay figure is their summed
+ * CPU over their summed packets.
  *
  * TANDEM_SRTP_BACKEND=libsrtp measures with stock libsrtp2 transforms.
  * Prints; never asserts. */
@@ -50,6 +55,7 @@
 #define MAX_BATCH 256
 #define VERIFY_EVERY 64
 #define MAX_STREAMS 4096
+#define MAX_RELAYS 16
 
 struct cfg {
   long rate;
@@ -63,6 +69,7 @@ struct cfg {
   long poll_us;      /* 0: block in recvmmsg; else drain the socket every poll_us (the
                         server's timer-driven receive under load) */
   bool quiet;        /* -q: one machine-readable line per profile */
+  int relays;        /* relay threads, each with its own socket, as the server's workers */
 };
 
 struct usage {
@@ -85,14 +92,25 @@ struct thread_stats {
 struct run {
   struct cfg cfg;
   enum srtpctx_profile profile;
-  int relay_fd;
-  struct sockaddr_in relay_addr;
+  int relay_fd[MAX_RELAYS];
+  struct sockaddr_in relay_addr[MAX_RELAYS];
   int *send_fd, *sink_fd;
   struct sockaddr_in *sink_addr;
   int16_t by_port[65536]; /* sender's source port -> stream, -1 none */
   atomic_int stop_relay, stop_sink;
-  struct thread_stats snd, rel, snk;
+  struct thread_stats snd, rel[MAX_RELAYS], snk;
 };
+
+struct relay_arg {
+  struct run *r;
+  int idx;
+};
+
+/* The relay (server worker) browser i is connected to: spread like a hash, so with several
+ * relays about half the pairs span two of them, as the server's pairs span its workers. */
+static int relay_of(const struct run *r, int i) {
+  return (int)(((uint32_t)i * 2654435761u) >> 16) % r->cfg.relays;
+}
 
 static int partner(const struct run *r, int i) {
   return r->cfg.streams == 1 ? i : (i ^ 1) < r->cfg.streams ? i ^ 1 : i;
@@ -184,16 +202,20 @@ static int send_all(int fd, struct mmsghdr *m, int n) {
 }
 
 static void *relay_main(void *arg) {
-  struct run *r = arg;
-  static uint8_t bufs[MAX_BATCH][CAP];
-  static struct sockaddr_in from[MAX_BATCH];
+  struct relay_arg *ra = arg;
+  struct run *r = ra->r;
+  struct thread_stats *st = &r->rel[ra->idx];
+  int fd = r->relay_fd[ra->idx];
+  uint8_t(*bufs)[CAP] = malloc(sizeof(uint8_t[MAX_BATCH][CAP]));
+  struct sockaddr_in from[MAX_BATCH];
   struct mmsghdr in[MAX_BATCH], out[MAX_BATCH];
   struct iovec iin[MAX_BATCH], iout[MAX_BATCH];
+  int out_fd[MAX_BATCH];
   int n_streams = r->cfg.streams;
   /* One context per browser, as the server's session: it unprotects what browser i sent
    * (remote key 100+i) and protects what goes to it (local key 5000+i). */
   struct srtpctx **ctx = calloc((size_t)n_streams, sizeof(*ctx));
-  bool ok = ctx != NULL;
+  bool ok = ctx != NULL && bufs != NULL;
   for (int i = 0; ok && i < n_streams; i++) {
     struct srtp_keys k;
     keys(&k, r->profile, 5000 + i, 100 + i);
@@ -221,7 +243,7 @@ static void *relay_main(void *arg) {
       in[i].msg_hdr.msg_namelen = sizeof(from[i]);
     int n;
     if (r->cfg.poll_us) {
-      n = recvmmsg(r->relay_fd, in, (unsigned)r->cfg.batch, MSG_DONTWAIT, NULL);
+      n = recvmmsg(fd, in, (unsigned)r->cfg.batch, MSG_DONTWAIT, NULL);
       if (n <= 0) {
         if (atomic_load(&r->stop_relay))
           break;
@@ -238,41 +260,51 @@ static void *relay_main(void *arg) {
         continue;
       }
     } else {
-      n = recvmmsg(r->relay_fd, in, (unsigned)r->cfg.batch, MSG_WAITFORONE, NULL);
+      n = recvmmsg(fd, in, (unsigned)r->cfg.batch, MSG_WAITFORONE, NULL);
       if (n <= 0) {
         if (atomic_load(&r->stop_relay))
           break;
         continue;
       }
     }
-    r->rel.calls++;
+    st->calls++;
     int m = 0;
     for (int i = 0; i < n; i++) {
       int s = r->by_port[ntohs(from[i].sin_port)];
       size_t len = in[i].msg_len;
       if (s < 0) {
-        r->rel.fails++;
+        st->fails++;
         continue;
       }
       int d = partner(r, s);
       if (srtpctx_unprotect_rtp(ctx[s], bufs[i], &len) != 0 ||
           srtpctx_protect_rtp(ctx[d], bufs[i], &len, CAP) != 0) {
-        r->rel.fails++;
+        st->fails++;
         continue;
       }
       iout[m].iov_base = bufs[i];
       iout[m].iov_len = len;
       out[m].msg_hdr.msg_name = &r->sink_addr[d];
+      out_fd[m] = r->relay_fd[relay_of(r, d)];
       m++;
     }
-    int sent = send_all(r->relay_fd, out, m);
-    r->rel.pkts += sent;
-    r->rel.send_fails += m - sent;
+    /* Each packet leaves from the socket its receiver is connected to (as the server sends
+     * on the receiver's worker's socket): runs of one socket go in one sendmmsg. */
+    for (int i = 0; i < m;) {
+      int j = i + 1;
+      while (j < m && out_fd[j] == out_fd[i])
+        j++;
+      int sent = send_all(out_fd[i], out + i, j - i);
+      st->pkts += sent;
+      st->send_fails += (j - i) - sent;
+      i = j;
+    }
   }
-  r->rel.cpu = usage_since(u0);
+  st->cpu = usage_since(u0);
   for (int i = 0; ctx && i < n_streams; i++)
     srtpctx_free(ctx[i]);
   free(ctx);
+  free(bufs);
   return NULL;
 }
 
@@ -360,8 +392,7 @@ static void *sender_main(void *arg) {
   }
   memset(out, 0, sizeof(out));
   for (int i = 0; i < MAX_BATCH; i++) {
-    out[i].msg_hdr.msg_name = &r->relay_addr;
-    out[i].msg_hdr.msg_namelen = sizeof(r->relay_addr);
+    out[i].msg_hdr.msg_namelen = sizeof(r->relay_addr[0]);
     out[i].msg_hdr.msg_iov = &iov[i];
     out[i].msg_hdr.msg_iovlen = 1;
   }
@@ -399,6 +430,7 @@ static void *sender_main(void *arg) {
           r->snd.fails++;
         iov[i].iov_base = b;
         iov[i].iov_len = len;
+        out[i].msg_hdr.msg_name = &r->relay_addr[relay_of(r, s)];
         stream_of[i] = s;
       }
       r->snd.protect_s += cpu_clock() - c0;
@@ -441,8 +473,9 @@ static void close_all(struct run *r) {
     if (r->sink_fd && r->sink_fd[i] >= 0)
       close(r->sink_fd[i]);
   }
-  if (r->relay_fd >= 0)
-    close(r->relay_fd);
+  for (int w = 0; w < r->cfg.relays; w++)
+    if (r->relay_fd[w] >= 0)
+      close(r->relay_fd[w]);
   free(r->send_fd);
   free(r->sink_fd);
   free(r->sink_addr);
@@ -458,8 +491,13 @@ static int run_profile(const struct cfg *cfg, enum srtpctx_profile p, const char
   r.send_fd = malloc((size_t)n * sizeof(int));
   r.sink_fd = malloc((size_t)n * sizeof(int));
   r.sink_addr = calloc((size_t)n, sizeof(*r.sink_addr));
-  r.relay_fd = udp_socket(&r.relay_addr, true);
-  bool ok = r.send_fd && r.sink_fd && r.sink_addr && r.relay_fd >= 0;
+  bool ok = r.send_fd && r.sink_fd && r.sink_addr;
+  for (int w = 0; w < MAX_RELAYS; w++)
+    r.relay_fd[w] = -1;
+  for (int w = 0; w < cfg->relays; w++) {
+    r.relay_fd[w] = udp_socket(&r.relay_addr[w], true);
+    ok = ok && r.relay_fd[w] >= 0;
+  }
   for (int i = 0; r.send_fd && r.sink_fd && i < n; i++)
     r.send_fd[i] = r.sink_fd[i] = -1;
   for (int i = 0; ok && i < n; i++) {
@@ -475,31 +513,45 @@ static int run_profile(const struct cfg *cfg, enum srtpctx_profile p, const char
     close_all(&r);
     return -1;
   }
-  pthread_t ts, tr, tk;
+  pthread_t ts, tr[MAX_RELAYS], tk;
+  struct relay_arg ra[MAX_RELAYS];
   pthread_create(&tk, NULL, sink_main, &r);
-  pthread_create(&tr, NULL, relay_main, &r);
   pthread_setname_np(tk, "floor-sink");
-  pthread_setname_np(tr, "floor-relay");
+  for (int w = 0; w < cfg->relays; w++) {
+    ra[w] = (struct relay_arg){&r, w};
+    pthread_create(&tr[w], NULL, relay_main, &ra[w]);
+    pthread_setname_np(tr[w], "floor-relay");
+  }
   usleep(50000);
   pthread_create(&ts, NULL, sender_main, &r);
   pthread_setname_np(ts, "floor-sender");
   pthread_join(ts, NULL);
   usleep(300000); /* let the queues drain */
   atomic_store(&r.stop_relay, 1);
-  pthread_join(tr, NULL);
+  for (int w = 0; w < cfg->relays; w++)
+    pthread_join(tr[w], NULL);
   usleep(100000);
   atomic_store(&r.stop_sink, 1);
   pthread_join(tk, NULL);
   close_all(&r);
 
-  double rel = r.rel.cpu.user_s + r.rel.cpu.sys_s;
+  struct thread_stats rs = {0};
+  for (int w = 0; w < cfg->relays; w++) {
+    rs.pkts += r.rel[w].pkts;
+    rs.calls += r.rel[w].calls;
+    rs.fails += r.rel[w].fails;
+    rs.send_fails += r.rel[w].send_fails;
+    rs.cpu.user_s += r.rel[w].cpu.user_s;
+    rs.cpu.sys_s += r.rel[w].cpu.sys_s;
+  }
+  double rel = rs.cpu.user_s + rs.cpu.sys_s;
   double snd = r.snd.cpu.user_s + r.snd.cpu.sys_s;
   double snk = r.snk.cpu.user_s + r.snk.cpu.sys_s;
-  double ppc = r.rel.calls ? (double)r.rel.pkts / (double)r.rel.calls : 0.0;
+  double ppc = rs.calls ? (double)rs.pkts / (double)rs.calls : 0.0;
   if (cfg->quiet) {
-    printf("floor profile=%s streams=%d poll_us=%ld rate=%ld relay_us=%.3f per_recvmmsg=%.1f relayed=%ld "
+    printf("floor profile=%s streams=%d relays=%d poll_us=%ld rate=%ld relay_us=%.3f per_recvmmsg=%.1f relayed=%ld "
            "sent=%ld verified=%ld verify_fail=%ld\n",
-           name, n, cfg->poll_us, cfg->rate, per_pkt_us(rel, r.rel.pkts), ppc, r.rel.pkts, r.snd.pkts,
+           name, n, cfg->relays, cfg->poll_us, cfg->rate, per_pkt_us(rel, rs.pkts), ppc, rs.pkts, r.snd.pkts,
            r.snk.verified, r.snk.verify_fail);
     return r.snk.verify_fail ? 1 : 0;
   }
@@ -507,14 +559,15 @@ static int run_profile(const struct cfg *cfg, enum srtpctx_profile p, const char
          name, srtp_ossl_backend(), cfg->rate, cfg->secs, n, n == 1 ? "" : "s", cfg->size);
   if (cfg->audio_pct)
     printf(" (%d%% of them %zu bytes)", cfg->audio_pct, cfg->audio_size);
-  printf(", batch %d, tick %ld us, relay %s\n", cfg->batch, cfg->tick_us,
-         cfg->poll_us ? "drains its socket on a timer" : "blocks in recvmmsg");
+  printf(", batch %d, tick %ld us, %d relay thread%s that %s\n", cfg->batch, cfg->tick_us,
+         cfg->relays, cfg->relays == 1 ? "" : "s",
+         cfg->poll_us ? "drain their sockets on a timer" : "block in recvmmsg");
   printf("  sent %ld, relayed %ld, at sink %ld (verified %ld/%ld); failed: protect %ld,\n"
          "  relay SRTP %ld, sendmmsg %ld+%ld; the rest lost in full socket buffers\n",
-         r.snd.pkts, r.rel.pkts, r.snk.pkts, r.snk.verified, r.snk.verified + r.snk.verify_fail,
-         r.snd.fails, r.rel.fails, r.snd.send_fails, r.rel.send_fails);
+         r.snd.pkts, rs.pkts, r.snk.pkts, r.snk.verified, r.snk.verified + r.snk.verify_fail,
+         r.snd.fails, rs.fails, r.snd.send_fails, rs.send_fails);
   printf("  relay  CPU per packet: %6.2f us  (%.1f packets per recvmmsg)\n",
-         per_pkt_us(rel, r.rel.pkts), ppc);
+         per_pkt_us(rel, rs.pkts), ppc);
   printf("  sender CPU per packet: %6.2f us  (of which its own protect %.2f; the rest is\n"
          "                                   sendmmsg plus delivery into the relay socket)\n",
          per_pkt_us(snd, r.snd.pkts), per_pkt_us(r.snd.protect_s, r.snd.pkts));
@@ -524,10 +577,10 @@ static int run_profile(const struct cfg *cfg, enum srtpctx_profile p, const char
 }
 
 int main(int argc, char **argv) {
-  struct cfg cfg = {20000, 5.0, 1200, 160, 0, 32, 1000, 1, 0, false};
+  struct cfg cfg = {20000, 5.0, 1200, 160, 0, 32, 1000, 1, 0, false, 1};
   const char *which = "both";
   int opt;
-  while ((opt = getopt(argc, argv, "r:d:s:S:A:b:t:p:n:P:q")) != -1) {
+  while ((opt = getopt(argc, argv, "r:d:s:S:A:b:t:p:n:P:w:q")) != -1) {
     switch (opt) {
     case 'r':
       cfg.rate = atol(optarg);
@@ -556,6 +609,9 @@ int main(int argc, char **argv) {
     case 'A':
       cfg.audio_pct = atoi(optarg);
       break;
+    case 'w':
+      cfg.relays = atoi(optarg);
+      break;
     case 'q':
       cfg.quiet = true;
       break;
@@ -566,7 +622,7 @@ int main(int argc, char **argv) {
       fprintf(stderr,
               "usage: %s [-r pkts_per_s] [-d seconds] [-s rtp_bytes] [-n streams] "
               "[-A audio_percent] [-S audio_rtp_bytes] [-b batch] [-t tick_us] [-P poll_us] "
-              "[-p gcm|sha1|both] [-q]\n",
+              "[-p gcm|sha1|both] [-w relay_threads] [-q]\n",
               argv[0]);
       return 2;
     }
@@ -589,6 +645,10 @@ int main(int argc, char **argv) {
     cfg.poll_us = 0;
   if (cfg.streams < 1)
     cfg.streams = 1;
+  if (cfg.relays < 1)
+    cfg.relays = 1;
+  if (cfg.relays > MAX_RELAYS)
+    cfg.relays = MAX_RELAYS;
   if (cfg.streams > MAX_STREAMS)
     cfg.streams = MAX_STREAMS;
   struct rlimit rl;

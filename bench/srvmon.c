@@ -166,6 +166,7 @@ static const struct {
     {"tandem_udp_rx_packets_total", offsetof(struct srvmon_sample, udp_rx)},
     {"tandem_udp_tx_packets_total", offsetof(struct srvmon_sample, udp_tx)},
     {"tandem_stun_ok_total", offsetof(struct srvmon_sample, stun_ok)},
+    {"tandem_media_workers", offsetof(struct srvmon_sample, workers)},
 };
 
 /* Reads "name value" lines; returns how many known names were found. */

@@ -12,7 +12,7 @@ struct srvmon_sample {
   bool valid;
   uint64_t t_us;
   double cpu_s, forwarded, dropped, peers, paired, waiting, matches, dtls_ok, dtls_failed,
-      srtp_errors, keyframe_requests, media_failures, udp_rx, udp_tx, stun_ok;
+      srtp_errors, keyframe_requests, media_failures, udp_rx, udp_tx, stun_ok, workers;
   long rss_kib; /* VmRSS from /proc at the same moment, -1 if unknown */
 };
 

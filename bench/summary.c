@@ -78,9 +78,13 @@ void summary_print_table(FILE *f, struct brun *r, const struct bench_result *res
   else
     fprintf(f, " /metrics not read at full load\n");
   if (res->floor_valid)
-    fprintf(f, "  relay floor on the same packets (%.0f pkt/s, %u streams, %.1f per recvmmsg): "
-               "%.2f us; server / floor = %.2fx\n",
+    fprintf(f, "  relay floor on the same packets (%.0f pkt/s, %u streams, %.1f per recvmmsg), "
+               "1 relay thread: %.2f us; server / floor = %.2fx\n",
             res->floor_rate, res->peers, res->floor_per_recvmmsg, res->floor_us, res->floor_ratio);
+  if (res->floor_w_valid)
+    fprintf(f, "  relay floor with %u relay threads, as the server's %u media workers: %.2f us; "
+               "server / floor = %.2fx\n",
+            res->srv_workers, res->srv_workers, res->floor_w_us, res->floor_w_ratio);
   if (res->rss_full_kib > 0)
     fprintf(f, "  memory: %.1f MiB before, %.1f MiB at full load: %.1f KiB per peer\n",
             res->rss_base_kib / 1024.0, res->rss_full_kib / 1024.0, res->rss_per_peer_kib);
@@ -184,6 +188,11 @@ void summary_print_json(FILE *f, struct brun *r, const struct bench_result *res)
                                                 res->floor_us, "rate", res->floor_rate,
                                                 "per_recvmmsg", res->floor_per_recvmmsg,
                                                 "server_over_floor", res->floor_ratio));
+  if (srv && res->floor_w_valid)
+    json_object_set_new(srv, "floor_per_worker",
+                        json_pack("{s:i, s:f, s:f}", "relay_threads", (int)res->srv_workers,
+                                  "us_per_packet", res->floor_w_us, "server_over_floor",
+                                  res->floor_w_ratio));
   json_object_set_new(root, "server", srv ? srv : json_null());
   json_object_set_new(root, "bench", json_pack("{s:f, s:f}", "cpu_s", res->bench_cpu_s, "cpu_pct",
                                                res->bench_cpu_pct));

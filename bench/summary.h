@@ -41,7 +41,12 @@ struct bench_result {
   double ramp_handshakes, ramp_cpu_s, ramp_ms_per_connect;
   /* --floor: relay_floor on the same packets after the run. */
   bool floor_valid;
-  double floor_us, floor_rate, floor_per_recvmmsg, floor_ratio;
+  double floor_us, floor_rate, floor_per_recvmmsg, floor_ratio; /* one relay thread */
+  /* The same relay with one thread per media worker of the server (its shape); valid when
+   * the server has more than one worker. */
+  unsigned srv_workers;
+  bool floor_w_valid;
+  double floor_w_us, floor_w_ratio;
   double srv_dtls_failed, srv_srtp_errors, srv_dropped, srv_keyframe_requests,
       srv_media_failures;
   /* The bench itself. */

@@ -19,7 +19,8 @@ const benchBin = path.join(buildDir, 'bench', 'tandem-bench');
 let server;
 
 // A low --media-poll-pps puts the workers in timer-driven receive, as under real load.
-before(async () => { server = await startServer(['--media-poll-pps=200']); });
+// Two media workers, whatever the machine: pairs span workers, and --floor runs its per-worker floor.
+before(async () => { server = await startServer(['--media-poll-pps=200', '--media-workers=2']); });
 after(async () => { if (server) await server.stop(); });
 
 function runBench(args, limitMs) {
@@ -80,6 +81,10 @@ test('tandem-bench: 20 browsers with skips, a refresh and a vanish; zero cross-t
 
   // And the server saw it: packets forwarded, no SRTP or DTLS trouble.
   const m = await metrics(server.url);
+  // The floor also ran with one relay thread per media worker, the server's shape.
+  assert.equal(m.tandem_media_workers, 2, JSON.stringify(m));
+  const fw = res.server.floor_per_worker;
+  assert.ok(fw && fw.relay_threads === 2 && fw.us_per_packet > 0, why);
   assert.ok(m.tandem_rtp_forwarded_total > 0, JSON.stringify(m));
   assert.equal(m.tandem_srtp_errors_total, 0, JSON.stringify(m));
   assert.equal(m.tandem_dtls_failures_total, 0, JSON.stringify(m));
@@ -113,13 +118,13 @@ test('a forged DTLS alert from a browser\'s address does not end its live sessio
 
 const floorBin = path.join(buildDir, 'bench', 'relay_floor');
 
-test('relay_floor: many streams, both profiles; every packet relayed and the samples verify', {
+for (const relays of [1, 3]) test(`relay_floor: many streams, both profiles, ${relays} relay thread(s); every packet relayed and the samples verify`, {
   timeout: 60000,
 }, async () => {
   assert.ok(fs.existsSync(floorBin), `${floorBin} is missing: build the relay_floor target`);
   const r = await new Promise((resolve, reject) => {
     const p = spawn(floorBin, ['-q', '-p', 'both', '-n', '8', '-r', '3000', '-d', '1', '-A', '50',
-      '-S', '120', '-s', '900'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '-S', '120', '-s', '900', '-w', String(relays)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => { out += d; });
@@ -134,6 +139,7 @@ test('relay_floor: many streams, both profiles; every packet relayed and the sam
   for (const l of lines) {
     const f = Object.fromEntries(l.split(' ').slice(1).map((kv) => kv.split('=')));
     assert.equal(f.streams, '8', why);
+    assert.equal(f.relays, String(relays), why);
     assert.equal(Number(f.relayed), Number(f.sent), why);
     assert.ok(Number(f.verified) > 0, why);
     assert.equal(f.verify_fail, '0', why);
