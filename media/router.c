@@ -181,6 +181,8 @@ static void detach(struct session *s, uint64_t now) {
 }
 
 void router__link(struct session *s, uint64_t partner, unsigned partner_worker, uint64_t now) {
+  if (s->closing)
+    return;
   detach(s, now);
   s->source = (struct sref){partner, partner_worker};
   s->sink = (struct sref){partner, partner_worker};
@@ -197,7 +199,7 @@ void router__link(struct session *s, uint64_t partner, unsigned partner_worker, 
   /* A partner on this worker that linked first found us not linked yet and kept its outbound
    * at home: now that we are, take it. */
   struct session *p = is_local(s->w, s->source) ? worker__session(s->w, partner) : NULL;
-  if (p && p->outb && p->sink.sid == s->id && !s->sink_out) {
+  if (p && p->outb && p->sink.sid == s->id && !s->sink_out && !s->closing) {
     struct outbound *o = p->outb;
     p->outb = NULL;
     p->outb_at = p->sink;

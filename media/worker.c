@@ -32,14 +32,28 @@ static void add_session(struct worker *w, struct session_params *p) {
   w->st.sessions++;
 }
 
+/* Carries out the commands from the control loop in the order they were posted. A command
+ * may call this again (a handover that arrives before its LINK takes the LINK first): the
+ * nested call goes on with the same list, so no later command ever overtakes an earlier one.
+ * Closed sessions are only freed at the next tick, so a session an outer command is working
+ * on stays valid even if a nested one closes it. */
 static void drain_commands(struct worker *w) {
   uv_mutex_lock(&w->cmd_lock);
-  struct wcmd *c = w->cmd_head;
+  if (w->cmd_head) {
+    if (w->run_tail)
+      w->run_tail->next = w->cmd_head;
+    else
+      w->run_head = w->cmd_head;
+    w->run_tail = w->cmd_tail;
+  }
   w->cmd_head = w->cmd_tail = NULL;
   uv_mutex_unlock(&w->cmd_lock);
   uint64_t now = uv_now(&w->loop);
-  while (c) {
-    struct wcmd *next = c->next;
+  struct wcmd *c;
+  while ((c = w->run_head) != NULL) {
+    w->run_head = c->next;
+    if (!w->run_head)
+      w->run_tail = NULL;
     struct session *s = c->type == WCMD_NEW ? NULL : worker__session(w, c->sid);
     switch (c->type) {
     case WCMD_NEW:
@@ -54,7 +68,6 @@ static void drain_commands(struct worker *w) {
     case WCMD_STOP: w->stopping = true; break;
     }
     free(c);
-    c = next;
   }
 }
 

@@ -56,7 +56,8 @@ struct worker {
   bool ring_dirty[MAX_WORKERS];
   /* Commands from the control loop. */
   uv_mutex_t cmd_lock;
-  struct wcmd *cmd_head, *cmd_tail;
+  struct wcmd *cmd_head, *cmd_tail;   /* posted, under cmd_lock */
+  struct wcmd *run_head, *run_tail;   /* taken by this thread, in order, not yet carried out */
   /* Counters: written by this thread only, published every tick for the control loop. */
   struct mediaplane_stats st;
   uv_mutex_t stat_lock;
