@@ -368,7 +368,7 @@ static int floor_median(const char *cmd, double *us_out, double *per_out) {
 
 /* --floor: relay_floor (next to this program) on the packets of this run: the server's
  * forwarded rate, one stream per peer, the audio share and the mean sizes the peers sent,
- * GCM, the server's 1 ms receive tick; once with one relay thread, and once with one per
+ * GCM, 1 ms sender bursts; once with one relay thread, and once with one per
  * media worker of the server, as it runs. The server is idle by then (the run is over). */
 static void run_floor(struct bench *b, struct bench_result *res) {
   const struct bench_totals *t = &b->run.t;

@@ -52,6 +52,7 @@ void mediaplane_config_default(struct mediaplane_config *c) {
   c->connect_timeout_ms = 20000;
   c->consent_timeout_ms = 30000;
   c->poll_pps = 3000;
+  c->poll_ms = 2;
 }
 
 struct xring *mediaplane__ring(struct mediaplane *mp, unsigned from, unsigned to) {

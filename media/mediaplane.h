@@ -21,7 +21,8 @@ struct mediaplane_config {
   uint32_t connect_timeout_ms;  /* ICE + DTLS must complete within; 20000 */
   uint32_t consent_timeout_ms;  /* no STUN from the peer this long -> failed; 30000 */
   uint32_t poll_pps;            /* above this many datagrams/s a worker drains its socket on a
-                                   1 ms timer instead of per wake-up; 0 = never; 3000 */
+                                   timer instead of per wake-up; 0 = never; 3000 */
+  uint32_t poll_ms;             /* that timer's period, 1-20 ms; 2 */
 };
 void mediaplane_config_default(struct mediaplane_config *c);
 

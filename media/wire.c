@@ -434,7 +434,6 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 
 int wire__recv_start(struct worker *w) { return uv_udp_recv_start(&w->udp, alloc_cb, recv_cb); }
 
-#define POLL_MS 1
 #define POLL_MAX_CALLS 64  /* bounded work per timer tick */
 
 static void poll_cb(uv_timer_t *t) {
@@ -492,7 +491,8 @@ void wire__adapt(struct worker *w, uint64_t now) {
   uint64_t on = w->cfg.poll_pps;
   if (!w->polling_mode && on && pps >= on) {
     uv_udp_recv_stop(&w->udp);
-    uv_timer_start(&w->poll, poll_cb, POLL_MS, POLL_MS);
+    uint64_t ms = w->cfg.poll_ms ? w->cfg.poll_ms : 1;
+    uv_timer_start(&w->poll, poll_cb, ms, ms);
     w->polling_mode = true;
   } else if (w->polling_mode && (!on || pps < on / 2)) {
     poll_stop(w);

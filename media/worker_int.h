@@ -41,7 +41,8 @@ struct worker {
   uint8_t *rxbuf;
   int fd;
   /* Receive mode: event-driven (libuv wakes us per datagram burst) at low rates; under load
-   * a 1 ms timer drains the socket with recvmmsg, so each wake-up handles many datagrams. */
+   * a timer (media_poll_ms, 2 ms) drains the socket with recvmmsg, so each wake-up handles many
+   * datagrams. */
   uv_timer_t poll;
   bool polling_mode;
   uint64_t rate_window_ms, rate_window_rx;

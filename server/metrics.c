@@ -62,7 +62,7 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_xworker_packets_total", "counter", "Packets handed between media workers.", (double)ws.xworker_packets);
   metric(f, "tandem_xworker_dropped_total", "counter", "Packets dropped because a ring between workers was full.", (double)ws.xworker_dropped);
   metric(f, "tandem_media_workers", "gauge", "Media worker threads.", (double)mediaplane_workers(a->media));
-  metric(f, "tandem_media_workers_polling", "gauge", "Media workers draining their socket on a 1 ms timer (high load).", (double)ws.workers_polling);
+  metric(f, "tandem_media_workers_polling", "gauge", "Media workers draining their socket on a timer (high load).", (double)ws.workers_polling);
   metric(f, "tandem_sessions_live", "gauge", "Media sessions alive.", (double)ws.sessions_live);
   metric(f, "tandem_sessions_total", "counter", "Media sessions created.", (double)ws.sessions);
   metric(f, "tandem_process_cpu_seconds_total", "counter", "User+system CPU time of the server.", cpu);

@@ -24,6 +24,7 @@ static void test_defaults(void **state) {
   assert_string_equal(c.data_dir, "./data");
   assert_string_equal(c.log_level, "info");
   assert_int_equal(c.match_widen_ms, 5000);
+  assert_int_equal(c.media_poll_ms, 2);
   assert_false(c.trust_proxy);
 }
 
@@ -74,6 +75,14 @@ static void test_errors(void **state) {
   assert_int_equal(config_load(&c, 2, a5, err, sizeof(err)), -EINVAL);
   char *a6[] = {"tandem", "--trust-proxy=maybe", NULL};
   assert_int_equal(config_load(&c, 2, a6, err, sizeof(err)), -EINVAL);
+  char *a9[] = {"tandem", "--media-poll-ms=0", NULL};
+  assert_int_equal(config_load(&c, 2, a9, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "media_poll_ms"));
+  char *a10[] = {"tandem", "--media-poll-ms=21", NULL};
+  assert_int_equal(config_load(&c, 2, a10, err, sizeof(err)), -EINVAL);
+  char *a11[] = {"tandem", "--media-poll-ms=5", NULL};
+  assert_int_equal(config_load(&c, 2, a11, err, sizeof(err)), 0);
+  assert_int_equal(c.media_poll_ms, 5);
   setenv("TANDEM_GRACE_MS", "-5", 1);
   char *a7[] = {"tandem", NULL};
   assert_int_equal(config_load(&c, 1, a7, err, sizeof(err)), -EINVAL);
