@@ -329,9 +329,12 @@ static void gather(struct bench *b, struct bench_result *res, uint64_t now) {
   res->n_ts = b->n_ts;
 }
 
-/* The median of three relay_floor runs of cmd (one run's figure moves with how its threads
- * get scheduled): relay us per packet and packets per recvmmsg. 0 on failure. */
-static int floor_median(const char *cmd, double *us_out, double *per_out) {
+/* The median of three runs of relay_floor command `base` with `relays` relay threads (one
+ * run's figure moves with how its threads get scheduled): relay us per packet and packets
+ * per recvmmsg. 0 on failure. */
+static int floor_median(const char *base, unsigned relays, double *us_out, double *per_out) {
+  char cmd[4700];
+  snprintf(cmd, sizeof(cmd), "%s -w %u", base, relays);
   fprintf(stderr, "tandem-bench: the relay floor on the same packets, 3 times: %s\n", cmd);
   double us[3] = {0, 0, 0}, per[3] = {0, 0, 0};
   int got = 0;
@@ -388,25 +391,18 @@ static void run_floor(struct bench *b, struct bench_result *res) {
   long audio_sz = t->rtp_packets[0] ? (long)(t->rtp_bytes[0] / t->rtp_packets[0]) : 160;
   long video_sz = t->rtp_packets[1] ? (long)(t->rtp_bytes[1] / t->rtp_packets[1]) : 1200;
   res->floor_rate = res->srv_forwarded / res->srv_window_s;
-  for (unsigned w = 1;; w = res->srv_workers) {
-    snprintf(cmd, sizeof(cmd), "'%s/relay_floor' -q -p gcm -d 3 -t 1000 -b 32 -r %ld -n %d "
-             "-A %d -S %ld -s %ld -w %u", exe, (long)res->floor_rate, b->o.peers, audio_pct,
-             audio_sz, video_sz, w);
-    double us, per;
-    if (!floor_median(cmd, &us, &per))
-      return;
-    if (w == 1) {
-      res->floor_us = us;
-      res->floor_per_recvmmsg = per;
-      res->floor_valid = true;
-      res->floor_ratio = res->srv_us_per_packet / us;
-    } else {
-      res->floor_w_us = us;
-      res->floor_w_valid = true;
-      res->floor_w_ratio = res->srv_us_per_packet / us;
-    }
-    if (w == res->srv_workers)
-      break;
+  snprintf(cmd, sizeof(cmd), "'%s/relay_floor' -q -p gcm -d 3 -t 1000 -b 32 -r %ld -n %d "
+           "-A %d -S %ld -s %ld", exe, (long)res->floor_rate, b->o.peers, audio_pct, audio_sz,
+           video_sz);
+  double us, per;
+  if (!floor_median(cmd, 1, &res->floor_us, &res->floor_per_recvmmsg))
+    return;
+  res->floor_valid = true;
+  res->floor_ratio = res->srv_us_per_packet / res->floor_us;
+  if (res->srv_workers > 1 && floor_median(cmd, res->srv_workers, &us, &per)) {
+    res->floor_w_us = us;
+    res->floor_w_valid = true;
+    res->floor_w_ratio = res->srv_us_per_packet / us;
   }
 }
 
