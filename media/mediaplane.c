@@ -10,17 +10,24 @@
 #include "media/hmap.h"
 #include "media/sdp.h"
 #include "media/session_int.h"
+#include "media/udp_int.h"
 
-#define RING_BYTES (4 * 1024 * 1024)
 #define SID_WORKER_BITS 8
 
+/* An event from a worker; payload (malloc'd or NULL) is owned by it. */
 struct wev {
   int type;
-  uint64_t sid;
-  bool flag;
-  uint32_t ts;
-  char text[128];
+  uint64_t id;                  /* a session id, or a request id for WEV_REPLY */
+  int status;
+  void *payload;
+  size_t len;
   struct wev *next;
+};
+
+/* A request waiting for its worker's reply. */
+struct preq {
+  mediaplane_reply_fn cb;
+  void *arg;
 };
 
 struct mediaplane {
@@ -34,7 +41,9 @@ struct mediaplane {
   unsigned *load;               /* sessions per worker, as the control side counts them */
   struct xring *rings;          /* n x n, [from * n + to] */
   struct hmap *live;            /* sid -> (void *)1 for sessions the control side knows */
-  uint64_t next_sid;
+  struct hmap *requests;        /* request id -> struct preq */
+  uint64_t next_sid, next_req;
+  uint64_t seq;                 /* numbers every command to every worker (worker_int.h) */
   uv_async_t ev_async;
   uv_mutex_t ev_lock;
   struct wev *ev_head, *ev_tail;
@@ -53,6 +62,7 @@ void mediaplane_config_default(struct mediaplane_config *c) {
   c->consent_timeout_ms = 30000;
   c->poll_pps = 3000;
   c->poll_ms = 2;
+  c->ring_bytes = 4 * 1024 * 1024;
 }
 
 struct xring *mediaplane__ring(struct mediaplane *mp, unsigned from, unsigned to) {
@@ -61,20 +71,21 @@ struct xring *mediaplane__ring(struct mediaplane *mp, unsigned from, unsigned to
 
 struct worker *mediaplane__worker(struct mediaplane *mp, unsigned i) { return mp->workers[i]; }
 
+int mediaplane__fd(struct mediaplane *mp, unsigned i) {
+  return i < mp->n && mp->workers[i] ? udp__fd(mp->workers[i]) : -1;
+}
+
 static unsigned sid_worker(uint64_t sid) { return (unsigned)(sid & ((1u << SID_WORKER_BITS) - 1)); }
 
 /* Called on worker threads. */
-void mediaplane__event(struct mediaplane *mp, int type, uint64_t sid, bool flag, uint32_t ts,
-                       const char *text) {
+void mediaplane__event(struct mediaplane *mp, int type, uint64_t id, int status, void *payload,
+                       size_t len) {
   struct wev *e = calloc(1, sizeof(*e));
-  if (!e)
+  if (!e) {
+    free(payload);
     return;
-  e->type = type;
-  e->sid = sid;
-  e->flag = flag;
-  e->ts = ts;
-  if (text)
-    snprintf(e->text, sizeof(e->text), "%s", text);
+  }
+  *e = (struct wev){.type = type, .id = id, .status = status, .payload = payload, .len = len};
   uv_mutex_lock(&mp->ev_lock);
   if (mp->ev_tail)
     mp->ev_tail->next = e;
@@ -85,6 +96,48 @@ void mediaplane__event(struct mediaplane *mp, int type, uint64_t sid, bool flag,
   uv_async_send(&mp->ev_async);
 }
 
+/* Hands the reply to its request's callback (which then owns the payload), or drops it if the
+ * request was cancelled. */
+static void deliver_reply(struct mediaplane *mp, struct wev *e) {
+  struct preq *r = hmap_del(mp->requests, &e->id, sizeof(e->id));
+  if (!r)
+    return;
+  mediaplane_reply_fn cb = r->cb;
+  void *arg = r->arg;
+  free(r);
+  cb(arg, e->status, e->payload, e->len);
+  e->payload = NULL;
+}
+
+static void deliver(struct mediaplane *mp, struct wev *e) {
+  const struct mediaplane_events *ev = &mp->ev;
+  if (e->type == WEV_REPLY) {
+    deliver_reply(mp, e);
+    return;
+  }
+  /* Events of sessions the control side already closed are stale: drop them. */
+  if (!hmap_get(mp->live, &e->id, sizeof(e->id)))
+    return;
+  switch (e->type) {
+  case WEV_READY:
+    if (ev->on_ready)
+      ev->on_ready(ev->arg, e->id, dtls_profile_name((enum srtpctx_profile)e->status));
+    break;
+  case WEV_MEDIA:
+    if (ev->on_media)
+      ev->on_media(ev->arg, e->id, e->status != 0);
+    break;
+  case WEV_FAILED:
+    if (ev->on_failed)
+      ev->on_failed(ev->arg, e->id, e->payload && e->len ? (const char *)e->payload : "failed");
+    break;
+  case WEV_PARTNER_VIDEO:
+    if (ev->on_partner_video)
+      ev->on_partner_video(ev->arg, e->id, (uint32_t)e->status);
+    break;
+  }
+}
+
 static void ev_async_cb(uv_async_t *a) {
   struct mediaplane *mp = a->data;
   uv_mutex_lock(&mp->ev_lock);
@@ -93,30 +146,18 @@ static void ev_async_cb(uv_async_t *a) {
   uv_mutex_unlock(&mp->ev_lock);
   while (e) {
     struct wev *next = e->next;
-    /* Events of sessions the control side already closed are stale: drop them. */
-    if (hmap_get(mp->live, &e->sid, sizeof(e->sid))) {
-      switch (e->type) {
-      case WEV_READY:
-        if (mp->ev.on_ready)
-          mp->ev.on_ready(mp->ev.arg, e->sid, e->text);
-        break;
-      case WEV_MEDIA:
-        if (mp->ev.on_media)
-          mp->ev.on_media(mp->ev.arg, e->sid, e->flag);
-        break;
-      case WEV_FAILED:
-        if (mp->ev.on_failed)
-          mp->ev.on_failed(mp->ev.arg, e->sid, e->text);
-        break;
-      case WEV_PARTNER_VIDEO:
-        if (mp->ev.on_partner_video)
-          mp->ev.on_partner_video(mp->ev.arg, e->sid, e->ts);
-        break;
-      }
-    }
+    deliver(mp, e);
+    free(e->payload);
     free(e);
     e = next;
   }
+}
+
+static void cancel_request(void *arg, void *val) {
+  (void)arg;
+  struct preq *r = val;
+  r->cb(r->arg, -ECANCELED, NULL, 0);
+  free(r);
 }
 
 static void free_all(struct mediaplane *mp) {
@@ -135,9 +176,13 @@ static void free_all(struct mediaplane *mp) {
   free(mp->workers);
   free(mp->load);
   hmap_free(mp->live);
+  if (mp->requests)
+    hmap_each(mp->requests, cancel_request, NULL);
+  hmap_free(mp->requests);
   struct wev *e = mp->ev_head;
   while (e) {
     struct wev *next = e->next;
+    free(e->payload);
     free(e);
     e = next;
   }
@@ -153,21 +198,45 @@ static void closed_cb(uv_handle_t *h) {
     done(arg);
 }
 
-int mediaplane_new(uv_loop_t *loop, const struct mediaplane_config *cfg,
-                   const struct mediaplane_events *ev, const struct dtls_cert *cert,
-                   struct mediaplane **out) {
-  if (cfg->workers < 1 || cfg->workers > MAX_WORKERS)
+/* Creates the workers; with bind, binds their sockets and starts their threads. */
+static int start(struct mediaplane *mp, const struct dtls_cert *cert, bool bind) {
+  for (unsigned i = 0; i < mp->n * mp->n; i++)
+    if (i / mp->n != i % mp->n && xring_init(&mp->rings[i], mp->cfg.ring_bytes))
+      return -ENOMEM;
+  for (unsigned i = 0; i < mp->n; i++) {
+    mp->workers[i] = worker_new(mp, i, &mp->cfg, cert);
+    if (!mp->workers[i])
+      return -ENOMEM;
+    int rc = bind ? worker_bind(mp->workers[i]) : 0;
+    if (rc)
+      return rc;
+  }
+  for (unsigned i = 0; bind && i < mp->n; i++) {
+    int rc = worker_run(mp->workers[i]);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+int mediaplane__new(uv_loop_t *loop, const struct mediaplane_config *cfg,
+                    const struct mediaplane_events *ev, const struct dtls_cert *cert, bool bind,
+                    struct mediaplane **out) {
+  if (cfg->workers < 1 || cfg->workers > MEDIAPLANE_MAX_WORKERS)
     return -EINVAL;
   struct mediaplane *mp = calloc(1, sizeof(*mp));
   if (!mp)
     return -ENOMEM;
   mp->control = loop;
   mp->cfg = *cfg;
+  if (!mp->cfg.ring_bytes)
+    mp->cfg.ring_bytes = 4 * 1024 * 1024;
   snprintf(mp->public_ip, sizeof(mp->public_ip), "%s", cfg->public_ip ? cfg->public_ip : "127.0.0.1");
   mp->cfg.public_ip = mp->public_ip;
   if (ev)
     mp->ev = *ev;
-  snprintf(mp->fingerprint, sizeof(mp->fingerprint), "%s", dtls_cert_fingerprint(cert));
+  if (cert)
+    snprintf(mp->fingerprint, sizeof(mp->fingerprint), "%s", dtls_cert_fingerprint(cert));
   mp->n = cfg->workers;
   uv_mutex_init(&mp->ev_lock);
   uv_async_init(loop, &mp->ev_async, ev_async_cb);
@@ -177,34 +246,26 @@ int mediaplane_new(uv_loop_t *loop, const struct mediaplane_config *cfg,
   mp->load = calloc(mp->n, sizeof(*mp->load));
   mp->rings = calloc((size_t)mp->n * mp->n, sizeof(*mp->rings));
   mp->live = hmap_new();
-  if (!mp->workers || !mp->load || !mp->rings || !mp->live)
-    goto fail;
-  for (unsigned i = 0; i < mp->n * mp->n; i++)
-    if (i / mp->n != i % mp->n && xring_init(&mp->rings[i], RING_BYTES))
-      goto fail;
-  for (unsigned i = 0; i < mp->n; i++) {
-    mp->workers[i] = worker_new(mp, i, loop, &mp->cfg, cert);
-    if (!mp->workers[i])
-      goto fail;
-    rc = worker_bind(mp->workers[i]);
-    if (rc)
-      goto fail;
-  }
-  for (unsigned i = 0; i < mp->n; i++) {
-    rc = worker_run(mp->workers[i]);
-    if (rc)
-      goto fail;
+  mp->requests = hmap_new();
+  if (mp->workers && mp->load && mp->rings && mp->live && mp->requests)
+    rc = start(mp, cert, bind);
+  if (rc) {
+    free_all(mp);
+    uv_close((uv_handle_t *)&mp->ev_async, closed_cb);
+    return rc;
   }
   *out = mp;
   return 0;
-fail:
-  free_all(mp);
-  uv_close((uv_handle_t *)&mp->ev_async, closed_cb);
-  return rc ? rc : -ENOMEM;
+}
+
+int mediaplane_new(uv_loop_t *loop, const struct mediaplane_config *cfg,
+                   const struct mediaplane_events *ev, const struct dtls_cert *cert,
+                   struct mediaplane **out) {
+  return mediaplane__new(loop, cfg, ev, cert, true, out);
 }
 
 unsigned mediaplane_workers(const struct mediaplane *mp) { return mp->n; }
-uint16_t mediaplane_port(const struct mediaplane *mp, unsigned i) { return worker_port(mp->workers[i]); }
+uint16_t mediaplane_port(const struct mediaplane *mp, unsigned i) { return udp__port(mp->workers[i]); }
 
 static uint32_t rand32(void) {
   uint32_t v = 0;
@@ -255,7 +316,7 @@ int mediaplane_new_session(struct mediaplane *mp, const struct sdp_offer *o, cha
       .ice_pwd = p->pwd,
       .fingerprint = mp->fingerprint,
       .ip = mp->public_ip,
-      .udp_port = worker_port(mp->workers[wi]),
+      .udp_port = udp__port(mp->workers[wi]),
       .tcp_port = 0,
       .audio_ssrc = p->out_ssrc[KIND_AUDIO],
       .video_ssrc = p->out_ssrc[KIND_VIDEO],
@@ -272,10 +333,34 @@ int mediaplane_new_session(struct mediaplane *mp, const struct sdp_offer *o, cha
     free(p);
     return -ENOMEM;
   }
+  struct wcmd *c = calloc(1, sizeof(*c));
+  if (!c) {
+    hmap_del(mp->live, &p->sid, sizeof(p->sid));
+    free(p);
+    return -ENOMEM;
+  }
+  *c = (struct wcmd){.type = WCMD_NEW, .seq = ++mp->seq, .sid = p->sid, .params = p};
   *sid_out = p->sid;
   mp->load[wi]++;
-  worker_post_new(mp->workers[wi], p);
+  worker_post(mp->workers[wi], c);
   return 0;
+}
+
+/* Posts one command for session sid to its worker; false when it cannot (out of memory). */
+static bool post(struct mediaplane *mp, int type, uint64_t sid, struct wcmd *fill) {
+  unsigned wi = sid_worker(sid);
+  struct wcmd *c = calloc(1, sizeof(*c));
+  if (wi >= mp->n || !c) {
+    free(c);
+    return false;
+  }
+  if (fill)
+    *c = *fill;
+  c->type = type;
+  c->sid = sid;
+  c->seq = ++mp->seq;
+  worker_post(mp->workers[wi], c);
+  return true;
 }
 
 void mediaplane_close_session(struct mediaplane *mp, uint64_t sid) {
@@ -285,20 +370,48 @@ void mediaplane_close_session(struct mediaplane *mp, uint64_t sid) {
   if (wi >= mp->n)
     return;
   mp->load[wi]--;
-  worker_post(mp->workers[wi], WCMD_CLOSE, sid, 0, 0);
+  post(mp, WCMD_CLOSE, sid, NULL);
 }
 
+/* Each side's LINK names the seq of the other's: the stamp its outbound travels with. Neither
+ * needs to be queued before the other (handover.c parks an outbound that arrives early). */
 void mediaplane_link(struct mediaplane *mp, uint64_t a, uint64_t b) {
   unsigned wa = sid_worker(a), wb = sid_worker(b);
-  if (wa >= mp->n || wb >= mp->n || a == b)
+  if (wa >= mp->n || wb >= mp->n || a == b || !hmap_get(mp->live, &a, sizeof(a)) ||
+      !hmap_get(mp->live, &b, sizeof(b)))
     return;
-  worker_post_pair(mp->workers[wa], WCMD_LINK, a, b, wb, mp->workers[wb], WCMD_LINK, b, a, wa);
+  uint64_t sa = mp->seq + 1, sb = mp->seq + 2;
+  struct wcmd ca = {.other = {b, wb}, .other_seq = sb};
+  struct wcmd cb = {.other = {a, wa}, .other_seq = sa};
+  if (!post(mp, WCMD_LINK, a, &ca))
+    return;
+  if (!post(mp, WCMD_LINK, b, &cb))
+    post(mp, WCMD_UNLINK, a, NULL); /* out of memory: leave neither half linked */
 }
 
-void mediaplane_unlink(struct mediaplane *mp, uint64_t sid) {
-  unsigned wi = sid_worker(sid);
-  if (wi < mp->n)
-    worker_post(mp->workers[wi], WCMD_UNLINK, sid, 0, 0);
+void mediaplane_unlink(struct mediaplane *mp, uint64_t sid) { post(mp, WCMD_UNLINK, sid, NULL); }
+
+uint64_t mediaplane_request(struct mediaplane *mp, uint64_t sid, int type, uint32_t timeout_ms,
+                            mediaplane_reply_fn cb, void *arg) {
+  if (!cb || !hmap_get(mp->live, &sid, sizeof(sid)))
+    return 0;
+  struct preq *r = malloc(sizeof(*r));
+  uint64_t id = ++mp->next_req;
+  if (!r || hmap_put(mp->requests, &id, sizeof(id), r)) {
+    free(r);
+    return 0;
+  }
+  *r = (struct preq){cb, arg};
+  struct wcmd c = {.req = id, .req_type = type, .timeout_ms = timeout_ms};
+  if (!post(mp, WCMD_REQUEST, sid, &c)) {
+    free(hmap_del(mp->requests, &id, sizeof(id)));
+    return 0;
+  }
+  return id;
+}
+
+void mediaplane_cancel(struct mediaplane *mp, uint64_t req) {
+  free(hmap_del(mp->requests, &req, sizeof(req)));
 }
 
 void mediaplane_get_stats(struct mediaplane *mp, struct mediaplane_stats *st) {

@@ -23,7 +23,10 @@ struct mediaplane_config {
   uint32_t poll_pps;            /* above this many datagrams/s a worker drains its socket on a
                                    timer instead of per wake-up; 0 = never; 3000 */
   uint32_t poll_ms;             /* that timer's period, 1-20 ms; 2 */
+  size_t ring_bytes;            /* each worker-to-worker ring; 4 MiB (0 = that) */
 };
+/* Session ids carry their worker's index in 8 bits. */
+#define MEDIAPLANE_MAX_WORKERS 256
 void mediaplane_config_default(struct mediaplane_config *c);
 
 /* Events, delivered on the control loop. `sid` is the session id; events of a session that
@@ -45,7 +48,10 @@ struct mediaplane_stats {
   uint64_t srtp_errors;
   uint64_t rtp_forwarded, rtp_dropped;
   uint64_t keyframe_requests;
-  uint64_t xworker_packets, xworker_dropped; /* handed to another worker / ring full */
+  uint64_t xworker_packets;     /* records for another worker */
+  uint64_t xworker_queued;      /* of those, queued because the ring was full */
+  uint64_t xworker_dropped;     /* feedback dropped (a long outbox, or out of memory) */
+  uint64_t handovers_parked;    /* outbounds that arrived before their LINK */
   uint64_t sessions;            /* created */
   uint64_t sessions_live;
   uint64_t workers_polling;     /* workers in timer-driven receive right now */
@@ -68,6 +74,21 @@ void mediaplane_close_session(struct mediaplane *mp, uint64_t sid);
 void mediaplane_link(struct mediaplane *mp, uint64_t a, uint64_t b);
 /* sid receives nothing and feeds nobody. */
 void mediaplane_unlink(struct mediaplane *mp, uint64_t sid);
+
+/* Requests answered by a session's worker. The callback runs on the control loop exactly once:
+ * with status 0 and a malloc'd payload it now owns (free() it), or a negative errno and NULL
+ * (-ENOENT no such session, -ETIMEDOUT, -EBUSY, -ENOMEM; -ECANCELED from inside
+ * mediaplane_close); never after mediaplane_cancel(). Returns the request id, or 0 when the
+ * session is unknown or memory runs out (the callback is never called then). */
+typedef void (*mediaplane_reply_fn)(void *arg, int status, void *payload, size_t len);
+enum {
+  /* Asks the browser for a keyframe (PLI) and answers with the first whole one: the VP8 frame,
+   * as libvpx decodes it. timeout_ms 0 = 2000. */
+  MEDIAPLANE_REQ_KEYFRAME = 1,
+};
+uint64_t mediaplane_request(struct mediaplane *mp, uint64_t sid, int type, uint32_t timeout_ms,
+                            mediaplane_reply_fn cb, void *arg);
+void mediaplane_cancel(struct mediaplane *mp, uint64_t req);
 
 void mediaplane_get_stats(struct mediaplane *mp, struct mediaplane_stats *st);
 unsigned mediaplane_workers(const struct mediaplane *mp);

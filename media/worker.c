@@ -1,168 +1,226 @@
-/* worker.c -- a media worker: one thread, one libuv loop, one UDP port; commands from the
- * control loop, the rings from other workers, timers, and shutdown. */
+/* worker.c -- a media worker: one thread and libuv loop; commands from the control loop carried
+ * out in posted order; rings to and from the other workers; the 20 ms tick; shutdown. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "media/worker_int.h"
+#include "media/capture.h"
+#include "media/hmap.h"
+#include "media/router_int.h"
 
-static void add_session(struct worker *w, struct session_params *p) {
-  struct session *s = session__create(w, p);
-  free(p);
-  if (!s)
-    return;
-  if (w->n_list == w->cap_list) {
-    size_t ncap = w->cap_list ? w->cap_list * 2 : 64;
-    struct session **nl = realloc(w->list, ncap * sizeof(*nl));
-    if (!nl) {
-      session__free(s);
-      return;
-    }
-    w->list = nl;
-    w->cap_list = ncap;
-  }
-  if (hmap_put(w->by_ufrag, s->ufrag, strlen(s->ufrag), s) ||
-      hmap_put(w->by_sid, &s->id, sizeof(s->id), s)) {
-    hmap_del(w->by_ufrag, s->ufrag, strlen(s->ufrag));
-    session__free(s);
-    return;
-  }
-  w->list[w->n_list++] = s;
-  w->st.sessions++;
+#define RING_BATCH 4096      /* records handled per ring per wake-up */
+#define OUTBOX_MAX 4096      /* beyond this, feedback to a stuck worker is dropped (counted) */
+
+uint64_t worker__now(struct worker *w) { return uv_now(&w->loop); }
+
+struct session *worker__session(struct worker *w, uint64_t sid) {
+  struct session *s = hmap_get(w->by_sid, &sid, sizeof(sid));
+  return s && !s->closing ? s : NULL;
 }
 
-/* Carries out the commands from the control loop in the order they were posted. A command
- * may call this again (a handover that arrives before its LINK takes the LINK first): the
- * nested call goes on with the same list, so no later command ever overtakes an earlier one.
- * Closed sessions are only freed at the next tick, so a session an outer command is working
- * on stays valid even if a nested one closes it. */
-static void drain_commands(struct worker *w) {
-  uv_mutex_lock(&w->cmd_lock);
-  if (w->cmd_head) {
-    if (w->run_tail)
-      w->run_tail->next = w->cmd_head;
+void worker__event(struct worker *w, int type, uint64_t id, int status, void *payload, size_t len) {
+  mediaplane__event(w->mp, type, id, status, payload, len);
+}
+
+/* ---- commands ---- */
+
+static void run_command(struct worker *w, struct wcmd *c) {
+  struct session *s = c->type == WCMD_NEW ? NULL : worker__session(w, c->sid);
+  switch (c->type) {
+  case WCMD_NEW:
+    if (!w->stopping)
+      session__create(w, c->params);
+    break;
+  case WCMD_CLOSE:
+    if (s)
+      session__close(s);
+    break;
+  case WCMD_LINK:
+    if (s)
+      handover__link(s, c->other, c->seq, c->other_seq);
+    break;
+  case WCMD_UNLINK:
+    if (s)
+      handover__unlink(s);
+    break;
+  case WCMD_REQUEST:
+    if (c->req_type == MEDIAPLANE_REQ_KEYFRAME)
+      capture__request(w, c->req, c->sid, c->timeout_ms);
     else
-      w->run_head = w->cmd_head;
-    w->run_tail = w->cmd_tail;
+      worker__event(w, WEV_REPLY, c->req, -ENOTSUP, NULL, 0);
+    break;
+  case WCMD_STOP:
+    w->stopping = true;
+    break;
   }
+}
+
+void worker__run_commands(struct worker *w) {
+  uv_mutex_lock(&w->cmd_lock);
+  struct wcmd *c = w->cmd_head;
   w->cmd_head = w->cmd_tail = NULL;
   uv_mutex_unlock(&w->cmd_lock);
-  uint64_t now = uv_now(&w->loop);
-  struct wcmd *c;
-  while ((c = w->run_head) != NULL) {
-    w->run_head = c->next;
-    if (!w->run_head)
-      w->run_tail = NULL;
-    struct session *s = c->type == WCMD_NEW ? NULL : worker__session(w, c->sid);
-    switch (c->type) {
-    case WCMD_NEW:
-      if (w->stopping)
-        free(c->params);
-      else
-        add_session(w, c->params);
-      break;
-    case WCMD_CLOSE: if (s) wire__forget(w, s); break;
-    case WCMD_LINK: if (s) router__link(s, c->other, c->other_worker, now); break;
-    case WCMD_UNLINK: if (s) router__unlink(s); break;
-    case WCMD_STOP: w->stopping = true; break;
-    }
+  while (c) {
+    struct wcmd *next = c->next;
+    run_command(w, c);
+    w->done_seq = c->seq;
+    if (w->parked)
+      handover__resolve_parked(w);
+    free(c->params);
     free(c);
+    c = next;
   }
 }
 
-static void drain_rings(struct worker *w) {
-  uint64_t now = uv_now(&w->loop);
+void worker_post(struct worker *w, struct wcmd *c) {
+  c->next = NULL;
+  uv_mutex_lock(&w->cmd_lock);
+  if (w->cmd_tail)
+    w->cmd_tail->next = c;
+  else
+    w->cmd_head = c;
+  w->cmd_tail = c;
+  uv_mutex_unlock(&w->cmd_lock);
+  uv_async_send(&w->async);
+}
+
+/* ---- rings ---- */
+
+struct xmsg *worker__xmsg(struct worker *w, unsigned to, int type, size_t extra) {
+  if (to >= w->nworkers || to == w->index)
+    return NULL;
+  size_t len = sizeof(struct xmsg) + extra;
+  struct xmsg *m = NULL;
+  if (!w->outbox[to])
+    m = xring_reserve(mediaplane__ring(w->mp, w->index, to), len);
+  if (!m) {
+    /* The ring is full (or older messages wait): queue in order. Ownership must never be lost;
+     * feedback (keyframe requests, NACKs...) may be, once the outbox is long. */
+    bool owns = type == XM_HANDOVER || type == XM_HANDBACK || type == XM_ADDR;
+    struct pending_msg *p = NULL;
+    if (owns || w->outbox_len < OUTBOX_MAX)
+      p = malloc(sizeof(*p) + extra);
+    if (!p) {
+      w->st.xworker_dropped++;
+      return NULL;
+    }
+    p->next = NULL;
+    p->len = len;
+    if (w->outbox[to])
+      w->outbox_tail[to]->next = p;
+    else
+      w->outbox[to] = p;
+    w->outbox_tail[to] = p;
+    w->outbox_len++;
+    w->st.xworker_queued++;
+    m = &p->m;
+  }
+  memset(m, 0, sizeof(*m));
+  m->type = (uint8_t)type;
+  w->ring_dirty[to] = true;
+  w->st.xworker_packets++;
+  return m;
+}
+
+static void on_record(struct worker *w, const uint8_t *rec, size_t len, uint64_t now) {
+  struct xmsg m;
+  if (len < sizeof(m))
+    return;
+  memcpy(&m, rec, sizeof(m));
+  const uint8_t *extra = rec + sizeof(m);
+  size_t extra_len = len - sizeof(m);
+  switch (m.type) {
+  case XM_HANDOVER:
+  case XM_HANDBACK:
+  case XM_ADDR:
+    handover__on_xmsg(w, &m);
+    break;
+  case XM_TX:
+    transport__on_tx(w, m.dst, extra, extra_len);
+    break;
+  default:
+    router__on_xmsg(w, &m, extra, extra_len, now);
+    break;
+  }
+}
+
+void worker__drain_rings(struct worker *w) {
+  uint64_t now = worker__now(w);
   for (unsigned i = 0; i < w->nworkers; i++) {
     if (i == w->index)
       continue;
     struct xring *r = mediaplane__ring(w->mp, i, w->index);
     const uint8_t *rec;
     size_t len;
-    /* Bounded work per wakeup keeps the loop responsive; the rest waits for the next one. */
-    for (int n = 0; n < 4096 && (rec = xring_peek(r, &len)) != NULL; n++) {
-      if (len >= sizeof(struct xmsg)) {
-        struct xmsg m;
-        memcpy(&m, rec, sizeof(m));
-        router__on_xmsg(w, &m, rec + sizeof(m), len - sizeof(m), now);
-      }
+    /* Bounded work per wake-up keeps the loop responsive; the rest waits for the next one. */
+    for (int n = 0; n < RING_BATCH && (rec = xring_peek(r, &len)) != NULL; n++) {
+      on_record(w, rec, len, now);
       xring_release(r);
     }
   }
 }
 
-static void stop_now(struct worker *w);
-
-static void async_cb(uv_async_t *a) {
-  struct worker *w = a->data;
-  drain_commands(w);
-  if (w->stopping) {
-    stop_now(w);
-    return;
+/* Moves what waits in the outbox for `to` into its ring, in order, as far as it fits. */
+static void flush_outbox(struct worker *w, unsigned to) {
+  struct xring *r = mediaplane__ring(w->mp, w->index, to);
+  struct pending_msg *p;
+  while ((p = w->outbox[to]) != NULL) {
+    void *m = xring_reserve(r, p->len);
+    if (!m)
+      break;
+    memcpy(m, &p->m, p->len);
+    w->outbox[to] = p->next;
+    w->outbox_len--;
+    free(p);
+    w->ring_dirty[to] = true;
   }
-  drain_rings(w);
 }
 
-/* After every loop iteration: send what was batched, publish what other workers should see. */
-static void check_cb(uv_check_t *c) {
-  struct worker *w = c->data;
-  if (w->ntx)
-    wire__tx_flush(w);
+void worker__flush(struct worker *w) {
+  if (w->udp.ntx)
+    udp__flush(w);
   for (unsigned i = 0; i < w->nworkers; i++) {
+    if (w->outbox[i])
+      flush_outbox(w, i);
     if (!w->ring_dirty[i])
       continue;
     w->ring_dirty[i] = false;
     xring_commit(mediaplane__ring(w->mp, w->index, i));
     worker_wake(mediaplane__worker(w->mp, i));
+    if (w->outbox[i])
+      w->ring_dirty[i] = true; /* try again after the next iteration */
   }
 }
 
-static void reap(struct worker *w) {
-  size_t j = 0;
-  for (size_t i = 0; i < w->n_list; i++) {
-    struct session *s = w->list[i];
-    if (s->closing)
-      session__free(s);
-    else
-      w->list[j++] = s;
+/* ---- the loop ---- */
+
+static void stop_now(struct worker *w);
+
+static void async_cb(uv_async_t *a) {
+  struct worker *w = a->data;
+  worker__run_commands(w);
+  if (w->stopping) {
+    stop_now(w);
+    return;
   }
-  w->n_list = j;
+  worker__drain_rings(w);
 }
+
+static void check_cb(uv_check_t *c) { worker__flush(c->data); }
 
 static void tick_cb(uv_timer_t *t) {
   struct worker *w = t->data;
-  uint64_t now = uv_now(&w->loop);
-  reap(w);
-  drain_rings(w); /* in case a wake-up raced with a commit */
-  for (size_t i = 0; i < w->n_list; i++) {
-    struct session *s = w->list[i];
-    if (s->closing)
-      continue;
-    if (s->dtls && !s->dtls_done) {
-      int ms = dtls_timeout_ms(s->dtls, now);
-      if (ms == 0 && dtls_handle_timeout(s->dtls) < 0) {
-        w->st.dtls_failed++;
-        wire__fail(w, s, "DTLS handshake timed out");
-        continue;
-      }
-    }
-    if (!s->dtls_done && now - s->created_ms > w->cfg.connect_timeout_ms) {
-      wire__fail(w, s, "media connection timed out (ICE/DTLS did not complete)");
-      continue;
-    }
-    if (s->dtls_done && s->last_stun_ms && now - s->last_stun_ms > w->cfg.consent_timeout_ms) {
-      wire__fail(w, s, "the browser stopped answering (ICE consent expired)");
-      continue;
-    }
-    if (s->close_hint_ms && wire__check_closed(w, s, now))
-      continue;
-    if (s->ready)
-      wire__check_ready(w, s, now);
-    router__tick(s, now);
-  }
-  wire__adapt(w, now);
+  uint64_t now = worker__now(w);
+  session__reap(w);
+  worker__drain_rings(w); /* in case a wake-up raced with a commit */
+  for (size_t i = 0; i < w->n_list; i++)
+    if (!w->list[i]->closing)
+      session__tick(w->list[i], now);
+  capture__tick(w, now);
+  udp__adapt(w, now);
   w->st.sessions_live = w->n_list;
-  w->st.workers_polling = w->polling_mode;
+  w->st.workers_polling = w->udp.polling;
   uv_mutex_lock(&w->stat_lock);
   w->pub = w->st;
   uv_mutex_unlock(&w->stat_lock);
@@ -175,18 +233,18 @@ static void handle_closed(uv_handle_t *h) {
 }
 
 static void stop_now(struct worker *w) {
-  if (w->open_handles <= 0 || uv_is_closing((uv_handle_t *)&w->tick))
-    return;
   for (size_t i = 0; i < w->n_list; i++)
-    wire__forget(w, w->list[i]);
-  if (w->ntx)
-    wire__tx_flush(w);
-  reap(w);
-  uv_close((uv_handle_t *)&w->udp, handle_closed);
+    session__close(w->list[i]);
+  worker__flush(w);
+  session__reap(w);
+  if (!w->bound || uv_is_closing((uv_handle_t *)&w->tick))
+    return;
+  udp__close(w, handle_closed);
   uv_close((uv_handle_t *)&w->tick, handle_closed);
   uv_close((uv_handle_t *)&w->check, handle_closed);
-  uv_close((uv_handle_t *)&w->poll, handle_closed);
 }
+
+/* ---- life ---- */
 
 /* Frees what worker_new allocated (any of it may be NULL) and w itself. */
 static void free_parts(struct worker *w) {
@@ -195,14 +253,17 @@ static void free_parts(struct worker *w) {
   hmap_free(w->by_ufrag);
   hmap_free(w->by_addr);
   hmap_free(w->by_sid);
+  udp__free(w);
   free(w->list);
-  free(w->rxbuf);
+  free(w->ring_dirty);
+  free(w->outbox);
+  free(w->outbox_tail);
+  free(w->scratch);
   free(w);
 }
 
-struct worker *worker_new(struct mediaplane *mp, unsigned index, uv_loop_t *control,
-                          const struct mediaplane_config *cfg, const struct dtls_cert *cert) {
-  (void)control;
+struct worker *worker_new(struct mediaplane *mp, unsigned index, const struct mediaplane_config *cfg,
+                          const struct dtls_cert *cert) {
   struct worker *w = calloc(1, sizeof(*w));
   if (!w)
     return NULL;
@@ -213,13 +274,19 @@ struct worker *worker_new(struct mediaplane *mp, unsigned index, uv_loop_t *cont
   snprintf(w->bind_ip, sizeof(w->bind_ip), "%s", cfg->bind_ip ? cfg->bind_ip : "0.0.0.0");
   w->cfg.bind_ip = w->bind_ip;
   w->cfg.public_ip = NULL;
-  w->rxbuf = malloc(RECV_SLOTS * DGRAM_SLOT);
-  w->dtls_ctx = dtls_ctx_new(cert, DTLS_ROLE_SERVER, NULL);
+  w->udp.fd = -1;
+  w->udp.tx = calloc(w->nworkers, sizeof(*w->udp.tx));
+  w->ring_dirty = calloc(w->nworkers, sizeof(*w->ring_dirty));
+  w->outbox = calloc(w->nworkers, sizeof(*w->outbox));
+  w->outbox_tail = calloc(w->nworkers, sizeof(*w->outbox_tail));
+  w->scratch = malloc(UDP_TX_SLOT);
+  w->dtls_ctx = cert ? dtls_ctx_new(cert, DTLS_ROLE_SERVER, NULL) : NULL;
   w->ice = ice_responder_new();
   w->by_ufrag = hmap_new();
   w->by_addr = hmap_new();
   w->by_sid = hmap_new();
-  if (!w->rxbuf || !w->dtls_ctx || !w->ice || !w->by_ufrag || !w->by_addr || !w->by_sid ||
+  if (!w->udp.tx || !w->ring_dirty || !w->outbox || !w->outbox_tail || !w->scratch ||
+      (cert && !w->dtls_ctx) || !w->ice || !w->by_ufrag || !w->by_addr || !w->by_sid ||
       uv_loop_init(&w->loop)) {
     free_parts(w);
     return NULL;
@@ -232,41 +299,16 @@ struct worker *worker_new(struct mediaplane *mp, unsigned index, uv_loop_t *cont
 }
 
 int worker_bind(struct worker *w) {
-  struct sockaddr_storage ss;
-  uint16_t port = w->cfg.port ? (uint16_t)(w->cfg.port + w->index) : 0;
-  int rc = strchr(w->bind_ip, ':') ? uv_ip6_addr(w->bind_ip, port, (struct sockaddr_in6 *)&ss)
-                                   : uv_ip4_addr(w->bind_ip, port, (struct sockaddr_in *)&ss);
+  int rc = udp__bind(w);
   if (rc)
     return rc;
-  rc = uv_udp_init_ex(&w->loop, &w->udp, ss.ss_family | UV_UDP_RECVMMSG);
-  if (rc)
-    return rc;
-  w->udp.data = w;
-  w->open_handles++;
   uv_timer_init(&w->loop, &w->tick);
   w->tick.data = w;
   w->open_handles++;
   uv_check_init(&w->loop, &w->check);
   w->check.data = w;
   w->open_handles++;
-  uv_timer_init(&w->loop, &w->poll);
-  w->poll.data = w;
-  w->open_handles++;
-  w->rx_bufs = malloc(32 * sizeof(*w->rx_bufs));
-  rc = uv_udp_bind(&w->udp, (const struct sockaddr *)&ss, 0);
-  if (rc)
-    return rc;
-  uv_os_fd_t fd;
-  uv_fileno((uv_handle_t *)&w->udp, &fd);
-  w->fd = fd;
-  /* Large socket buffers absorb bursts of keyframes from many peers. */
-  int sz = 4 * 1024 * 1024;
-  uv_send_buffer_size((uv_handle_t *)&w->udp, &sz);
-  sz = 4 * 1024 * 1024;
-  uv_recv_buffer_size((uv_handle_t *)&w->udp, &sz);
-  rc = wire__recv_start(w);
-  if (rc)
-    return rc;
+  w->bound = true;
   uv_timer_start(&w->tick, tick_cb, TICK_MS, TICK_MS);
   uv_check_start(&w->check, check_cb);
   return 0;
@@ -281,85 +323,6 @@ int worker_run(struct worker *w) {
   int rc = uv_thread_create(&w->thread, thread_main, w);
   w->thread_started = rc == 0;
   return rc;
-}
-
-uint16_t worker_port(const struct worker *w) {
-  struct sockaddr_storage ss;
-  int len = sizeof(ss);
-  if (uv_udp_getsockname(&w->udp, (struct sockaddr *)&ss, &len))
-    return 0;
-  if (ss.ss_family == AF_INET)
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-  return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
-void worker__drain_commands(struct worker *w) { drain_commands(w); }
-
-/* Queues two commands so that neither worker can see its own before the other is queued: a
- * link's handover must never overtake the other side's LINK. */
-void worker_post_pair(struct worker *a, int ta, uint64_t sa, uint64_t oa, unsigned owa,
-                      struct worker *b, int tb, uint64_t sb, uint64_t ob, unsigned owb) {
-  struct wcmd *ca = calloc(1, sizeof(*ca)), *cb = calloc(1, sizeof(*cb));
-  if (!ca || !cb) {
-    free(ca);
-    free(cb);
-    return;
-  }
-  *ca = (struct wcmd){.type = ta, .sid = sa, .other = oa, .other_worker = owa};
-  *cb = (struct wcmd){.type = tb, .sid = sb, .other = ob, .other_worker = owb};
-  struct worker *first = a->index <= b->index ? a : b, *second = first == a ? b : a;
-  uv_mutex_lock(&first->cmd_lock);
-  if (second != first)
-    uv_mutex_lock(&second->cmd_lock);
-  struct worker *ws[2] = {a, b};
-  struct wcmd *cs[2] = {ca, cb};
-  for (int i = 0; i < 2; i++) {
-    if (ws[i]->cmd_tail)
-      ws[i]->cmd_tail->next = cs[i];
-    else
-      ws[i]->cmd_head = cs[i];
-    ws[i]->cmd_tail = cs[i];
-  }
-  if (second != first)
-    uv_mutex_unlock(&second->cmd_lock);
-  uv_mutex_unlock(&first->cmd_lock);
-  uv_async_send(&a->async);
-  if (b != a)
-    uv_async_send(&b->async);
-}
-
-static void post(struct worker *w, struct wcmd *c) {
-  uv_mutex_lock(&w->cmd_lock);
-  if (w->cmd_tail)
-    w->cmd_tail->next = c;
-  else
-    w->cmd_head = c;
-  w->cmd_tail = c;
-  uv_mutex_unlock(&w->cmd_lock);
-  uv_async_send(&w->async);
-}
-
-void worker_post_new(struct worker *w, struct session_params *p) {
-  struct wcmd *c = calloc(1, sizeof(*c));
-  if (!c) {
-    free(p);
-    return;
-  }
-  c->type = WCMD_NEW;
-  c->sid = p->sid;
-  c->params = p;
-  post(w, c);
-}
-
-void worker_post(struct worker *w, int type, uint64_t sid, uint64_t other, unsigned other_worker) {
-  struct wcmd *c = calloc(1, sizeof(*c));
-  if (!c)
-    return;
-  c->type = type;
-  c->sid = sid;
-  c->other = other;
-  c->other_worker = other_worker;
-  post(w, c);
 }
 
 void worker_wake(struct worker *w) { uv_async_send(&w->async); }
@@ -377,12 +340,19 @@ void worker_read_stats(struct worker *w, struct mediaplane_stats *st) {
  * may still wake this one safely until worker_free(). */
 void worker_stop(struct worker *w) {
   if (w->thread_started) {
-    worker_post(w, WCMD_STOP, 0, 0, 0);
+    struct wcmd *c = calloc(1, sizeof(*c));
+    if (c) {
+      c->type = WCMD_STOP;
+      worker_post(w, c);
+    } else {
+      w->stopping = true; /* best effort: the next wake-up sees it */
+      uv_async_send(&w->async);
+    }
     uv_thread_join(&w->thread);
     w->thread_started = false;
   } else {
     w->stopping = true;
-    drain_commands(w);
+    worker__run_commands(w);
     stop_now(w);
     if (w->open_handles > 0)
       uv_run(&w->loop, UV_RUN_DEFAULT);
@@ -392,8 +362,8 @@ void worker_stop(struct worker *w) {
 /* Closes what is left, on the calling thread, and frees w: every worker must be stopped. */
 void worker_free(struct worker *w) {
   w->stopping = true;
-  drain_commands(w);
-  /* Records still in our rings may own objects (outbounds changing hands): free them. */
+  worker__run_commands(w);
+  /* Records still in our rings, and messages in outboxes, may own objects: free them. */
   for (unsigned i = 0; i < w->nworkers; i++) {
     if (i == w->index)
       continue;
@@ -403,20 +373,25 @@ void worker_free(struct worker *w) {
     /* Every thread has stopped: publish what a producer reserved but never committed. */
     xring_commit(r);
     while ((rec = xring_peek(r, &len)) != NULL) {
-      if (len >= sizeof(struct xmsg)) {
-        struct xmsg m;
+      struct xmsg m;
+      if (len >= sizeof(m)) {
         memcpy(&m, rec, sizeof(m));
-        router__xmsg_discard(&m);
+        handover__xmsg_discard(&m);
       }
       xring_release(r);
     }
+    while (w->outbox[i]) {
+      struct pending_msg *p = w->outbox[i];
+      w->outbox[i] = p->next;
+      handover__xmsg_discard(&p->m);
+      free(p);
+    }
   }
+  handover__discard_parked(w);
+  capture__discard(w);
   for (size_t i = 0; i < w->n_list; i++)
     session__free(w->list[i]);
   w->n_list = 0;
-  for (unsigned i = 0; i < MAX_WORKERS; i++)
-    free(w->tx[i]);
-  free(w->rx_bufs);
   uv_close((uv_handle_t *)&w->async, NULL);
   uv_run(&w->loop, UV_RUN_DEFAULT);
   uv_loop_close(&w->loop);

@@ -1,0 +1,107 @@
+/* capture.c -- keyframe requests waiting on a worker for their session's next keyframe. */
+#include "media/capture.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "media/keyframe.h"
+#include "media/router_int.h"
+#include "media/rtp.h"
+
+#define CAPTURE_MAX_BYTES (512 * 1024) /* a 1080p VP8 keyframe is well under this */
+#define CAPTURE_MAX_WAITING 64         /* per worker */
+
+struct kf_wait {
+  struct kf_wait *next;
+  uint64_t req, sid, deadline;
+  struct keyframe_asm a;
+};
+
+static size_t n_waiting(const struct worker *w) {
+  size_t n = 0;
+  for (const struct kf_wait *k = w->kf_waits; k; k = k->next)
+    n++;
+  return n;
+}
+
+void capture__request(struct worker *w, uint64_t req, uint64_t sid, uint32_t timeout_ms) {
+  struct session *s = worker__session(w, sid);
+  if (!s) {
+    worker__event(w, WEV_REPLY, req, -ENOENT, NULL, 0);
+    return;
+  }
+  if (n_waiting(w) >= CAPTURE_MAX_WAITING) {
+    worker__event(w, WEV_REPLY, req, -EBUSY, NULL, 0);
+    return;
+  }
+  struct kf_wait *k = calloc(1, sizeof(*k));
+  uint8_t *buf = malloc(CAPTURE_MAX_BYTES);
+  if (!k || !buf) {
+    free(k);
+    free(buf);
+    worker__event(w, WEV_REPLY, req, -ENOMEM, NULL, 0);
+    return;
+  }
+  uint64_t now = worker__now(w);
+  k->req = req;
+  k->sid = sid;
+  k->deadline = now + (timeout_ms ? timeout_ms : 2000);
+  keyframe_asm_init(&k->a, buf, CAPTURE_MAX_BYTES);
+  k->next = w->kf_waits;
+  w->kf_waits = k;
+  s->captures++;
+  router__keyframe(s, now, false);
+}
+
+/* Unhooks k, answers it, frees it (its buffer goes with the reply when the status is 0). */
+static void answer(struct worker *w, struct kf_wait **pp, int status) {
+  struct kf_wait *k = *pp;
+  *pp = k->next;
+  struct session *s = worker__session(w, k->sid);
+  if (s && s->captures)
+    s->captures--;
+  if (status == 0) {
+    worker__event(w, WEV_REPLY, k->req, 0, k->a.buf, k->a.len);
+  } else {
+    free(k->a.buf);
+    worker__event(w, WEV_REPLY, k->req, status, NULL, 0);
+  }
+  free(k);
+}
+
+void capture__on_video(struct session *s, const uint8_t *buf, const struct rtp_view *v) {
+  struct worker *w = s->w;
+  struct kf_wait **pp = &w->kf_waits;
+  while (*pp) {
+    struct kf_wait *k = *pp;
+    if (k->sid == s->id &&
+        keyframe_asm_feed(&k->a, v->seq, v->ts, v->marker, buf + v->payload_off,
+                          v->payload_len) == 1) {
+      answer(w, pp, 0);
+      continue;
+    }
+    pp = &k->next;
+  }
+}
+
+void capture__tick(struct worker *w, uint64_t now) {
+  struct kf_wait **pp = &w->kf_waits;
+  while (*pp) {
+    struct kf_wait *k = *pp;
+    if (!worker__session(w, k->sid))
+      answer(w, pp, -ENOENT);
+    else if (now >= k->deadline)
+      answer(w, pp, -ETIMEDOUT);
+    else
+      pp = &k->next;
+  }
+}
+
+void capture__discard(struct worker *w) {
+  while (w->kf_waits) {
+    struct kf_wait *k = w->kf_waits;
+    w->kf_waits = k->next;
+    free(k->a.buf);
+    free(k);
+  }
+}

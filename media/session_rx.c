@@ -1,0 +1,248 @@
+/* session_rx.c -- what arrives from browsers on a worker: RFC 7983 demux, ICE checks (and the
+ * addresses they validate), the DTLS handshake, and SRTP/SRTCP handed to the router. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "media/demux.h"
+#include "media/hmap.h"
+#include "media/router_int.h"
+
+static size_t addr_key(const struct sockaddr *sa, uint8_t key[20]) {
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+    key[0] = 4;
+    memcpy(key + 1, &in->sin_port, 2);
+    memcpy(key + 3, &in->sin_addr, 4);
+    return 7;
+  }
+  if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+    key[0] = 6;
+    memcpy(key + 1, &in6->sin6_port, 2);
+    memcpy(key + 3, &in6->sin6_addr, 16);
+    return 19;
+  }
+  return 0;
+}
+
+static void drop_addr(struct worker *w, struct session *s, size_t i) {
+  uint8_t key[20];
+  size_t kl = addr_key((const struct sockaddr *)&s->addrs[i], key);
+  if (kl && hmap_get(w->by_addr, key, kl) == s)
+    hmap_del(w->by_addr, key, kl);
+  s->addrs[i] = s->addrs[--s->n_addrs];
+}
+
+void session__rx_forget(struct session *s) {
+  while (s->n_addrs)
+    drop_addr(s->w, s, 0);
+}
+
+static void remember_addr(struct worker *w, struct session *s, const struct sockaddr *from) {
+  uint8_t key[20];
+  size_t kl = addr_key(from, key);
+  if (!kl)
+    return;
+  struct session *owner = hmap_get(w->by_addr, key, kl);
+  if (owner == s)
+    return;
+  if (owner) {
+    /* The address moved to another session (a NAT reused it): the newer check wins. */
+    for (size_t i = 0; i < owner->n_addrs; i++) {
+      uint8_t k2[20];
+      if (addr_key((const struct sockaddr *)&owner->addrs[i], k2) == kl && !memcmp(k2, key, kl)) {
+        drop_addr(w, owner, i);
+        break;
+      }
+    }
+    hmap_del(w->by_addr, key, kl);
+  }
+  if (s->n_addrs == MAX_ADDRS_PER_SESSION) {
+    /* Full: the oldest goes, the others keep their order. */
+    uint8_t k0[20];
+    size_t l0 = addr_key((const struct sockaddr *)&s->addrs[0], k0);
+    if (l0 && hmap_get(w->by_addr, k0, l0) == s)
+      hmap_del(w->by_addr, k0, l0);
+    memmove(&s->addrs[0], &s->addrs[1], (MAX_ADDRS_PER_SESSION - 1) * sizeof(s->addrs[0]));
+    s->n_addrs--;
+  }
+  memset(&s->addrs[s->n_addrs], 0, sizeof(s->addrs[0]));
+  memcpy(&s->addrs[s->n_addrs], from, udp__addr_len(from));
+  s->n_addrs++;
+  hmap_put(w->by_addr, key, kl, s);
+}
+
+static void set_send_addr(struct session *s, const struct sockaddr *from) {
+  socklen_t len = udp__addr_len(from);
+  if (s->path.kind == TX_DGRAM && !memcmp(&s->path.addr, from, len))
+    return;
+  memset(&s->path.addr, 0, sizeof(s->path.addr));
+  memcpy(&s->path.addr, from, len);
+  s->path.kind = TX_DGRAM;
+  handover__path_changed(s);
+}
+
+static void *lookup_ufrag(void *arg, const char *local, size_t len, const char **pwd,
+                          const char **remote) {
+  struct worker *w = arg;
+  struct session *s = hmap_get(w->by_ufrag, local, len);
+  if (!s || s->closing)
+    return NULL;
+  *pwd = s->pwd;
+  *remote = s->remote_ufrag;
+  return s;
+}
+
+static void on_stun(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr *from) {
+  uint8_t reply[1280];
+  size_t rlen = sizeof(reply);
+  struct ice_check chk;
+  int rc = ice_responder_handle(w->ice, buf, len, from, udp__addr_len(from), lookup_ufrag, w,
+                                &chk, reply, &rlen);
+  if (rc == -EBADMSG) {
+    w->st.stun_malformed++;
+    return;
+  }
+  if (rc < 0) {
+    w->st.stun_rejected++;
+    return;
+  }
+  struct session *s = chk.session;
+  w->st.stun_ok++;
+  s->last_stun_ms = worker__now(w);
+  remember_addr(w, s, from);
+  /* ICE-lite: the controlling browser nominates; follow its nomination (a later one is how a
+   * network switch arrives), and until then answer where the checks come from. */
+  if (chk.use_candidate || s->path.kind == TX_NONE)
+    set_send_addr(s, from);
+  size_t cap;
+  uint8_t *slot = udp__slot(w, w->index, &cap);
+  if (!slot)
+    return;
+  memcpy(slot, reply, rlen);
+  struct sockaddr_storage to;
+  memset(&to, 0, sizeof(to));
+  memcpy(&to, from, udp__addr_len(from));
+  udp__commit(w, w->index, &to, rlen);
+}
+
+static void dtls_send_cb(void *arg, const uint8_t *buf, size_t len) {
+  session__send(arg, buf, len);
+}
+
+/* An SRTP or SRTCP packet from the browser authenticated. The first one shows that its
+ * handshake is complete: the DTLS object is freed. */
+static void on_authenticated(struct worker *w, struct session *s, uint64_t now) {
+  s->last_media_ms = now;
+  if (!s->dtls)
+    return;
+  dtls_free(s->dtls);
+  s->dtls = NULL;
+  w->st.dtls_released++;
+}
+
+static void on_dtls(struct worker *w, struct session *s, const uint8_t *buf, size_t len) {
+  if (s->dtls_done && !s->dtls) { /* freed by on_authenticated */
+    /* An encrypted alert (content type 21, epoch 1) is the browser's close_notify, or one
+     * forged from its address: only a hint until media stops too. Anything else is ignored. */
+    if (len >= 13 && buf[0] == 21 && (buf[3] | buf[4]) != 0 && !s->close_hint_ms)
+      s->close_hint_ms = worker__now(w);
+    return;
+  }
+  if (!s->dtls) {
+    s->dtls = dtls_new(w->dtls_ctx, s->peer_fp, s->peer_fp_len, dtls_send_cb, s);
+    if (!s->dtls)
+      return;
+  }
+  int rc = dtls_feed(s->dtls, buf, len);
+  if (rc == 1 && !s->srtp) {
+    struct srtp_keys k;
+    if (dtls_srtp_keys(s->dtls, &k) == 0)
+      s->srtp = srtpctx_new(&k);
+    if (!s->srtp) {
+      w->st.dtls_failed++;
+      session__fail(s, "could not set up SRTP");
+      return;
+    }
+    s->profile = k.profile;
+    s->keys = k;
+    memset(&k, 0, sizeof(k));
+    s->dtls_done = true;
+    handover__srtp_ready(s);
+    w->st.dtls_ok++;
+  } else if (rc == -EACCES) {
+    w->st.dtls_failed++;
+    session__fail(s, "DTLS certificate does not match the offer's fingerprint");
+  } else if (rc == -ECONNRESET) {
+    session__fail(s, "the browser closed the connection");
+  } else if (rc < 0) {
+    w->st.dtls_failed++;
+    session__fail(s, "DTLS handshake failed");
+  }
+}
+
+/* libsrtp keeps one stream per SSRC and searches them linearly: a peer holding the keys must
+ * not be able to make it create streams without bound. A browser sends from two SSRCs (three
+ * or four with RTX or a receive-only RTCP SSRC); anything beyond MAX_SSRCS is dropped. */
+static bool ssrc_allowed(struct session *s, const uint8_t *buf, size_t len, bool rtp) {
+  if (len < 8 + (rtp ? 4u : 0u))
+    return false;
+  const uint8_t *p = buf + (rtp ? 8 : 4);
+  uint32_t ssrc = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+  for (size_t i = 0; i < s->n_ssrcs; i++)
+    if (s->ssrcs[i] == ssrc)
+      return true;
+  if (s->n_ssrcs == MAX_SSRCS)
+    return false;
+  s->ssrcs[s->n_ssrcs++] = ssrc;
+  return true;
+}
+
+void session__on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct sockaddr *from) {
+  w->st.rx_packets++;
+  w->st.rx_bytes += len;
+  enum demux_kind k = demux_classify(buf, len);
+  if (k == DEMUX_STUN) {
+    on_stun(w, buf, len, from);
+    return;
+  }
+  if (k == DEMUX_UNKNOWN) {
+    w->st.rx_dropped++;
+    return;
+  }
+  uint8_t key[20];
+  size_t kl = addr_key(from, key);
+  struct session *s = kl ? hmap_get(w->by_addr, key, kl) : NULL;
+  if (!s || s->closing) {
+    w->st.rx_dropped++;
+    return;
+  }
+  if (k == DEMUX_DTLS) {
+    on_dtls(w, s, buf, len);
+    return;
+  }
+  if (!s->srtp || !ssrc_allowed(s, buf, len, k == DEMUX_RTP)) {
+    w->st.rx_dropped++;
+    return;
+  }
+  uint64_t now = worker__now(w);
+  size_t n = len;
+  if (k == DEMUX_RTP) {
+    if (srtpctx_unprotect_rtp(s->srtp, buf, &n) != 0) {
+      w->st.srtp_errors++;
+      return;
+    }
+    on_authenticated(w, s, now);
+    router__on_rtp(s, buf, n, now);
+    if (!s->flowing)
+      session__check_ready(s, now);
+  } else {
+    if (srtpctx_unprotect_rtcp(s->srtp, buf, &n) != 0) {
+      w->st.srtp_errors++;
+      return;
+    }
+    on_authenticated(w, s, now);
+    router__on_rtcp(s, buf, n, now);
+  }
+}

@@ -1,0 +1,238 @@
+/* udp.c -- the datagram transport of a media worker: one UDP socket, recvmmsg batches (per
+ * wake-up, or from a timer under load) and sendmmsg batches flushed once per loop iteration. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "media/session_int.h"
+#include "media/worker_int.h"
+
+#define DGRAM_SLOT (64 * 1024)       /* libuv hands recvmmsg 64 KiB per datagram slot */
+#define POLL_MAX_CALLS 64            /* bounded work per timer tick */
+
+struct udp_txbatch {
+  int fd;
+  unsigned n;
+  struct mmsghdr msgs[UDP_TX_BATCH];
+  struct iovec iov[UDP_TX_BATCH];
+  struct sockaddr_storage addr[UDP_TX_BATCH];
+  uint8_t buf[UDP_TX_BATCH][UDP_TX_SLOT];
+};
+
+socklen_t udp__addr_len(const struct sockaddr *sa) {
+  return sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+int udp__fd(struct worker *w) { return w->udp.fd; }
+
+/* ---- transmit ---- */
+
+static void flush_batch(struct worker *w, struct udp_txbatch *t) {
+  unsigned off = 0;
+  while (off < t->n) {
+    int n = sendmmsg(t->fd, t->msgs + off, t->n - off, 0);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR)
+        continue;
+      break; /* EAGAIN or an error: drop the rest, like a full link would */
+    }
+    for (int i = 0; i < n; i++) {
+      w->st.tx_packets++;
+      w->st.tx_bytes += t->iov[off + (unsigned)i].iov_len;
+    }
+    off += (unsigned)n;
+  }
+  w->udp.ntx -= t->n;
+  t->n = 0;
+}
+
+void udp__flush(struct worker *w) {
+  for (unsigned i = 0; i < w->nworkers && w->udp.ntx; i++)
+    if (w->udp.tx[i] && w->udp.tx[i]->n)
+      flush_batch(w, w->udp.tx[i]);
+}
+
+uint8_t *udp__slot(struct worker *w, unsigned via, size_t *cap) {
+  if (via >= w->nworkers || !w->udp.tx)
+    return NULL;
+  struct udp_txbatch *t = w->udp.tx[via];
+  if (!t) {
+    t = calloc(1, sizeof(*t));
+    if (!t)
+      return NULL;
+    t->fd = mediaplane__fd(w->mp, via);
+    w->udp.tx[via] = t;
+  }
+  if (t->n == UDP_TX_BATCH)
+    flush_batch(w, t);
+  *cap = 1500;
+  return t->buf[t->n];
+}
+
+void udp__commit(struct worker *w, unsigned via, const struct sockaddr_storage *to, size_t len) {
+  struct udp_txbatch *t = via < w->nworkers && w->udp.tx ? w->udp.tx[via] : NULL;
+  if (!t || t->n == UDP_TX_BATCH || t->fd < 0)
+    return;
+  unsigned i = t->n;
+  socklen_t alen = udp__addr_len((const struct sockaddr *)to);
+  memcpy(&t->addr[i], to, alen);
+  t->iov[i].iov_base = t->buf[i];
+  t->iov[i].iov_len = len;
+  memset(&t->msgs[i], 0, sizeof(t->msgs[i]));
+  t->msgs[i].msg_hdr.msg_name = &t->addr[i];
+  t->msgs[i].msg_hdr.msg_namelen = alen;
+  t->msgs[i].msg_hdr.msg_iov = &t->iov[i];
+  t->msgs[i].msg_hdr.msg_iovlen = 1;
+  t->n++;
+  w->udp.ntx++;
+}
+
+/* ---- receive ---- */
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  struct worker *w = h->data;
+  (void)suggested;
+  *buf = uv_buf_init((char *)w->udp.rxbuf, UDP_RECV_SLOTS * DGRAM_SLOT);
+}
+
+static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                    unsigned flags) {
+  struct worker *w = h->data;
+  if (nread <= 0 || !addr || w->stopping)
+    return;
+  if (flags & UV_UDP_PARTIAL) {
+    w->st.rx_dropped++;
+    return;
+  }
+  session__on_datagram(w, (uint8_t *)buf->base, (size_t)nread, addr);
+}
+
+static int recv_start(struct worker *w) {
+  return uv_udp_recv_start(&w->udp.handle, alloc_cb, recv_cb);
+}
+
+static void poll_cb(uv_timer_t *t) {
+  struct worker *w = t->data;
+  struct udp *u = &w->udp;
+  if (w->stopping)
+    return;
+  for (int call = 0; call < POLL_MAX_CALLS; call++) {
+    for (int i = 0; i < UDP_RECV_SLOTS; i++) {
+      u->rx_iov[i].iov_base = u->rx_bufs[i];
+      u->rx_iov[i].iov_len = sizeof(u->rx_bufs[i]);
+      memset(&u->rx_msgs[i].msg_hdr, 0, sizeof(u->rx_msgs[i].msg_hdr));
+      u->rx_msgs[i].msg_hdr.msg_iov = &u->rx_iov[i];
+      u->rx_msgs[i].msg_hdr.msg_iovlen = 1;
+      u->rx_msgs[i].msg_hdr.msg_name = &u->rx_addr[i];
+      u->rx_msgs[i].msg_hdr.msg_namelen = sizeof(u->rx_addr[i]);
+    }
+    int n = recvmmsg(u->fd, u->rx_msgs, UDP_RECV_SLOTS, MSG_DONTWAIT, NULL);
+    if (n <= 0)
+      break;
+    for (int i = 0; i < n; i++) {
+      if (u->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+        w->st.rx_dropped++;
+        continue;
+      }
+      session__on_datagram(w, u->rx_bufs[i], u->rx_msgs[i].msg_len,
+                           (const struct sockaddr *)&u->rx_addr[i]);
+    }
+    if (n < UDP_RECV_SLOTS)
+      break;
+  }
+}
+
+void udp__adapt(struct worker *w, uint64_t now) {
+  struct udp *u = &w->udp;
+  if (!u->rate_window_ms) {
+    u->rate_window_ms = now;
+    u->rate_window_rx = w->st.rx_packets;
+    return;
+  }
+  uint64_t span = now - u->rate_window_ms;
+  if (span < 200)
+    return;
+  uint64_t pps = (w->st.rx_packets - u->rate_window_rx) * 1000 / span;
+  u->rate_window_ms = now;
+  u->rate_window_rx = w->st.rx_packets;
+  if (!w->bound || w->stopping)
+    return;
+  /* Switch to timer-driven receive above poll_pps, back below half of it. */
+  uint64_t on = w->cfg.poll_pps;
+  if (!u->polling && on && pps >= on) {
+    uv_udp_recv_stop(&u->handle);
+    uint64_t ms = w->cfg.poll_ms ? w->cfg.poll_ms : 1;
+    uv_timer_start(&u->poll, poll_cb, ms, ms);
+    u->polling = true;
+  } else if (u->polling && (!on || pps < on / 2)) {
+    uv_timer_stop(&u->poll);
+    u->polling = false;
+    recv_start(w);
+  }
+}
+
+/* ---- set-up and tear-down ---- */
+
+int udp__bind(struct worker *w) {
+  struct udp *u = &w->udp;
+  struct sockaddr_storage ss;
+  uint16_t port = w->cfg.port ? (uint16_t)(w->cfg.port + w->index) : 0;
+  int rc = strchr(w->bind_ip, ':') ? uv_ip6_addr(w->bind_ip, port, (struct sockaddr_in6 *)&ss)
+                                   : uv_ip4_addr(w->bind_ip, port, (struct sockaddr_in *)&ss);
+  if (rc)
+    return rc;
+  u->rxbuf = malloc(UDP_RECV_SLOTS * DGRAM_SLOT);
+  u->rx_bufs = malloc(UDP_RECV_SLOTS * sizeof(*u->rx_bufs));
+  if (!u->rxbuf || !u->rx_bufs)
+    return -ENOMEM;
+  rc = uv_udp_init_ex(&w->loop, &u->handle, ss.ss_family | UV_UDP_RECVMMSG);
+  if (rc)
+    return rc;
+  u->handle.data = w;
+  w->open_handles++;
+  uv_timer_init(&w->loop, &u->poll);
+  u->poll.data = w;
+  w->open_handles++;
+  rc = uv_udp_bind(&u->handle, (const struct sockaddr *)&ss, 0);
+  if (rc)
+    return rc;
+  uv_os_fd_t fd;
+  uv_fileno((uv_handle_t *)&u->handle, &fd);
+  u->fd = fd;
+  /* Large socket buffers absorb bursts of keyframes from many peers. */
+  int sz = 4 * 1024 * 1024;
+  uv_send_buffer_size((uv_handle_t *)&u->handle, &sz);
+  sz = 4 * 1024 * 1024;
+  uv_recv_buffer_size((uv_handle_t *)&u->handle, &sz);
+  return recv_start(w);
+}
+
+void udp__close(struct worker *w, uv_close_cb cb) {
+  if (!uv_is_closing((uv_handle_t *)&w->udp.handle)) {
+    uv_close((uv_handle_t *)&w->udp.handle, cb);
+    uv_close((uv_handle_t *)&w->udp.poll, cb);
+  }
+}
+
+void udp__free(struct worker *w) {
+  struct udp *u = &w->udp;
+  if (u->tx)
+    for (unsigned i = 0; i < w->nworkers; i++)
+      free(u->tx[i]);
+  free(u->tx);
+  free(u->rxbuf);
+  free(u->rx_bufs);
+  u->tx = NULL;
+  u->rxbuf = NULL;
+  u->rx_bufs = NULL;
+}
+
+uint16_t udp__port(struct worker *w) {
+  struct sockaddr_storage ss;
+  int len = sizeof(ss);
+  if (!w->bound || uv_udp_getsockname(&w->udp.handle, (struct sockaddr *)&ss, &len))
+    return 0;
+  if (ss.ss_family == AF_INET)
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}

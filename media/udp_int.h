@@ -1,0 +1,55 @@
+/* udp_int.h -- a worker's datagram transport: its UDP socket, batched receive (per wake-up, or
+ * from a timer under load) and batched transmit (sendmmsg per socket). Private to media/. */
+#ifndef TANDEM_UDP_INT_H
+#define TANDEM_UDP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "media/srtpctx.h"
+
+#define UDP_RECV_SLOTS 32            /* datagrams per recvmmsg */
+#define UDP_TX_BATCH 64              /* datagrams per sendmmsg */
+#define UDP_TX_SLOT (1500 + SRTPCTX_TRAILER)
+
+struct worker;
+struct udp_txbatch;
+
+struct udp {
+  uv_udp_t handle;
+  uv_timer_t poll;
+  int fd;
+  uint8_t *rxbuf;                    /* event mode: libuv's recvmmsg area (64 KiB a slot) */
+  /* Receive mode: event-driven at low rates; above poll_pps a timer (poll_ms) drains the
+   * socket with recvmmsg, so each wake-up handles many datagrams. */
+  bool polling;
+  uint64_t rate_window_ms, rate_window_rx;
+  struct mmsghdr rx_msgs[UDP_RECV_SLOTS];
+  struct iovec rx_iov[UDP_RECV_SLOTS];
+  struct sockaddr_storage rx_addr[UDP_RECV_SLOTS];
+  uint8_t (*rx_bufs)[2048];
+  /* Transmit batches, one per socket sent on (ours and those of workers whose browsers we
+   * feed), made on first use and flushed after every loop iteration. */
+  struct udp_txbatch **tx;           /* [nworkers] */
+  unsigned ntx;                      /* datagrams waiting in all batches */
+};
+
+/* Binds port cfg.port + index (0 = any), starts receiving. Adds its two handles to
+ * w->open_handles. 0 or a negative errno. */
+int udp__bind(struct worker *w);
+void udp__close(struct worker *w, uv_close_cb cb);   /* closes both handles */
+void udp__free(struct worker *w);                    /* after the loop is done */
+uint16_t udp__port(struct worker *w);
+int udp__fd(struct worker *w);
+/* A slot of *cap (1500) bytes, plus SRTPCTX_TRAILER of room, for one datagram sent on worker
+ * `via`'s socket; NULL when none can be had (out of memory): the caller drops the packet.
+ * udp__commit queues it; nothing else may be slotted in between. */
+uint8_t *udp__slot(struct worker *w, unsigned via, size_t *cap);
+void udp__commit(struct worker *w, unsigned via, const struct sockaddr_storage *to, size_t len);
+void udp__flush(struct worker *w);                   /* sendmmsg of every batch */
+void udp__adapt(struct worker *w, uint64_t now);     /* from the tick: pick the receive mode */
+socklen_t udp__addr_len(const struct sockaddr *sa);
+
+#endif
