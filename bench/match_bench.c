@@ -6,14 +6,14 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench/matchpark.h"
 #include "match/engine.h"
-#include "match/pool.h"
 
 /* A decision is one match_start by a newcomer with random interests: the
  * engine searches the pool, pairs and unlinks the partner from its indexes.
  * After each timed decision the pair leaves and a fresh waiter is parked in
- * the pool (untimed), so the pool size stays put. Figures are printed, never
- * asserted (STYLE.md rule 9). */
+ * the pool (untimed, bench/matchpark.c), so the pool size stays put. Figures
+ * are printed, never asserted (STYLE.md rule 9). */
 
 #define VOCAB 300
 #define LANGS 12
@@ -106,9 +106,9 @@ static uint64_t decide(struct match_engine *e, match_id *next_id, uint64_t clock
    * that found nobody just leaves. */
   if (match_partner(e, id) != 0) {
     ++*paired;
-    (void)match__bench_remove_pair(e, id, clock_ms);
+    (void)matchpark_remove_pair(e, id, clock_ms);
     n = random_interests(tags, &lang);
-    (void)match__bench_park(e, (*next_id)++, tags, n, lang, clock_ms);
+    (void)matchpark_add(e, (*next_id)++, tags, n, lang, clock_ms);
   } else {
     (void)match_remove(e, id, clock_ms);
   }
@@ -141,7 +141,7 @@ static void pool_build(struct pool *pl, size_t size, size_t warm, struct result 
   t0 = now_ns();
   for (i = 0; i < size; i++) {
     n = random_interests(tags, &lang);
-    if (match__bench_park(pl->e, pl->next_id++, tags, n, lang, 1000) < 0) {
+    if (matchpark_add(pl->e, pl->next_id++, tags, n, lang, 1000) < 0) {
       fprintf(stderr, "park failed\n");
       exit(1);
     }

@@ -309,50 +309,6 @@ int match_start(struct match_engine *e, match_id id, const char *const *tags, si
   return 0;
 }
 
-int match__bench_park(struct match_engine *e, match_id id, const char *const *tags, size_t ntags,
-                      const char *lang, uint64_t now_ms) {
-  struct match__tagset ts;
-  char lang_buf[MATCH__TAG_LEN_MAX + 1];
-  size_t lang_len;
-  struct match__peer *p;
-  struct match__memb *memb;
-  uint8_t nmemb;
-  int rc;
-
-  rc = match__tags_normalise(tags, ntags, e->cfg.max_tags, e->cfg.max_tag_len, &ts);
-  if (rc == 0)
-    rc = match__lang_normalise(lang, e->cfg.max_tag_len, lang_buf, &lang_len);
-  if (rc == 0)
-    rc = match_add(e, id, now_ms);
-  if (rc < 0)
-    return rc;
-  p = engine_peer(e, id);
-  rc = engine_make_memb(e, &ts, lang_buf, lang_len, &memb, &nmemb);
-  if (rc < 0) {
-    (void)match_remove(e, id, now_ms);
-    return rc;
-  }
-  (void)match__pool_retag(e, p, memb, (uint8_t)ts.n, nmemb);
-  p->ready = 1;
-  p->want = 1;
-  match__pool_enter(e, p, MATCH__ENTER_PARK);
-  return 0;
-}
-
-int match__bench_remove_pair(struct match_engine *e, match_id id, uint64_t now_ms) {
-  struct match__peer *p = engine_peer(e, id), *q;
-
-  if (p == NULL)
-    return -ENOENT;
-  q = p->partner;
-  if (q != NULL) {
-    p->partner = q->partner = NULL;
-    e->npaired -= 2;
-    (void)match_remove(e, q->id, now_ms);
-  }
-  return match_remove(e, id, now_ms);
-}
-
 int match_next(struct match_engine *e, match_id id, uint64_t now_ms) {
   struct match__peer *p;
   int rc = engine_begin(e, id, now_ms, &p);

@@ -166,8 +166,7 @@ int match__pool_eligible(struct match_engine *e, struct match__peer *p) {
   return p->want && p->ready && !p->banned && !p->cooling && p->partner == NULL && !p->in_pool;
 }
 
-/* Links p into every index; the caller decided it waits. */
-static void pool_link(struct match_engine *e, struct match__peer *p) {
+void match__pool_link(struct match_engine *e, struct match__peer *p) {
   pool_link_trees(e, p);
   if (!p->open)
     match__list_append(&e->widen, &p->widen_link);
@@ -185,17 +184,14 @@ void match__pool_enter(struct match_engine *e, struct match__peer *p, enum match
     p->seq = ++e->next_seq;
   p->wait_start = e->now;
   p->open = p->nmemb == 0 || e->cfg.widen_after_ms == 0;
-  if (how != MATCH__ENTER_PARK) {
-    c = pool_find(e, p);
-    if (c != NULL) {
-      match__pool_leave(e, c);
-      pool_pair(e, p, c);
-      return;
-    }
+  c = pool_find(e, p);
+  if (c != NULL) {
+    match__pool_leave(e, c);
+    pool_pair(e, p, c);
+    return;
   }
-  pool_link(e, p);
-  if (how != MATCH__ENTER_PARK)
-    match__ev_push(e, MATCH_EV_WAITING, p->id, 0);
+  match__pool_link(e, p);
+  match__ev_push(e, MATCH_EV_WAITING, p->id, 0);
 }
 
 void match__pool_leave(struct match_engine *e, struct match__peer *p) {

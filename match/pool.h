@@ -118,24 +118,14 @@ struct match_engine {
   struct match_event ev_scratch;
 };
 
-/* PARK is for the benchmark only: a new place, no partner search, no event. */
-enum match__enter { MATCH__ENTER_NEW, MATCH__ENTER_KEEP, MATCH__ENTER_PARK };
+/* How a peer enters the pool: at the back (a new place) or at its old place. */
+enum match__enter { MATCH__ENTER_NEW, MATCH__ENTER_KEEP };
 
 /* engine.c: the event queue. Space is reserved before a call acts, so push
  * cannot fail; it returns the new event for the caller to finish. */
 int match__ev_reserve(struct match_engine *e, size_t n);
 struct match_event *match__ev_push(struct match_engine *e, enum match_ev_type type,
                                    match_id peer, match_id partner);
-
-/* engine.c: for bench/match_bench.c only. Adds a ready, wanting peer with the
- * given tags straight into the pool without looking for a partner, so a huge
- * pool of waiting peers can be built (real peers sharing a tag would pair).
- * It breaks the immediate-pairing rule on purpose; nothing else may call it. */
-int match__bench_park(struct match_engine *e, match_id id, const char *const *tags, size_t ntags,
-                      const char *lang, uint64_t now_ms);
-/* Also bench-only: removes id and its partner at once, so neither goes back
- * to the pool (which would pair it with a parked peer and drain the pool). */
-int match__bench_remove_pair(struct match_engine *e, match_id id, uint64_t now_ms);
 
 /* pool.c */
 /* True when p may be in the pool: wants, ready, not banned, not cooling (an
@@ -144,6 +134,10 @@ int match__pool_eligible(struct match_engine *e, struct match__peer *p);
 /* p enters the pool (at the back, or at its previous place): pairs at once
  * with the best waiting partner, or waits (WAITING). p must be eligible. */
 void match__pool_enter(struct match_engine *e, struct match__peer *p, enum match__enter how);
+/* Links p into every index as a waiting peer, without looking for a partner
+ * and without an event: the last step of match__pool_enter once nobody fits.
+ * p->seq, p->wait_start and p->open must be set, and p must be eligible. */
+void match__pool_link(struct match_engine *e, struct match__peer *p);
 /* Takes p out of the pool without an event. */
 void match__pool_leave(struct match_engine *e, struct match__peer *p);
 /* Replaces the memberships of a waiting or idle peer (the new array's tag

@@ -49,7 +49,10 @@ struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
 
 void peer_free(struct peer *p) {
   struct app *a = p->app;
-  match_remove(a->match, p->id, uv_now(a->loop));
+  int rc = match_remove(a->match, p->id, uv_now(a->loop));
+  if (rc < 0)
+    log_error("peer %llu: the match engine could not remove it: %s", (unsigned long long)p->id,
+              uv_strerror(rc));
   peer_set_session(p, 0);
   if (p->ws)
     ws_set_data(p->ws, NULL);
@@ -115,7 +118,10 @@ void peer_set_media(struct peer *p, bool ready) {
   if (p->media_ready == ready)
     return;
   p->media_ready = ready;
-  match_set_ready(a->match, p->id, ready, uv_now(a->loop));
+  int rc = match_set_ready(a->match, p->id, ready, uv_now(a->loop));
+  if (rc < 0)
+    log_error("peer %llu: the match engine could not set it %sready: %s",
+              (unsigned long long)p->id, ready ? "" : "not ", uv_strerror(rc));
   app_dispatch_match(a);
 }
 

@@ -155,12 +155,15 @@ static void on_start(struct app *a, struct peer *p, json_t *msg) {
   }
   int rc = match_start(a->match, p->id, tags, n, lang, uv_now(a->loop));
   if (rc == -EINVAL)
-    peer_error(p, NULL, "bad_message", "interests: at most 10, each at most 32 bytes", "start");
+    peer_error(p, NULL, "bad_message",
+               "interests: at most 10, each at most 32 bytes; no control characters", "start");
   else if (rc == -EBUSY)
     peer_error(p, NULL, "cooldown", "Too many skips: wait a few seconds before starting again",
                "start");
   else if (rc == -EPERM)
     peer_error(p, NULL, "banned", "you cannot be matched right now", "start");
+  else if (rc == -ENOMEM || rc == -ENOSPC)
+    peer_error(p, NULL, "internal", "out of memory", "start");
   else if (rc == 0 && !p->media_ready)
     peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state", "connecting"));
   app_dispatch_match(a);
@@ -168,9 +171,22 @@ static void on_start(struct app *a, struct peer *p, json_t *msg) {
 
 static void on_next(struct app *a, struct peer *p) {
   a->n.nexts++;
-  int rc = match_next(a->match, p->id, uv_now(a->loop));
-  if (rc == -ENOENT)
+  uint64_t now = uv_now(a->loop);
+  bool paired = match_partner(a->match, p->id) != 0;
+  int rc = match_next(a->match, p->id, now);
+  if (rc == -EINVAL) {
     peer_error(p, NULL, "bad_state", "press start first", "next");
+  } else if (rc == -EBUSY && !paired) {
+    /* Already cooling down. The engine queues MATCH_EV_COOLDOWN (and so the error) only for
+     * the Next that ends a pair over the limit, so this one is answered here. */
+    uint64_t until = match_cooldown_until(a->match, p->id, now);
+    peer_send(p, json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "error", "code", "cooldown",
+                           "message", "Too many skips: take a breath, you will be back in the "
+                                      "queue in a few seconds.",
+                           "ref", "next", "retry_ms", (json_int_t)(until > now ? until - now : 0)));
+  } else if (rc == -ENOMEM || rc == -ENOSPC) {
+    peer_error(p, NULL, "internal", "out of memory", "next");
+  }
   app_dispatch_match(a);
 }
 
@@ -214,12 +230,14 @@ static void on_block(struct app *a, struct peer *p) {
     return;
   }
   a->n.blocks++;
-  match_block(a->match, p->id, partner, uv_now(a->loop));
+  if (match_block(a->match, p->id, partner, uv_now(a->loop)) < 0)
+    peer_error(p, NULL, "internal", "out of memory", "block"); /* -ENOMEM or -ENOSPC */
   app_dispatch_match(a);
 }
 
 static void on_stop(struct app *a, struct peer *p) {
-  match_stop(a->match, p->id, uv_now(a->loop));
+  if (match_stop(a->match, p->id, uv_now(a->loop)) < 0)
+    peer_error(p, NULL, "internal", "out of memory", "stop"); /* -ENOMEM or -ENOSPC */
   app_dispatch_match(a);
 }
 

@@ -70,6 +70,30 @@ test('malformed messages get specific errors and nothing changes', async () => {
   c.close();
 });
 
+test('next before start, or after stop, gets bad_state; next while wanting is quiet', async () => {
+  const c = await helloed();
+  c.send({ type: 'next' });
+  let e = await c.type('error');
+  assert.equal(e.code, 'bad_state');
+  assert.equal(e.ref, 'next');
+
+  // Started but media not flowing yet: the peer wants a partner, so next is a no-op.
+  c.send({ type: 'offer', sdp: chromeOffer });
+  await c.type('answer');
+  c.send({ type: 'start' });
+  assert.equal((await c.type('state')).state, 'connecting');
+  c.send({ type: 'next' });
+  c.send({ type: 'ping' });
+  assert.equal((await c.next()).type, 'pong', 'next while wanting is answered with nothing');
+
+  c.send({ type: 'stop' });
+  await c.type('state');
+  c.send({ type: 'next' });
+  e = await c.next((m) => m.type === 'error' && m.ref === 'next');
+  assert.equal(e.code, 'bad_state');
+  c.close();
+});
+
 test('an offer without what Tandem needs gets a clear bad_offer; a good one still works after', async () => {
   const c = await helloed();
   const cases = [
