@@ -222,7 +222,10 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   mc2.bind_ip = cfg->media_addr;
   mc2.port = (uint16_t)cfg->media_port;
   mc2.public_ip = a->public_ip;
+  /* One per core, up to what session ids can name (a larger host uses that many). */
   mc2.workers = cfg->media_workers > 0 ? (unsigned)cfg->media_workers : uv_available_parallelism();
+  if (cfg->media_workers <= 0 && mc2.workers > MEDIAPLANE_MAX_WORKERS)
+    mc2.workers = MEDIAPLANE_MAX_WORKERS;
   mc2.silence_ms = (uint32_t)cfg->silence_ms;
   mc2.connect_timeout_ms = (uint32_t)cfg->connect_timeout_ms;
   mc2.poll_pps = (uint32_t)cfg->media_poll_pps;

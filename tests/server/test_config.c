@@ -83,6 +83,11 @@ static void test_errors(void **state) {
   char *a11[] = {"tandem", "--media-poll-ms=5", NULL};
   assert_int_equal(config_load(&c, 2, a11, err, sizeof(err)), 0);
   assert_int_equal(c.media_poll_ms, 5);
+  char *a12[] = {"tandem", "--media-workers=257", NULL};
+  assert_int_equal(config_load(&c, 2, a12, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "media_workers"));
+  char *a13[] = {"tandem", "--media-workers=256", NULL};
+  assert_int_equal(config_load(&c, 2, a13, err, sizeof(err)), 0);
   setenv("TANDEM_GRACE_MS", "-5", 1);
   char *a7[] = {"tandem", NULL};
   assert_int_equal(config_load(&c, 1, a7, err, sizeof(err)), -EINVAL);
