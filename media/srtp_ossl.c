@@ -63,14 +63,19 @@ static srtp_err_status_t srtp_ossl__icm_alloc(srtp_cipher_pointer_t *cp, int key
   return srtp_err_status_ok;
 }
 
+/* Frees a cipher's state: its OpenSSL context, then the state itself, wiped. */
+static srtp_err_status_t free_state(void *state, EVP_CIPHER_CTX *ctx, size_t size) {
+  EVP_CIPHER_CTX_free(ctx);
+  OPENSSL_cleanse(state, size);
+  free(state);
+  return srtp_err_status_ok;
+}
+
 static srtp_err_status_t srtp_ossl__icm_dealloc(srtp_cipher_pointer_t c) {
   if (!c || !c->state)
     return srtp_err_status_bad_param;
   struct srtp_ossl_icm *s = c->state;
-  EVP_CIPHER_CTX_free(s->ctx);
-  OPENSSL_cleanse(s, sizeof(*s));
-  free(s);
-  return srtp_err_status_ok;
+  return free_state(s, s->ctx, sizeof(*s));
 }
 
 static srtp_err_status_t srtp_ossl__icm_init(void *state, const uint8_t *key) {
@@ -164,10 +169,7 @@ static srtp_err_status_t srtp_ossl__gcm_dealloc(srtp_cipher_pointer_t c) {
   if (!c || !c->state)
     return srtp_err_status_bad_param;
   struct srtp_ossl_gcm *s = c->state;
-  EVP_CIPHER_CTX_free(s->ctx);
-  OPENSSL_cleanse(s, sizeof(*s));
-  free(s);
-  return srtp_err_status_ok;
+  return free_state(s, s->ctx, sizeof(*s));
 }
 
 static srtp_err_status_t srtp_ossl__gcm_init(void *state, const uint8_t *key) {

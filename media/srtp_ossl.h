@@ -43,8 +43,8 @@ const char *srtp_ossl_backend(void);
 /* Our type for a libsrtp id (SRTP_AES_ICM_128, SRTP_AES_GCM_128,
  * SRTP_AES_GCM_256 / SRTP_HMAC_SHA1), else NULL. Static objects, valid for
  * the life of the process, usable with srtp_cipher_type_alloc() and
- * srtp_auth_type_alloc() whether or not they are installed (tests and
- * benchmarks use them directly). */
+ * srtp_auth_type_alloc() whether or not they are installed (the vector tests use
+ * them directly). */
 const srtp_cipher_type_t *srtp_ossl_cipher_type(srtp_cipher_type_id_t id);
 const srtp_auth_type_t *srtp_ossl_auth_type(srtp_auth_type_id_t id);
 
