@@ -11,27 +11,6 @@
 #define LINGER_MS 2000                 /* wait for the peer's FIN after ours */
 #define MAX_PENDING_OUT (256 * 1024)   /* stop reading while more is queued */
 
-struct httpd_reply {
-  int status;
-  char *hdrs; /* "Name: value\r\n" lines */
-  size_t hlen, hcap;
-  char ctype[128];
-  const void *body;
-  size_t body_len;
-  void *owned; /* body copy, freed with the write */
-  bool has_body, conn_hdr, conn_close, oom;
-};
-
-/* One queued response: the head lives after the struct, the body is either
- * static or `owned`. */
-struct out_req {
-  uv_write_t req;
-  void *owned;
-  char head[];
-};
-
-static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 
@@ -142,69 +121,9 @@ void httpd__conn_finish(struct httpd_conn *c) {
     httpd__conn_close(c);
 }
 
-/* ---- replies ---- */
+/* ---- output ---- */
 
-void httpd_reply_status(struct httpd_reply *rep, int status) {
-  if (rep)
-    rep->status = status;
-}
-
-void httpd_reply_header(struct httpd_reply *rep, const char *name, const char *value) {
-  size_t nl, vl;
-  if (!rep || !name || !value || !*name || strpbrk(name, "\r\n: \t") ||
-      strpbrk(value, "\r\n"))
-    return;
-  if (!strcasecmp(name, "content-length") || !strcasecmp(name, "transfer-encoding"))
-    return;
-  if (!strcasecmp(name, "connection")) {
-    rep->conn_hdr = true;
-    if (strcasestr(value, "close"))
-      rep->conn_close = true;
-  }
-  nl = strlen(name);
-  vl = strlen(value);
-  if (httpd__grow(&rep->hdrs, &rep->hcap, rep->hlen + nl + vl + 4) != 0) {
-    rep->oom = true;
-    return;
-  }
-  memcpy(rep->hdrs + rep->hlen, name, nl);
-  memcpy(rep->hdrs + rep->hlen + nl, ": ", 2);
-  memcpy(rep->hdrs + rep->hlen + nl + 2, value, vl);
-  memcpy(rep->hdrs + rep->hlen + nl + 2 + vl, "\r\n", 2);
-  rep->hlen += nl + vl + 4;
-}
-
-void httpd_reply_body(struct httpd_reply *rep, const char *ctype, const void *body,
-                      size_t len, bool copy) {
-  if (!rep)
-    return;
-  free(rep->owned);
-  rep->owned = NULL;
-  if (!body)
-    len = 0;
-  rep->ctype[0] = '\0';
-  if (ctype && !strpbrk(ctype, "\r\n") && strlen(ctype) < sizeof(rep->ctype))
-    strcpy(rep->ctype, ctype);
-  rep->has_body = true;
-  rep->body = body;
-  rep->body_len = len;
-  if (copy && len) {
-    rep->owned = malloc(len);
-    if (!rep->owned) {
-      rep->oom = true;
-      rep->body_len = 0;
-      return;
-    }
-    memcpy(rep->owned, body, len);
-    rep->body = rep->owned;
-  }
-}
-
-static void on_write(uv_write_t *req, int status) {
-  struct out_req *w = (struct out_req *)req;
-  struct httpd_conn *c = req->data;
-  free(w->owned);
-  free(w);
+void httpd__conn_written(struct httpd_conn *c, int status) {
   c->writes--;
   if (c->closing)
     return;
@@ -219,84 +138,12 @@ static void on_write(uv_write_t *req, int status) {
   }
 }
 
-static int raw_write(struct httpd_conn *c, struct out_req *w, uv_buf_t *bufs, unsigned n) {
-  w->req.data = c;
-  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write) != 0) {
-    free(w->owned);
-    free(w);
-    httpd__conn_close(c);
-    return -EPIPE;
-  }
-  c->writes++;
-  return 0;
-}
-
-static void reply_send(struct httpd_conn *c, struct httpd_reply *rep, bool head_only,
-                       bool keep) {
-  int st = rep->status;
-  const char *reason;
-  struct out_req *w;
-  size_t cap, n, blen;
-  bool no_body;
-  uv_buf_t bufs[2];
-  if (st < 100 || st > 999 || rep->oom) {
-    st = 500;
-    rep->hlen = 0;
-    rep->has_body = rep->conn_hdr = false;
-  }
-  reason = http_status_str((enum http_status)st);
-  if (!strcmp(reason, "<unknown>"))
-    reason = "Unknown";
-  if (!rep->has_body && st >= 400) {
-    rep->body = reason; /* a static string from http-parser */
-    rep->body_len = strlen(reason);
-    strcpy(rep->ctype, "text/plain; charset=utf-8");
-  }
-  no_body = st < 200 || st == 204 || st == 304;
-  blen = no_body ? 0 : rep->body_len;
-  cap = 64 + strlen(reason) + rep->hlen + sizeof(rep->ctype) + 96;
-  w = malloc(sizeof(*w) + cap);
-  if (!w) {
-    httpd__conn_close(c);
-    return;
-  }
-  n = (size_t)snprintf(w->head, cap, "HTTP/1.1 %d %s\r\n", st, reason);
-  if (rep->hlen)
-    memcpy(w->head + n, rep->hdrs, rep->hlen);
-  n += rep->hlen;
-  if (!no_body && rep->ctype[0])
-    n += (size_t)snprintf(w->head + n, cap - n, "Content-Type: %s\r\n", rep->ctype);
-  if (st >= 200 && st != 204 && st != 304)
-    n += (size_t)snprintf(w->head + n, cap - n, "Content-Length: %zu\r\n", blen);
-  if (!rep->conn_hdr && st != 101) {
-    if (!keep)
-      n += (size_t)snprintf(w->head + n, cap - n, "Connection: close\r\n");
-    else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
-      n += (size_t)snprintf(w->head + n, cap - n, "Connection: keep-alive\r\n");
-  }
-  n += (size_t)snprintf(w->head + n, cap - n, "\r\n");
-  w->owned = rep->owned;
-  rep->owned = NULL;
-  bufs[0] = uv_buf_init(w->head, (unsigned)n);
-  bufs[1] = uv_buf_init((char *)rep->body, (unsigned)blen);
-  raw_write(c, w, bufs, (head_only || blen == 0) ? 1 : 2);
-}
-
-void httpd__send_continue(struct httpd_conn *c) {
-  struct out_req *w = malloc(sizeof(*w));
-  uv_buf_t b = uv_buf_init((char *)continue_100, sizeof(continue_100) - 1);
-  if (w) {
-    w->owned = NULL;
-    raw_write(c, w, &b, 1);
-  }
-}
-
 /* Answers with an error status and closes after it. */
 static void send_error(struct httpd_conn *c, int status) {
   struct httpd_reply rep = { .status = status };
   c->close_after_write = true;
-  reply_send(c, &rep, false, false);
-  free(rep.hdrs);
+  httpd__reply_send(c, &rep, false, false);
+  httpd__reply_clear(&rep);
   httpd__conn_finish(c);
 }
 
@@ -324,8 +171,8 @@ static void dispatch(struct httpd_conn *c) {
     uv_timer_start(&c->timer, on_timer_close, s->cfg.idle_timeout_ms, 0);
   if (s->ws_path && !strcmp(req.path, s->ws_path)) {
     bool up = ws__handshake(c, &req, &rep);
-    reply_send(c, &rep, false, up);
-    free(rep.hdrs);
+    httpd__reply_send(c, &rep, false, up);
+    httpd__reply_clear(&rep);
     if (!up) {
       c->close_after_write = true;
       httpd__conn_finish(c);
@@ -342,15 +189,13 @@ static void dispatch(struct httpd_conn *c) {
   if (s->h.on_request)
     s->h.on_request(s->h.arg, &req, &rep);
   if (c->closing) {
-    free(rep.hdrs);
-    free(rep.owned);
+    httpd__reply_clear(&rep);
     return;
   }
   if (rep.conn_close)
     keep = false;
-  reply_send(c, &rep, head, keep);
-  free(rep.hdrs);
-  free(rep.owned);
+  httpd__reply_send(c, &rep, head, keep);
+  httpd__reply_clear(&rep);
   if (!keep) {
     c->close_after_write = true;
     httpd__conn_finish(c);

@@ -1,4 +1,4 @@
-/* httpd_int.h -- private structures shared by httpd.c, httpd_req.c and ws.c. */
+/* httpd_int.h -- private structures shared by httpd.c, httpd_req.c, httpd_reply.c and ws.c. */
 #ifndef TANDEM_HTTPD_INT_H
 #define TANDEM_HTTPD_INT_H
 
@@ -63,13 +63,38 @@ struct httpd {
   char rbuf[HTTPD__READ_BUF]; /* shared: every read is consumed at once */
 };
 
+/* The response under construction (see httpd_reply_* in httpd.h). */
+struct httpd_reply {
+  int status;
+  char *hdrs; /* "Name: value\r\n" lines */
+  size_t hlen, hcap;
+  char ctype[128];
+  const void *body;
+  size_t body_len;
+  void *owned; /* body copy, freed with the write */
+  bool has_body, conn_hdr, conn_close, oom;
+};
+
 /* httpd.c, for ws.c */
 void httpd__conn_close(struct httpd_conn *c);  /* drop now (idempotent) */
 void httpd__conn_finish(struct httpd_conn *c); /* shut down, await EOF */
 
-/* httpd.c, for httpd_req.c */
+/* httpd.c, for httpd_req.c and httpd_reply.c */
 /* Grows *buf (realloc, doubling from 256) to at least need bytes: 0 or -ENOMEM. */
 int httpd__grow(char **buf, size_t *cap, size_t need);
+/* A write queued by httpd_reply.c completed (status as uv_write_cb's):
+ * closes c on error, resumes reading once the output has drained. */
+void httpd__conn_written(struct httpd_conn *c, int status);
+
+/* httpd_reply.c, for httpd.c, httpd_req.c and ws.c */
+/* Queues rep on c: the status line, rep's headers, Content-Type,
+ * Content-Length and Connection as needed, then the body unless head_only.
+ * Takes rep->owned (the write frees it); rep's headers stay rep's. A
+ * malformed or out-of-memory rep becomes a 500. Failure closes c. */
+void httpd__reply_send(struct httpd_conn *c, struct httpd_reply *rep, bool head_only,
+                       bool keep);
+/* Frees what rep holds (headers, owned body), leaving it empty. */
+void httpd__reply_clear(struct httpd_reply *rep);
 /* Queues "HTTP/1.1 100 Continue"; a failed write closes c. */
 void httpd__send_continue(struct httpd_conn *c);
 
