@@ -1,4 +1,4 @@
-/* httpd.c -- HTTP/1.1 server on libuv and http-parser: keep-alive, pipelining, limits. */
+/* httpd.c -- HTTP/1.1 server on libuv and http-parser: connections, keep-alive, pipelining, limits. */
 #include "server/httpd_int.h"
 
 #include <arpa/inet.h>
@@ -13,6 +13,7 @@
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+static void http_feed(struct httpd_conn *c, const char *data, size_t len);
 
 void httpd_config_default(struct httpd_config *c) {
   memset(c, 0, sizeof(*c));
@@ -57,7 +58,9 @@ static void maybe_free_server(struct httpd *s) {
 
 static void conn_free(struct httpd_conn *c) {
   struct httpd *s = c->srv;
-  /* on_ws_close runs first, while c is still linked and valid. */
+  /* The owners' callbacks (on_cancel, on_ws_close) run first, while c is
+   * still linked and valid. */
+  httpd__defer_conn_freed(c);
   if (c->ws)
     ws__free(c);
   if (c->prev)
@@ -69,6 +72,7 @@ static void conn_free(struct httpd_conn *c) {
   s->nconns--;
   free(c->hbuf);
   free(c->body);
+  free(c->held);
   free(c);
   maybe_free_server(s);
 }
@@ -77,6 +81,21 @@ static void on_conn_closed(uv_handle_t *h) {
   struct httpd_conn *c = h->data;
   if (--c->pending_closes == 0)
     conn_free(c);
+}
+
+/* Reads while the input has somewhere to go: never after the peer's FIN;
+ * while draining always (it is discarded); otherwise not while too much
+ * output is queued or too much input is held behind a deferred reply. */
+static void read_update(struct httpd_conn *c) {
+  bool want = !c->closing && !c->peer_eof &&
+              (c->draining || (!c->read_paused && !c->held_full));
+  if (want == c->reading)
+    return;
+  c->reading = want;
+  if (!want)
+    uv_read_stop((uv_stream_t *)&c->tcp);
+  else if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+    httpd__conn_close(c);
 }
 
 void httpd__conn_close(struct httpd_conn *c) {
@@ -109,11 +128,9 @@ void httpd__conn_finish(struct httpd_conn *c) {
   c->draining = true;
   /* Keep reading (and discarding) so that the peer's FIN is seen and its
    * unread data never turns our close into a reset. */
-  if (c->read_paused) {
-    c->read_paused = false;
-    if (!c->peer_eof)
-      uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-  }
+  read_update(c);
+  if (c->closing)
+    return;
   /* Bounds the time the queued output may take, then the linger. */
   uv_timer_start(&c->timer, on_timer_close, t, 0);
   c->shutdown.data = c;
@@ -134,7 +151,7 @@ void httpd__conn_written(struct httpd_conn *c, int status) {
   if (c->read_paused && !c->draining &&
       uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= MAX_PENDING_OUT / 2) {
     c->read_paused = false;
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    read_update(c);
   }
 }
 
@@ -186,8 +203,14 @@ static void dispatch(struct httpd_conn *c) {
     c->hlen = c->hcap = c->nhdr = c->body_len = c->body_cap = 0;
     return;
   }
+  rep.conn = c; /* httpd_defer may take this one */
   if (s->h.on_request)
     s->h.on_request(s->h.arg, &req, &rep);
+  if (rep.moved) {
+    httpd__reply_clear(&rep); /* anything set after httpd_defer */
+    httpd__defer_dispatched(c);
+    return;
+  }
   if (c->closing) {
     httpd__reply_clear(&rep);
     return;
@@ -202,10 +225,77 @@ static void dispatch(struct httpd_conn *c) {
   }
 }
 
+/* ---- input held behind a deferred reply ---- */
+
+static bool held(const struct httpd_conn *c) {
+  return c->deferred || c->resume_pending;
+}
+
+static void hold(struct httpd_conn *c, const char *data, size_t len) {
+  if (httpd__grow(&c->held, &c->held_cap, c->held_len + len) != 0) {
+    httpd__conn_close(c);
+    return;
+  }
+  memcpy(c->held + c->held_len, data, len);
+  c->held_len += len;
+  if (c->held_len >= HTTPD__HOLD_MAX) {
+    c->held_full = true;
+    read_update(c);
+  }
+}
+
+/* The peer's FIN. A half-closing HTTP client still gets the answers it asked
+ * for, except a deferred one: TCP cannot tell a half-close from a close, so
+ * that client counts as gone and the connection is dropped, which cancels
+ * the reply now rather than at its timeout. */
+static void on_eof(struct httpd_conn *c) {
+  c->peer_eof = true;
+  c->reading = false; /* libuv stops reading at EOF */
+  if (c->deferred)
+    httpd__conn_close(c);
+  else if (c->resume_pending)
+    return; /* on_resume answers the held requests first, then comes back */
+  else if (c->shutdown_done || !(c->draining || (!c->ws && c->writes > 0)))
+    httpd__conn_close(c);
+  else
+    httpd__conn_finish(c);
+}
+
+static void on_resume(uv_timer_t *t) {
+  struct httpd_conn *c = t->data;
+  struct httpd *s = c->srv;
+  char *data = c->held;
+  size_t len = c->held_len;
+  c->resume_pending = false;
+  c->held = NULL;
+  c->held_len = c->held_cap = 0;
+  c->held_full = false;
+  if (s->cfg.idle_timeout_ms)
+    uv_timer_start(&c->timer, on_timer_close, s->cfg.idle_timeout_ms, 0);
+  /* Parsing may defer again and hold the rest of data anew. */
+  http_feed(c, data, len);
+  free(data);
+  if (c->closing)
+    return;
+  if (c->peer_eof)
+    on_eof(c);
+  else
+    read_update(c);
+}
+
+void httpd__conn_resume(struct httpd_conn *c) {
+  /* A timer, so that the next on_request never runs inside the owner's
+   * httpd_deferred_send(). */
+  c->resume_pending = true;
+  uv_timer_start(&c->timer, on_resume, 0, 0);
+}
+
+/* ---- reading ---- */
+
 static void http_feed(struct httpd_conn *c, const char *data, size_t len) {
   size_t off = 0, n;
   enum http_errno e;
-  while (off < len && !c->closing && !c->close_after_write && !c->ws) {
+  while (off < len && !c->closing && !c->close_after_write && !c->ws && !c->deferred) {
     n = http_parser_execute(&c->parser, &httpd__parser_settings, data + off, len - off);
     off += n;
     e = HTTP_PARSER_ERRNO(&c->parser);
@@ -224,17 +314,25 @@ static void http_feed(struct httpd_conn *c, const char *data, size_t len) {
   }
   if (c->ws && off < len && !c->closing)
     ws__on_read(c, data + off, len - off);
-  else if (!c->closing && !c->draining && !c->ws && !c->read_paused &&
-           uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > MAX_PENDING_OUT) {
+  else if (c->deferred && off < len && !c->closing)
+    hold(c, data + off, len - off);
+  if (!c->closing && !c->draining && !c->ws && !c->read_paused &&
+      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > MAX_PENDING_OUT) {
     /* A pipelining client that does not read its answers. */
     c->read_paused = true;
-    uv_read_stop((uv_stream_t *)&c->tcp);
+    read_update(c);
   }
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   struct httpd_conn *c = h->data;
-  *buf = uv_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
+  size_t n = sizeof(c->srv->rbuf);
+  /* Held input grows by at most what HTTPD__HOLD_MAX still allows (reading
+   * stops before it is reached). */
+  if (held(c) && !c->draining && c->held_len < HTTPD__HOLD_MAX &&
+      HTTPD__HOLD_MAX - c->held_len < n)
+    n = HTTPD__HOLD_MAX - c->held_len;
+  *buf = uv_buf_init(c->srv->rbuf, (unsigned)n);
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
@@ -242,22 +340,18 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   if (c->closing || nread == 0)
     return;
   if (nread < 0) {
-    /* A half-closing HTTP client still gets the answers it asked for. */
-    if (nread == UV_EOF && (c->draining || (!c->ws && c->writes > 0))) {
-      c->peer_eof = true;
-      if (c->shutdown_done)
-        httpd__conn_close(c);
-      else
-        httpd__conn_finish(c);
-    } else {
+    if (nread == UV_EOF)
+      on_eof(c);
+    else
       httpd__conn_close(c);
-    }
     return;
   }
   if (c->draining)
     return;
   if (c->ws)
     ws__on_read(c, buf->base, (size_t)nread);
+  else if (held(c))
+    hold(c, buf->base, (size_t)nread);
   else
     http_feed(c, buf->base, (size_t)nread);
 }
@@ -323,8 +417,7 @@ static void on_connection(uv_stream_t *ls, int status) {
   uv_tcp_nodelay(&c->tcp, 1);
   if (s->cfg.idle_timeout_ms)
     uv_timer_start(&c->timer, on_timer_close, s->cfg.idle_timeout_ms, 0);
-  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
-    httpd__conn_close(c);
+  read_update(c);
 }
 
 struct httpd *httpd_new(uv_loop_t *loop, const struct httpd_config *cfg,

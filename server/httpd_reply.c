@@ -18,13 +18,13 @@ struct out_req {
 static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 void httpd_reply_status(struct httpd_reply *rep, int status) {
-  if (rep)
+  if (rep && !rep->moved)
     rep->status = status;
 }
 
 void httpd_reply_header(struct httpd_reply *rep, const char *name, const char *value) {
   size_t nl, vl;
-  if (!rep || !name || !value || !*name || strpbrk(name, "\r\n: \t") ||
+  if (!rep || rep->moved || !name || !value || !*name || strpbrk(name, "\r\n: \t") ||
       strpbrk(value, "\r\n"))
     return;
   if (!strcasecmp(name, "content-length") || !strcasecmp(name, "transfer-encoding"))
@@ -49,7 +49,7 @@ void httpd_reply_header(struct httpd_reply *rep, const char *name, const char *v
 
 void httpd_reply_body(struct httpd_reply *rep, const char *ctype, const void *body,
                       size_t len, bool copy) {
-  if (!rep)
+  if (!rep || rep->moved)
     return;
   free(rep->owned);
   rep->owned = NULL;
