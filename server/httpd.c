@@ -1,4 +1,4 @@
-/* httpd.c -- HTTP/1.1 server on libuv and http-parser: connections, keep-alive, pipelining, limits. */
+/* httpd.c -- HTTP/1.1 connections on libuv and http-parser: keep-alive, pipelining, limits. */
 #include "server/httpd_int.h"
 
 #include <arpa/inet.h>

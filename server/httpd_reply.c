@@ -1,4 +1,4 @@
-/* httpd_reply.c -- HTTP responses: building them (status, headers, body) and queueing their writes. */
+/* httpd_reply.c -- HTTP responses: status, headers and body, serialized and queued. */
 #include "server/httpd_int.h"
 
 #include <errno.h>
