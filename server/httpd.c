@@ -1,4 +1,4 @@
-/* httpd.c -- HTTP/1.1 server on libuv and http-parser: keep-alive, pipelining, limits. */
+/* httpd.c -- HTTP/1.1 connections on libuv and http-parser: keep-alive, pipelining, limits. */
 #include "server/httpd_int.h"
 
 #include <arpa/inet.h>
@@ -11,29 +11,9 @@
 #define LINGER_MS 2000                 /* wait for the peer's FIN after ours */
 #define MAX_PENDING_OUT (256 * 1024)   /* stop reading while more is queued */
 
-struct httpd_reply {
-  int status;
-  char *hdrs; /* "Name: value\r\n" lines */
-  size_t hlen, hcap;
-  char ctype[128];
-  const void *body;
-  size_t body_len;
-  void *owned; /* body copy, freed with the write */
-  bool has_body, conn_hdr, conn_close, oom;
-};
-
-/* One queued response: the head lives after the struct, the body is either
- * static or `owned`. */
-struct out_req {
-  uv_write_t req;
-  void *owned;
-  char head[];
-};
-
-static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+static void http_feed(struct httpd_conn *c, const char *data, size_t len);
 
 void httpd_config_default(struct httpd_config *c) {
   memset(c, 0, sizeof(*c));
@@ -78,7 +58,9 @@ static void maybe_free_server(struct httpd *s) {
 
 static void conn_free(struct httpd_conn *c) {
   struct httpd *s = c->srv;
-  /* on_ws_close runs first, while c is still linked and valid. */
+  /* The owners' callbacks (on_cancel, on_ws_close) run first, while c is
+   * still linked and valid. */
+  httpd__defer_conn_freed(c);
   if (c->ws)
     ws__free(c);
   if (c->prev)
@@ -90,6 +72,7 @@ static void conn_free(struct httpd_conn *c) {
   s->nconns--;
   free(c->hbuf);
   free(c->body);
+  free(c->held);
   free(c);
   maybe_free_server(s);
 }
@@ -98,6 +81,21 @@ static void on_conn_closed(uv_handle_t *h) {
   struct httpd_conn *c = h->data;
   if (--c->pending_closes == 0)
     conn_free(c);
+}
+
+/* Reads while the input has somewhere to go: never after the peer's FIN;
+ * while draining always (it is discarded); otherwise not while too much
+ * output is queued or too much input is held behind a deferred reply. */
+static void read_update(struct httpd_conn *c) {
+  bool want = !c->closing && !c->peer_eof &&
+              (c->draining || (!c->read_paused && !c->held_full));
+  if (want == c->reading)
+    return;
+  c->reading = want;
+  if (!want)
+    uv_read_stop((uv_stream_t *)&c->tcp);
+  else if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+    httpd__conn_close(c);
 }
 
 void httpd__conn_close(struct httpd_conn *c) {
@@ -130,11 +128,9 @@ void httpd__conn_finish(struct httpd_conn *c) {
   c->draining = true;
   /* Keep reading (and discarding) so that the peer's FIN is seen and its
    * unread data never turns our close into a reset. */
-  if (c->read_paused) {
-    c->read_paused = false;
-    if (!c->peer_eof)
-      uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-  }
+  read_update(c);
+  if (c->closing)
+    return;
   /* Bounds the time the queued output may take, then the linger. */
   uv_timer_start(&c->timer, on_timer_close, t, 0);
   c->shutdown.data = c;
@@ -142,69 +138,9 @@ void httpd__conn_finish(struct httpd_conn *c) {
     httpd__conn_close(c);
 }
 
-/* ---- replies ---- */
+/* ---- output ---- */
 
-void httpd_reply_status(struct httpd_reply *rep, int status) {
-  if (rep)
-    rep->status = status;
-}
-
-void httpd_reply_header(struct httpd_reply *rep, const char *name, const char *value) {
-  size_t nl, vl;
-  if (!rep || !name || !value || !*name || strpbrk(name, "\r\n: \t") ||
-      strpbrk(value, "\r\n"))
-    return;
-  if (!strcasecmp(name, "content-length") || !strcasecmp(name, "transfer-encoding"))
-    return;
-  if (!strcasecmp(name, "connection")) {
-    rep->conn_hdr = true;
-    if (strcasestr(value, "close"))
-      rep->conn_close = true;
-  }
-  nl = strlen(name);
-  vl = strlen(value);
-  if (httpd__grow(&rep->hdrs, &rep->hcap, rep->hlen + nl + vl + 4) != 0) {
-    rep->oom = true;
-    return;
-  }
-  memcpy(rep->hdrs + rep->hlen, name, nl);
-  memcpy(rep->hdrs + rep->hlen + nl, ": ", 2);
-  memcpy(rep->hdrs + rep->hlen + nl + 2, value, vl);
-  memcpy(rep->hdrs + rep->hlen + nl + 2 + vl, "\r\n", 2);
-  rep->hlen += nl + vl + 4;
-}
-
-void httpd_reply_body(struct httpd_reply *rep, const char *ctype, const void *body,
-                      size_t len, bool copy) {
-  if (!rep)
-    return;
-  free(rep->owned);
-  rep->owned = NULL;
-  if (!body)
-    len = 0;
-  rep->ctype[0] = '\0';
-  if (ctype && !strpbrk(ctype, "\r\n") && strlen(ctype) < sizeof(rep->ctype))
-    strcpy(rep->ctype, ctype);
-  rep->has_body = true;
-  rep->body = body;
-  rep->body_len = len;
-  if (copy && len) {
-    rep->owned = malloc(len);
-    if (!rep->owned) {
-      rep->oom = true;
-      rep->body_len = 0;
-      return;
-    }
-    memcpy(rep->owned, body, len);
-    rep->body = rep->owned;
-  }
-}
-
-static void on_write(uv_write_t *req, int status) {
-  struct out_req *w = (struct out_req *)req;
-  struct httpd_conn *c = req->data;
-  free(w->owned);
-  free(w);
+void httpd__conn_written(struct httpd_conn *c, int status) {
   c->writes--;
   if (c->closing)
     return;
@@ -215,79 +151,7 @@ static void on_write(uv_write_t *req, int status) {
   if (c->read_paused && !c->draining &&
       uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= MAX_PENDING_OUT / 2) {
     c->read_paused = false;
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-  }
-}
-
-static int raw_write(struct httpd_conn *c, struct out_req *w, uv_buf_t *bufs, unsigned n) {
-  w->req.data = c;
-  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write) != 0) {
-    free(w->owned);
-    free(w);
-    httpd__conn_close(c);
-    return -EPIPE;
-  }
-  c->writes++;
-  return 0;
-}
-
-static void reply_send(struct httpd_conn *c, struct httpd_reply *rep, bool head_only,
-                       bool keep) {
-  int st = rep->status;
-  const char *reason;
-  struct out_req *w;
-  size_t cap, n, blen;
-  bool no_body;
-  uv_buf_t bufs[2];
-  if (st < 100 || st > 999 || rep->oom) {
-    st = 500;
-    rep->hlen = 0;
-    rep->has_body = rep->conn_hdr = false;
-  }
-  reason = http_status_str((enum http_status)st);
-  if (!strcmp(reason, "<unknown>"))
-    reason = "Unknown";
-  if (!rep->has_body && st >= 400) {
-    rep->body = reason; /* a static string from http-parser */
-    rep->body_len = strlen(reason);
-    strcpy(rep->ctype, "text/plain; charset=utf-8");
-  }
-  no_body = st < 200 || st == 204 || st == 304;
-  blen = no_body ? 0 : rep->body_len;
-  cap = 64 + strlen(reason) + rep->hlen + sizeof(rep->ctype) + 96;
-  w = malloc(sizeof(*w) + cap);
-  if (!w) {
-    httpd__conn_close(c);
-    return;
-  }
-  n = (size_t)snprintf(w->head, cap, "HTTP/1.1 %d %s\r\n", st, reason);
-  if (rep->hlen)
-    memcpy(w->head + n, rep->hdrs, rep->hlen);
-  n += rep->hlen;
-  if (!no_body && rep->ctype[0])
-    n += (size_t)snprintf(w->head + n, cap - n, "Content-Type: %s\r\n", rep->ctype);
-  if (st >= 200 && st != 204 && st != 304)
-    n += (size_t)snprintf(w->head + n, cap - n, "Content-Length: %zu\r\n", blen);
-  if (!rep->conn_hdr && st != 101) {
-    if (!keep)
-      n += (size_t)snprintf(w->head + n, cap - n, "Connection: close\r\n");
-    else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
-      n += (size_t)snprintf(w->head + n, cap - n, "Connection: keep-alive\r\n");
-  }
-  n += (size_t)snprintf(w->head + n, cap - n, "\r\n");
-  w->owned = rep->owned;
-  rep->owned = NULL;
-  bufs[0] = uv_buf_init(w->head, (unsigned)n);
-  bufs[1] = uv_buf_init((char *)rep->body, (unsigned)blen);
-  raw_write(c, w, bufs, (head_only || blen == 0) ? 1 : 2);
-}
-
-void httpd__send_continue(struct httpd_conn *c) {
-  struct out_req *w = malloc(sizeof(*w));
-  uv_buf_t b = uv_buf_init((char *)continue_100, sizeof(continue_100) - 1);
-  if (w) {
-    w->owned = NULL;
-    raw_write(c, w, &b, 1);
+    read_update(c);
   }
 }
 
@@ -295,8 +159,8 @@ void httpd__send_continue(struct httpd_conn *c) {
 static void send_error(struct httpd_conn *c, int status) {
   struct httpd_reply rep = { .status = status };
   c->close_after_write = true;
-  reply_send(c, &rep, false, false);
-  free(rep.hdrs);
+  httpd__reply_send(c, &rep, false, false);
+  httpd__reply_clear(&rep);
   httpd__conn_finish(c);
 }
 
@@ -324,8 +188,8 @@ static void dispatch(struct httpd_conn *c) {
     uv_timer_start(&c->timer, on_timer_close, s->cfg.idle_timeout_ms, 0);
   if (s->ws_path && !strcmp(req.path, s->ws_path)) {
     bool up = ws__handshake(c, &req, &rep);
-    reply_send(c, &rep, false, up);
-    free(rep.hdrs);
+    httpd__reply_send(c, &rep, false, up);
+    httpd__reply_clear(&rep);
     if (!up) {
       c->close_after_write = true;
       httpd__conn_finish(c);
@@ -339,28 +203,99 @@ static void dispatch(struct httpd_conn *c) {
     c->hlen = c->hcap = c->nhdr = c->body_len = c->body_cap = 0;
     return;
   }
+  rep.conn = c; /* httpd_defer may take this one */
   if (s->h.on_request)
     s->h.on_request(s->h.arg, &req, &rep);
+  if (rep.moved) {
+    httpd__reply_clear(&rep); /* anything set after httpd_defer */
+    httpd__defer_dispatched(c);
+    return;
+  }
   if (c->closing) {
-    free(rep.hdrs);
-    free(rep.owned);
+    httpd__reply_clear(&rep);
     return;
   }
   if (rep.conn_close)
     keep = false;
-  reply_send(c, &rep, head, keep);
-  free(rep.hdrs);
-  free(rep.owned);
+  httpd__reply_send(c, &rep, head, keep);
+  httpd__reply_clear(&rep);
   if (!keep) {
     c->close_after_write = true;
     httpd__conn_finish(c);
   }
 }
 
+/* ---- input held behind a deferred reply ---- */
+
+static bool held(const struct httpd_conn *c) {
+  return c->deferred || c->resume_pending;
+}
+
+static void hold(struct httpd_conn *c, const char *data, size_t len) {
+  if (httpd__grow(&c->held, &c->held_cap, c->held_len + len) != 0) {
+    httpd__conn_close(c);
+    return;
+  }
+  memcpy(c->held + c->held_len, data, len);
+  c->held_len += len;
+  if (c->held_len >= HTTPD__HOLD_MAX) {
+    c->held_full = true;
+    read_update(c);
+  }
+}
+
+/* The peer's FIN. A half-closing HTTP client still gets the answers it asked
+ * for, except a deferred one: TCP cannot tell a half-close from a close, so
+ * that client counts as gone and the connection is dropped, which cancels
+ * the reply now rather than at its timeout. */
+static void on_eof(struct httpd_conn *c) {
+  c->peer_eof = true;
+  c->reading = false; /* libuv stops reading at EOF */
+  if (c->deferred)
+    httpd__conn_close(c);
+  else if (c->resume_pending)
+    return; /* on_resume answers the held requests first, then comes back */
+  else if (c->shutdown_done || !(c->draining || (!c->ws && c->writes > 0)))
+    httpd__conn_close(c);
+  else
+    httpd__conn_finish(c);
+}
+
+static void on_resume(uv_timer_t *t) {
+  struct httpd_conn *c = t->data;
+  struct httpd *s = c->srv;
+  char *data = c->held;
+  size_t len = c->held_len;
+  c->resume_pending = false;
+  c->held = NULL;
+  c->held_len = c->held_cap = 0;
+  c->held_full = false;
+  if (s->cfg.idle_timeout_ms)
+    uv_timer_start(&c->timer, on_timer_close, s->cfg.idle_timeout_ms, 0);
+  /* Parsing may defer again and hold the rest of data anew. */
+  http_feed(c, data, len);
+  free(data);
+  if (c->closing)
+    return;
+  if (c->peer_eof)
+    on_eof(c);
+  else
+    read_update(c);
+}
+
+void httpd__conn_resume(struct httpd_conn *c) {
+  /* A timer, so that the next on_request never runs inside the owner's
+   * httpd_deferred_send(). */
+  c->resume_pending = true;
+  uv_timer_start(&c->timer, on_resume, 0, 0);
+}
+
+/* ---- reading ---- */
+
 static void http_feed(struct httpd_conn *c, const char *data, size_t len) {
   size_t off = 0, n;
   enum http_errno e;
-  while (off < len && !c->closing && !c->close_after_write && !c->ws) {
+  while (off < len && !c->closing && !c->close_after_write && !c->ws && !c->deferred) {
     n = http_parser_execute(&c->parser, &httpd__parser_settings, data + off, len - off);
     off += n;
     e = HTTP_PARSER_ERRNO(&c->parser);
@@ -379,17 +314,25 @@ static void http_feed(struct httpd_conn *c, const char *data, size_t len) {
   }
   if (c->ws && off < len && !c->closing)
     ws__on_read(c, data + off, len - off);
-  else if (!c->closing && !c->draining && !c->ws && !c->read_paused &&
-           uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > MAX_PENDING_OUT) {
+  else if (c->deferred && off < len && !c->closing)
+    hold(c, data + off, len - off);
+  if (!c->closing && !c->draining && !c->ws && !c->read_paused &&
+      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > MAX_PENDING_OUT) {
     /* A pipelining client that does not read its answers. */
     c->read_paused = true;
-    uv_read_stop((uv_stream_t *)&c->tcp);
+    read_update(c);
   }
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   struct httpd_conn *c = h->data;
-  *buf = uv_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
+  size_t n = sizeof(c->srv->rbuf);
+  /* Held input grows by at most what HTTPD__HOLD_MAX still allows (reading
+   * stops before it is reached). */
+  if (held(c) && !c->draining && c->held_len < HTTPD__HOLD_MAX &&
+      HTTPD__HOLD_MAX - c->held_len < n)
+    n = HTTPD__HOLD_MAX - c->held_len;
+  *buf = uv_buf_init(c->srv->rbuf, (unsigned)n);
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
@@ -397,22 +340,18 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   if (c->closing || nread == 0)
     return;
   if (nread < 0) {
-    /* A half-closing HTTP client still gets the answers it asked for. */
-    if (nread == UV_EOF && (c->draining || (!c->ws && c->writes > 0))) {
-      c->peer_eof = true;
-      if (c->shutdown_done)
-        httpd__conn_close(c);
-      else
-        httpd__conn_finish(c);
-    } else {
+    if (nread == UV_EOF)
+      on_eof(c);
+    else
       httpd__conn_close(c);
-    }
     return;
   }
   if (c->draining)
     return;
   if (c->ws)
     ws__on_read(c, buf->base, (size_t)nread);
+  else if (held(c))
+    hold(c, buf->base, (size_t)nread);
   else
     http_feed(c, buf->base, (size_t)nread);
 }
@@ -478,8 +417,7 @@ static void on_connection(uv_stream_t *ls, int status) {
   uv_tcp_nodelay(&c->tcp, 1);
   if (s->cfg.idle_timeout_ms)
     uv_timer_start(&c->timer, on_timer_close, s->cfg.idle_timeout_ms, 0);
-  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
-    httpd__conn_close(c);
+  read_update(c);
 }
 
 struct httpd *httpd_new(uv_loop_t *loop, const struct httpd_config *cfg,

@@ -12,10 +12,12 @@
  * given to httpd_new(), and every callback runs on that thread.
  *
  * Re-entrancy: from inside any handler callback it is safe to call
- * ws_send_text(), ws_close() (on any connection) and httpd_close(). Objects
- * are never freed synchronously: a connection that is dropped or closed stays
- * valid until its libuv close callbacks run in a later loop iteration, and
- * on_ws_close() is delivered from there, never from inside another API call.
+ * ws_send_text(), ws_close() (on any connection), httpd_deferred_send() and
+ * httpd_close(). Objects are never freed synchronously: a connection that is
+ * dropped or closed stays valid until its libuv close callbacks run in a
+ * later loop iteration, and on_ws_close() and a deferred reply's on_cancel()
+ * are delivered from there (or from a timer), never from inside another API
+ * call.
  */
 
 struct httpd;
@@ -30,7 +32,8 @@ struct httpd_config {
   size_t max_ws_message;   /* assembled message; over it -> close 1009 */
   size_t max_ws_outbuf;    /* queued unsent bytes; over it -> -ENOBUFS, drop */
   unsigned idle_timeout_ms; /* whole request must arrive within this long of
-                               the accept or the previous request; 0 = off */
+                               the accept or the previous request (or its
+                               deferred answer); 0 = off */
   unsigned ws_ping_ms;     /* ping period; no traffic for 2x -> drop; 0 = off */
   bool trust_proxy;        /* remote_ip = last hop of X-Forwarded-For */
 };
@@ -57,10 +60,11 @@ struct httpd_request {
  * the request, or NULL if absent (always NULL when r->conn_ is NULL). */
 const char *httpd_header(const struct httpd_request *r, const char *name);
 
-/* The response, filled in by on_request. Opaque; valid during the callback.
- * Status defaults to 404. Content-Length and (when needed) Connection are
- * added by the server; an error status with no body gets a one-line text
- * body. HEAD replies carry the headers of the matching GET without body. */
+/* The response, filled in by on_request. Opaque; valid during the callback
+ * (a deferred one: see httpd_deferred_reply). Status defaults to 404.
+ * Content-Length and (when needed) Connection are added by the server; an
+ * error status with no body gets a one-line text body. HEAD replies carry
+ * the headers of the matching GET without body. */
 struct httpd_reply;
 void httpd_reply_status(struct httpd_reply *rep, int status);
 /* Adds a header; name and value are copied. Headers whose name or value
@@ -77,7 +81,8 @@ void httpd_reply_body(struct httpd_reply *rep, const char *ctype,
                       const void *body, size_t len, bool copy);
 
 struct httpd_handlers {
-  /* Every request not taken by ws_path. The reply is sent when it returns. */
+  /* Every request not taken by ws_path. The reply is sent when it returns,
+   * unless it called httpd_defer(). */
   void (*on_request)(void *arg, const struct httpd_request *req,
                      struct httpd_reply *rep);
   /* Path (exact match, query ignored) where GET + Upgrade: websocket becomes
@@ -100,6 +105,65 @@ struct httpd_handlers {
   void *arg;
 };
 
+/* ---- deferred replies ----
+ *
+ * A route that must wait for its answer (from a worker thread, say) defers
+ * it inside on_request and answers later, on the loop thread:
+ *
+ *   on_request:  job->d = httpd_defer(rep, 0, job_cancelled, job);
+ *                if (!job->d) answer on rep now, as usual;
+ *   later:       struct httpd_reply *r = httpd_deferred_reply(job->d);
+ *                httpd_reply_status(r, 200); httpd_reply_body(r, ...);
+ *                httpd_deferred_send(job->d); job->d = NULL;
+ *   job_cancelled(job): job->d = NULL;  (d is already gone)
+ *
+ * Ownership: the handle d belongs to the route and ends exactly once, by
+ * whichever comes first:
+ *  - the route calls httpd_deferred_send(d): the reply is sent (or dropped
+ *    if the connection has gone meanwhile) and on_cancel is never called;
+ *  - httpd calls on_cancel(arg): d was freed just before, so the route must
+ *    not pass it to any httpd function again.
+ * on_cancel runs from a libuv callback (the timeout's timer or the
+ * connection's close callback), never from inside an httpd_* or ws_* call;
+ * it may call any of them, httpd_close() included.
+ *
+ * Cancellation happens when the timeout expires (httpd has then answered
+ * "504 Gateway Timeout" itself and keeps the connection as the request
+ * allowed), when the connection is dropped or the client closes or
+ * half-closes its side (TCP cannot tell these apart, so a FIN counts as a
+ * client that has gone), or on httpd_close() (each on_cancel comes before
+ * its done callback).
+ *
+ * Order: while a reply is deferred the connection parses nothing more.
+ * Requests pipelined behind it are held (at most 64 KiB; past 16 KiB the
+ * server stops reading the socket) and handled, in order, from a loop
+ * iteration after the answer, never from inside httpd_deferred_send().
+ * HEAD, keep-alive, Connection: close and the HTTP version apply as for a
+ * reply given at once.
+ */
+struct httpd_deferred;
+
+#define HTTPD_DEFER_TIMEOUT_MS 10000 /* what a timeout_ms of 0 means */
+
+/* Only inside on_request, with the rep it was given. Moves rep (the status,
+ * headers and body set so far) into a new handle d, owned by the caller as
+ * described above; rep is ignored from then on. The request is not kept:
+ * copy what you need from req before on_request returns. on_cancel is
+ * required. Returns NULL, changing nothing (answer on rep), when out of
+ * memory, when on_cancel is NULL, when rep is not on_request's or is
+ * already deferred, or when the connection is already closing. */
+struct httpd_deferred *httpd_defer(struct httpd_reply *rep, unsigned timeout_ms,
+                                   void (*on_cancel)(void *arg), void *arg);
+/* The reply to fill in with httpd_reply_status/header/body, owned by d and
+ * valid as long as d; NULL if d is NULL. */
+struct httpd_reply *httpd_deferred_reply(struct httpd_deferred *d);
+/* Sends d's reply and frees d. Callable anywhere on the loop thread,
+ * including inside on_request just after httpd_defer() (the reply then goes
+ * out when on_request returns) and inside any callback. If the connection
+ * was dropped and on_cancel is still to come, the reply is discarded and
+ * on_cancel is no longer called. NULL is ignored. */
+void httpd_deferred_send(struct httpd_deferred *d);
+
 /* A server on `loop`; cfg and h are copied (NULL cfg = defaults). Not yet
  * listening. Returns NULL only when out of memory. Must be released with
  * httpd_close(), even if httpd_listen() failed. */
@@ -111,10 +175,10 @@ int httpd_listen(struct httpd *s);
 /* The bound port (useful with port 0), or a negative errno if not bound. */
 int httpd_port(const struct httpd *s);
 /* Stops listening and closes every connection (WebSocket ones get a
- * best-effort close frame 1001, and their on_ws_close), frees everything,
- * then calls done(arg) (if done is not NULL) from a close callback. s must
- * not be used after this call. Safe inside any handler callback. A second
- * call is ignored. */
+ * best-effort close frame 1001, and their on_ws_close; deferred replies
+ * their on_cancel), frees everything, then calls done(arg) (if done is not
+ * NULL) from a close callback. s must not be used after this call. Safe
+ * inside any handler callback. A second call is ignored. */
 void httpd_close(struct httpd *s, void (*done)(void *arg), void *arg);
 /* Connections accepted and not yet freed (HTTP and WebSocket). */
 size_t httpd_connection_count(const struct httpd *s);

@@ -1,4 +1,4 @@
-/* httpd_int.h -- private structures shared by httpd.c, httpd_req.c and ws.c. */
+/* httpd_int.h -- private structures shared by the httpd_*.c files and ws.c. */
 #ifndef TANDEM_HTTPD_INT_H
 #define TANDEM_HTTPD_INT_H
 
@@ -10,10 +10,16 @@
 #define HTTPD__MAX_HEADERS 64
 #define HTTPD__IP_LEN 64
 #define HTTPD__READ_BUF 65536
+/* While a reply is deferred, input is held and reading stops once this much
+ * is held; the one read that finished the deferred request may leave more
+ * (below HTTPD__READ_BUF), so at most 64 KiB is held per connection. */
+#define HTTPD__HOLD_MAX 16384
 
 /* One accepted TCP connection: HTTP first, a WebSocket after the upgrade.
  * It owns two handles (tcp, timer); it is freed when both close callbacks
- * have run (STYLE rule 7). */
+ * have run (STYLE rule 7). The timer serves one purpose at a time: the idle
+ * timeout, a deferred reply's timeout, the resume after it, the linger
+ * after our shutdown, or the WebSocket's pings and close. */
 struct httpd_conn {
   uv_tcp_t tcp;
   uv_timer_t timer;
@@ -27,6 +33,7 @@ struct httpd_conn {
   bool read_paused; /* too much output queued (pipelining flood) */
   bool peer_eof;    /* the peer half-closed */
   bool shutdown_done;
+  bool reading;     /* uv_read_start is in effect */
   unsigned writes;  /* HTTP responses queued in libuv */
   char peer_ip[HTTPD__IP_LEN];   /* from the socket */
   char client_ip[HTTPD__IP_LEN]; /* per trust_proxy, for the current request */
@@ -44,6 +51,16 @@ struct httpd_conn {
   char *body;
   size_t body_len, body_cap;
   int err_status; /* set by a parser callback that rejected the request */
+
+  /* Deferred replies (httpd_defer.c). While `deferred` is set, and until
+   * the held input has been parsed after its answer (resume_pending), input
+   * is appended to `held` instead of being parsed, so that pipelined
+   * requests are answered in order. */
+  struct httpd_deferred *deferred;
+  char *held;
+  size_t held_len, held_cap;
+  bool held_full;     /* HTTPD__HOLD_MAX reached: reading stopped */
+  bool resume_pending; /* the timer will parse `held` (httpd__conn_resume) */
 
   struct ws_conn *ws; /* non-NULL once upgraded */
 };
@@ -63,13 +80,45 @@ struct httpd {
   char rbuf[HTTPD__READ_BUF]; /* shared: every read is consumed at once */
 };
 
+/* The response under construction (see httpd_reply_* in httpd.h). */
+struct httpd_reply {
+  int status;
+  char *hdrs; /* "Name: value\r\n" lines */
+  size_t hlen, hcap;
+  char ctype[128];
+  const void *body;
+  size_t body_len;
+  void *owned; /* body copy, freed with the write */
+  bool has_body, conn_hdr, conn_close, oom;
+  struct httpd_conn *conn; /* on_request's reply only: httpd_defer may take it */
+  bool moved;              /* taken by httpd_defer: the setters ignore it */
+};
+
 /* httpd.c, for ws.c */
 void httpd__conn_close(struct httpd_conn *c);  /* drop now (idempotent) */
 void httpd__conn_finish(struct httpd_conn *c); /* shut down, await EOF */
 
-/* httpd.c, for httpd_req.c */
+/* httpd.c, for httpd_req.c and httpd_reply.c */
 /* Grows *buf (realloc, doubling from 256) to at least need bytes: 0 or -ENOMEM. */
 int httpd__grow(char **buf, size_t *cap, size_t need);
+/* A write queued by httpd_reply.c completed (status as uv_write_cb's):
+ * closes c on error, resumes reading once the output has drained. */
+void httpd__conn_written(struct httpd_conn *c, int status);
+
+/* httpd.c, for httpd_defer.c */
+/* After a deferred answer with keep-alive: from a later loop iteration,
+ * restarts the idle timer and parses the input held meanwhile. */
+void httpd__conn_resume(struct httpd_conn *c);
+
+/* httpd_reply.c, for httpd.c, httpd_req.c and ws.c */
+/* Queues rep on c: the status line, rep's headers, Content-Type,
+ * Content-Length and Connection as needed, then the body unless head_only.
+ * Takes rep->owned (the write frees it); rep's headers stay rep's. A
+ * malformed or out-of-memory rep becomes a 500. Failure closes c. */
+void httpd__reply_send(struct httpd_conn *c, struct httpd_reply *rep, bool head_only,
+                       bool keep);
+/* Frees what rep holds (headers, owned body), leaving it empty. */
+void httpd__reply_clear(struct httpd_reply *rep);
 /* Queues "HTTP/1.1 100 Continue"; a failed write closes c. */
 void httpd__send_continue(struct httpd_conn *c);
 
@@ -81,6 +130,14 @@ extern const http_parser_settings httpd__parser_settings;
 /* Sets client_ip for the assembled request: the peer, or with trust_proxy
  * the last hop of X-Forwarded-For when it is a valid IP literal. */
 void httpd__set_client_ip(struct httpd_conn *c);
+
+/* httpd_defer.c, for httpd.c */
+/* After on_request returned having deferred c's request: sends the reply if
+ * the owner already answered, else starts the timeout on c->timer. */
+void httpd__defer_dispatched(struct httpd_conn *c);
+/* From the connection's last close callback: if a reply is still deferred,
+ * frees it and calls its on_cancel. */
+void httpd__defer_conn_freed(struct httpd_conn *c);
 
 /* ws.c, for httpd.c */
 /* Validates the handshake of a request on ws_path. On success allocates

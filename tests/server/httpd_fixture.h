@@ -37,6 +37,9 @@ struct fx {
   bool done_called;
   bool signalled; /* client thread only */
   char ws_ip[64];
+  /* Extra routes, tried first; true when it handled the request. */
+  bool (*route)(struct fx *f, const struct httpd_request *req, struct httpd_reply *rep);
+  void *user; /* the route's state */
 };
 
 #define CHECK(f, cond)                                                        \
@@ -61,6 +64,8 @@ static void on_request(void *arg, const struct httpd_request *req, struct httpd_
   struct fx *f = arg;
   char tmp[256];
   f->requests++;
+  if (f->route && f->route(f, req, rep))
+    return;
   if (!strcmp(req->path, "/hello")) {
     httpd_reply_status(rep, 200);
     httpd_reply_body(rep, "text/plain", "hello world", 11, false);
