@@ -291,6 +291,9 @@ struct worker *worker_new(struct mediaplane *mp, unsigned index, const struct me
     free_parts(w);
     return NULL;
   }
+  uv_timeval64_t tv;
+  uv_gettimeofday(&tv);
+  w->wall_offset_ms = tv.tv_sec * 1000 + tv.tv_usec / 1000 - (int64_t)uv_now(&w->loop);
   uv_mutex_init(&w->cmd_lock);
   uv_mutex_init(&w->stat_lock);
   uv_async_init(&w->loop, &w->async, async_cb);

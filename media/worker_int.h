@@ -94,6 +94,7 @@ struct worker {
   int open_handles;            /* closed one by one at stop; the loop ends at 0 */
   bool stopping;
   struct mediaplane_config cfg;
+  int64_t wall_offset_ms;      /* wall clock (Unix ms) minus the loop's clock, at start */
   char bind_ip[64];
   struct dtls_ctx *dtls_ctx;
   struct ice_responder *ice;

@@ -50,6 +50,8 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_stun_ok_total", "counter", "Valid ICE connectivity checks answered.", (double)ws.stun_ok);
   metric(f, "tandem_stun_rejected_total", "counter", "STUN requests ignored: unknown user or bad integrity.", (double)ws.stun_rejected);
   metric(f, "tandem_stun_malformed_total", "counter", "Malformed STUN messages.", (double)ws.stun_malformed);
+  metric(f, "tandem_stun_conflicts_total", "counter",
+         "Valid checks not answered: another live session holds that address.", (double)ws.stun_conflicts);
   metric(f, "tandem_dtls_handshakes_total", "counter", "DTLS handshakes completed.", (double)ws.dtls_ok);
   metric(f, "tandem_dtls_released_total", "counter",
          "DTLS objects freed once the browser's first SRTP packet proved its handshake complete.",
