@@ -63,6 +63,7 @@ void mediaplane_config_default(struct mediaplane_config *c) {
   c->poll_pps = 3000;
   c->poll_ms = 2;
   c->ring_bytes = 4 * 1024 * 1024;
+  c->transports = MEDIAPLANE_UDP | MEDIAPLANE_TCP;
 }
 
 struct xring *mediaplane__ring(struct mediaplane *mp, unsigned from, unsigned to) {
@@ -316,8 +317,8 @@ int mediaplane_new_session(struct mediaplane *mp, const struct sdp_offer *o, cha
       .ice_pwd = p->pwd,
       .fingerprint = mp->fingerprint,
       .ip = mp->public_ip,
-      .udp_port = udp__port(mp->workers[wi]),
-      .tcp_port = 0,
+      .udp_port = (mp->cfg.transports & MEDIAPLANE_UDP) ? udp__port(mp->workers[wi]) : 0,
+      .tcp_port = (mp->cfg.transports & MEDIAPLANE_TCP) ? udp__port(mp->workers[wi]) : 0,
       .audio_ssrc = p->out_ssrc[KIND_AUDIO],
       .video_ssrc = p->out_ssrc[KIND_VIDEO],
       .cname = "tandem",

@@ -24,7 +24,10 @@ struct mediaplane_config {
                                    timer instead of per wake-up; 0 = never; 3000 */
   uint32_t poll_ms;             /* that timer's period, 1-20 ms; 2 */
   size_t ring_bytes;            /* each worker-to-worker ring; 4 MiB (0 = that) */
+  unsigned transports;          /* MEDIAPLANE_UDP | MEDIAPLANE_TCP offered to browsers; both */
 };
+/* UDP is always bound (it is also how a worker sends); TCP listens on the same port number. */
+enum { MEDIAPLANE_UDP = 1, MEDIAPLANE_TCP = 2 };
 /* Session ids carry their worker's index in 8 bits. */
 #define MEDIAPLANE_MAX_WORKERS 256
 void mediaplane_config_default(struct mediaplane_config *c);
@@ -55,6 +58,7 @@ struct mediaplane_stats {
   uint64_t handovers_parked;    /* outbounds that arrived before their LINK */
   uint64_t sessions;            /* created */
   uint64_t sessions_live;
+  uint64_t tcp_dropped;         /* packets a slow ICE-TCP reader could not take */
   uint64_t workers_polling;     /* workers in timer-driven receive right now */
 };
 

@@ -91,21 +91,28 @@ static void *lookup_ufrag(void *arg, const char *local, size_t len, const char *
   return s;
 }
 
-static void on_stun(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr *from) {
-  uint8_t reply[1280];
-  size_t rlen = sizeof(reply);
+struct session *session__check(struct worker *w, const uint8_t *buf, size_t len,
+                               const struct sockaddr *from, uint8_t *reply, size_t *reply_len) {
   struct ice_check chk;
   int rc = ice_responder_handle(w->ice, buf, len, from, udp__addr_len(from), lookup_ufrag, w,
-                                &chk, reply, &rlen);
+                                &chk, reply, reply_len);
   if (rc == -EBADMSG) {
     w->st.stun_malformed++;
-    return;
+    return NULL;
   }
   if (rc < 0) {
     w->st.stun_rejected++;
-    return;
+    return NULL;
   }
-  struct session *s = chk.session;
+  return chk.session;
+}
+
+static void on_stun(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr *from) {
+  uint8_t reply[1280];
+  size_t rlen = sizeof(reply);
+  struct session *s = session__check(w, buf, len, from, reply, &rlen);
+  if (!s)
+    return;
   if (!remember_addr(w, s, from)) {
     w->st.stun_conflicts++; /* no answer: the browser will not select this pair */
     return;
@@ -152,7 +159,7 @@ static void on_dtls(struct worker *w, struct session *s, const uint8_t *buf, siz
       s->close_hint_ms = worker__now(w);
     return;
   }
-  if (s->path.kind == TX_DGRAM)
+  if (from && s->path.kind == TX_DGRAM)
     set_send_addr(s, from); /* the handshake runs on the pair the browser chose */
   if (!s->dtls) {
     s->dtls = dtls_new(w->dtls_ctx, s->peer_fp, s->peer_fp_len, dtls_send_cb, s);
@@ -209,30 +216,14 @@ static bool ssrc_known(const struct session *s, uint32_t ssrc) {
 /* An authenticated packet from a validated address that is not where we send: the browser moved
  * (a network switch, a new nomination). Only proof of the keys moves the send address. */
 static void follow_media(struct session *s, const struct sockaddr *from) {
-  if (s->path.kind == TX_DGRAM &&
+  if (from && s->path.kind == TX_DGRAM &&
       memcmp(&s->path.addr, from, udp__addr_len(from)) != 0)
     set_send_addr(s, from);
 }
 
-void session__on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct sockaddr *from) {
-  w->st.rx_packets++;
-  w->st.rx_bytes += len;
-  enum demux_kind k = demux_classify(buf, len);
-  if (k == DEMUX_STUN) {
-    on_stun(w, buf, len, from);
-    return;
-  }
-  if (k == DEMUX_UNKNOWN) {
-    w->st.rx_dropped++;
-    return;
-  }
-  uint8_t key[20];
-  size_t kl = addr_key(from, key);
-  struct session *s = kl ? hmap_get(w->by_addr, key, kl) : NULL;
-  if (!s || s->closing) {
-    w->st.rx_dropped++;
-    return;
-  }
+/* DTLS, SRTP or SRTCP from s's browser; from is NULL on a stream (its address never moves). */
+static void on_packet(struct worker *w, struct session *s, enum demux_kind k, uint8_t *buf,
+                      size_t len, const struct sockaddr *from) {
   if (k == DEMUX_DTLS) {
     on_dtls(w, s, buf, len, from);
     return;
@@ -263,4 +254,38 @@ void session__on_datagram(struct worker *w, uint8_t *buf, size_t len, const stru
   } else {
     router__on_rtcp(s, buf, n, now);
   }
+}
+
+void session__on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct sockaddr *from) {
+  w->st.rx_packets++;
+  w->st.rx_bytes += len;
+  enum demux_kind k = demux_classify(buf, len);
+  if (k == DEMUX_STUN) {
+    on_stun(w, buf, len, from);
+    return;
+  }
+  if (k == DEMUX_UNKNOWN) {
+    w->st.rx_dropped++;
+    return;
+  }
+  uint8_t key[20];
+  size_t kl = addr_key(from, key);
+  struct session *s = kl ? hmap_get(w->by_addr, key, kl) : NULL;
+  if (!s || s->closing) {
+    w->st.rx_dropped++;
+    return;
+  }
+  on_packet(w, s, k, buf, len, from);
+}
+
+void session__on_stream_packet(struct session *s, uint8_t *buf, size_t len) {
+  struct worker *w = s->w;
+  w->st.rx_packets++;
+  w->st.rx_bytes += len;
+  enum demux_kind k = demux_classify(buf, len);
+  if (k == DEMUX_STUN || k == DEMUX_UNKNOWN || s->closing) {
+    w->st.rx_dropped++;
+    return;
+  }
+  on_packet(w, s, k, buf, len, NULL);
 }

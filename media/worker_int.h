@@ -10,6 +10,7 @@
 
 #include "media/ice.h"
 #include "media/mediaplane.h"
+#include "media/tcp_int.h"
 #include "media/transport.h"
 #include "media/udp_int.h"
 #include "media/xring.h"
@@ -102,6 +103,7 @@ struct worker {
   struct session **list;       /* live sessions and closed ones awaiting the next tick */
   size_t n_list, cap_list;
   struct udp udp;              /* the datagram transport: socket, receive, transmit batches */
+  struct tcp tcp;              /* ICE-TCP: listener and connections (if offered) */
   uint8_t *scratch;            /* UDP_TX_SLOT bytes: a packet built for a stream path */
   /* Commands from the control loop, carried out strictly in posted order, never nested. */
   uv_mutex_t cmd_lock;

@@ -26,6 +26,7 @@ static const struct key keys[] = {
     {"media_port", T_INT, S(media_port), "40000", "UDP media port (0 = any)"},
     {"media_workers", T_INT, S(media_workers), "0", "media worker threads, each with its own UDP port media_port+i, 0-256 (0 = one per core, at most 256)"},
     {"media_poll_pps", T_INT, S(media_poll_pps), "3000", "above this many datagrams/s a worker polls its socket every media_poll_ms (0 = never)"},
+    {"media_transports", T_STR, S(media_transports), "both", "media transports offered to browsers: udp, tcp (ICE-TCP on the same port numbers) or both"},
     {"media_poll_ms", T_INT, S(media_poll_ms), "2", "the period of that polling, 1-20 ms: longer means fewer wake-ups and more latency"},
     {"public_ip", T_STR, S(public_ip), "", "IP advertised to browsers (empty = detect)"},
     {"data_dir", T_STR, S(data_dir), "./data", "where the server keeps its data"},
@@ -242,6 +243,11 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
   }
   if (c->media_workers < 0 || c->media_workers > 256) {
     snprintf(err, errlen, "media_workers must be 0 (one per core) to 256");
+    return -EINVAL;
+  }
+  if (strcmp(c->media_transports, "udp") && strcmp(c->media_transports, "tcp") &&
+      strcmp(c->media_transports, "both")) {
+    snprintf(err, errlen, "media_transports must be udp, tcp or both");
     return -EINVAL;
   }
   if (c->media_poll_ms < 1 || c->media_poll_ms > 20) {

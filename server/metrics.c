@@ -47,6 +47,8 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_udp_tx_packets_total", "counter", "Datagrams sent from the media port.", (double)ws.tx_packets);
   metric(f, "tandem_udp_tx_bytes_total", "counter", "Bytes sent from the media port.", (double)ws.tx_bytes);
   metric(f, "tandem_udp_rx_dropped_total", "counter", "Datagrams dropped: unknown sender or not STUN/DTLS/RTP.", (double)ws.rx_dropped);
+  metric(f, "tandem_tcp_dropped_total", "counter",
+         "Packets dropped because an ICE-TCP connection's reader was too slow.", (double)ws.tcp_dropped);
   metric(f, "tandem_stun_ok_total", "counter", "Valid ICE connectivity checks answered.", (double)ws.stun_ok);
   metric(f, "tandem_stun_rejected_total", "counter", "STUN requests ignored: unknown user or bad integrity.", (double)ws.stun_rejected);
   metric(f, "tandem_stun_malformed_total", "counter", "Malformed STUN messages.", (double)ws.stun_malformed);
