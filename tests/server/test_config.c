@@ -26,6 +26,7 @@ static void test_defaults(void **state) {
   assert_int_equal(c.match_widen_ms, 5000);
   assert_int_equal(c.media_poll_ms, 2);
   assert_false(c.trust_proxy);
+  assert_string_equal(c.terms_text, "");
 }
 
 static void test_precedence(void **state) {
@@ -83,6 +84,9 @@ static void test_errors(void **state) {
   char *a11[] = {"tandem", "--media-poll-ms=5", NULL};
   assert_int_equal(config_load(&c, 2, a11, err, sizeof(err)), 0);
   assert_int_equal(c.media_poll_ms, 5);
+  char *a12[] = {"tandem", "--terms-text=Be kind. 18+ only.", NULL};
+  assert_int_equal(config_load(&c, 2, a12, err, sizeof(err)), 0);
+  assert_string_equal(c.terms_text, "Be kind. 18+ only.");
   setenv("TANDEM_GRACE_MS", "-5", 1);
   char *a7[] = {"tandem", NULL};
   assert_int_equal(config_load(&c, 1, a7, err, sizeof(err)), -EINVAL);
