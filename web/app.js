@@ -10,7 +10,7 @@ const ui = {
   overlay: $('remote-overlay'), shared: $('shared'),
   start: $('start'), next: $('next'), stop: $('stop'), block: $('block'),
   prefs: $('prefs'), interests: $('interests'), lang: $('lang'),
-  mute: $('mute'), camera: $('camera'), volume: $('volume'),
+  mute: $('mute'), camera: $('camera'), volume: $('volume'), mediaBar: $('media-bar'),
   messages: $('messages'), chatForm: $('chat-form'), chatInput: $('chat-input'), chatSend: $('chat-send'),
   terms: $('terms'), termsText: $('terms-text'), termsAccept: $('terms-accept'),
   termsCancel: $('terms-cancel'), showTerms: $('show-terms'),
@@ -109,6 +109,7 @@ function render() {
   ui.chatSend.disabled = !paired;
   ui.prefs.hidden = st.wantStart;
   document.body.dataset.state = s;
+  ui.mediaBar.hidden = st.media !== 'ok';
 
   ui.remoteBox.classList.toggle('showing', st.showing && s === 'paired');
   ui.overlay.textContent = st.fatal ? ''
@@ -161,6 +162,27 @@ function watchFrames() {
     v.requestVideoFrameCallback(onFrame);
   };
   v.requestVideoFrameCallback(onFrame);
+}
+
+// A picture that stays black (the partner turned their camera off) gets a word, rather than
+// a black box that looks broken.
+function watchDark() {
+  const c = document.createElement('canvas');
+  c.width = 8; c.height = 6;
+  const g = c.getContext('2d', { willReadFrequently: true });
+  let darkFor = 0;
+  setInterval(() => {
+    let dark = false;
+    if (st.showing && st.state === 'paired' && ui.remote.videoWidth) {
+      g.drawImage(ui.remote, 0, 0, 8, 6);
+      const d = g.getImageData(0, 0, 8, 6).data;
+      let sum = 0;
+      for (let i = 0; i < d.length; i += 4) sum += Math.max(d[i], d[i + 1], d[i + 2]);
+      dark = sum / 48 < 16;
+    }
+    darkFor = dark ? darkFor + 1 : 0;
+    ui.remoteBox.classList.toggle('dark', darkFor >= 2);
+  }, 1000);
 }
 
 // ---- text chat ----
@@ -328,6 +350,7 @@ function onMessage(m) {
       }
       break;
     case 'answer':
+      st.answered = true;
       st.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp })
         .then(applyToggles)
         .catch((e) => fail('Video connection failed', `The server's answer was not accepted: ${e}`));
@@ -406,6 +429,11 @@ function onError(m) {
       render();
       break;
     case 'media_failed':
+      // Before this page's answer it is about the media of the page this one replaced (a
+      // reload closes that page's connection): this page's own media is still to come.
+      if (!st.answered) break;
+      fail('Video connection lost', `Your video connection to the server ended (${m.message}). Reload the page to connect again.`);
+      break;
     case 'bad_offer':
       fail('Video connection lost', `Your video connection to the server ended (${m.message}). Reload the page to connect again.`);
       break;
@@ -605,6 +633,10 @@ ui.remote.addEventListener('resize', () => {
   const { videoWidth: w, videoHeight: h } = ui.remote;
   if (w && h) ui.remoteBox.style.setProperty('--ar', `${w} / ${h}`);
 });
+ui.local.addEventListener('resize', () => {
+  const { videoWidth: w, videoHeight: h } = ui.local;
+  if (w && h) ui.localBox.style.setProperty('--ar', `${w} / ${h}`);
+});
 function fitViewport() {
   const h = window.visualViewport ? window.visualViewport.height : window.innerHeight;
   document.documentElement.style.setProperty('--vh', `${Math.round(h)}px`);
@@ -634,5 +666,6 @@ ui.chatInput.addEventListener('focus', () => {
     return;
   }
   watchFrames();
+  watchDark();
   initMedia();
 })();
