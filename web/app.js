@@ -108,17 +108,19 @@ function render() {
   ui.chatInput.placeholder = paired ? 'Say hi…' : 'No one to chat with yet';
   ui.chatSend.disabled = !paired;
   ui.prefs.hidden = st.wantStart;
-  document.body.dataset.state = s;
   ui.mediaBar.hidden = st.media !== 'ok';
 
   ui.remoteBox.classList.toggle('showing', st.showing && s === 'paired');
   ui.overlay.textContent = st.fatal ? ''
+    : st.media === 'asking' ? 'Waiting for your camera and microphone…'
+    : !live ? { full: 'The server is full. Trying again soon.', draining: 'This server is closing.',
+      reconnecting: 'Reconnecting…' }[st.net] || 'Connecting…'
     : s === 'cooldown' && cooling ? `Too many skips. Back in ${secondsLeft()} s`
+    : s === 'ready' && cooling ? `Too many skips. Start again in ${secondsLeft()} s`
     : s === 'waiting' || s === 'cooldown' ? 'Looking for someone…'
     : s === 'paired' ? 'Connecting video…'
     : s === 'leaving' ? '' : st.wantStart ? 'Getting ready…'
-    : st.media === 'ok' ? 'Press Start to meet someone'
-    : st.media === 'asking' ? 'Waiting for your camera and microphone…' : '';
+    : 'Press Start to meet someone';
 
   // A button that was just used and is now disabled hands focus to the next useful one.
   if (active && active.tagName === 'BUTTON' && (active.disabled || active.hidden) && active.closest('.buttons')) focusLost = true;
@@ -357,6 +359,9 @@ function onMessage(m) {
       break;
     case 'state': {
       const was = st.state;
+      // A reconnection during a cool-down: the server calls it ready (out of the pool), and
+      // still puts us back when it ends.
+      if (m.state === 'ready' && was === 'cooldown' && st.coolUntil > Date.now()) { render(); break; }
       if (m.state !== 'paired' && was === 'paired') hideRemote();
       st.state = m.state === 'idle' ? 'ready' : m.state;
       if (st.state === 'waiting' || st.state === 'paired') { st.wantStart = true; st.banned = false; st.coolUntil = 0; }
