@@ -643,8 +643,11 @@ ui.local.addEventListener('resize', () => {
   if (w && h) ui.localBox.style.setProperty('--ar', `${w} / ${h}`);
 });
 function fitViewport() {
-  const h = window.visualViewport ? window.visualViewport.height : window.innerHeight;
+  const vv = window.visualViewport;
+  // The visual viewport shrinks for the keyboard (use it) and for a pinch-zoom (do not).
+  const h = vv && vv.scale < 1.01 ? vv.height : window.innerHeight;
   document.documentElement.style.setProperty('--vh', `${Math.round(h)}px`);
+  if (vv && vv.scale < 1.01 && window.scrollY) window.scrollTo(0, 0);
 }
 if (window.visualViewport) window.visualViewport.addEventListener('resize', fitViewport);
 window.addEventListener('resize', fitViewport);

@@ -1,6 +1,6 @@
 // page_server.test.mjs -- what the page says when the server cannot take a new visitor: it is
 // being taken out of service (SIGTERM: `draining`), or it is full (`full`, max_peers). A
-// visitor already there keeps going while the server drains.
+// visitor already there keeps going while the server drains. And a `banned` answer to Start.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -63,4 +63,29 @@ test('a full server: the visitor is told and the page tries again later', async 
   await P.close();
   people.splice(people.indexOf(P), 1);
   await waitFor('Q ready once there is room', stateIs(Q, 'ready'), 60000);
+});
+
+test('a banned visitor is told, and Start is theirs again', async (t) => {
+  const { server, dir, people } = await setup(t, []);
+  const P = await openPerson(server.url, 'P', dir, { colour: 'red' });
+  people.push(P);
+  await waitFor('P ready', stateIs(P, 'ready'));
+  // The server has no way to ban anyone yet (moderation/ is rate limits only), so the answer
+  // it would send to Start is handed to the page's socket as if it came from the server.
+  await P.page.click('#start');
+  await waitFor('P waiting', stateIs(P, 'waiting'));
+  await P.page.click('#stop');
+  await waitFor('P ready again', stateIs(P, 'ready'));
+  await P.page.evaluate(() => {
+    window.tandem.wantStart = true;
+    window.tandem.ws.onmessage({ data: JSON.stringify({ type: 'error', code: 'banned', message: 'you cannot be matched right now', ref: 'start' }) });
+  });
+  const s = await waitFor('P told', async () => {
+    const x = await P.state();
+    return { ok: /cannot be matched/i.test(x.status) && /cannot be matched/i.test(x.notice), ...x };
+  });
+  assert.equal(s.state, 'ready');
+  assert.equal(await P.page.isDisabled('#start'), false);
+  assert.equal(await P.page.isVisible('#start'), true);
+  await P.shot('desktop-banned.png');
 });
