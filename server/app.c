@@ -100,6 +100,17 @@ static void on_request(void *arg, const struct httpd_request *req, struct httpd_
     free(text);
     return;
   }
+  if (!strcmp(req->path, "/terms.json")) {
+    /* The operator's terms text for the page (docs: README, terms_text). */
+    json_t *j = json_pack("{s:s}", "text", a->cfg.terms_text);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    httpd_reply_status(rep, 200);
+    httpd_reply_header(rep, "Cache-Control", "no-cache");
+    httpd_reply_body(rep, "application/json", s ? s : "{\"text\":\"\"}", s ? strlen(s) : 11, true);
+    free(s);
+    return;
+  }
   if ((!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) && serve_static(a, req->path, rep))
     return;
   httpd_reply_status(rep, 404);

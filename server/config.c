@@ -47,6 +47,7 @@ static const struct key keys[] = {
     {"match_next_cooldown_ms", T_INT, S(match_next_cooldown_ms), "10000", "cool-down earned by too many Nexts"},
     {"chat_burst", T_INT, S(chat_burst), "5", "chat messages allowed in a burst"},
     {"chat_per_sec", T_INT, S(chat_per_sec), "1", "chat messages per second after the burst"},
+    {"terms_text", T_STR, S(terms_text), "", "the terms/18+ notice shown before a visitor's first Start (empty = the page's default)"},
     {"config", T_STR, S(config_file), "", "configuration file of key = value lines"},
 };
 #undef S

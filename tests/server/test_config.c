@@ -26,6 +26,7 @@ static void test_defaults(void **state) {
   assert_int_equal(c.match_widen_ms, 5000);
   assert_int_equal(c.media_poll_ms, 2);
   assert_false(c.trust_proxy);
+  assert_string_equal(c.terms_text, "");
 }
 
 static void test_precedence(void **state) {
@@ -88,6 +89,9 @@ static void test_errors(void **state) {
   assert_non_null(strstr(err, "media_workers"));
   char *a13[] = {"tandem", "--media-workers=256", NULL};
   assert_int_equal(config_load(&c, 2, a13, err, sizeof(err)), 0);
+  char *a14[] = {"tandem", "--terms-text=Be kind. 18+ only.", NULL};
+  assert_int_equal(config_load(&c, 2, a14, err, sizeof(err)), 0);
+  assert_string_equal(c.terms_text, "Be kind. 18+ only.");
   setenv("TANDEM_GRACE_MS", "-5", 1);
   char *a7[] = {"tandem", NULL};
   assert_int_equal(config_load(&c, 1, a7, err, sizeof(err)), -EINVAL);
