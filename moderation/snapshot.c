@@ -50,8 +50,9 @@ static void make_luts(uint8_t *y, uint8_t *c, bool full_range) {
 }
 
 /* Copies one plane through its LUT, averaging each output pixel's box of source pixels when
- * the plane shrinks. colsum holds sw column sums of the rows of one box. */
-static void plane_convert(const struct plane *p, uint32_t *colsum) {
+ * the plane shrinks. colsum holds sw column sums of the rows of one box; xs holds dw + 1
+ * column bounds. */
+static void plane_convert(const struct plane *p, uint32_t *colsum, int *xs) {
   if (p->dw == p->sw && p->dh == p->sh) {
     for (int y = 0; y < p->dh; y++) {
       const uint8_t *s = p->src + (size_t)y * (size_t)p->src_stride;
@@ -61,11 +62,13 @@ static void plane_convert(const struct plane *p, uint32_t *colsum) {
     }
     return;
   }
+  /* Output column x averages source columns [xs[x], xs[x + 1]); the same for rows. Sizes only
+   * shrink here, so every box holds at least one source pixel. */
+  for (int x = 0; x <= p->dw; x++)
+    xs[x] = (int)((int64_t)x * p->sw / p->dw);
   for (int y = 0; y < p->dh; y++) {
     int y0 = (int)((int64_t)y * p->sh / p->dh);
     int y1 = (int)((int64_t)(y + 1) * p->sh / p->dh);
-    if (y1 <= y0)
-      y1 = y0 + 1;
     memset(colsum, 0, (size_t)p->sw * sizeof(*colsum));
     for (int sy = y0; sy < y1; sy++) {
       const uint8_t *s = p->src + (size_t)sy * (size_t)p->src_stride;
@@ -73,15 +76,12 @@ static void plane_convert(const struct plane *p, uint32_t *colsum) {
         colsum[x] += s[x];
     }
     uint8_t *d = p->dst + (size_t)y * (size_t)p->dw;
+    uint32_t rows = (uint32_t)(y1 - y0);
     for (int x = 0; x < p->dw; x++) {
-      int x0 = (int)((int64_t)x * p->sw / p->dw);
-      int x1 = (int)((int64_t)(x + 1) * p->sw / p->dw);
-      if (x1 <= x0)
-        x1 = x0 + 1;
       uint32_t sum = 0;
-      for (int sx = x0; sx < x1; sx++)
+      for (int sx = xs[x]; sx < xs[x + 1]; sx++)
         sum += colsum[sx];
-      uint32_t n = (uint32_t)((x1 - x0) * (y1 - y0));
+      uint32_t n = (uint32_t)(xs[x + 1] - xs[x]) * rows;
       d[x] = p->lut[(sum + n / 2) / n];
     }
   }
@@ -116,11 +116,12 @@ static int encode_jpeg(const vpx_image_t *img, int max_side, uint8_t **jpeg, siz
 
   uint8_t *yuv = malloc(ysz + 2 * csz);
   uint32_t *colsum = malloc((size_t)w * sizeof(*colsum));
+  int *xs = malloc(((size_t)dw + 1) * sizeof(*xs));
   unsigned long cap = tjBufSize(dw, dh, TJSAMP_420);
   uint8_t *out = cap != (unsigned long)-1 ? malloc(cap) : NULL;
   tjhandle tj = tjInitCompress();
   int rc = -ENOMEM;
-  if (!yuv || !colsum || !out || !tj)
+  if (!yuv || !colsum || !xs || !out || !tj)
     goto done;
   const uint8_t *planes[3] = {yuv, yuv + ysz, yuv + ysz + csz};
   int strides[3] = {dw, cw, cw};
@@ -135,7 +136,7 @@ static int encode_jpeg(const vpx_image_t *img, int max_side, uint8_t **jpeg, siz
         .dh = i ? ch : dh,
         .lut = i ? lut_c : lut_y,
     };
-    plane_convert(&p, colsum);
+    plane_convert(&p, colsum, xs);
   }
   /* Into our own malloc'd buffer (TJFLAG_NOREALLOC), so the caller can free() it. */
   unsigned long n = cap;
@@ -153,6 +154,7 @@ done:
   if (tj)
     tjDestroy(tj);
   free(out);
+  free(xs);
   free(colsum);
   free(yuv);
   return rc;
