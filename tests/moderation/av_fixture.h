@@ -119,15 +119,21 @@ FX_UNUSED static int fx_solid_keyframe(int w, int h, int r, int g, int b, uint8_
   return rc == 0 && key ? 0 : -1;
 }
 
-/* One keyframe of a moving picture (frame t); *out malloc'd. */
+/* The keyframe a CBR encoder at kbps makes when asked at frame t of a moving picture, after
+ * t frames have settled its rate control (as a browser's answer to a PLI); *out malloc'd. */
 FX_UNUSED static int fx_moving_keyframe(int w, int h, int kbps, int t, uint8_t **out,
                                         size_t *len) {
   struct fx_vp8 e;
-  bool key;
+  bool key = false;
+  int rc = 0;
   if (fx_vp8_open(&e, w, h, kbps) != 0)
     return -1;
-  fx_fill_moving(e.img, t);
-  int rc = fx_vp8_encode(&e, 0, true, out, len, &key);
+  for (int i = 0; i <= t && rc == 0; i++) {
+    fx_fill_moving(e.img, i);
+    rc = fx_vp8_encode(&e, i, i == 0 || i == t, out, len, &key);
+    if (rc == 0 && i < t)
+      free(*out);
+  }
   fx_vp8_close(&e);
   return rc == 0 && key ? 0 : -1;
 }
