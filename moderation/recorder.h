@@ -14,8 +14,8 @@
  * once per RECORDER_CHUNK bytes recorded (a chunk that ages out is reused first).
  *
  * What it costs per peer (bench/snapshot_bench.c prints it): about (video + audio kbit/s) x
- * window / 8, plus 12 bytes per packet and up to two chunks: ~0.7 MiB at 500 kbit/s, ~1.4 MiB at
- * 1 Mbit/s for 10 s; nothing for a session that has no recorder. */
+ * window / 8, plus 12 bytes per packet and up to two chunks: 0.75 MiB at 530 kbit/s for 10 s;
+ * the 1.5 MiB bound is reached at about 1.2 Mbit/s. Nothing for a session without one. */
 
 #define RECORDER_CHUNK (64 * 1024)
 #define RECORDER_MAX_PACKET 2048 /* longer packets are not recorded (-EMSGSIZE) */
@@ -57,7 +57,7 @@ uint64_t recorder_keyframe_age_ms(const struct recorder *r, uint64_t now_ms);
 
 /* Copies every record held into one malloc'd buffer (*out, the caller frees it) in the record
  * format below, oldest first. *out is NULL and *len 0 when nothing is held. Returns 0 or
- * -ENOMEM. A memcpy of at most max_bytes: about 0.1 ms for 1.5 MiB on the worker thread. */
+ * -ENOMEM. A memcpy of at most max_bytes: 0.01-0.06 ms on the worker thread (bench). */
 int recorder_export(const struct recorder *r, uint8_t **out, size_t *len);
 
 /* The record format, in process memory only (native byte order, not a file format): records
