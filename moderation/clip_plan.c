@@ -106,6 +106,10 @@ uint32_t clip__opus_samples(const uint8_t *p, size_t len) {
   return n == 0 || n > 5760 ? 0 : n;
 }
 
+/* Later arrival times are ignored: 2^44 ms is 557 years after 1970, and below it the
+ * arithmetic in microseconds of 90 kHz ticks cannot overflow. */
+#define ARRIVAL_MAX (UINT64_C(1) << 44)
+
 /* One packet of a stream, its sequence number and timestamp unwrapped. */
 struct spkt {
   int64_t seq, ts;
@@ -154,7 +158,8 @@ static size_t collect(const struct clip_pkt *pkts, size_t n, uint8_t pt, bool vi
   size_t k = 0;
   int64_t seq = 0, ts = 0;
   for (size_t i = 0; have && i < n; i++) {
-    if (rtp_min_parse(pkts[i].rtp, pkts[i].len, &v) != 0 || v.pt != pt || v.ssrc != ssrc)
+    if (rtp_min_parse(pkts[i].rtp, pkts[i].len, &v) != 0 || v.pt != pt || v.ssrc != ssrc ||
+        pkts[i].arrival_ms > ARRIVAL_MAX)
       continue;
     if (pkts[i].arrival_ms > *newest)
       *newest = pkts[i].arrival_ms;
@@ -272,15 +277,16 @@ int clip__plan(const struct clip_pkt *pkts, size_t n, const struct clip_params *
   nv = w;
   size_t nf = find_frames(v, nv, fr);
   int64_t voff = clock_offset(v, nv, 90);
-  size_t start = nf;
-  for (size_t i = 0; i < nf; i++) {
-    if (!fr[i].key)
-      continue;
-    if (start == nf || us_of(fr[i].ts, voff, 90) <= from_us)
-      start = i; /* the last keyframe before the window, until one inside it turns up */
-    if (us_of(fr[i].ts, voff, 90) >= from_us)
-      break;
+  /* The first keyframe inside the window, else the last one before it. */
+  size_t start = nf, before = nf;
+  for (size_t i = 0; i < nf && start == nf; i++) {
+    if (fr[i].key && us_of(fr[i].ts, voff, 90) >= from_us)
+      start = i;
+    else if (fr[i].key)
+      before = i;
   }
+  if (start == nf)
+    start = before;
   int64_t t0_us = from_us;
   size_t nvu = 0, off = 0;
   if (start < nf) {

@@ -219,6 +219,9 @@ static void test_reordered_and_duplicated(void **state) {
   struct clip_stats ast, bst;
   assert_int_equal(clip_webm(p, sess.n, &cp, &a, &alen, &ast), 0);
   assert_int_equal(ast.video_dropped, 0);
+  /* All 12 s given: the keyframe at 0 s is outside the window, the one at 3 s starts it. */
+  assert_int_equal(ast.video_frames, 270);
+  assert_true(ast.duration_ms >= 8900 && ast.duration_ms <= 9100);
   /* Swap neighbours here and there, and append copies of some packets at the end. */
   size_t n = sess.n, extra = 40;
   struct clip_pkt *q = calloc(n + extra, sizeof(*q));
