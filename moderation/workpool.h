@@ -30,7 +30,8 @@ typedef int (*workpool_work_fn)(void *arg);
 typedef void (*workpool_done_fn)(void *arg, int status);
 
 /* Starts the threads. Returns 0 and *out, -EINVAL for a bad config, -ENOMEM, or a libuv error
- * (negative errno) when a thread or the uv_async_t cannot be made. */
+ * (negative errno) when a thread or the uv_async_t cannot be made. After a failed thread, the
+ * half-made pool is closed as by workpool_close(): the loop must run once more to free it. */
 int workpool_new(uv_loop_t *loop, const struct workpool_config *cfg, struct workpool **out);
 
 /* Queues work(arg). done(arg, status) then runs exactly once, on the loop, from a later loop
