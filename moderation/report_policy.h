@@ -69,9 +69,11 @@ int report_policy_add(struct report_policy *p, const struct device_id *reported,
                       uint64_t now_ms, struct report_verdict *v);
 
 /* Counts a ban the policy did not decide itself as an offence of device: at start-up for
- * each device ban in the store (oldest first), at run time for a moderator's ban if it should
- * make the next automatic one longer. expires_ms 0 = permanent. Reports older than created_ms
- * are dropped. 0, -ENOSPC, -ENOMEM. */
+ * each device ban in the store that was not lifted (oldest first), at run time for a
+ * moderator's ban if it should make the next automatic one longer. expires_ms 0 = permanent.
+ * Reports up to created_ms are dropped. 0, -ENOSPC (max_devices devices are remembered:
+ * offenders stay until forgiven, so size max_devices above the offenders of forgive_ms),
+ * -ENOMEM. */
 int report_policy_note_ban(struct report_policy *p, const struct device_id *device,
                            uint64_t created_ms, uint64_t expires_ms);
 
