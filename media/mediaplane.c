@@ -393,18 +393,24 @@ void mediaplane_link(struct mediaplane *mp, uint64_t a, uint64_t b) {
 void mediaplane_unlink(struct mediaplane *mp, uint64_t sid) { post(mp, WCMD_UNLINK, sid, NULL); }
 
 uint64_t mediaplane_request(struct mediaplane *mp, uint64_t sid, int type, uint32_t timeout_ms,
-                            mediaplane_reply_fn cb, void *arg) {
+                            const void *payload, size_t len, mediaplane_reply_fn cb, void *arg) {
   if (!cb || !hmap_get(mp->live, &sid, sizeof(sid)))
     return 0;
   struct preq *r = malloc(sizeof(*r));
+  void *copy = len ? malloc(len) : NULL;
   uint64_t id = ++mp->next_req;
-  if (!r || hmap_put(mp->requests, &id, sizeof(id), r)) {
+  if (!r || (len && !copy) || hmap_put(mp->requests, &id, sizeof(id), r)) {
     free(r);
+    free(copy);
     return 0;
   }
+  if (len)
+    memcpy(copy, payload, len);
   *r = (struct preq){cb, arg};
-  struct wcmd c = {.req = id, .req_type = type, .timeout_ms = timeout_ms};
+  struct wcmd c = {.req = id, .req_type = type, .timeout_ms = timeout_ms, .payload = copy,
+                   .payload_len = len};
   if (!post(mp, WCMD_REQUEST, sid, &c)) {
+    free(copy);
     free(hmap_del(mp->requests, &id, sizeof(id)));
     return 0;
   }

@@ -91,8 +91,10 @@ enum {
    * as libvpx decodes it. timeout_ms 0 = 2000. */
   MEDIAPLANE_REQ_KEYFRAME = 1,
 };
+/* payload (len bytes, may be NULL) is copied for the worker: what the request type says it
+ * carries (MEDIAPLANE_REQ_KEYFRAME carries nothing). */
 uint64_t mediaplane_request(struct mediaplane *mp, uint64_t sid, int type, uint32_t timeout_ms,
-                            mediaplane_reply_fn cb, void *arg);
+                            const void *payload, size_t len, mediaplane_reply_fn cb, void *arg);
 void mediaplane_cancel(struct mediaplane *mp, uint64_t req);
 
 void mediaplane_get_stats(struct mediaplane *mp, struct mediaplane_stats *st);

@@ -68,6 +68,7 @@ void worker__run_commands(struct worker *w) {
     if (w->parked)
       handover__resolve_parked(w);
     free(c->params);
+    free(c->payload);
     free(c);
     c = next;
   }

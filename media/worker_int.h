@@ -59,6 +59,8 @@ struct wcmd {
   uint64_t req;                /* REQUEST: its id */
   int req_type;
   uint32_t timeout_ms;
+  void *payload;               /* REQUEST: owned (freed after the command), may be NULL */
+  size_t payload_len;
   struct wcmd *next;
 };
 

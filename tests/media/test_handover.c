@@ -175,8 +175,8 @@ static void test_keyframe_request(void **state) {
   add_session(&W);
   struct worker *w = wk(&W, home_of(W.sids[0]));
   replies = 0;
-  assert_int_equal(mediaplane_request(W.mp, 12345, MEDIAPLANE_REQ_KEYFRAME, 0, on_reply, NULL), 0);
-  uint64_t req = mediaplane_request(W.mp, W.sids[0], MEDIAPLANE_REQ_KEYFRAME, 1000, on_reply, NULL);
+  assert_int_equal(mediaplane_request(W.mp, 12345, MEDIAPLANE_REQ_KEYFRAME, 0, NULL, 0, on_reply, NULL), 0);
+  uint64_t req = mediaplane_request(W.mp, W.sids[0], MEDIAPLANE_REQ_KEYFRAME, 1000, NULL, 0, on_reply, NULL);
   assert_true(req > 0);
   worker__run_commands(w);
   assert_int_equal(sess(&W, 0)->captures, 1);
@@ -191,8 +191,9 @@ static void test_keyframe_request(void **state) {
   assert_int_equal(last_len, 10 + 50 + 100);
   assert_int_equal(sess(&W, 0)->captures, 0);
   /* No keyframe in time: -ETIMEDOUT; a cancelled request is never answered. */
-  req = mediaplane_request(W.mp, W.sids[0], MEDIAPLANE_REQ_KEYFRAME, 1000, on_reply, NULL);
-  uint64_t req2 = mediaplane_request(W.mp, W.sids[0], MEDIAPLANE_REQ_KEYFRAME, 1000, on_reply, NULL);
+  req = mediaplane_request(W.mp, W.sids[0], MEDIAPLANE_REQ_KEYFRAME, 1000, NULL, 0, on_reply, NULL);
+  uint64_t req2 = mediaplane_request(W.mp, W.sids[0], MEDIAPLANE_REQ_KEYFRAME, 1000, "x", 1,
+                                     on_reply, NULL); /* a payload the worker frees */
   mediaplane_cancel(W.mp, req2);
   worker__run_commands(w);
   capture__tick(w, worker__now(w) + 5000);
@@ -200,7 +201,7 @@ static void test_keyframe_request(void **state) {
   assert_int_equal(replies, 2);
   assert_int_equal(last_status, -ETIMEDOUT);
   /* Pending at close: -ECANCELED. */
-  req = mediaplane_request(W.mp, W.sids[0], MEDIAPLANE_REQ_KEYFRAME, 1000, on_reply, NULL);
+  req = mediaplane_request(W.mp, W.sids[0], MEDIAPLANE_REQ_KEYFRAME, 1000, NULL, 0, on_reply, NULL);
   assert_true(req > 0);
   close_world(&W);
   assert_int_equal(replies, 3);
