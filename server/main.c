@@ -48,12 +48,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "tandem: %s\n", err);
     return 2;
   }
-  int lvl = log_parse_level(cfg.log_level);
-  if (lvl < 0) {
-    fprintf(stderr, "tandem: log_level must be error, warn, info or debug\n");
-    return 2;
-  }
-  log_set_level((enum log_level)lvl);
+  /* config_load checked both names. */
+  log_set_level((enum log_level)log_parse_level(cfg.log_level));
+  log_set_format((enum log_format)log_parse_format(cfg.log_format));
+  log_set_ips(cfg.log_ips);
   signal(SIGPIPE, SIG_IGN);
   if (cfg.data_dir[0] && mkdir(cfg.data_dir, 0750) && errno != EEXIST)
     log_warn("cannot create data_dir %s", cfg.data_dir);
