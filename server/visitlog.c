@@ -31,8 +31,6 @@ static void log_pair_end(struct app *a, const struct pair_end *e, const char *re
   bool next = !strcmp(reason, "next");
   if (next && ender)
     ender->nexts++;
-  if (a->closing)
-    return; /* shutdown: one summary line, not one per pair */
   if (next)
     log_event(LOG_INFO, "next", LF_UINT("peer", e->peer), LF_UINT("partner", e->partner),
               LF_UINT("pair_ms", e->pair_ms));
@@ -42,6 +40,8 @@ static void log_pair_end(struct app *a, const struct pair_end *e, const char *re
 }
 
 void visitlog_match_event(struct app *a, struct peer *p, const struct match_event *ev) {
+  if (a->closing)
+    return; /* peers freed one by one at shutdown pair the rest for a moment: not news */
   uint64_t now = uv_now(a->loop);
   switch (ev->type) {
   case MATCH_EV_WAITING:
