@@ -276,7 +276,8 @@ static char *trim(char *s) {
 }
 
 /* A quoted value: "..." with \" \\ \n \t \r; any other backslash is kept as it is. Unquotes
- * in place. (A \r is then refused, like any control character but \n and \t.) 0, or -EINVAL with the reason in *why. */
+ * in place (a \r is then refused, like any control character but \n and \t). 0, or -EINVAL
+ * with the reason in *why. */
 static int unquote(char *v, const char **why) {
   char *in = v + 1, *out = v;
   for (;;) {
@@ -389,7 +390,8 @@ static void usage(void) {
       printf(", %ld to %ld", lo, hi);
     printf(" (default: %s)\n", *keys[i].def ? keys[i].def : "\"\"");
   }
-  printf("  %-28s %s\n", "--print-config", "print the effective configuration as a config file and exit");
+  printf("  %-28s %s\n", "--print-config",
+         "print the effective configuration as a config file and exit");
   printf("  %-28s %s\n", "--version", "print the version and exit");
   printf("  %-28s %s\n", "--help", "print this and exit");
 }

@@ -122,7 +122,8 @@ void peer_set_media(struct peer *p, bool ready) {
   int rc = match_set_ready(a->match, p->id, ready, uv_now(a->loop));
   if (rc < 0)
     log_event(LOG_ERROR, "match_error", LF_UINT("peer", p->id),
-              LF_STR("call", ready ? "set_ready" : "set_not_ready"), LF_STR("error", uv_strerror(rc)));
+              LF_STR("call", ready ? "set_ready" : "set_not_ready"),
+              LF_STR("error", uv_strerror(rc)));
   app_dispatch_match(a);
 }
 
