@@ -148,6 +148,9 @@ static void test_ranges_and_places(void **state) {
   char *a3[] = {"tandem", "--match-recent-k=65", NULL};
   assert_int_equal(config_load(&c, 2, a3, err, sizeof(err)), -EINVAL);
   assert_non_null(strstr(err, "0 to 64"));
+  char *a4[] = {"tandem", "--media-transports=quic", NULL};
+  assert_int_equal(config_load(&c, 2, a4, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "media_transports: 'quic' is not one of udp, tcp, both"));
 
   char *path = write_temp("# comment\n\nhttp_port = 9000\nsilence_ms = 10\n");
   assert_int_equal(load_file_only(&c, path, err, sizeof(err)), -EINVAL);
