@@ -8,7 +8,6 @@
  * the last visitor has gone the process exits. At drain_timeout_ms everyone left is told the
  * same way (reason "drain_timeout") before being closed: nobody is dropped without a word. */
 #include <openssl/rand.h>
-#include <string.h>
 
 #include "server/app_int.h"
 #include "server/log.h"
@@ -44,10 +43,10 @@ static void detach(struct app *a, struct peer *p, const char *reason) {
   ws_set_data(ws, MOVING_TAG(a));
   ws_close(ws, 1012, "moving to another server");
   a->moving_ws++;
+  a->n.moved++;
 }
 
 static void end_visit(struct app *a, struct peer *p, const char *why) {
-  a->n.moved++;
   visitlog_end(a, p, why);
   peer_free(p);
 }
