@@ -51,8 +51,8 @@ void peer_free(struct peer *p) {
   struct app *a = p->app;
   int rc = match_remove(a->match, p->id, uv_now(a->loop));
   if (rc < 0)
-    log_error("peer %llu: the match engine could not remove it: %s", (unsigned long long)p->id,
-              uv_strerror(rc));
+    log_event(LOG_ERROR, "match_error", LF_UINT("peer", p->id), LF_STR("call", "remove"),
+              LF_STR("error", uv_strerror(rc)));
   peer_set_session(p, 0);
   if (p->ws)
     ws_set_data(p->ws, NULL);
@@ -103,6 +103,7 @@ void peer_error(struct peer *p, struct ws_conn *ws, const char *code, const char
     json_object_set_new(m, "ref", json_string(ref));
   if (p)
     p->app->n.ws_errors++;
+  app_on_error(p, code, message, ref);
   send_json(ws ? ws : p->ws, m);
 }
 
@@ -120,8 +121,9 @@ void peer_set_media(struct peer *p, bool ready) {
   p->media_ready = ready;
   int rc = match_set_ready(a->match, p->id, ready, uv_now(a->loop));
   if (rc < 0)
-    log_error("peer %llu: the match engine could not set it %sready: %s",
-              (unsigned long long)p->id, ready ? "" : "not ", uv_strerror(rc));
+    log_event(LOG_ERROR, "match_error", LF_UINT("peer", p->id),
+              LF_STR("call", ready ? "set_ready" : "set_not_ready"),
+              LF_STR("error", uv_strerror(rc)));
   app_dispatch_match(a);
 }
 
@@ -227,6 +229,7 @@ void app_dispatch_match(struct app *a) {
       break;
     }
     }
+    app_on_match_event(a, p, &ev); /* operators' view and draining (app.c) */
   }
 }
 
@@ -286,7 +289,7 @@ static void on_failed(void *arg, uint64_t sid, const char *why) {
   if (!p)
     return;
   a->n.media_failures++;
-  log_info("peer %llu media failed: %s", (unsigned long long)p->id, why);
+  log_event(LOG_INFO, "media_failed", LF_UINT("peer", p->id), LF_STR("why", why));
   if (p->ws)
     peer_error(p, NULL, "media_failed", why, NULL);
   peer_set_session(p, 0);

@@ -127,7 +127,7 @@ async function main() {
     try { if ((await fetch(`${url}/healthz`)).ok) break; } catch { /* not yet */ }
     await sleep(100);
   }
-  const ports = /ports ([0-9,]+)/.exec(log);
+  const ports = /media_ports[=":]+([0-9,]+)/.exec(log); // the start event, text or json
   const mediaPorts = ports ? ports[1].split(',').map(Number) : [40000];
   const base = procStats(server.pid);
   console.log(`soak: ${seconds} s, ${peers} peers, server pid ${server.pid}: RSS ${base.rss} KiB, ${base.fds} fds at start`);
