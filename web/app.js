@@ -66,6 +66,7 @@ function statusText() {
     return [{
       connecting: 'Connecting to the server…', reconnecting: 'Connection lost — reconnecting…',
       full: 'The server is full — trying again in', draining: 'This server is closing — reconnecting…',
+      moving: 'Moving you to another server…',
       elsewhere: 'Tandem is open in another tab',
     }[st.net] || 'Connecting to the server…', st.net === 'full' ? `${secondsTo(st.netRetryAt)} s` : ''];
   }
@@ -367,6 +368,11 @@ function onMessage(m) {
       if (st.state === 'waiting' || st.state === 'paired') { st.wantStart = true; st.banned = false; st.coolUntil = 0; }
       if (st.state === 'ready' && ['waiting', 'paired', 'leaving', 'cooldown'].includes(was)) st.wantStart = false;
       if (st.state === 'ready') st.partnerLeft = false;
+      if (st.state === 'ready' && st.restart) {
+        st.restart = false; // moved to another server: back in the pool as before
+        doStart();
+        break;
+      }
       render();
       break;
     }
@@ -397,6 +403,23 @@ function onMessage(m) {
       st.partnerLeft = true;
       // A waiting or matched message follows; until then nobody is there to talk to.
       if (st.state === 'paired') st.state = 'waiting';
+      render();
+      break;
+    case 'moving':
+      // This server is leaving (docs/protocol.md, "Moving"): its resume token and media are
+      // worth nothing elsewhere. Forget both, reconnect after retry_ms as a new visit (the load
+      // balancer picks a server), and press Start again if it was pressed.
+      st.moving = true;
+      st.moveDelay = typeof m.retry_ms === 'number' ? m.retry_ms : 2000;
+      st.restart = st.wantStart;
+      st.token = null;
+      sessionStorage.removeItem('tandem.resume');
+      if (st.pc) st.pc.close();
+      st.pc = null;
+      st.answered = false;
+      endPair();
+      st.state = 'connecting';
+      st.net = 'moving';
       render();
       break;
     case 'pong':
@@ -486,7 +509,10 @@ function connect() {
     if (st.fatal) { render(); return; }
     // Reconnect with the resume token; the server keeps our place for a few seconds.
     let delay = 30000;
-    if (st.net !== 'full') {
+    if (st.moving) {
+      st.moving = false;
+      delay = st.moveDelay;
+    } else if (st.net !== 'full') {
       delay = Math.min(5000, 250 * 2 ** st.retries++);
       if (st.net !== 'draining') st.net = 'reconnecting';
     }

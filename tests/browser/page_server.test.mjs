@@ -1,12 +1,14 @@
 // page_server.test.mjs -- what the page says when the server cannot take a new visitor: it is
-// being taken out of service (SIGTERM: `draining`), or it is full (`full`, max_peers). A
-// visitor already there keeps going while the server drains. And a `banned` answer to Start.
+// being taken out of service (SIGTERM: `draining`), or it is full (`full`, max_peers). An idle
+// visitor is moved while the server drains and comes back on the next server by itself. And a
+// `banned` answer to Start.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, openPerson, waitFor, stateIs } from './lib.mjs';
+import { spawn } from 'node:child_process';
+import { startServer, openPerson, waitFor, stateIs, tandemBin } from './lib.mjs';
 
 async function setup(t, args) {
   const server = await startServer(args);
@@ -20,28 +22,34 @@ async function setup(t, args) {
   return { server, dir, people };
 }
 
-test('a draining server: the new visitor is told, the visitor already there carries on', async (t) => {
+test('a draining server moves its idle visitor, who comes back by itself on the next server', async (t) => {
   const { server, dir, people } = await setup(t, []);
   const P = await openPerson(server.url, 'P', dir, { colour: 'red' });
   people.push(P);
   await waitFor('P ready', stateIs(P, 'ready'));
-  server.proc.kill('SIGTERM');
-  await waitFor('the server drains', async () => ({ ok: (await fetch(`${server.url}/readyz`)).status === 503 }));
-
-  const Q = await openPerson(server.url, 'Q', dir, { colour: 'green', viewport: { width: 390, height: 844 }, mobile: true });
-  people.push(Q);
-  const s = await waitFor('Q is told the server is closing', async () => {
-    const x = await Q.state();
-    return { ok: /server is closing/i.test(x.status), ...x };
-  });
-  assert.equal(await Q.page.isDisabled('#start'), true);
-  await Q.shot('phone-server-closing.png');
-  // Q keeps trying (behind a load balancer the next try reaches another node) and says so.
-  assert.match(s.status, /reconnecting/i);
-
-  // P, already here, still starts and waits in the pool.
   await P.page.click('#start');
   await waitFor('P waiting', stateIs(P, 'waiting'));
+  server.proc.kill('SIGTERM');
+  // P is in no pair: the server tells it to move; the page says so instead of "reconnecting".
+  await waitFor('P is told it is moving', async () => {
+    const x = await P.state();
+    return { ok: /moving you to another server/i.test(x.status), ...x };
+  }, 15000, 50);
+  await P.shot('desktop-moving.png');
+
+  // With nobody left the old server exits; a new one comes up at the same address (as another
+  // node would behind the load balancer). P reconnects as a new visit and, since it had pressed
+  // Start, is back in the pool without a click.
+  await waitFor('the old server exits', async () => ({ ok: server.proc.exitCode !== null }), 20000);
+  const port = new URL(server.url).port;
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-data-b-'));
+  const next = spawn(tandemBin, [`--http-port=${port}`, '--http-addr=127.0.0.1', '--media-port=0',
+    '--media-addr=127.0.0.1', '--public-ip=127.0.0.1', `--data-dir=${data}`],
+  { stdio: 'ignore' });
+  t.after(() => { next.kill('SIGINT'); fs.rmSync(data, { recursive: true, force: true }); });
+  await waitFor('P back in the pool on the new server', stateIs(P, 'waiting'), 45000);
+  const offers = (await P.sent()).filter((m) => m.type === 'offer').length;
+  assert.equal(offers, 2, 'P made one offer per server');
 });
 
 test('a full server: the visitor is told and the page tries again later', async (t) => {
