@@ -22,6 +22,7 @@ void httpd_config_default(struct httpd_config *c) {
   c->max_header_bytes = 16 * 1024;
   c->max_body_bytes = 64 * 1024;
   c->max_ws_message = 64 * 1024;
+  c->max_ws_fragments = 64;
   c->max_ws_outbuf = 1024 * 1024;
   c->idle_timeout_ms = 30000;
   c->ws_ping_ms = 20000;
@@ -433,6 +434,8 @@ struct httpd *httpd_new(uv_loop_t *loop, const struct httpd_config *cfg,
   s->cfg.max_body_bytes = s->cfg.max_body_bytes ? s->cfg.max_body_bytes : d.max_body_bytes;
   s->cfg.max_ws_message = s->cfg.max_ws_message ? s->cfg.max_ws_message : d.max_ws_message;
   s->cfg.max_ws_outbuf = s->cfg.max_ws_outbuf ? s->cfg.max_ws_outbuf : d.max_ws_outbuf;
+  s->cfg.max_ws_fragments = s->cfg.max_ws_fragments ? s->cfg.max_ws_fragments
+                                                    : d.max_ws_fragments;
   snprintf(s->host, sizeof(s->host), "%s", s->cfg.host ? s->cfg.host : d.host);
   s->cfg.host = s->host;
   if (h)

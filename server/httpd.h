@@ -30,7 +30,10 @@ struct httpd_config {
   size_t max_header_bytes; /* request line + headers; over it -> 431, close */
   size_t max_body_bytes;   /* over it -> 413, close */
   size_t max_ws_message;   /* assembled message; over it -> close 1009 */
-  size_t max_ws_outbuf;    /* queued unsent bytes; over it -> -ENOBUFS, drop */
+  unsigned max_ws_fragments; /* frames in one message; over it -> close 1008 */
+  size_t max_ws_outbuf;    /* queued unsent bytes, each queued message (a pong
+                              too) counted with a fixed overhead; over it while
+                              sending -> -ENOBUFS, while reading -> drop */
   unsigned idle_timeout_ms; /* whole request must arrive within this long of
                                the accept or the previous request (or its
                                deferred answer); 0 = off */
@@ -38,9 +41,10 @@ struct httpd_config {
   bool trust_proxy;        /* remote_ip = last hop of X-Forwarded-For */
 };
 
-/* Fills the defaults: "0.0.0.0":8080, 16 KiB, 64 KiB, 64 KiB, 1 MiB,
- * 30000 ms, 20000 ms, no proxy. In a config given to httpd_new, a max_* of 0
- * means its default (never "unlimited"). */
+/* Fills the defaults: "0.0.0.0":8080, 16 KiB, 64 KiB, 64 KiB, 64 fragments,
+ * 1 MiB, 30000 ms, 20000 ms, no proxy. In a config given to httpd_new, a max_*
+ * of 0 means its default (never "unlimited"). A WebSocket message begun and
+ * not finished within idle_timeout_ms closes its connection (1008). */
 void httpd_config_default(struct httpd_config *c);
 
 /* A parsed request. Borrowed: it and every string in it are valid only during
@@ -202,7 +206,8 @@ int ws_send_binary(struct ws_conn *c, const void *data, size_t len);
 void ws_close(struct ws_conn *c, uint16_t code, const char *reason);
 /* Client address (text, X-Forwarded-For aware), valid as long as c. */
 const char *ws_remote_ip(const struct ws_conn *c);
-/* Bytes queued and not yet handed to the kernel. */
+/* Bytes queued and not yet handed to the kernel, each queued message counted
+ * with a fixed overhead (what max_ws_outbuf limits). */
 size_t ws_outbuf_bytes(const struct ws_conn *c);
 
 #endif

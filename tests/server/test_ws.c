@@ -345,6 +345,101 @@ static void test_ws_pong_flood(void **state) {
   free(f);
 }
 
+/* Empty pings, whose pongs carry no payload, from a client that never reads: each
+ * queued pong counts against max_ws_outbuf, so the connection is dropped instead of
+ * growing without bound (before, they counted as 0 bytes and 9M of them held 600 MB). */
+static void cl_ws_empty_ping_flood(struct fx *f) {
+  struct wsc *w;
+  static char batch[4096 * 6];
+  int small = 4096, i;
+  CHECK(f, (w = wsc_open(f)));
+  /* A tiny receive window, so the pongs back up on the server's side at once. */
+  setsockopt(w->c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  w->batch = batch;
+  for (i = 0; i < 4096; i++)
+    CHECK(f, wsc_frame(w, WSLAY_PING, 1, 1, "", 0));
+  w->batch = NULL;
+  /* 400k pings at most (2.4 MB); the server gives up long before. */
+  for (i = 0; i < 100 && cli_send(w->c, batch, w->blen); i++)
+    ;
+  CHECK(f, i < 100);
+  CHECK(f, wait_eof(w->c));
+  wsc_free(w);
+}
+
+static void test_ws_empty_ping_flood(void **state) {
+  struct fx *f = fx_new();
+  f->cfg.max_ws_outbuf = 64 * 1024;
+  run(f, cl_ws_empty_ping_flood);
+  assert_int_equal(f->ws_closes, 1);
+  free(f);
+}
+
+/* One-byte fragments: a message may have max_ws_fragments frames (64 by default) and is
+ * reassembled in one buffer; one more frame closes the connection with 1008. Before,
+ * fragments had no limit and each cost about 90 bytes of wslay's bookkeeping. */
+static void cl_ws_fragments(struct fx *f) {
+  struct wsc *w;
+  char buf[256];
+  size_t n;
+  int i;
+  CHECK(f, (w = wsc_open(f)));
+  for (i = 0; i < 64; i++)
+    CHECK(f, wsc_frame(w, i ? WSLAY_CONTINUATION_FRAME : WSLAY_TEXT_FRAME, i == 63, 1,
+                       &"abcdefgh"[i % 8], 1));
+  CHECK(f, wsc_read(w, buf, sizeof(buf), &n) == WSLAY_TEXT_FRAME);
+  CHECK(f, n == 64 && !memcmp(buf, "abcdefgh", 8) && !memcmp(buf + 56, "abcdefgh", 8));
+  /* Control frames between fragments do not count; the 65th data frame does. */
+  for (i = 0; i < 65; i++) {
+    CHECK(f, wsc_frame(w, i ? WSLAY_CONTINUATION_FRAME : WSLAY_BINARY_FRAME, 0, 1, "x", 1));
+    if (i % 16 == 0)
+      CHECK(f, wsc_frame(w, WSLAY_PING, 1, 1, "", 0));
+  }
+  CHECK(f, wsc_expect_close(w, 1008));
+  wsc_free(w);
+}
+
+static void test_ws_fragments(void **state) {
+  struct fx *f = fx_new();
+  run(f, cl_ws_fragments);
+  assert_int_equal(f->ws_msgs, 1);
+  assert_int_equal(f->ws_closes, 1);
+  free(f);
+}
+
+/* A message begun and never finished, on a connection kept alive with pings: closed
+ * (1008) once it is older than idle_timeout_ms, instead of holding its buffer forever. */
+static void cl_ws_stale_fragment(struct fx *f) {
+  struct wsc *w;
+  char buf[256];
+  size_t n;
+  int i, op = -1;
+  CHECK(f, (w = wsc_open(f)));
+  CHECK(f, wsc_frame(w, WSLAY_TEXT_FRAME, 0, 1, "never ", 6));
+  for (i = 0; i < 60; i++) {
+    CHECK(f, wsc_frame(w, WSLAY_PING, 1, 1, "", 0));
+    while ((op = wsc_read(w, buf, sizeof(buf), &n)) == WSLAY_PING || op == WSLAY_PONG)
+      if (op == WSLAY_PONG)
+        break;
+    if (op != WSLAY_PONG)
+      break;
+    usleep(50 * 1000);
+  }
+  CHECK(f, op == WSLAY_CONNECTION_CLOSE && n >= 2 &&
+               (((uint8_t)buf[0] << 8) | (uint8_t)buf[1]) == 1008);
+  wsc_free(w);
+}
+
+static void test_ws_stale_fragment(void **state) {
+  struct fx *f = fx_new();
+  f->cfg.ws_ping_ms = 100;
+  f->cfg.idle_timeout_ms = 400;
+  run(f, cl_ws_stale_fragment);
+  assert_int_equal(f->ws_msgs, 0);
+  assert_int_equal(f->ws_closes, 1);
+  free(f);
+}
+
 static void cl_ws_ping(struct fx *f) {
   struct wsc *w;
   char buf[256];
@@ -427,6 +522,9 @@ int main(void) {
     cmocka_unit_test(test_ws_backpressure),
     cmocka_unit_test(test_ws_ping),
     cmocka_unit_test(test_ws_pong_flood),
+    cmocka_unit_test(test_ws_empty_ping_flood),
+    cmocka_unit_test(test_ws_fragments),
+    cmocka_unit_test(test_ws_stale_fragment),
     cmocka_unit_test(test_ws_httpd_close),
     cmocka_unit_test(test_close_with_open_connections),
   };
