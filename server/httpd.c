@@ -9,7 +9,6 @@
 #include <strings.h>
 
 #define LINGER_MS 2000                 /* wait for the peer's FIN after ours */
-#define MAX_PENDING_OUT (256 * 1024)   /* stop reading while more is queued */
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
@@ -89,7 +88,7 @@ static void on_conn_closed(uv_handle_t *h) {
  * output is queued or too much input is held behind a deferred reply. */
 static void read_update(struct httpd_conn *c) {
   bool want = !c->closing && !c->peer_eof &&
-              (c->draining || (!c->read_paused && !c->held_full));
+              (c->draining || (!c->out_full && !c->held_full));
   if (want == c->reading)
     return;
   c->reading = want;
@@ -149,10 +148,14 @@ void httpd__conn_written(struct httpd_conn *c, int status) {
     httpd__conn_close(c);
     return;
   }
-  if (c->read_paused && !c->draining &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= MAX_PENDING_OUT / 2) {
-    c->read_paused = false;
-    read_update(c);
+  if (c->out_full && !c->draining && c->out_bytes <= HTTPD__OUT_MAX / 2) {
+    c->out_full = false;
+    /* The requests held meanwhile are parsed from a later iteration, in order, before
+     * anything read after them. */
+    if (c->held_len && !c->deferred && !c->resume_pending)
+      httpd__conn_resume(c);
+    else
+      read_update(c);
   }
 }
 
@@ -229,7 +232,7 @@ static void dispatch(struct httpd_conn *c) {
 /* ---- input held behind a deferred reply ---- */
 
 static bool held(const struct httpd_conn *c) {
-  return c->deferred || c->resume_pending;
+  return c->deferred || c->resume_pending || c->out_full;
 }
 
 static void hold(struct httpd_conn *c, const char *data, size_t len) {
@@ -254,7 +257,7 @@ static void on_eof(struct httpd_conn *c) {
   c->reading = false; /* libuv stops reading at EOF */
   if (c->deferred)
     httpd__conn_close(c);
-  else if (c->resume_pending)
+  else if (c->resume_pending || (c->out_full && c->held_len))
     return; /* on_resume answers the held requests first, then comes back */
   else if (c->shutdown_done || !(c->draining || (!c->ws && c->writes > 0)))
     httpd__conn_close(c);
@@ -296,7 +299,8 @@ void httpd__conn_resume(struct httpd_conn *c) {
 static void http_feed(struct httpd_conn *c, const char *data, size_t len) {
   size_t off = 0, n;
   enum http_errno e;
-  while (off < len && !c->closing && !c->close_after_write && !c->ws && !c->deferred) {
+  while (off < len && !c->closing && !c->close_after_write && !c->ws && !c->deferred &&
+         !c->out_full) {
     n = http_parser_execute(&c->parser, &httpd__parser_settings, data + off, len - off);
     off += n;
     e = HTTP_PARSER_ERRNO(&c->parser);
@@ -304,6 +308,10 @@ static void http_feed(struct httpd_conn *c, const char *data, size_t len) {
       http_parser_pause(&c->parser, 0);
       if (!c->closing) /* a failed "100 Continue" write may have closed it */
         dispatch(c);
+      /* A pipelining client that does not read its answers: checked after every
+       * request, since one read may hold thousands of them. */
+      if (!c->closing && !c->draining && !c->ws && c->out_bytes > HTTPD__OUT_MAX)
+        c->out_full = true;
       continue;
     }
     if (e != HPE_OK) {
@@ -315,14 +323,10 @@ static void http_feed(struct httpd_conn *c, const char *data, size_t len) {
   }
   if (c->ws && off < len && !c->closing)
     ws__on_read(c, data + off, len - off);
-  else if (c->deferred && off < len && !c->closing)
+  else if ((c->deferred || c->out_full) && off < len && !c->closing)
     hold(c, data + off, len - off);
-  if (!c->closing && !c->draining && !c->ws && !c->read_paused &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > MAX_PENDING_OUT) {
-    /* A pipelining client that does not read its answers. */
-    c->read_paused = true;
+  if (c->out_full && !c->closing)
     read_update(c);
-  }
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {

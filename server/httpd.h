@@ -18,6 +18,12 @@
  * later loop iteration, and on_ws_close() and a deferred reply's on_cancel()
  * are delivered from there (or from a timer), never from inside another API
  * call.
+ *
+ * Output: answers to pipelined requests queue at most about 256 KiB per
+ * connection beyond what the kernel has taken; past that the server stops
+ * parsing and reading that connection until half has drained, so a client
+ * that never reads its answers holds a bounded amount of memory (until the
+ * idle timeout closes it).
  */
 
 struct httpd;

@@ -14,6 +14,13 @@
  * is held; the one read that finished the deferred request may leave more
  * (below HTTPD__READ_BUF), so at most 64 KiB is held per connection. */
 #define HTTPD__HOLD_MAX 16384
+/* Responses queued on one connection and not yet taken by the kernel, each counted as its
+ * bytes plus HTTPD__WRITE_COST (its uv_write_t and malloc headers). Past HTTPD__OUT_MAX a
+ * pipelining client that does not read its answers gets no more answers: the server stops
+ * parsing (holding the rest of the read, as behind a deferred reply) and stops reading
+ * until half of it has drained. */
+#define HTTPD__OUT_MAX (256 * 1024)
+#define HTTPD__WRITE_COST 256
 
 /* One accepted TCP connection: HTTP first, a WebSocket after the upgrade.
  * It owns two handles (tcp, timer); it is freed when both close callbacks
@@ -30,11 +37,12 @@ struct httpd_conn {
   bool closing;     /* uv_close called; no more I/O */
   bool draining;    /* our side is done; waiting for the peer's EOF */
   bool close_after_write; /* stop parsing; shut down after the last reply */
-  bool read_paused; /* too much output queued (pipelining flood) */
+  bool out_full;    /* over HTTPD__OUT_MAX queued: parsing and reading stop */
   bool peer_eof;    /* the peer half-closed */
   bool shutdown_done;
   bool reading;     /* uv_read_start is in effect */
   unsigned writes;  /* HTTP responses queued in libuv */
+  size_t out_bytes; /* what they cost: bytes plus HTTPD__WRITE_COST each */
   char peer_ip[HTTPD__IP_LEN];   /* from the socket */
   char client_ip[HTTPD__IP_LEN]; /* per trust_proxy, for the current request */
 
@@ -52,10 +60,10 @@ struct httpd_conn {
   size_t body_len, body_cap;
   int err_status; /* set by a parser callback that rejected the request */
 
-  /* Deferred replies (httpd_defer.c). While `deferred` is set, and until
-   * the held input has been parsed after its answer (resume_pending), input
-   * is appended to `held` instead of being parsed, so that pipelined
-   * requests are answered in order. */
+  /* Deferred replies (httpd_defer.c) and output over HTTPD__OUT_MAX. While
+   * `deferred` or `out_full` is set, and until the held input has been parsed
+   * afterwards (resume_pending), input is appended to `held` instead of being
+   * parsed, so that pipelined requests are answered in order. */
   struct httpd_deferred *deferred;
   char *held;
   size_t held_len, held_cap;
@@ -101,8 +109,9 @@ void httpd__conn_finish(struct httpd_conn *c); /* shut down, await EOF */
 /* httpd.c, for httpd_req.c and httpd_reply.c */
 /* Grows *buf (realloc, doubling from 256) to at least need bytes: 0 or -ENOMEM. */
 int httpd__grow(char **buf, size_t *cap, size_t need);
-/* A write queued by httpd_reply.c completed (status as uv_write_cb's):
- * closes c on error, resumes reading once the output has drained. */
+/* A write queued by httpd_reply.c completed (status as uv_write_cb's; its
+ * cost already taken off out_bytes): closes c on error, resumes parsing and
+ * reading once the output has drained. */
 void httpd__conn_written(struct httpd_conn *c, int status);
 
 /* httpd.c, for httpd_defer.c */

@@ -138,6 +138,84 @@ static void test_pipelined(void **state) {
 }
 
 
+/* /big?n: 16 KiB, with the query echoed in X-Query. */
+static bool big_route(struct fx *f, const struct httpd_request *req, struct httpd_reply *rep) {
+  if (strcmp(req->path, "/big"))
+    return false;
+  httpd_reply_status(rep, 200);
+  httpd_reply_header(rep, "X-Query", req->query);
+  httpd_reply_body(rep, "text/plain", big, sizeof(big), false);
+  return true;
+}
+
+/* Thousands of pipelined requests from a client that never reads its answers: the server
+ * answers until about HTTPD__OUT_MAX is queued beyond what the kernel took, then stops
+ * parsing and reading (before, it answered every request in each 64 KiB read at once:
+ * 7.6 MB per connection for pipelined /metrics). */
+static void cl_pipeline_unread(struct fx *f) {
+  struct cli *c = cli_connect(f);
+  static char reqs[3000 * 32];
+  size_t n = 0;
+  int small = 4096, i;
+  CHECK(f, c);
+  setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  for (i = 0; i < 3000; i++)
+    n += (size_t)snprintf(reqs + n, sizeof(reqs) - n, "GET /big?%d HTTP/1.1\r\n\r\n", i);
+  CHECK(f, cli_send(c, reqs, n));
+  usleep(300 * 1000);
+  cli_free(c);
+}
+
+static void test_pipeline_unread(void **state) {
+  struct fx *f = fx_new();
+  f->route = big_route;
+  run(f, cl_pipeline_unread);
+  print_message("answered %d of 3000 pipelined requests\n", f->requests);
+  assert_true(f->requests < 600);
+  free(f);
+}
+
+/* The same flood read slowly: every answer comes, in order. */
+static void cl_pipeline_slow_reader(struct fx *f) {
+  struct cli *c = cli_connect(f);
+  static char reqs[400 * 32];
+  struct resp r;
+  char want[32];
+  size_t n = 0;
+  int i;
+  CHECK(f, c);
+  for (i = 0; i < 400; i++)
+    n += (size_t)snprintf(reqs + n, sizeof(reqs) - n, "GET /big?%d HTTP/1.1\r\n\r\n", i);
+  CHECK(f, cli_send(c, reqs, n));
+  usleep(100 * 1000);
+  for (i = 0; i < 400; i++) {
+    CHECK(f, read_response(c, &r, false));
+    snprintf(want, sizeof(want), "\r\nX-Query: %d\r\n", i);
+    CHECK(f, r.status == 200 && r.blen == sizeof(big) && strstr(r.head, want));
+  }
+  /* Then a half-close behind a full pipeline: the answers still all come. */
+  for (i = 0, n = 0; i < 100; i++)
+    n += (size_t)snprintf(reqs + n, sizeof(reqs) - n, "GET /big?%d HTTP/1.1\r\n\r\n", i);
+  CHECK(f, cli_send(c, reqs, n));
+  shutdown(c->fd, SHUT_WR);
+  usleep(100 * 1000);
+  for (i = 0; i < 100; i++) {
+    CHECK(f, read_response(c, &r, false));
+    snprintf(want, sizeof(want), "\r\nX-Query: %d\r\n", i);
+    CHECK(f, r.status == 200 && strstr(r.head, want));
+  }
+  CHECK(f, wait_eof(c));
+  cli_free(c);
+}
+
+static void test_pipeline_slow_reader(void **state) {
+  struct fx *f = fx_new();
+  f->route = big_route;
+  run(f, cl_pipeline_slow_reader);
+  assert_int_equal(f->requests, 500);
+  free(f);
+}
+
 static void cl_malformed(struct fx *f) {
   struct cli *c;
   struct resp r;
@@ -291,6 +369,8 @@ int main(void) {
     cmocka_unit_test(test_get_404_head),
     cmocka_unit_test(test_keepalive),
     cmocka_unit_test(test_pipelined),
+    cmocka_unit_test(test_pipeline_unread),
+    cmocka_unit_test(test_pipeline_slow_reader),
     cmocka_unit_test(test_malformed),
     cmocka_unit_test(test_limits),
     cmocka_unit_test(test_idle_timeout),
