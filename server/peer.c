@@ -6,6 +6,7 @@
 
 #include "server/app_int.h"
 #include "server/log.h"
+#include "server/sigmsg.h"
 
 static void make_token(char out[PEER_TOKEN_LEN + 1]) {
   unsigned char raw[PEER_TOKEN_LEN / 2];
@@ -98,9 +99,17 @@ void peer_send(struct peer *p, json_t *msg) {
 
 void peer_error(struct peer *p, struct ws_conn *ws, const char *code, const char *message,
                 const char *ref) {
-  json_t *m = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", message);
-  if (ref)
-    json_object_set_new(m, "ref", json_string(ref));
+  /* Whatever the message quotes, the reply is valid UTF-8 and goes out: json_pack would
+   * refuse anything else, and the error would vanish. */
+  char text[SIGMSG_TEXT_MAX + 1], r[SIGMSG_REF_MAX + 1];
+  sigmsg_utf8_copy(text, sizeof(text), message, strlen(message));
+  json_t *m = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", text);
+  if (!m)
+    return;
+  if (ref) {
+    sigmsg_utf8_copy(r, sizeof(r), ref, strlen(ref));
+    json_object_set_new(m, "ref", json_string(r));
+  }
   if (p)
     p->app->n.ws_errors++;
   send_json(ws ? ws : p->ws, m);
