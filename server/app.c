@@ -245,6 +245,8 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   hc.host = cfg->http_addr;
   hc.port = cfg->http_port;
   hc.trust_proxy = cfg->trust_proxy;
+  /* Limits against hostile clients (docs/security.md). */
+  hc.ws_origins = cfg->ws_origins;
   struct httpd_handlers hh = {
       .on_request = on_request,
       .ws_path = "/ws",

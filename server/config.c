@@ -47,6 +47,8 @@ static const struct key keys[] = {
     {"chat_burst", T_INT, S(chat_burst), "5", "chat messages allowed in a burst"},
     {"chat_per_sec", T_INT, S(chat_per_sec), "1", "chat messages per second after the burst"},
     {"config", T_STR, S(config_file), "", "configuration file of key = value lines"},
+    /* Limits against hostile clients (docs/security.md). */
+    {"ws_origins", T_STR, S(ws_origins), "", "origins whose pages may open /ws, e.g. https://chat.example (empty = the page's own; * = any)"},
 };
 #undef S
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

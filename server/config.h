@@ -29,6 +29,8 @@ struct config {
   int match_next_limit, match_next_window_ms, match_next_cooldown_ms;
   int chat_burst, chat_per_sec;
   char config_file[256];
+  /* Limits against hostile clients (docs/security.md). */
+  char ws_origins[512];   /* pages allowed to open /ws; "" = the page's own origin */
 };
 
 /* Fills c from defaults, then the file named by --config / TANDEM_CONFIG (if any), then

@@ -51,6 +51,7 @@ static void maybe_free_server(struct httpd *s) {
   done = s->done;
   arg = s->done_arg;
   free(s->ws_path);
+  free(s->ws_origins);
   free(s);
   if (done)
     done(arg);
@@ -449,9 +450,17 @@ struct httpd *httpd_new(uv_loop_t *loop, const struct httpd_config *cfg,
     return NULL;
   }
   s->h.ws_path = s->ws_path;
+  s->cfg.ws_origins = NULL;
+  if (cfg && cfg->ws_origins && cfg->ws_origins[0] &&
+      !(s->cfg.ws_origins = s->ws_origins = strdup(cfg->ws_origins))) {
+    free(s->ws_path);
+    free(s);
+    return NULL;
+  }
   s->loop = loop;
   if (uv_tcp_init(loop, &s->listener) != 0) {
     free(s->ws_path);
+    free(s->ws_origins);
     free(s);
     return NULL;
   }

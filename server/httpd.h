@@ -45,6 +45,14 @@ struct httpd_config {
                                deferred answer); 0 = off */
   unsigned ws_ping_ms;     /* ping period; no traffic for 2x -> drop; 0 = off */
   bool trust_proxy;        /* remote_ip = last hop of X-Forwarded-For */
+  /* Who may open a WebSocket, by the handshake's Origin header (browsers
+   * always send it; other clients need not, and are let in without one).
+   * NULL or "": the page's own origin only, i.e. Origin's host and port equal
+   * the Host header's. Otherwise a list of origins separated by commas or
+   * spaces, each "scheme://host[:port]" compared without regard to case, or
+   * "*" for any; the Host rule then no longer applies. A refused Origin gets
+   * 403. Copied by httpd_new. */
+  const char *ws_origins;
 };
 
 /* Fills the defaults: "0.0.0.0":8080, 16 KiB, 64 KiB, 64 KiB, 64 fragments,
@@ -98,7 +106,8 @@ struct httpd_handlers {
   /* Path (exact match, query ignored) where GET + Upgrade: websocket becomes
    * a WebSocket; NULL = none. Copied by httpd_new. Any other method there ->
    * 400; a GET without a valid handshake -> 400, or 426 for a missing
-   * Upgrade or a Sec-WebSocket-Version other than 13. */
+   * Upgrade or a Sec-WebSocket-Version other than 13; an Origin that
+   * ws_origins does not allow -> 403. */
   const char *ws_path;
   /* After the 101 has been queued; c may be used at once. */
   void (*on_ws_open)(void *arg, struct ws_conn *c,

@@ -79,6 +79,7 @@ struct httpd {
   struct httpd_handlers h;
   char host[64];
   char *ws_path;
+  char *ws_origins; /* NULL: same host only */
   uv_tcp_t listener;
   bool listening, closing, listener_closed;
   struct httpd_conn *conns;

@@ -1,5 +1,6 @@
-// hostile_ws.test.mjs -- WebSocket floods that must not grow the server's memory (issue "Proof
-// under hostile input", findings 1 and 3; docs/security.md).
+// hostile_ws.test.mjs -- WebSocket floods that must not grow the server's memory, and
+// handshakes from other sites' pages (issue "Proof under hostile input", findings 1, 3 and
+// 10; docs/security.md).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
@@ -79,4 +80,30 @@ test('a message in a few fragments is still a message', async () => {
   }
   assert.ok(s.received.includes('"welcome"'), 'the reassembled hello was answered');
   s.destroy();
+});
+
+async function upgradeStatus(url, headers) {
+  const s = await rawConnect(url);
+  const code = await rawUpgrade(s, url, headers);
+  s.destroy();
+  return code;
+}
+
+// Finding 10: the handshake never looked at Origin, so any web site could make its
+// visitors' browsers use this server. Now only the page's own origin may, or the
+// ws_origins list; clients that send no Origin (not browsers) still may.
+test('a WebSocket from another site\'s page is refused with 403', async () => {
+  const own = new URL(server.url).origin;
+  assert.equal(await upgradeStatus(server.url, { Origin: 'https://evil.example' }), 403);
+  assert.equal(await upgradeStatus(server.url, { Origin: 'null' }), 403);
+  assert.equal(await upgradeStatus(server.url, { Origin: own }), 101);
+  assert.equal(await upgradeStatus(server.url, {}), 101);
+  const other = await startServer(['--ws-origins=https://chat.example']);
+  try {
+    assert.equal(await upgradeStatus(other.url, { Origin: 'https://chat.example' }), 101);
+    assert.equal(await upgradeStatus(other.url, { Origin: new URL(other.url).origin }), 403);
+    assert.equal(await upgradeStatus(other.url, { Origin: 'https://evil.example' }), 403);
+  } finally {
+    await other.stop();
+  }
 });

@@ -440,6 +440,80 @@ static void test_ws_stale_fragment(void **state) {
   free(f);
 }
 
+/* The status of a handshake with these extra header lines (each ending in CRLF). */
+static int ws_status(struct fx *f, const char *host, const char *extra) {
+  struct cli *c = cli_connect(f);
+  struct resp r;
+  char req[1024];
+  int st = -1;
+  snprintf(req, sizeof(req),
+           "GET /ws HTTP/1.1\r\n%s%s%sUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+           host ? "Host: " : "", host ? host : "", host ? "\r\n" : "", extra);
+  if (c && cli_sends(c, req) && read_response(c, &r, false))
+    st = r.status;
+  cli_free(c);
+  return st;
+}
+
+/* Finding 10: any web page could make its visitors' browsers use the server. By default
+ * only the page's own origin may (Origin's host and port are Host's); clients that send no
+ * Origin are not browsers and are let in. */
+static void cl_ws_origin_default(struct fx *f) {
+  CHECK(f, ws_status(f, "test", "") == 101);
+  CHECK(f, ws_status(f, NULL, "") == 101);
+  CHECK(f, ws_status(f, "test", "Origin: http://test\r\n") == 101);
+  CHECK(f, ws_status(f, "Test:80", "Origin: http://tEst\r\n") == 101);
+  CHECK(f, ws_status(f, "test", "Origin: https://test\r\n") == 101);
+  CHECK(f, ws_status(f, "test:8080", "Origin: http://test:8080\r\n") == 101);
+  CHECK(f, ws_status(f, "[::1]:8080", "Origin: http://[::1]:8080\r\n") == 101);
+  CHECK(f, ws_status(f, "test", "Origin: http://evil.example\r\n") == 403);
+  CHECK(f, ws_status(f, "test", "Origin: http://test.evil.example\r\n") == 403);
+  CHECK(f, ws_status(f, "test:8080", "Origin: http://test:8081\r\n") == 403);
+  CHECK(f, ws_status(f, "test:80", "Origin: https://test\r\n") == 403);
+  CHECK(f, ws_status(f, "test", "Origin: null\r\n") == 403);
+  CHECK(f, ws_status(f, NULL, "Origin: http://test\r\n") == 403);
+  CHECK(f, ws_status(f, "test", "Origin: http://test@evil\r\n") == 403);
+  CHECK(f, ws_status(f, "test", "Origin: http://test/\r\n") == 403);
+}
+
+static void test_ws_origin_default(void **state) {
+  struct fx *f = fx_new();
+  run(f, cl_ws_origin_default);
+  assert_int_equal(f->ws_opens, 7);
+  free(f);
+}
+
+static void cl_ws_origin_list(struct fx *f) {
+  CHECK(f, ws_status(f, "x", "Origin: https://tandem.example\r\n") == 101);
+  CHECK(f, ws_status(f, "x", "Origin: HTTP://LOCALHOST:8080\r\n") == 101);
+  CHECK(f, ws_status(f, "x", "") == 101);
+  /* With a list, only the list: a rebound name (Host = Origin = evil) is refused. */
+  CHECK(f, ws_status(f, "x", "Origin: http://x\r\n") == 403);
+  CHECK(f, ws_status(f, "x", "Origin: https://tandem.example.evil\r\n") == 403);
+  CHECK(f, ws_status(f, "x", "Origin: https://tandem\r\n") == 403);
+}
+
+static void test_ws_origin_list(void **state) {
+  struct fx *f = fx_new();
+  f->cfg.ws_origins = " https://tandem.example,http://localhost:8080 ";
+  run(f, cl_ws_origin_list);
+  assert_int_equal(f->ws_opens, 3);
+  free(f);
+}
+
+static void cl_ws_origin_any(struct fx *f) {
+  CHECK(f, ws_status(f, "x", "Origin: http://anything.example\r\n") == 101);
+}
+
+static void test_ws_origin_any(void **state) {
+  struct fx *f = fx_new();
+  f->cfg.ws_origins = "*";
+  run(f, cl_ws_origin_any);
+  assert_int_equal(f->ws_opens, 1);
+  free(f);
+}
+
 static void cl_ws_ping(struct fx *f) {
   struct wsc *w;
   char buf[256];
@@ -525,6 +599,9 @@ int main(void) {
     cmocka_unit_test(test_ws_empty_ping_flood),
     cmocka_unit_test(test_ws_fragments),
     cmocka_unit_test(test_ws_stale_fragment),
+    cmocka_unit_test(test_ws_origin_default),
+    cmocka_unit_test(test_ws_origin_list),
+    cmocka_unit_test(test_ws_origin_any),
     cmocka_unit_test(test_ws_httpd_close),
     cmocka_unit_test(test_close_with_open_connections),
   };
