@@ -1,6 +1,7 @@
 /* app.c -- wiring: HTTP routes, WebSocket lifecycle, the media worker, timers and shutdown. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,10 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   hc.trust_proxy = cfg->trust_proxy;
   /* Limits against hostile clients (docs/security.md). */
   hc.ws_origins = cfg->ws_origins;
+  hc.max_conns = (unsigned)cfg->max_connections;
+  hc.max_conns_per_ip = cfg->max_conns_per_ip ? (unsigned)cfg->max_conns_per_ip : UINT_MAX;
+  hc.reserve_paths = "/healthz /readyz";
+  long nofile = httpd_raise_nofile();
   struct httpd_handlers hh = {
       .on_request = on_request,
       .ws_path = "/ws",
@@ -264,6 +269,8 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
               uv_strerror(rc));
     goto fail;
   }
+  log_info("connection budget: %u HTTP/WebSocket connections (descriptor limit %ld)",
+           httpd_max_conns(a->httpd), nofile);
   uv_timer_init(loop, &a->tick);
   a->tick.data = a;
   uv_timer_start(&a->tick, tick_cb, TICK_MS, TICK_MS);

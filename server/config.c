@@ -49,6 +49,8 @@ static const struct key keys[] = {
     {"config", T_STR, S(config_file), "", "configuration file of key = value lines"},
     /* Limits against hostile clients (docs/security.md). */
     {"ws_origins", T_STR, S(ws_origins), "", "origins whose pages may open /ws, e.g. https://chat.example (empty = the page's own; * = any)"},
+    {"max_connections", T_INT, S(max_connections), "0", "HTTP/WebSocket connections at once (0 = as many as the descriptor limit allows, less a reserve for /healthz)"},
+    {"max_conns_per_ip", T_INT, S(max_conns_per_ip), "64", "connections per client address, IPv6 per /64 (0 = no limit)"},
 };
 #undef S
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -31,6 +31,8 @@ struct config {
   char config_file[256];
   /* Limits against hostile clients (docs/security.md). */
   char ws_origins[512];   /* pages allowed to open /ws; "" = the page's own origin */
+  int max_connections;    /* HTTP/WebSocket connections at once; 0 = from the descriptor limit */
+  int max_conns_per_ip;   /* connections per client address (IPv6: /64); 0 = no limit */
 };
 
 /* Fills c from defaults, then the file named by --config / TANDEM_CONFIG (if any), then

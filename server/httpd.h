@@ -53,12 +53,35 @@ struct httpd_config {
    * "*" for any; the Host rule then no longer applies. A refused Origin gets
    * 403. Copied by httpd_new. */
   const char *ws_origins;
+  /* Connections open at once (each is a descriptor). 0: computed by
+   * httpd_listen from RLIMIT_NOFILE, less the descriptors already open then
+   * and HTTPD_FD_HEADROOM for the rest of the process. Past it a new
+   * connection is closed at once, with no reply, unless a reserve connection
+   * that has sent no complete request yet can be closed to make room (the
+   * oldest such). */
+  unsigned max_conns;
+  /* The last reserve_conns of max_conns (at most half of it) are the reserve:
+   * they must send a request within 2 s, are answered once and closed, and
+   * only for reserve_paths (exact paths, separated by commas or spaces, copied
+   * by httpd_new; e.g. "/healthz"); anything else there gets 503, a WebSocket
+   * too. So a flood of idle connections cannot starve health checks. */
+  unsigned reserve_conns;
+  const char *reserve_paths;
+  /* Connections per client address (an IPv6 client: per /64); a new one over
+   * it is closed at once. They are counted by the socket's peer, or with
+   * trust_proxy (the peer is the proxy) WebSockets only, by X-Forwarded-For at
+   * the upgrade, which gets 429 over it. UINT_MAX = no limit. */
+  unsigned max_conns_per_ip;
 };
 
+#define HTTPD_FD_HEADROOM 64 /* descriptors left to the rest of the process */
+
 /* Fills the defaults: "0.0.0.0":8080, 16 KiB, 64 KiB, 64 KiB, 64 fragments,
- * 1 MiB, 30000 ms, 20000 ms, no proxy. In a config given to httpd_new, a max_*
- * of 0 means its default (never "unlimited"). A WebSocket message begun and
- * not finished within idle_timeout_ms closes its connection (1008). */
+ * 1 MiB, 30000 ms, 20000 ms, no proxy, any origin of the same host, max_conns
+ * from the descriptor limit, a reserve of 16 with no paths, 64 connections per
+ * address. In a config given to httpd_new, a max_* (and reserve_conns) of 0
+ * means its default (never "unlimited"). A WebSocket message begun and not
+ * finished within idle_timeout_ms closes its connection (1008). */
 void httpd_config_default(struct httpd_config *c);
 
 /* A parsed request. Borrowed: it and every string in it are valid only during
@@ -201,6 +224,12 @@ int httpd_port(const struct httpd *s);
 void httpd_close(struct httpd *s, void (*done)(void *arg), void *arg);
 /* Connections accepted and not yet freed (HTTP and WebSocket). */
 size_t httpd_connection_count(const struct httpd *s);
+/* max_conns as in effect (after httpd_listen when computed). */
+unsigned httpd_max_conns(const struct httpd *s);
+/* Raises this process's soft RLIMIT_NOFILE to its hard limit, so that the
+ * connection budget is as large as the system allows; call it before
+ * httpd_listen. Returns the soft limit now, or a negative errno. */
+long httpd_raise_nofile(void);
 
 /* Opaque per-connection user pointer; NULL initially; never freed by us. */
 void ws_set_data(struct ws_conn *c, void *data);

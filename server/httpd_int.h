@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "server/httpd.h"
+#include "server/iptab.h"
 
 #define HTTPD__MAX_HEADERS 64
 #define HTTPD__IP_LEN 64
@@ -41,6 +42,11 @@ struct httpd_conn {
   bool peer_eof;    /* the peer half-closed */
   bool shutdown_done;
   bool reading;     /* uv_read_start is in effect */
+  bool fd_open;     /* the socket is open: counted in srv->nfds */
+  bool reserve;     /* accepted into the reserve (httpd_config.max_conns) */
+  bool in_rfifo;    /* in srv's reserve FIFO: no complete request yet */
+  struct httpd_conn *rprev, *rnext;
+  char count_ip[HTTPD__IP_LEN]; /* counted in srv->per_ip under this; "" none */
   unsigned writes;  /* HTTP responses queued in libuv */
   size_t out_bytes; /* what they cost: bytes plus HTTPD__WRITE_COST each */
   char peer_ip[HTTPD__IP_LEN];   /* from the socket */
@@ -80,6 +86,10 @@ struct httpd {
   char host[64];
   char *ws_path;
   char *ws_origins; /* NULL: same host only */
+  char *reserve_paths;
+  struct iptab *per_ip;  /* connections per address */
+  size_t nfds;           /* accepted sockets still open */
+  struct httpd_conn *rhead, *rtail; /* reserve connections awaiting a request, oldest first */
   uv_tcp_t listener;
   bool listening, closing, listener_closed;
   struct httpd_conn *conns;
