@@ -141,6 +141,7 @@ static void tick_cb(uv_timer_t *t) {
   }
   match_tick(a->match, now);
   app_dispatch_match(a);
+  peer_tick(a, now); /* limits against hostile clients: the offer and READY deadlines */
   struct peer *p = a->peers, *next;
   for (; p; p = next) {
     next = p->next;
@@ -215,7 +216,8 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   a->by_token = hmap_new();
   a->by_id = hmap_new();
   a->by_sid = hmap_new();
-  if (!a->match || !a->by_token || !a->by_id || !a->by_sid)
+  a->by_ip = iptab_new();
+  if (!a->match || !a->by_token || !a->by_id || !a->by_sid || !a->by_ip)
     goto fail;
 
   struct mediaplane_config mc2;
@@ -251,6 +253,7 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   hc.max_conns = (unsigned)cfg->max_connections;
   hc.max_conns_per_ip = cfg->max_conns_per_ip ? (unsigned)cfg->max_conns_per_ip : UINT_MAX;
   hc.reserve_paths = "/healthz /readyz";
+  hc.ws_claim_ms = (unsigned)cfg->hello_timeout_ms; /* claimed by a welcome */
   long nofile = httpd_raise_nofile();
   struct httpd_handlers hh = {
       .on_request = on_request,
@@ -308,6 +311,7 @@ static void part_closed(void *arg) {
   hmap_free(a->by_token);
   hmap_free(a->by_id);
   hmap_free(a->by_sid);
+  iptab_free(a->by_ip);
   void (*done)(void *) = a->done;
   void *darg = a->done_arg;
   free(a);

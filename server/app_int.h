@@ -12,6 +12,7 @@
 #include "moderation/ratelimit.h"
 #include "server/app.h"
 #include "server/httpd.h"
+#include "server/iptab.h"
 
 #define PEER_TOKEN_LEN 32
 
@@ -34,6 +35,11 @@ struct peer {
   bool have_partner_ts;           /* partner_ts is the current partner's first keyframe */
   uint32_t partner_ts;
   struct peer *prev, *next;       /* app->peers list */
+  /* Limits against hostile clients (peer.c, docs/security.md). */
+  uint64_t offer_due_ms;          /* an offer must arrive by then; 0 = none due */
+  uint64_t ready_due_ms;          /* the offer's media must be ready by then; 0 = none due */
+  struct peer *ip_prev, *ip_next; /* the visitors from this address (app->by_ip), newest first */
+  struct peer *grace_prev, *grace_next; /* app->grace_*, oldest first, while in grace */
 };
 
 struct app_counters {
@@ -65,6 +71,9 @@ struct app {
   void *done_arg;
   uint64_t started_ms;
   struct app_counters n;
+  /* Limits against hostile clients (peer.c, docs/security.md). */
+  struct iptab *by_ip;                   /* visitors per client address */
+  struct peer *grace_head, *grace_tail;  /* visitors in grace, oldest first */
 };
 
 /* peer.c */
@@ -83,6 +92,13 @@ void app_dispatch_match(struct app *a);         /* drains match events into mess
 extern const struct mediaplane_events peer_media_events;
 void peer_set_session(struct peer *p, uint64_t sid);   /* replaces (closes) the old one */
 void peer_unlink(struct peer *p);
+/* Limits against hostile clients (docs/security.md). Makes room for a new visitor from ip:
+ * 0; or -EBUSY (ip has max_visitors_per_ip, none in grace), -ENOSPC (max_peers, none in
+ * grace). It may free the oldest visitor in grace of that address, or of all. */
+int peer_admit(struct app *a, const char *ip);
+void peer_attach(struct peer *p, struct ws_conn *c);  /* a (new) WebSocket for p: out of grace */
+void peer_offered(struct peer *p);                     /* an offer was accepted: READY is due */
+void peer_tick(struct app *a, uint64_t now);           /* the offer and READY deadlines */
 
 /* signal.c */
 void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_t len);

@@ -51,6 +51,10 @@ static const struct key keys[] = {
     {"ws_origins", T_STR, S(ws_origins), "", "origins whose pages may open /ws, e.g. https://chat.example (empty = the page's own; * = any)"},
     {"max_connections", T_INT, S(max_connections), "0", "HTTP/WebSocket connections at once (0 = as many as the descriptor limit allows, less a reserve for /healthz)"},
     {"max_conns_per_ip", T_INT, S(max_conns_per_ip), "64", "connections per client address, IPv6 per /64 (0 = no limit)"},
+    {"max_visitors_per_ip", T_INT, S(max_visitors_per_ip), "32", "visitors per client address, connected or in grace (0 = no limit)"},
+    {"hello_timeout_ms", T_INT, S(hello_timeout_ms), "10000", "a WebSocket that sends no hello within this is closed"},
+    {"offer_timeout_ms", T_INT, S(offer_timeout_ms), "10000", "a visitor without media that sends no offer within this of its welcome is closed"},
+    {"ready_timeout_ms", T_INT, S(ready_timeout_ms), "30000", "a visitor whose media is not flowing within this of its offer is closed"},
 };
 #undef S
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -44,6 +44,9 @@ struct httpd_config {
                                the accept or the previous request (or its
                                deferred answer); 0 = off */
   unsigned ws_ping_ms;     /* ping period; no traffic for 2x -> drop; 0 = off */
+  unsigned ws_claim_ms;    /* a WebSocket its owner has not claimed (given
+                              non-NULL data with ws_set_data) within this of
+                              on_ws_open is closed, 1008 "timeout"; 0 = off */
   bool trust_proxy;        /* remote_ip = last hop of X-Forwarded-For */
   /* Who may open a WebSocket, by the handshake's Origin header (browsers
    * always send it; other clients need not, and are let in without one).

@@ -21,6 +21,135 @@ static void make_token(char out[PEER_TOKEN_LEN + 1]) {
   out[PEER_TOKEN_LEN] = 0;
 }
 
+/* ---- limits against hostile clients (docs/security.md) ---- */
+
+static void grace_del(struct peer *p) {
+  struct app *a = p->app;
+  if (!p->grace_prev && a->grace_head != p)
+    return;
+  if (p->grace_prev)
+    p->grace_prev->grace_next = p->grace_next;
+  else
+    a->grace_head = p->grace_next;
+  if (p->grace_next)
+    p->grace_next->grace_prev = p->grace_prev;
+  else
+    a->grace_tail = p->grace_prev;
+  p->grace_prev = p->grace_next = NULL;
+}
+
+static void grace_add(struct peer *p) {
+  struct app *a = p->app;
+  grace_del(p);
+  p->grace_prev = a->grace_tail;
+  if (a->grace_tail)
+    a->grace_tail->grace_next = p;
+  else
+    a->grace_head = p;
+  a->grace_tail = p;
+}
+
+static int ip_add(struct peer *p) {
+  struct iptab_entry *e = iptab_ref(p->app->by_ip, p->ip);
+  if (!e)
+    return -ENOMEM;
+  p->ip_next = e->head;
+  if (p->ip_next)
+    p->ip_next->ip_prev = p;
+  e->head = p;
+  e->n++;
+  return 0;
+}
+
+static void ip_del(struct peer *p) {
+  struct app *a = p->app;
+  struct iptab_entry *e = iptab_get(a->by_ip, p->ip);
+  if (!e)
+    return;
+  if (p->ip_prev)
+    p->ip_prev->ip_next = p->ip_next;
+  else if (e->head == p)
+    e->head = p->ip_next;
+  if (p->ip_next)
+    p->ip_next->ip_prev = p->ip_prev;
+  p->ip_prev = p->ip_next = NULL;
+  e->n--;
+  iptab_release(a->by_ip, p->ip);
+}
+
+int peer_admit(struct app *a, const char *ip) {
+  struct iptab_entry *e = iptab_get(a->by_ip, ip);
+  struct peer *q, *oldest = NULL;
+  /* A visitor in grace has lost its page (a reload, a vanished tab): a new visitor from
+   * the same address most likely is that page again, so it takes the oldest one's place. A
+   * burst of hello-and-close from one address therefore never holds more than its cap. */
+  if (e && a->cfg.max_visitors_per_ip > 0 && e->n >= (unsigned)a->cfg.max_visitors_per_ip) {
+    for (q = e->head; q; q = q->ip_next)
+      if (!q->ws)
+        oldest = q; /* newest first: the last one found is the oldest */
+    if (!oldest)
+      return -EBUSY;
+    log_info("peer %llu: in grace, makes room for a new visitor from %s",
+             (unsigned long long)oldest->id, ip);
+    peer_free(oldest);
+  }
+  /* A full server prefers a visitor who is here to one who has gone. */
+  if ((int)a->n_peers >= a->cfg.max_peers) {
+    if (!a->grace_head)
+      return -ENOSPC;
+    log_info("peer %llu: in grace, makes room on a full server",
+             (unsigned long long)a->grace_head->id);
+    peer_free(a->grace_head);
+  }
+  return 0;
+}
+
+void peer_attach(struct peer *p, struct ws_conn *c) {
+  struct app *a = p->app;
+  uint64_t now = uv_now(a->loop);
+  grace_del(p);
+  p->ws = c;
+  p->ws_lost_ms = 0;
+  p->offered_on_ws = false;
+  /* A visit without a media session must offer soon; one whose session survived (a
+   * network switch) keeps its READY deadline, if it still has one. */
+  p->offer_due_ms = !p->sid && a->cfg.offer_timeout_ms > 0
+                        ? now + (uint64_t)a->cfg.offer_timeout_ms : 0;
+}
+
+void peer_offered(struct peer *p) {
+  struct app *a = p->app;
+  p->offer_due_ms = 0;
+  p->ready_due_ms = a->cfg.ready_timeout_ms > 0
+                        ? uv_now(a->loop) + (uint64_t)a->cfg.ready_timeout_ms : 0;
+}
+
+/* Ends a visit that missed a deadline: told why, its WebSocket closed, gone at once. */
+static void peer_expire(struct peer *p, const char *why) {
+  struct ws_conn *c = p->ws;
+  peer_error(p, NULL, "timeout", why, NULL);
+  ws_close(c, 4008, "timeout");
+  peer_free(p);
+}
+
+void peer_tick(struct app *a, uint64_t now) {
+  struct peer *p, *next;
+  char why[96];
+  for (p = a->peers; p; p = next) {
+    next = p->next;
+    if (!p->ws)
+      continue;
+    if (p->offer_due_ms && now >= p->offer_due_ms) {
+      snprintf(why, sizeof(why), "no offer within %d ms of hello", a->cfg.offer_timeout_ms);
+      peer_expire(p, why);
+    } else if (p->ready_due_ms && now >= p->ready_due_ms) {
+      snprintf(why, sizeof(why), "media did not start within %d ms of the offer",
+               a->cfg.ready_timeout_ms);
+      peer_expire(p, why);
+    }
+  }
+}
+
 struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
   struct peer *p = calloc(1, sizeof(*p));
   if (!p)
@@ -32,11 +161,16 @@ struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
   snprintf(p->ip, sizeof(p->ip), "%s", ip ? ip : "");
   ratelimit_init(&p->chat_rl, (uint32_t)a->cfg.chat_burst, (uint32_t)a->cfg.chat_per_sec,
                  uv_now(a->loop));
+  if (ip_add(p)) {
+    free(p);
+    return NULL;
+  }
   if (hmap_put(a->by_token, p->token, PEER_TOKEN_LEN, p) ||
       hmap_put(a->by_id, &p->id, sizeof(p->id), p) ||
       match_add(a->match, p->id, uv_now(a->loop)) != 0) {
     hmap_del(a->by_token, p->token, PEER_TOKEN_LEN);
     hmap_del(a->by_id, &p->id, sizeof(p->id));
+    ip_del(p);
     free(p);
     return NULL;
   }
@@ -59,6 +193,8 @@ void peer_free(struct peer *p) {
     ws_set_data(p->ws, NULL);
   hmap_del(a->by_token, p->token, PEER_TOKEN_LEN);
   hmap_del(a->by_id, &p->id, sizeof(p->id));
+  grace_del(p);
+  ip_del(p);
   if (p->prev)
     p->prev->next = p->next;
   else
@@ -120,6 +256,7 @@ void peer_ws_lost(struct peer *p) {
   p->ws = NULL;
   p->offered_on_ws = false;
   p->ws_lost_ms = uv_now(p->app->loop);
+  grace_add(p);
 }
 
 void peer_set_media(struct peer *p, bool ready) {
@@ -270,6 +407,7 @@ static void on_ready(void *arg, uint64_t sid, const char *profile) {
     return;
   p->sess_ready = true;
   p->media_lost_ms = 0;
+  p->ready_due_ms = 0;
   log_debug("peer %llu media ready (%s)", (unsigned long long)p->id, profile);
   /* After a refresh the pair may have survived: feed the new session at once. */
   uint64_t partner = match_partner(a->match, p->id);

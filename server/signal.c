@@ -22,9 +22,7 @@ static void on_hello(struct app *a, struct ws_conn *c, const struct sigmsg *msg)
       ws_set_data(p->ws, NULL);
       ws_close(p->ws, 4000, "resumed elsewhere");
     }
-    p->ws = c;
-    p->ws_lost_ms = 0;
-    p->offered_on_ws = false;
+    peer_attach(p, c);
     resumed = true;
     a->n.resumes++;
   } else {
@@ -34,7 +32,15 @@ static void on_hello(struct app *a, struct ws_conn *c, const struct sigmsg *msg)
       ws_close(c, 1013, "draining");
       return;
     }
-    if ((int)a->n_peers >= a->cfg.max_peers) {
+    int rc = peer_admit(a, ws_remote_ip(c));
+    if (rc == -EBUSY) {
+      peer_error(NULL, c, "ip_limit",
+                 "too many visitors from your network; try again when one of them has left",
+                 "hello");
+      ws_close(c, 1013, "ip limit");
+      return;
+    }
+    if (rc) {
       peer_error(NULL, c, "full", "the server is full; try again in a minute", "hello");
       ws_close(c, 1013, "full");
       return;
@@ -44,6 +50,7 @@ static void on_hello(struct app *a, struct ws_conn *c, const struct sigmsg *msg)
       peer_error(NULL, c, "internal", "out of memory", "hello");
       return;
     }
+    peer_attach(p, c);
   }
   ws_set_data(c, p);
   peer_send(p, json_pack("{s:s, s:s, s:b}", "type", "welcome", "resume", p->token, "resumed",
@@ -90,6 +97,7 @@ static void on_offer(struct app *a, struct peer *p, const struct sigmsg *msg) {
   p->have_partner_ts = false;
   peer_set_session(p, sid);
   p->offered_on_ws = true;
+  peer_offered(p);
   peer_send(p, json_pack("{s:s, s:s}", "type", "answer", "sdp", answer));
 }
 

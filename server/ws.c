@@ -38,6 +38,7 @@ struct ws_conn {
   size_t wlen, wcap;
   uv_write_t wreq;
   bool writing, opened, app_closed, close_pending, close_timer;
+  bool claimed; /* ws_set_data was given non-NULL data once */
   uint16_t close_code;
   size_t reason_len;
   char reason[124];
@@ -437,6 +438,19 @@ static void ws_tick(uv_timer_t *t) {
   ws_flush(ws);
 }
 
+/* ws_claim_ms after the open: an unclaimed connection is closed, a claimed one gets its
+ * ping timer from now on. */
+static void ws_claim_check(uv_timer_t *t) {
+  struct httpd_conn *c = t->data;
+  struct ws_conn *ws = c->ws;
+  if (!ws->claimed) {
+    ws_close(ws, WSLAY_CODE_POLICY_VIOLATION, "timeout");
+    return;
+  }
+  if (c->srv->cfg.ws_ping_ms)
+    uv_timer_start(&c->timer, ws_tick, c->srv->cfg.ws_ping_ms, c->srv->cfg.ws_ping_ms);
+}
+
 void ws__opened(struct httpd_conn *c, const struct httpd_request *req) {
   struct httpd *s = c->srv;
   struct ws_conn *ws = c->ws;
@@ -444,7 +458,9 @@ void ws__opened(struct httpd_conn *c, const struct httpd_request *req) {
     return;
   ws->last_rx = uv_now(s->loop);
   uv_timer_stop(&c->timer);
-  if (s->cfg.ws_ping_ms)
+  if (s->cfg.ws_claim_ms)
+    uv_timer_start(&c->timer, ws_claim_check, s->cfg.ws_claim_ms, 0);
+  else if (s->cfg.ws_ping_ms)
     uv_timer_start(&c->timer, ws_tick, s->cfg.ws_ping_ms, s->cfg.ws_ping_ms);
   ws->opened = true;
   if (s->h.on_ws_open)
@@ -506,8 +522,10 @@ void ws__free(struct httpd_conn *c) {
 /* ---- public API ---- */
 
 void ws_set_data(struct ws_conn *c, void *data) {
-  if (c)
+  if (c) {
     c->data = data;
+    c->claimed = c->claimed || data;
+  }
 }
 
 void *ws_get_data(const struct ws_conn *c) {

@@ -539,6 +539,39 @@ static void test_ws_origin_any(void **state) {
   free(f);
 }
 
+/* A WebSocket its owner never claims (no hello, in the server) is closed after
+ * ws_claim_ms; a claimed one lives on and is pinged as usual. */
+static void cl_ws_claim(struct fx *f) {
+  struct wsc *a, *b;
+  char buf[256];
+  size_t n;
+  CHECK(f, (a = wsc_open(f)));
+  CHECK(f, (b = wsc_open(f)));
+  CHECK(f, wsc_text(b, "claim"));
+  CHECK(f, wsc_read(b, buf, sizeof(buf), &n) == WSLAY_TEXT_FRAME);
+  CHECK(f, wsc_expect_close(a, 1008));
+  CHECK(f, wsc_frame(a, WSLAY_CONNECTION_CLOSE, 1, 1, "", 0));
+  CHECK(f, wait_eof(a->c));
+  CHECK(f, wsc_read(b, buf, sizeof(buf), &n) == WSLAY_PING);
+  CHECK(f, wsc_frame(b, WSLAY_PONG, 1, 1, "", 0));
+  CHECK(f, wsc_text(b, "still here"));
+  CHECK(f, wsc_read(b, buf, sizeof(buf), &n) == WSLAY_TEXT_FRAME);
+  CHECK(f, n == 10);
+  wsc_free(a);
+  wsc_free(b);
+}
+
+static void test_ws_claim(void **state) {
+  struct fx *f = fx_new();
+  f->cfg.ws_claim_ms = 200;
+  f->cfg.ws_ping_ms = 300;
+  f->ws_noclaim = true;
+  run(f, cl_ws_claim);
+  assert_int_equal(f->ws_opens, 2);
+  assert_int_equal(f->ws_closes, 2);
+  free(f);
+}
+
 static void cl_ws_ping(struct fx *f) {
   struct wsc *w;
   char buf[256];
@@ -625,6 +658,7 @@ int main(void) {
     cmocka_unit_test(test_ws_fragments),
     cmocka_unit_test(test_ws_stale_fragment),
     cmocka_unit_test(test_ws_origin_default),
+    cmocka_unit_test(test_ws_claim),
     cmocka_unit_test(test_ws_origin_list),
     cmocka_unit_test(test_ws_origin_any),
     cmocka_unit_test(test_ws_httpd_close),
