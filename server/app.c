@@ -127,8 +127,8 @@ static void on_ws_message(void *arg, struct ws_conn *c, const char *data, size_t
 static void on_ws_close(void *arg, struct ws_conn *c) {
   (void)arg;
   struct peer *p = ws_get_data(c);
-  if (p && p->ws == c)
-    peer_ws_lost(p);
+  if (p)
+    peer_ws_closed(p, c); /* p's WebSocket, or a resume waiting for it */
 }
 
 static void tick_cb(uv_timer_t *t) {

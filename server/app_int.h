@@ -40,6 +40,9 @@ struct peer {
   uint64_t ready_due_ms;          /* the offer's media must be ready by then; 0 = none due */
   struct peer *ip_prev, *ip_next; /* the visitors from this address (app->by_ip), newest first */
   struct peer *grace_prev, *grace_next; /* app->grace_*, oldest first, while in grace */
+  struct ws_conn *probe_ws;       /* a resume waiting while the live ws is probed, or NULL */
+  uint64_t probe_rx;              /* ws_rx_bytes(ws) when the probe began */
+  uint64_t probe_until_ms;        /* no bytes from ws by then: it is dead, the resume wins */
 };
 
 struct app_counters {
@@ -98,9 +101,16 @@ void peer_unlink(struct peer *p);
 int peer_admit(struct app *a, const char *ip);
 void peer_attach(struct peer *p, struct ws_conn *c);  /* a (new) WebSocket for p: out of grace */
 void peer_offered(struct peer *p);                     /* an offer was accepted: READY is due */
-void peer_tick(struct app *a, uint64_t now);           /* the offer and READY deadlines */
+void peer_tick(struct app *a, uint64_t now);           /* deadlines, resume probes */
+/* A hello with p's token on c: resumes at once if p has no live WebSocket (or its one is
+ * closing); otherwise pings the live one and decides within PEER_PROBE_MS: bytes from it
+ * mean it is alive and c gets a new visit; none mean it is dead and c takes the visit over. */
+void peer_resume_or_probe(struct peer *p, struct ws_conn *c);
+void peer_welcome(struct peer *p, bool resumed);      /* welcome (a new token), and the state */
+void peer_ws_closed(struct peer *p, struct ws_conn *c); /* on_ws_close of p's ws or probe_ws */
 
 /* signal.c */
 void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_t len);
+void signal_new_visit(struct app *a, struct ws_conn *c); /* a hello that starts a visit */
 
 #endif

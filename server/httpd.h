@@ -251,6 +251,12 @@ int ws_send_binary(struct ws_conn *c, const void *data, size_t len);
  * 1007-1014, 3000-4999) become 1000. Calling it again, or on a closing
  * connection, does nothing. */
 void ws_close(struct ws_conn *c, uint16_t code, const char *reason);
+/* Queues a ping now: a liveness probe, see ws_rx_bytes. 0, or -EPIPE if the
+ * connection is closing. */
+int ws_ping(struct ws_conn *c);
+/* Bytes received on c since the upgrade: a change after ws_ping() shows the
+ * peer is there. */
+uint64_t ws_rx_bytes(const struct ws_conn *c);
 /* Client address (text, X-Forwarded-For aware), valid as long as c. */
 const char *ws_remote_ip(const struct ws_conn *c);
 /* Bytes queued and not yet handed to the kernel, each queued message counted

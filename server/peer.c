@@ -23,6 +23,8 @@ static void make_token(char out[PEER_TOKEN_LEN + 1]) {
 
 /* ---- limits against hostile clients (docs/security.md) ---- */
 
+#define PEER_PROBE_MS 2000 /* a live connection must show a sign of life within this */
+
 static void grace_del(struct peer *p) {
   struct app *a = p->app;
   if (!p->grace_prev && a->grace_head != p)
@@ -132,9 +134,95 @@ static void peer_expire(struct peer *p, const char *why) {
   peer_free(p);
 }
 
+/* A new token on every welcome: a token works once, and whoever saw an old one (a log, a
+ * shoulder, an old tab) can no longer use it. */
+static void rotate_token(struct peer *p) {
+  struct app *a = p->app;
+  hmap_del(a->by_token, p->token, PEER_TOKEN_LEN);
+  do
+    make_token(p->token);
+  while (hmap_get(a->by_token, p->token, PEER_TOKEN_LEN));
+  if (hmap_put(a->by_token, p->token, PEER_TOKEN_LEN, p))
+    log_warn("peer %llu: out of memory: this visit cannot be resumed", (unsigned long long)p->id);
+}
+
+void peer_welcome(struct peer *p, bool resumed) {
+  if (resumed)
+    rotate_token(p);
+  peer_send(p, json_pack("{s:s, s:s, s:b}", "type", "welcome", "resume", p->token, "resumed",
+                         resumed));
+  if (resumed)
+    peer_send_resume(p);
+}
+
+/* c takes p's visit over; p's old WebSocket, if any, is told and closed. */
+static void resume_on(struct peer *p, struct ws_conn *c) {
+  struct ws_conn *old = p->ws;
+  if (old) {
+    ws_set_data(old, NULL);
+    peer_error(NULL, old, "resumed_elsewhere", "this visit was resumed on another connection",
+               NULL);
+    ws_close(old, 4000, "resumed elsewhere");
+  }
+  ws_set_data(c, p);
+  peer_attach(p, c);
+  p->app->n.resumes++;
+  peer_welcome(p, true);
+}
+
+void peer_resume_or_probe(struct peer *p, struct ws_conn *c) {
+  struct app *a = p->app;
+  if (!p->ws || ws_ping(p->ws) != 0) {
+    resume_on(p, c);
+    return;
+  }
+  p->probe_ws = c;
+  p->probe_rx = ws_rx_bytes(p->ws);
+  p->probe_until_ms = uv_now(a->loop) + PEER_PROBE_MS;
+  ws_set_data(c, p); /* claimed, and marked as waiting: p->ws != c */
+}
+
+/* A probe's outcome, if there is one yet: true if it ended (peers may have been freed). */
+static bool probe_check(struct peer *p, uint64_t now) {
+  struct ws_conn *c = p->probe_ws;
+  if (ws_rx_bytes(p->ws) != p->probe_rx) {
+    /* The visit's connection is alive: it keeps the visit, the newcomer starts its own. */
+    log_info("peer %llu: resume refused, its connection is alive", (unsigned long long)p->id);
+    p->probe_ws = NULL;
+    ws_set_data(c, NULL);
+    signal_new_visit(p->app, c);
+    return true;
+  }
+  if (now < p->probe_until_ms)
+    return false;
+  p->probe_ws = NULL;
+  resume_on(p, c);
+  return true;
+}
+
+void peer_ws_closed(struct peer *p, struct ws_conn *c) {
+  struct ws_conn *waiting = p->probe_ws;
+  if (waiting == c) {
+    p->probe_ws = NULL; /* the would-be resumer left */
+    return;
+  }
+  if (p->ws != c)
+    return;
+  peer_ws_lost(p);
+  if (waiting) {
+    p->probe_ws = NULL;
+    resume_on(p, waiting);
+  }
+}
+
 void peer_tick(struct app *a, uint64_t now) {
   struct peer *p, *next;
   char why[96];
+  /* A probe's end may start a visit, which may free any visitor in grace: start over. */
+again:
+  for (p = a->peers; p; p = p->next)
+    if (p->probe_ws && probe_check(p, now))
+      goto again;
   for (p = a->peers; p; p = next) {
     next = p->next;
     if (!p->ws)
@@ -191,6 +279,11 @@ void peer_free(struct peer *p) {
   peer_set_session(p, 0);
   if (p->ws)
     ws_set_data(p->ws, NULL);
+  if (p->probe_ws) {
+    /* A resume waiting for a visit that is gone: it may start over. */
+    ws_set_data(p->probe_ws, NULL);
+    ws_close(p->probe_ws, 1013, "try again");
+  }
   hmap_del(a->by_token, p->token, PEER_TOKEN_LEN);
   hmap_del(a->by_id, &p->id, sizeof(p->id));
   grace_del(p);

@@ -7,56 +7,52 @@
 #include "server/log.h"
 #include "server/sigmsg.h"
 
+/* A hello that starts a visit: refused while draining, over the address's or the server's
+ * limit (peer_admit may make room by ending visits in grace); otherwise welcomed. */
+void signal_new_visit(struct app *a, struct ws_conn *c) {
+  if (a->draining) {
+    peer_error(NULL, c, "draining", "this server is being taken out of service; reconnect",
+               "hello");
+    ws_close(c, 1013, "draining");
+    return;
+  }
+  int rc = peer_admit(a, ws_remote_ip(c));
+  if (rc == -EBUSY) {
+    peer_error(NULL, c, "ip_limit",
+               "too many visitors from your network; try again when one of them has left",
+               "hello");
+    ws_close(c, 1013, "ip limit");
+    return;
+  }
+  if (rc) {
+    peer_error(NULL, c, "full", "the server is full; try again in a minute", "hello");
+    ws_close(c, 1013, "full");
+    return;
+  }
+  struct peer *p = peer_new(a, c, ws_remote_ip(c));
+  if (!p) {
+    peer_error(NULL, c, "internal", "out of memory", "hello");
+    return;
+  }
+  ws_set_data(c, p);
+  peer_attach(p, c);
+  peer_welcome(p, false);
+}
+
 static void on_hello(struct app *a, struct ws_conn *c, const struct sigmsg *msg) {
   struct peer *p = ws_get_data(c);
   if (p) {
     peer_error(p, c, "bad_state", "hello was already sent on this connection", "hello");
     return;
   }
-  const char *token = msg->resume;
-  bool resumed = false;
-  if (token && (p = peer_by_token(a, token)) != NULL) {
-    /* Same visitor, new WebSocket: a refresh or a network switch. An old connection that the
-     * server has not noticed dying yet loses the peer to the new one. */
-    if (p->ws) {
-      ws_set_data(p->ws, NULL);
-      ws_close(p->ws, 4000, "resumed elsewhere");
-    }
-    peer_attach(p, c);
-    resumed = true;
-    a->n.resumes++;
-  } else {
-    if (a->draining) {
-      peer_error(NULL, c, "draining", "this server is being taken out of service; reconnect",
-                 "hello");
-      ws_close(c, 1013, "draining");
-      return;
-    }
-    int rc = peer_admit(a, ws_remote_ip(c));
-    if (rc == -EBUSY) {
-      peer_error(NULL, c, "ip_limit",
-                 "too many visitors from your network; try again when one of them has left",
-                 "hello");
-      ws_close(c, 1013, "ip limit");
-      return;
-    }
-    if (rc) {
-      peer_error(NULL, c, "full", "the server is full; try again in a minute", "hello");
-      ws_close(c, 1013, "full");
-      return;
-    }
-    p = peer_new(a, c, ws_remote_ip(c));
-    if (!p) {
-      peer_error(NULL, c, "internal", "out of memory", "hello");
-      return;
-    }
-    peer_attach(p, c);
+  /* Same visitor, new WebSocket: a refresh or a network switch. The visit is taken over
+   * only from a connection that is gone, or proves dead (peer_resume_or_probe); a token
+   * that cannot resume anything starts a new visit, as no token does. */
+  if (msg->resume && (p = peer_by_token(a, msg->resume)) != NULL && !p->probe_ws) {
+    peer_resume_or_probe(p, c);
+    return;
   }
-  ws_set_data(c, p);
-  peer_send(p, json_pack("{s:s, s:s, s:b}", "type", "welcome", "resume", p->token, "resumed",
-                         resumed));
-  if (resumed)
-    peer_send_resume(p);
+  signal_new_visit(a, c);
 }
 
 static void on_offer(struct app *a, struct peer *p, const struct sigmsg *msg) {
@@ -94,6 +90,12 @@ static void on_offer(struct app *a, struct peer *p, const struct sigmsg *msg) {
     if (!p->media_lost_ms)
       p->media_lost_ms = uv_now(a->loop);
   }
+  /* Whoever sends this offer, the partner is told that the media they will see next comes
+   * from a new session of this visit (its partner_video follows with the first keyframe). */
+  match_id partner = match_partner(a->match, p->id);
+  struct peer *q = partner ? peer_by_id(a, partner) : NULL;
+  if (q)
+    peer_send(q, json_pack("{s:s}", "type", "partner_reconnected"));
   p->have_partner_ts = false;
   peer_set_session(p, sid);
   p->offered_on_ws = true;
@@ -195,6 +197,9 @@ void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_
   }
   if (m.type == SIGMSG_HELLO) {
     on_hello(a, c, &m);
+  } else if (p && p->ws != c) {
+    /* A resume waiting for the visit's old connection to prove itself alive or dead. */
+    peer_error(NULL, c, "bad_state", "wait for welcome", m.type_name);
   } else if (!p) {
     peer_error(NULL, c, "bad_state", "send hello first", m.type_name);
   } else {

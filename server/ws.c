@@ -43,6 +43,7 @@ struct ws_conn {
   size_t reason_len;
   char reason[124];
   uint64_t last_rx;
+  uint64_t rx_bytes;
 };
 
 /* ---- wslay callbacks ---- */
@@ -473,6 +474,7 @@ void ws__on_read(struct httpd_conn *c, const char *data, size_t len) {
   if (c->closing || c->draining)
     return;
   ws->last_rx = uv_now(c->srv->loop);
+  ws->rx_bytes += len;
   ws->in = (const uint8_t *)data;
   ws->in_len = len;
   r = wslay_event_recv(ws->ctx);
@@ -530,6 +532,19 @@ void ws_set_data(struct ws_conn *c, void *data) {
 
 void *ws_get_data(const struct ws_conn *c) {
   return c ? c->data : NULL;
+}
+
+int ws_ping(struct ws_conn *c) {
+  struct wslay_event_msg ping = { WSLAY_PING, NULL, 0 };
+  if (!c || c->hc->closing || c->hc->draining || c->app_closed ||
+      wslay_event_queue_msg(c->ctx, &ping) != 0)
+    return -EPIPE;
+  ws_flush(c);
+  return 0;
+}
+
+uint64_t ws_rx_bytes(const struct ws_conn *c) {
+  return c ? c->rx_bytes : 0;
 }
 
 const char *ws_remote_ip(const struct ws_conn *c) {

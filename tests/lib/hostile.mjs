@@ -108,3 +108,25 @@ export function closedWithin(s, ms) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The frames the server sent (unmasked, RFC 6455 section 5.2) in buf: [{ op, data }]; a
+// partial frame at the end is left out.
+export function serverFrames(buf) {
+  const out = [];
+  let i = 0;
+  while (i + 2 <= buf.length) {
+    let len = buf[i + 1] & 0x7f;
+    let h = 2;
+    if (len === 126) { if (i + 4 > buf.length) break; len = buf.readUInt16BE(i + 2); h = 4; }
+    else if (len === 127) { if (i + 10 > buf.length) break; len = Number(buf.readBigUInt64BE(i + 2)); h = 10; }
+    if (i + h + len > buf.length) break;
+    out.push({ op: buf[i] & 0x0f, data: buf.subarray(i + h, i + h + len) });
+    i += h + len;
+  }
+  return out;
+}
+
+// The JSON messages among them.
+export function serverMessages(buf) {
+  return serverFrames(buf).filter((f) => f.op === OP.TEXT).map((f) => JSON.parse(f.data.toString()));
+}
