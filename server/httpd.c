@@ -2,18 +2,14 @@
 #include "server/httpd_int.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 
 #define LINGER_MS 2000                 /* wait for the peer's FIN after ours */
 #define RESERVE_IDLE_MS 2000           /* a reserve connection's request must come by then */
-#define MAX_CONNS_CAP (1u << 20)       /* when the descriptor limit is unlimited */
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
@@ -108,114 +104,6 @@ static void read_update(struct httpd_conn *c) {
     httpd__conn_close(c);
 }
 
-/* ---- the connection budget: descriptors, the reserve, addresses ---- */
-
-static void rfifo_del(struct httpd_conn *c) {
-  struct httpd *s = c->srv;
-  if (!c->in_rfifo)
-    return;
-  c->in_rfifo = false;
-  if (c->rprev)
-    c->rprev->rnext = c->rnext;
-  else
-    s->rhead = c->rnext;
-  if (c->rnext)
-    c->rnext->rprev = c->rprev;
-  else
-    s->rtail = c->rprev;
-  c->rprev = c->rnext = NULL;
-}
-
-static void rfifo_add(struct httpd_conn *c) {
-  struct httpd *s = c->srv;
-  c->in_rfifo = true;
-  c->rprev = s->rtail;
-  c->rnext = NULL;
-  if (s->rtail)
-    s->rtail->rnext = c;
-  else
-    s->rhead = c;
-  s->rtail = c;
-}
-
-/* Counts c under ip; false (nothing counted) when ip is at its cap or out of memory. */
-static bool ip_count(struct httpd_conn *c, const char *ip) {
-  struct httpd *s = c->srv;
-  struct iptab_entry *e;
-  if (s->cfg.max_conns_per_ip == UINT_MAX || c->count_ip[0])
-    return true;
-  if (!(e = iptab_ref(s->per_ip, ip)))
-    return false;
-  if (e->n >= s->cfg.max_conns_per_ip) {
-    iptab_release(s->per_ip, ip);
-    return false;
-  }
-  e->n++;
-  snprintf(c->count_ip, sizeof(c->count_ip), "%s", ip);
-  return true;
-}
-
-static void ip_uncount(struct httpd_conn *c) {
-  struct httpd *s = c->srv;
-  struct iptab_entry *e;
-  if (!c->count_ip[0])
-    return;
-  if ((e = iptab_get(s->per_ip, c->count_ip)) && e->n > 0)
-    e->n--;
-  iptab_release(s->per_ip, c->count_ip);
-  c->count_ip[0] = '\0';
-}
-
-/* Whether path is one of reserve_paths. */
-static bool reserve_path(const struct httpd *s, const char *path) {
-  const char *l = s->reserve_paths;
-  size_t pl = strlen(path), n;
-  while (l && *l) {
-    l += strspn(l, " \t,");
-    n = strcspn(l, " \t,");
-    if (n && n == pl && !memcmp(l, path, n))
-      return true;
-    l += n;
-  }
-  return false;
-}
-
-/* Descriptors open in this process now (/proc/self/fd), or a guess. */
-static size_t fds_open(void) {
-  DIR *d = opendir("/proc/self/fd");
-  struct dirent *e;
-  size_t n = 0;
-  if (!d)
-    return 32;
-  while ((e = readdir(d)))
-    if (e->d_name[0] != '.')
-      n++;
-  closedir(d);
-  return n > 0 ? n - 1 : 0; /* less the directory's own */
-}
-
-static unsigned conn_budget(void) {
-  struct rlimit rl;
-  rlim_t lim;
-  size_t used = fds_open() + HTTPD_FD_HEADROOM;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-    return 256;
-  lim = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > MAX_CONNS_CAP ? MAX_CONNS_CAP : rl.rlim_cur;
-  return lim > used + 8 ? (unsigned)(lim - used) : 8;
-}
-
-long httpd_raise_nofile(void) {
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-    return -errno;
-  if (rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-      return -errno;
-  }
-  return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > LONG_MAX ? LONG_MAX : (long)rl.rlim_cur;
-}
-
 void httpd__conn_close(struct httpd_conn *c) {
   if (c->closing)
     return;
@@ -225,8 +113,8 @@ void httpd__conn_close(struct httpd_conn *c) {
     c->fd_open = false;
     c->srv->nfds--;
   }
-  rfifo_del(c);
-  ip_uncount(c);
+  httpd__rfifo_del(c);
+  httpd__ip_uncount(c);
   uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
   uv_close((uv_handle_t *)&c->timer, on_conn_closed);
 }
@@ -317,14 +205,14 @@ static void dispatch(struct httpd_conn *c) {
     uv_timer_start(&c->timer, on_timer_close, s->cfg.idle_timeout_ms, 0);
   if (c->reserve) {
     /* The reserve answers health checks, once each, and nothing else. */
-    rfifo_del(c);
-    if ((s->ws_path && !strcmp(req.path, s->ws_path)) || !reserve_path(s, req.path)) {
+    httpd__rfifo_del(c);
+    if ((s->ws_path && !strcmp(req.path, s->ws_path)) || !httpd__reserve_path(s, req.path)) {
       send_error(c, 503);
       return;
     }
     keep = false;
   } else if (s->ws_path && !strcmp(req.path, s->ws_path) && s->cfg.trust_proxy &&
-             !ip_count(c, c->client_ip)) {
+             !httpd__ip_count(c, c->client_ip)) {
     /* Behind a proxy the address is known only now: too many WebSockets from it. */
     send_error(c, 429);
     return;
@@ -573,14 +461,14 @@ static void on_connection(uv_stream_t *ls, int status) {
   s->nfds++;
   peer_name(c);
   strcpy(c->client_ip, c->peer_ip);
-  if (!s->cfg.trust_proxy && !ip_count(c, c->peer_ip)) {
+  if (!s->cfg.trust_proxy && !httpd__ip_count(c, c->peer_ip)) {
     httpd__conn_close(c);
     return;
   }
   c->reserve = s->nfds > s->cfg.max_conns - s->cfg.reserve_conns;
   uv_tcp_nodelay(&c->tcp, 1);
   if (c->reserve) {
-    rfifo_add(c);
+    httpd__rfifo_add(c);
     uv_timer_start(&c->timer, on_timer_close, RESERVE_IDLE_MS, 0);
   } else if (s->cfg.idle_timeout_ms) {
     uv_timer_start(&c->timer, on_timer_close, s->cfg.idle_timeout_ms, 0);
@@ -660,7 +548,7 @@ int httpd_listen(struct httpd *s) {
     return r;
   s->listening = true;
   if (!s->cfg.max_conns)
-    s->cfg.max_conns = conn_budget();
+    s->cfg.max_conns = httpd__conn_budget();
   if (s->cfg.reserve_conns > s->cfg.max_conns / 2)
     s->cfg.reserve_conns = s->cfg.max_conns / 2;
   return 0;

@@ -151,6 +151,26 @@ extern const http_parser_settings httpd__parser_settings;
  * the last hop of X-Forwarded-For when it is a valid IP literal. */
 void httpd__set_client_ip(struct httpd_conn *c);
 
+/* httpd_limit.c, for httpd.c */
+/* The reserve's FIFO of connections that have sent no complete request yet
+ * (the oldest is closed to make room at the limit). del is idempotent. */
+void httpd__rfifo_add(struct httpd_conn *c);
+void httpd__rfifo_del(struct httpd_conn *c);
+/* Counts c under ip (once): false, counting nothing, when ip is at
+ * max_conns_per_ip or out of memory. uncount is idempotent. */
+bool httpd__ip_count(struct httpd_conn *c, const char *ip);
+void httpd__ip_uncount(struct httpd_conn *c);
+/* Whether path is one of reserve_paths. */
+bool httpd__reserve_path(const struct httpd *s, const char *path);
+/* max_conns from RLIMIT_NOFILE, less the descriptors open now and
+ * HTTPD_FD_HEADROOM. */
+unsigned httpd__conn_budget(void);
+
+/* ws_origin.c, for ws.c */
+/* Whether a handshake with this Origin header (NULL: none) may proceed: no
+ * header, or s's ws_origins list, or else Origin's host and port are Host's. */
+bool ws__origin_ok(const struct httpd *s, const char *origin, const char *hosthdr);
+
 /* httpd_defer.c, for httpd.c */
 /* After on_request returned having deferred c's request: sends the reply if
  * the owner already answered, else starts the timeout on c->timer. */
