@@ -46,6 +46,7 @@ test('300 idle WebSockets from 8 addresses: /healthz still answers, the rest are
     socks.push(s);
     if (await rawUpgrade(s, server.url) === 101) upgraded++;
   }
+  console.log(`${upgraded} of 300 WebSockets let in`);
   assert.ok(upgraded > 100, `only ${upgraded} WebSockets were let in`);
   assert.ok(upgraded < 256, `${upgraded} WebSockets were let in with 256 descriptors`);
   for (let i = 0; i < 5; i++) assert.equal(await healthz(), 200, 'healthz under the flood');
