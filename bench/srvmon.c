@@ -151,7 +151,8 @@ static const struct {
   const char *name;
   size_t off;
 } fields[] = {
-    {"tandem_process_cpu_seconds_total", offsetof(struct srvmon_sample, cpu_s)},
+    {"process_cpu_seconds_total", offsetof(struct srvmon_sample, cpu_s)},
+    {"tandem_process_cpu_seconds_total", offsetof(struct srvmon_sample, cpu_s)}, /* until 0.1 */
     {"tandem_rtp_forwarded_total", offsetof(struct srvmon_sample, forwarded)},
     {"tandem_rtp_dropped_total", offsetof(struct srvmon_sample, dropped)},
     {"tandem_peers", offsetof(struct srvmon_sample, peers)},

@@ -63,6 +63,7 @@ void mediaplane_config_default(struct mediaplane_config *c) {
   c->poll_pps = 3000;
   c->poll_ms = 2;
   c->ring_bytes = 4 * 1024 * 1024;
+  c->transports = MEDIAPLANE_UDP | MEDIAPLANE_TCP;
 }
 
 struct xring *mediaplane__ring(struct mediaplane *mp, unsigned from, unsigned to) {
@@ -316,8 +317,8 @@ int mediaplane_new_session(struct mediaplane *mp, const struct sdp_offer *o, cha
       .ice_pwd = p->pwd,
       .fingerprint = mp->fingerprint,
       .ip = mp->public_ip,
-      .udp_port = udp__port(mp->workers[wi]),
-      .tcp_port = 0,
+      .udp_port = (mp->cfg.transports & MEDIAPLANE_UDP) ? udp__port(mp->workers[wi]) : 0,
+      .tcp_port = (mp->cfg.transports & MEDIAPLANE_TCP) ? udp__port(mp->workers[wi]) : 0,
       .audio_ssrc = p->out_ssrc[KIND_AUDIO],
       .video_ssrc = p->out_ssrc[KIND_VIDEO],
       .cname = "tandem",
@@ -392,18 +393,24 @@ void mediaplane_link(struct mediaplane *mp, uint64_t a, uint64_t b) {
 void mediaplane_unlink(struct mediaplane *mp, uint64_t sid) { post(mp, WCMD_UNLINK, sid, NULL); }
 
 uint64_t mediaplane_request(struct mediaplane *mp, uint64_t sid, int type, uint32_t timeout_ms,
-                            mediaplane_reply_fn cb, void *arg) {
+                            const void *payload, size_t len, mediaplane_reply_fn cb, void *arg) {
   if (!cb || !hmap_get(mp->live, &sid, sizeof(sid)))
     return 0;
   struct preq *r = malloc(sizeof(*r));
+  void *copy = len ? malloc(len) : NULL;
   uint64_t id = ++mp->next_req;
-  if (!r || hmap_put(mp->requests, &id, sizeof(id), r)) {
+  if (!r || (len && !copy) || hmap_put(mp->requests, &id, sizeof(id), r)) {
     free(r);
+    free(copy);
     return 0;
   }
+  if (len)
+    memcpy(copy, payload, len);
   *r = (struct preq){cb, arg};
-  struct wcmd c = {.req = id, .req_type = type, .timeout_ms = timeout_ms};
+  struct wcmd c = {.req = id, .req_type = type, .timeout_ms = timeout_ms, .payload = copy,
+                   .payload_len = len};
   if (!post(mp, WCMD_REQUEST, sid, &c)) {
+    free(copy);
     free(hmap_del(mp->requests, &id, sizeof(id)));
     return 0;
   }

@@ -24,7 +24,10 @@ struct mediaplane_config {
                                    timer instead of per wake-up; 0 = never; 3000 */
   uint32_t poll_ms;             /* that timer's period, 1-20 ms; 2 */
   size_t ring_bytes;            /* each worker-to-worker ring; 4 MiB (0 = that) */
+  unsigned transports;          /* MEDIAPLANE_UDP | MEDIAPLANE_TCP offered to browsers; both */
 };
+/* UDP is always bound (it is also how a worker sends); TCP listens on the same port number. */
+enum { MEDIAPLANE_UDP = 1, MEDIAPLANE_TCP = 2 };
 /* Session ids carry their worker's index in 8 bits. */
 #define MEDIAPLANE_MAX_WORKERS 256
 void mediaplane_config_default(struct mediaplane_config *c);
@@ -43,6 +46,7 @@ struct mediaplane_stats {
   uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
   uint64_t rx_dropped;          /* unknown source, bad demux */
   uint64_t stun_ok, stun_rejected, stun_malformed;
+  uint64_t stun_conflicts;      /* valid checks from an address another live session holds */
   uint64_t dtls_ok, dtls_failed;
   uint64_t dtls_released;       /* DTLS objects freed after the browser's first SRTP */
   uint64_t srtp_errors;
@@ -54,6 +58,7 @@ struct mediaplane_stats {
   uint64_t handovers_parked;    /* outbounds that arrived before their LINK */
   uint64_t sessions;            /* created */
   uint64_t sessions_live;
+  uint64_t tcp_dropped;         /* packets a slow ICE-TCP reader could not take */
   uint64_t workers_polling;     /* workers in timer-driven receive right now */
 };
 
@@ -86,8 +91,10 @@ enum {
    * as libvpx decodes it. timeout_ms 0 = 2000. */
   MEDIAPLANE_REQ_KEYFRAME = 1,
 };
+/* payload (len bytes, may be NULL) is copied for the worker: what the request type says it
+ * carries (MEDIAPLANE_REQ_KEYFRAME carries nothing). */
 uint64_t mediaplane_request(struct mediaplane *mp, uint64_t sid, int type, uint32_t timeout_ms,
-                            mediaplane_reply_fn cb, void *arg);
+                            const void *payload, size_t len, mediaplane_reply_fn cb, void *arg);
 void mediaplane_cancel(struct mediaplane *mp, uint64_t req);
 
 void mediaplane_get_stats(struct mediaplane *mp, struct mediaplane_stats *st);

@@ -177,8 +177,10 @@ static void rtcp_to(struct worker *w, uint64_t sid, unsigned home, uint8_t *buf,
   }
 }
 
-/* A sender report of s about its own stream, rewritten for the receiver it feeds. */
-static void on_sr(struct session *s, const struct rtcp_item *it) {
+/* A sender report of s about its own stream, rewritten for the receiver it feeds. Its NTP time
+ * is replaced by ours at arrival (the sender's clock would fingerprint it to the partner); lip
+ * sync only needs audio and video to agree, and both get the same one-way delay. */
+static void on_sr(struct session *s, const struct rtcp_item *it, uint64_t now) {
   struct rtcp_sr sr;
   struct outbound *o = s->sink_out;
   if (!o || rtcp_parse_sr(it, &sr) != 0)
@@ -192,6 +194,9 @@ static void on_sr(struct session *s, const struct rtcp_item *it) {
   struct rtcp_sr out = sr;
   if ((kind == KIND_VIDEO && t->need_keyframe) || !seqmap_in_to_out_ts(&t->seq, sr.rtp_ts, &out.rtp_ts))
     return;
+  uint64_t wall_ms = (uint64_t)((int64_t)now + s->w->wall_offset_ms);
+  out.ntp_sec = (uint32_t)(wall_ms / 1000 + 2208988800u); /* NTP counts from 1900 */
+  out.ntp_frac = (uint32_t)(((wall_ms % 1000) << 32) / 1000);
   out.ssrc = t->ssrc;
   out.packet_count = (uint32_t)t->packets;
   out.octet_count = (uint32_t)t->bytes;
@@ -285,7 +290,7 @@ void router__on_rtcp(struct session *s, uint8_t *buf, size_t len, uint64_t now) 
   while (rtcp_iter_next(&it, &item) == 1) {
     switch (item.pt) {
     case RTCP_SR:
-      on_sr(s, &item);
+      on_sr(s, &item, now);
       break;
     case RTCP_RTPFB:
       if (item.fmt == RTCP_FB_NACK)

@@ -74,7 +74,7 @@ struct sdp_answer_params {
   const char *fingerprint;    /* "sha-256" value "AB:CD:...", upper-case hex
                                  (a leading "sha-256 " is tolerated) */
   const char *ip;             /* the host candidate's IPv4/IPv6 literal */
-  uint16_t udp_port;
+  uint16_t udp_port;          /* 0 = no UDP candidate */
   uint16_t tcp_port;          /* 0 = no TCP candidate; else also a passive TCP candidate (tcptype passive) */
   uint32_t audio_ssrc, video_ssrc;     /* the server's outbound SSRCs for this receiver */
   const char *cname;          /* a=ssrc cname: 1..255 printable non-space chars */

@@ -76,7 +76,8 @@ static void used_section(struct out *b, const struct sdp_media *m, const struct 
     put(b, "a=ssrc:%" PRIu32 " msid:%s %s\r\n", ssrc, p->stream_id, track);
   }
   /* ICE-lite host candidates: type preference 126 for UDP, 90 for TCP. */
-  put(b, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n", p->ip, (unsigned)p->udp_port);
+  if (p->udp_port)
+    put(b, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n", p->ip, (unsigned)p->udp_port);
   if (p->tcp_port)
     put(b, "a=candidate:2 1 tcp 1526726655 %s %u typ host tcptype passive\r\n", p->ip,
         (unsigned)p->tcp_port);

@@ -95,5 +95,13 @@ void session__send_rtcp(struct session *s, uint8_t *buf, size_t len);
 /* session_rx.c: what arrives from browsers. */
 void session__on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct sockaddr *from);
 void session__rx_forget(struct session *s);  /* drops its source addresses from the table */
+/* Validates an ICE check (a STUN Binding request) against this worker's sessions: returns the
+ * session it is for, with the success response to `from` in reply (capacity *reply_len in,
+ * length out), or NULL (counted as malformed or rejected). The caller accepts it or not, and
+ * then counts stun_ok and refreshes last_stun_ms. */
+struct session *session__check(struct worker *w, const uint8_t *buf, size_t len,
+                               const struct sockaddr *from, uint8_t *reply, size_t *reply_len);
+/* DTLS, SRTP or SRTCP that arrived on s's stream transport (ICE-TCP). */
+void session__on_stream_packet(struct session *s, uint8_t *buf, size_t len);
 
 #endif

@@ -39,25 +39,21 @@ void session__rx_forget(struct session *s) {
     drop_addr(s->w, s, 0);
 }
 
-static void remember_addr(struct worker *w, struct session *s, const struct sockaddr *from) {
+/* A valid check from `from` validates that address for s. An address another live session
+ * holds is never taken from it (a spoofed check must not hijack or break a stranger's session);
+ * one held by a closed session is taken over. Returns false when refused. */
+static bool remember_addr(struct worker *w, struct session *s, const struct sockaddr *from) {
   uint8_t key[20];
   size_t kl = addr_key(from, key);
   if (!kl)
-    return;
+    return false;
   struct session *owner = hmap_get(w->by_addr, key, kl);
   if (owner == s)
-    return;
-  if (owner) {
-    /* The address moved to another session (a NAT reused it): the newer check wins. */
-    for (size_t i = 0; i < owner->n_addrs; i++) {
-      uint8_t k2[20];
-      if (addr_key((const struct sockaddr *)&owner->addrs[i], k2) == kl && !memcmp(k2, key, kl)) {
-        drop_addr(w, owner, i);
-        break;
-      }
-    }
+    return true;
+  if (owner && !owner->closing)
+    return false;
+  if (owner)
     hmap_del(w->by_addr, key, kl);
-  }
   if (s->n_addrs == MAX_ADDRS_PER_SESSION) {
     /* Full: the oldest goes, the others keep their order. */
     uint8_t k0[20];
@@ -71,6 +67,7 @@ static void remember_addr(struct worker *w, struct session *s, const struct sock
   memcpy(&s->addrs[s->n_addrs], from, udp__addr_len(from));
   s->n_addrs++;
   hmap_put(w->by_addr, key, kl, s);
+  return true;
 }
 
 static void set_send_addr(struct session *s, const struct sockaddr *from) {
@@ -94,27 +91,38 @@ static void *lookup_ufrag(void *arg, const char *local, size_t len, const char *
   return s;
 }
 
-static void on_stun(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr *from) {
-  uint8_t reply[1280];
-  size_t rlen = sizeof(reply);
+struct session *session__check(struct worker *w, const uint8_t *buf, size_t len,
+                               const struct sockaddr *from, uint8_t *reply, size_t *reply_len) {
   struct ice_check chk;
   int rc = ice_responder_handle(w->ice, buf, len, from, udp__addr_len(from), lookup_ufrag, w,
-                                &chk, reply, &rlen);
+                                &chk, reply, reply_len);
   if (rc == -EBADMSG) {
     w->st.stun_malformed++;
-    return;
+    return NULL;
   }
   if (rc < 0) {
     w->st.stun_rejected++;
+    return NULL;
+  }
+  return chk.session;
+}
+
+static void on_stun(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr *from) {
+  uint8_t reply[1280];
+  size_t rlen = sizeof(reply);
+  struct session *s = session__check(w, buf, len, from, reply, &rlen);
+  if (!s)
+    return;
+  if (!remember_addr(w, s, from)) {
+    w->st.stun_conflicts++; /* no answer: the browser will not select this pair */
     return;
   }
-  struct session *s = chk.session;
   w->st.stun_ok++;
   s->last_stun_ms = worker__now(w);
-  remember_addr(w, s, from);
-  /* ICE-lite: the controlling browser nominates; follow its nomination (a later one is how a
-   * network switch arrives), and until then answer where the checks come from. */
-  if (chk.use_candidate || s->path.kind == TX_NONE)
+  /* The first valid check gives the handshake somewhere to go. After that the send address
+   * follows what the browser proves, not what a check claims: the source of its DTLS records
+   * while the handshake runs, then of its authenticated SRTP/SRTCP (follow_media). */
+  if (s->path.kind == TX_NONE)
     set_send_addr(s, from);
   size_t cap;
   uint8_t *slot = udp__slot(w, w->index, &cap);
@@ -142,7 +150,8 @@ static void on_authenticated(struct worker *w, struct session *s, uint64_t now) 
   w->st.dtls_released++;
 }
 
-static void on_dtls(struct worker *w, struct session *s, const uint8_t *buf, size_t len) {
+static void on_dtls(struct worker *w, struct session *s, const uint8_t *buf, size_t len,
+                    const struct sockaddr *from) {
   if (s->dtls_done && !s->dtls) { /* freed by on_authenticated */
     /* An encrypted alert (content type 21, epoch 1) is the browser's close_notify, or one
      * forged from its address: only a hint until media stops too. Anything else is ignored. */
@@ -150,6 +159,8 @@ static void on_dtls(struct worker *w, struct session *s, const uint8_t *buf, siz
       s->close_hint_ms = worker__now(w);
     return;
   }
+  if (from && s->path.kind == TX_DGRAM)
+    set_send_addr(s, from); /* the handshake runs on the pair the browser chose */
   if (!s->dtls) {
     s->dtls = dtls_new(w->dtls_ctx, s->peer_fp, s->peer_fp_len, dtls_send_cb, s);
     if (!s->dtls)
@@ -184,19 +195,65 @@ static void on_dtls(struct worker *w, struct session *s, const uint8_t *buf, siz
 
 /* libsrtp keeps one stream per SSRC and searches them linearly: a peer holding the keys must
  * not be able to make it create streams without bound. A browser sends from two SSRCs (three
- * or four with RTX or a receive-only RTCP SSRC); anything beyond MAX_SSRCS is dropped. */
-static bool ssrc_allowed(struct session *s, const uint8_t *buf, size_t len, bool rtp) {
+ * or four with RTX or a receive-only RTCP SSRC); beyond MAX_SSRCS a new one is dropped. A slot
+ * is taken only once a packet from that SSRC authenticated (libsrtp too creates a stream only
+ * then), so garbage from the browser's address cannot lock its real streams out. */
+static int ssrc_of(const uint8_t *buf, size_t len, bool rtp, uint32_t *ssrc) {
   if (len < 8 + (rtp ? 4u : 0u))
-    return false;
+    return -EBADMSG;
   const uint8_t *p = buf + (rtp ? 8 : 4);
-  uint32_t ssrc = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+  *ssrc = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+  return 0;
+}
+
+static bool ssrc_known(const struct session *s, uint32_t ssrc) {
   for (size_t i = 0; i < s->n_ssrcs; i++)
     if (s->ssrcs[i] == ssrc)
       return true;
-  if (s->n_ssrcs == MAX_SSRCS)
-    return false;
-  s->ssrcs[s->n_ssrcs++] = ssrc;
-  return true;
+  return false;
+}
+
+/* An authenticated packet from a validated address that is not where we send: the browser moved
+ * (a network switch, a new nomination). Only proof of the keys moves the send address. */
+static void follow_media(struct session *s, const struct sockaddr *from) {
+  if (from && s->path.kind == TX_DGRAM &&
+      memcmp(&s->path.addr, from, udp__addr_len(from)) != 0)
+    set_send_addr(s, from);
+}
+
+/* DTLS, SRTP or SRTCP from s's browser; from is NULL on a stream (its address never moves). */
+static void on_packet(struct worker *w, struct session *s, enum demux_kind k, uint8_t *buf,
+                      size_t len, const struct sockaddr *from) {
+  if (k == DEMUX_DTLS) {
+    on_dtls(w, s, buf, len, from);
+    return;
+  }
+  uint32_t ssrc;
+  bool known = false;
+  if (!s->srtp || ssrc_of(buf, len, k == DEMUX_RTP, &ssrc) != 0 ||
+      (!(known = ssrc_known(s, ssrc)) && s->n_ssrcs == MAX_SSRCS)) {
+    w->st.rx_dropped++;
+    return;
+  }
+  uint64_t now = worker__now(w);
+  size_t n = len;
+  int rc = k == DEMUX_RTP ? srtpctx_unprotect_rtp(s->srtp, buf, &n)
+                          : srtpctx_unprotect_rtcp(s->srtp, buf, &n);
+  if (rc != 0) {
+    w->st.srtp_errors++;
+    return;
+  }
+  if (!known)
+    s->ssrcs[s->n_ssrcs++] = ssrc;
+  on_authenticated(w, s, now);
+  follow_media(s, from);
+  if (k == DEMUX_RTP) {
+    router__on_rtp(s, buf, n, now);
+    if (!s->flowing)
+      session__check_ready(s, now);
+  } else {
+    router__on_rtcp(s, buf, n, now);
+  }
 }
 
 void session__on_datagram(struct worker *w, uint8_t *buf, size_t len, const struct sockaddr *from) {
@@ -218,31 +275,17 @@ void session__on_datagram(struct worker *w, uint8_t *buf, size_t len, const stru
     w->st.rx_dropped++;
     return;
   }
-  if (k == DEMUX_DTLS) {
-    on_dtls(w, s, buf, len);
-    return;
-  }
-  if (!s->srtp || !ssrc_allowed(s, buf, len, k == DEMUX_RTP)) {
+  on_packet(w, s, k, buf, len, from);
+}
+
+void session__on_stream_packet(struct session *s, uint8_t *buf, size_t len) {
+  struct worker *w = s->w;
+  w->st.rx_packets++;
+  w->st.rx_bytes += len;
+  enum demux_kind k = demux_classify(buf, len);
+  if (k == DEMUX_STUN || k == DEMUX_UNKNOWN || s->closing) {
     w->st.rx_dropped++;
     return;
   }
-  uint64_t now = worker__now(w);
-  size_t n = len;
-  if (k == DEMUX_RTP) {
-    if (srtpctx_unprotect_rtp(s->srtp, buf, &n) != 0) {
-      w->st.srtp_errors++;
-      return;
-    }
-    on_authenticated(w, s, now);
-    router__on_rtp(s, buf, n, now);
-    if (!s->flowing)
-      session__check_ready(s, now);
-  } else {
-    if (srtpctx_unprotect_rtcp(s->srtp, buf, &n) != 0) {
-      w->st.srtp_errors++;
-      return;
-    }
-    on_authenticated(w, s, now);
-    router__on_rtcp(s, buf, n, now);
-  }
+  on_packet(w, s, k, buf, len, NULL);
 }

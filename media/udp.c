@@ -230,7 +230,7 @@ void udp__free(struct worker *w) {
 uint16_t udp__port(struct worker *w) {
   struct sockaddr_storage ss;
   int len = sizeof(ss);
-  if (!w->bound || uv_udp_getsockname(&w->udp.handle, (struct sockaddr *)&ss, &len))
+  if (w->udp.fd < 0 || uv_udp_getsockname(&w->udp.handle, (struct sockaddr *)&ss, &len))
     return 0;
   if (ss.ss_family == AF_INET)
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);

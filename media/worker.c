@@ -68,6 +68,7 @@ void worker__run_commands(struct worker *w) {
     if (w->parked)
       handover__resolve_parked(w);
     free(c->params);
+    free(c->payload);
     free(c);
     c = next;
   }
@@ -219,6 +220,7 @@ static void tick_cb(uv_timer_t *t) {
       session__tick(w->list[i], now);
   capture__tick(w, now);
   udp__adapt(w, now);
+  tcp__tick(w, now);
   w->st.sessions_live = w->n_list;
   w->st.workers_polling = w->udp.polling;
   uv_mutex_lock(&w->stat_lock);
@@ -240,6 +242,7 @@ static void stop_now(struct worker *w) {
   if (!w->bound || uv_is_closing((uv_handle_t *)&w->tick))
     return;
   udp__close(w, handle_closed);
+  tcp__close(w, handle_closed);
   uv_close((uv_handle_t *)&w->tick, handle_closed);
   uv_close((uv_handle_t *)&w->check, handle_closed);
 }
@@ -254,6 +257,7 @@ static void free_parts(struct worker *w) {
   hmap_free(w->by_addr);
   hmap_free(w->by_sid);
   udp__free(w);
+  tcp__free(w);
   free(w->list);
   free(w->ring_dirty);
   free(w->outbox);
@@ -291,6 +295,9 @@ struct worker *worker_new(struct mediaplane *mp, unsigned index, const struct me
     free_parts(w);
     return NULL;
   }
+  uv_timeval64_t tv;
+  uv_gettimeofday(&tv);
+  w->wall_offset_ms = tv.tv_sec * 1000 + tv.tv_usec / 1000 - (int64_t)uv_now(&w->loop);
   uv_mutex_init(&w->cmd_lock);
   uv_mutex_init(&w->stat_lock);
   uv_async_init(&w->loop, &w->async, async_cb);
@@ -300,6 +307,8 @@ struct worker *worker_new(struct mediaplane *mp, unsigned index, const struct me
 
 int worker_bind(struct worker *w) {
   int rc = udp__bind(w);
+  if (!rc && (w->cfg.transports & MEDIAPLANE_TCP))
+    rc = tcp__listen(w, udp__port(w));
   if (rc)
     return rc;
   uv_timer_init(&w->loop, &w->tick);

@@ -10,6 +10,7 @@
 
 #include "media/ice.h"
 #include "media/mediaplane.h"
+#include "media/tcp_int.h"
 #include "media/transport.h"
 #include "media/udp_int.h"
 #include "media/xring.h"
@@ -58,6 +59,8 @@ struct wcmd {
   uint64_t req;                /* REQUEST: its id */
   int req_type;
   uint32_t timeout_ms;
+  void *payload;               /* REQUEST: owned (freed after the command), may be NULL */
+  size_t payload_len;
   struct wcmd *next;
 };
 
@@ -94,6 +97,7 @@ struct worker {
   int open_handles;            /* closed one by one at stop; the loop ends at 0 */
   bool stopping;
   struct mediaplane_config cfg;
+  int64_t wall_offset_ms;      /* wall clock (Unix ms) minus the loop's clock, at start */
   char bind_ip[64];
   struct dtls_ctx *dtls_ctx;
   struct ice_responder *ice;
@@ -101,6 +105,7 @@ struct worker {
   struct session **list;       /* live sessions and closed ones awaiting the next tick */
   size_t n_list, cap_list;
   struct udp udp;              /* the datagram transport: socket, receive, transmit batches */
+  struct tcp tcp;              /* ICE-TCP: listener and connections (if offered) */
   uint8_t *scratch;            /* UDP_TX_SLOT bytes: a packet built for a stream path */
   /* Commands from the control loop, carried out strictly in posted order, never nested. */
   uv_mutex_t cmd_lock;

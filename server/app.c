@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "media/dtls.h"
@@ -14,6 +15,7 @@
 #include "server/app_int.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/version.h"
 #include "server/webassets.h"
 
 #define TICK_MS 100
@@ -80,25 +82,54 @@ static bool serve_static(struct app *a, const char *path, struct httpd_reply *re
   return false;
 }
 
-static void on_request(void *arg, const struct httpd_request *req, struct httpd_reply *rep) {
-  struct app *a = arg;
+/* /healthz, /readyz and (when asked) /metrics: the routes of both listeners. */
+static bool serve_ops(struct app *a, const struct httpd_request *req, struct httpd_reply *rep,
+                      bool metrics) {
   if (!strcmp(req->path, "/healthz")) {
     httpd_reply_status(rep, 200);
     httpd_reply_body(rep, "text/plain", "ok\n", 3, false);
-    return;
+    return true;
   }
   if (!strcmp(req->path, "/readyz")) {
     httpd_reply_status(rep, a->draining ? 503 : 200);
     const char *b = a->draining ? "draining\n" : "ready\n";
     httpd_reply_body(rep, "text/plain", b, strlen(b), false);
-    return;
+    return true;
   }
-  if (!strcmp(req->path, "/metrics")) {
+  if (metrics && !strcmp(req->path, "/metrics")) {
     char *text = NULL;
     size_t len = metrics_render(a, &text);
     httpd_reply_status(rep, 200);
     httpd_reply_body(rep, "text/plain; version=0.0.4", text ? text : "", len, true);
     free(text);
+    return true;
+  }
+  return false;
+}
+
+/* metrics_addr's listener: /metrics, /healthz, /readyz and nothing else. */
+static void on_metrics_request(void *arg, const struct httpd_request *req,
+                               struct httpd_reply *rep) {
+  if (serve_ops(arg, req, rep, true))
+    return;
+  httpd_reply_status(rep, 404);
+  httpd_reply_body(rep, "text/plain", "not found\n", 10, false);
+}
+
+static void on_request(void *arg, const struct httpd_request *req, struct httpd_reply *rep) {
+  struct app *a = arg;
+  /* With metrics_addr set, /metrics is a 404 here like any unknown path. */
+  if (serve_ops(a, req, rep, a->metrics_httpd == NULL))
+    return;
+  if (!strcmp(req->path, "/terms.json")) {
+    /* The operator's terms text for the page (docs: README, terms_text). */
+    json_t *j = json_pack("{s:s}", "text", a->cfg.terms_text);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    httpd_reply_status(rep, 200);
+    httpd_reply_header(rep, "Cache-Control", "no-cache");
+    httpd_reply_body(rep, "application/json", s ? s : "{\"text\":\"\"}", s ? strlen(s) : 11, true);
+    free(s);
     return;
   }
   if ((!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) && serve_static(a, req->path, rep))
@@ -121,24 +152,77 @@ static void on_ws_message(void *arg, struct ws_conn *c, const char *data, size_t
     peer_error(p, c, "bad_message", "binary messages are not part of the protocol", NULL);
     return;
   }
+  /* Pairs ended by this message are logged once its type is known (visitlog.c). */
+  struct peer *before = ws_get_data(c);
+  a->in_message = true;
   signal_on_message(a, c, data, len);
+  a->in_message = false;
+  visitlog_message_done(a, c, before, data, len);
 }
 
 static void on_ws_close(void *arg, struct ws_conn *c) {
-  (void)arg;
+  struct app *a = arg;
+  if (drain_ws_closed(a, c))
+    return;
   struct peer *p = ws_get_data(c);
   if (p)
     peer_ws_closed(p, c); /* p's WebSocket, or a resume waiting for it */
 }
 
+void app_on_match_event(struct app *a, struct peer *p, const struct match_event *ev) {
+  visitlog_match_event(a, p, ev);
+  drain_match_event(a, p, ev);
+}
+
+void app_on_error(struct peer *p, const char *code, const char *message, const char *ref) {
+  visitlog_error(p, code, message, ref);
+}
+
+/* The media plane's events go to peer.c; around them, the reason for any pair they end and
+ * what operators see. */
+static struct peer *peer_of_sid(struct app *a, uint64_t sid) {
+  return hmap_get(a->by_sid, &sid, sizeof(sid));
+}
+
+static void on_media_ready(void *arg, uint64_t sid, const char *profile) {
+  struct app *a = arg;
+  peer_media_events.on_ready(arg, sid, profile);
+  struct peer *p = peer_of_sid(a, sid);
+  if (p)
+    visitlog_ready(a, p, profile);
+}
+
+static void on_media_flow(void *arg, uint64_t sid, bool flowing) {
+  struct app *a = arg;
+  a->cause = "media_silent";
+  peer_media_events.on_media(arg, sid, flowing);
+  a->cause = NULL;
+}
+
+static void on_media_failed(void *arg, uint64_t sid, const char *why) {
+  struct app *a = arg;
+  a->cause = "media_failed";
+  peer_media_events.on_failed(arg, sid, why);
+  a->cause = NULL;
+}
+
+static void on_partner_video(void *arg, uint64_t sid, uint32_t ts) {
+  struct app *a = arg;
+  peer_media_events.on_partner_video(arg, sid, ts);
+  struct peer *p = peer_of_sid(a, sid);
+  if (p)
+    visitlog_partner_video(a, p);
+}
+
 static void tick_cb(uv_timer_t *t) {
   struct app *a = t->data;
   uint64_t now = uv_now(a->loop);
-  if (a->draining && !a->closing && (a->n_peers == 0 || now >= a->drain_deadline)) {
-    log_info("drained (%zu visitors left): closing", a->n_peers);
-    app_close(a, a->drained, a->drained_arg);
-    return;
+  if (a->drain != DRAIN_NONE) {
+    drain_tick(a, now);
+    if (a->closing)
+      return;
   }
+  a->cause = "timer";
   match_tick(a->match, now);
   app_dispatch_match(a);
   peer_tick(a, now); /* limits against hostile clients: the offer and READY deadlines */
@@ -148,15 +232,19 @@ static void tick_cb(uv_timer_t *t) {
     /* A replaced or failed session must bring media back within silence_ms to keep the pair. */
     if (p->media_lost_ms && now - p->media_lost_ms > (uint64_t)a->cfg.silence_ms) {
       p->media_lost_ms = 0;
+      a->cause = "media_lost";
       if (!p->sid || !p->sess_ready)
         peer_set_media(p, false);
     }
     if (!p->ws && p->ws_lost_ms && now - p->ws_lost_ms > (uint64_t)a->cfg.grace_ms) {
-      log_debug("peer %llu gone (grace expired)", (unsigned long long)p->id);
+      /* The partner (if any) is told; next stays valid, as only p is freed. */
+      a->cause = "left";
+      visitlog_end(a, p, "left");
       next = p->next;
       peer_free(p);
     }
   }
+  a->cause = NULL;
 }
 
 static void detect_public_ip(struct app *a) {
@@ -178,6 +266,30 @@ static void detect_public_ip(struct app *a) {
   uv_free_interface_addresses(ifs, n);
 }
 
+static int listen_metrics(struct app *a) {
+  char host[64];
+  int port;
+  if (config_parse_hostport(a->cfg.metrics_addr, host, sizeof(host), &port))
+    return -EINVAL; /* config_load checked it */
+  struct httpd_config hc;
+  httpd_config_default(&hc);
+  hc.host = host;
+  hc.port = port;
+  /* Limits against hostile clients (docs/security.md): a few scrapers, within the public
+   * listener's descriptor headroom; the last 8 of 32 answer once each. */
+  hc.max_conns = 32;
+  hc.reserve_paths = "/metrics /healthz /readyz";
+  struct httpd_handlers hh = {.on_request = on_metrics_request, .arg = a};
+  a->metrics_httpd = httpd_new(a->loop, &hc, &hh);
+  if (!a->metrics_httpd)
+    return -ENOMEM;
+  int rc = httpd_listen(a->metrics_httpd);
+  if (rc)
+    log_event(LOG_ERROR, "listen_failed", LF_STR("what", "metrics"),
+              LF_STR("addr", a->cfg.metrics_addr), LF_STR("error", uv_strerror(rc)));
+  return rc;
+}
+
 int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   struct app *a = calloc(1, sizeof(*a));
   if (!a)
@@ -185,18 +297,23 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   a->loop = loop;
   a->cfg = *cfg;
   a->started_ms = uv_now(loop);
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  a->started_wall = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
+  visitlog_init(a);
   detect_public_ip(a);
   int rc = -ENOMEM;
   if (srtpctx_global_init()) {
-    log_error("libsrtp2 failed to initialise");
+    log_event(LOG_ERROR, "init_failed", LF_STR("what", "libsrtp2"));
     rc = -EIO;
     goto fail;
   }
   if (dtls_fast_ec_install())
-    log_warn("could not register OpenSSL's built-in EC method; handshakes use the providers");
+    log_event(LOG_WARN, "dtls_fast_ec_unavailable",
+              LF_STR("effect", "DTLS handshakes use OpenSSL's providers (slower)"));
   a->cert = dtls_cert_new();
   if (!a->cert) {
-    log_error("could not create the DTLS certificate");
+    log_event(LOG_ERROR, "init_failed", LF_STR("what", "DTLS certificate"));
     rc = -EIO;
     goto fail;
   }
@@ -233,12 +350,22 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   mc2.connect_timeout_ms = (uint32_t)cfg->connect_timeout_ms;
   mc2.poll_pps = (uint32_t)cfg->media_poll_pps;
   mc2.poll_ms = (uint32_t)cfg->media_poll_ms;
-  struct mediaplane_events ev = peer_media_events;
-  ev.arg = a;
+  mc2.transports = !strcmp(cfg->media_transports, "udp")   ? MEDIAPLANE_UDP
+                   : !strcmp(cfg->media_transports, "tcp") ? MEDIAPLANE_TCP
+                                                           : MEDIAPLANE_UDP | MEDIAPLANE_TCP;
+  struct mediaplane_events ev = {
+      .on_ready = on_media_ready,
+      .on_media = on_media_flow,
+      .on_failed = on_media_failed,
+      .on_partner_video = on_partner_video,
+      .arg = a,
+  };
   rc = mediaplane_new(loop, &mc2, &ev, a->cert, &a->media);
   if (rc) {
-    log_error("cannot start the media workers on UDP %s:%d: %s", cfg->media_addr,
-              cfg->media_port, uv_strerror(rc));
+    log_event(LOG_ERROR, "listen_failed", LF_STR("what", "media"),
+              LF_STR("transports", cfg->media_transports),
+              LF_STR("addr", cfg->media_addr), LF_INT("port", cfg->media_port),
+              LF_STR("error", uv_strerror(rc)));
     a->media = NULL;
     goto fail;
   }
@@ -268,12 +395,17 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
     goto fail;
   rc = httpd_listen(a->httpd);
   if (rc) {
-    log_error("cannot listen on %s:%d for HTTP: %s", cfg->http_addr, cfg->http_port,
-              uv_strerror(rc));
+    log_event(LOG_ERROR, "listen_failed", LF_STR("what", "http"), LF_STR("addr", cfg->http_addr),
+              LF_INT("port", cfg->http_port), LF_STR("error", uv_strerror(rc)));
     goto fail;
   }
   log_info("connection budget: %u HTTP/WebSocket connections (descriptor limit %ld)",
            httpd_max_conns(a->httpd), nofile);
+  if (cfg->metrics_addr[0]) {
+    rc = listen_metrics(a);
+    if (rc)
+      goto fail;
+  }
   uv_timer_init(loop, &a->tick);
   a->tick.data = a;
   uv_timer_start(&a->tick, tick_cb, TICK_MS, TICK_MS);
@@ -281,10 +413,16 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   for (unsigned i = 0; i < mediaplane_workers(a->media) && strlen(ports) < 200; i++)
     snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "",
              mediaplane_port(a->media, i));
-  log_info("tandem serving http://%s:%d (media: %u workers on UDP %s ports %s, advertised as "
-           "%s; DTLS fingerprint %s)",
-           cfg->http_addr, httpd_port(a->httpd), mediaplane_workers(a->media), cfg->media_addr,
-           ports, a->public_ip, dtls_cert_fingerprint(a->cert));
+  char http[128];
+  snprintf(http, sizeof(http), "%s:%d", cfg->http_addr, httpd_port(a->httpd));
+  log_event(LOG_INFO, "start", LF_STR("version", tandem_version()),
+            LF_STR("commit", tandem_commit()), LF_STR("http", http),
+            LF_STR("metrics", cfg->metrics_addr[0] ? cfg->metrics_addr : http),
+            LF_UINT("media_workers", mediaplane_workers(a->media)),
+            LF_STR("media_addr", cfg->media_addr), LF_STR("media_ports", ports),
+            LF_STR("public_ip", a->public_ip),
+            LF_STR("public_ip_from", cfg->public_ip[0] ? "config" : "detected"),
+            LF_STR("dtls_fingerprint", dtls_cert_fingerprint(a->cert)));
   *out = a;
   return 0;
 fail:
@@ -294,12 +432,11 @@ fail:
 }
 
 void app_drain(struct app *a, void (*done)(void *), void *arg) {
-  a->draining = true;
-  a->drain_deadline = uv_now(a->loop) + (uint64_t)a->cfg.drain_timeout_ms;
+  if (a->draining || a->closing)
+    return;
   a->drained = done;
   a->drained_arg = arg;
-  log_info("draining: /readyz answers 503, new visitors are refused, %zu visitors continue "
-           "(at most %d s)", a->n_peers, a->cfg.drain_timeout_ms / 1000);
+  drain_start(a);
 }
 
 static void part_closed(void *arg) {
@@ -332,11 +469,23 @@ void app_close(struct app *a, void (*done)(void *), void *arg) {
     a->pending_closes++;
     uv_close((uv_handle_t *)&a->tick, tick_closed);
   }
-  while (a->peers)
+  /* Closing without a finished drain: tell whoever is still here, best effort. */
+  if (a->drain != DRAIN_FLUSHING && a->n_peers) {
+    log_event(LOG_INFO, "shutdown", LF_UINT("visitors", a->n_peers),
+              LF_UINT("paired", match_paired_count(a->match)));
+    drain_tell_all(a, "shutdown");
+  }
+  while (a->peers) {
+    visitlog_end(a, a->peers, "shutdown");
     peer_free(a->peers);
+  }
   if (a->httpd) {
     a->pending_closes++;
     httpd_close(a->httpd, part_closed, a);
+  }
+  if (a->metrics_httpd) {
+    a->pending_closes++;
+    httpd_close(a->metrics_httpd, part_closed, a);
   }
   if (a->media) {
     a->pending_closes++;

@@ -13,6 +13,7 @@
 #include "server/app.h"
 #include "server/httpd.h"
 #include "server/iptab.h"
+#include "server/metrics.h"
 
 #define PEER_TOKEN_LEN 32
 
@@ -34,6 +35,15 @@ struct peer {
   json_t *shared;                 /* the current pair's shared tags (owned), NULL if unpaired */
   bool have_partner_ts;           /* partner_ts is the current partner's first keyframe */
   uint32_t partner_ts;
+  /* What operators see (visitlog.c): times from uv_now, 0 = not yet. */
+  uint64_t visit_ms;              /* hello that began the visit */
+  uint64_t ready_ms;              /* its media first flowed */
+  uint64_t pool_ms;               /* it last entered the pool */
+  uint64_t paired_ms;             /* its current pair began */
+  uint64_t wait_ms;               /* how long it waited for that pair */
+  match_id partner;               /* that pair's partner, 0 none */
+  bool first_frame;               /* partner_video came for the current pair */
+  uint32_t pairs, nexts;          /* in this visit */
   struct peer *prev, *next;       /* app->peers list */
   /* Limits against hostile clients (peer.c, docs/security.md). */
   uint64_t offer_due_ms;          /* an offer must arrive by then; 0 = none due */
@@ -48,6 +58,19 @@ struct peer {
 struct app_counters {
   uint64_t ws_opened, ws_messages, ws_errors, offers, offers_rejected;
   uint64_t matches, nexts, resumes, media_failures, chats, chats_dropped, blocks;
+  uint64_t visits, moved;
+};
+
+/* A pair that ended during a signalling message; logged once the message's type is known. */
+struct pair_end {
+  match_id peer, partner; /* who ended it, who was left */
+  uint64_t pair_ms;
+};
+
+enum drain_phase {
+  DRAIN_NONE,
+  DRAIN_RUNNING,  /* pairs finish; everyone else has been told to move */
+  DRAIN_FLUSHING, /* everyone told; waiting (briefly) for their WebSockets to close */
 };
 
 struct app {
@@ -57,6 +80,7 @@ struct app {
   struct dtls_cert *cert;
   struct mediaplane *media;
   struct httpd *httpd;
+  struct httpd *metrics_httpd;  /* metrics_addr's listener, NULL when /metrics is public */
   struct match_engine *match;
   struct hmap *by_token;
   struct hmap *by_id;
@@ -66,14 +90,23 @@ struct app {
   uint64_t next_id;
   uv_timer_t tick;
   bool draining, closing;
-  uint64_t drain_deadline;
+  enum drain_phase drain;
+  uint64_t drain_started, drain_deadline, drain_flush_until, drain_next_report;
+  size_t moving_ws;             /* WebSockets told to move and not closed yet */
   void (*drained)(void *);
   void *drained_arg;
   int pending_closes;
   void (*done)(void *);
   void *done_arg;
   uint64_t started_ms;
+  double started_wall;          /* Unix time of start-up (process_start_time_seconds) */
   struct app_counters n;
+  /* Why pairs end right now (visitlog.c): a reason, or NULL inside a signalling message. */
+  const char *cause;
+  bool in_message;
+  struct pair_end pending[4];
+  size_t n_pending;
+  struct metrics_hist h_connect, h_wait, h_first_frame;
   /* Limits against hostile clients (peer.c, docs/security.md). */
   struct iptab *by_ip;                   /* visitors per client address */
   struct peer *grace_head, *grace_tail;  /* visitors in grace, oldest first */
@@ -108,6 +141,28 @@ void peer_tick(struct app *a, uint64_t now);           /* deadlines, resume prob
 void peer_resume_or_probe(struct peer *p, struct ws_conn *c);
 void peer_welcome(struct peer *p, bool resumed);      /* welcome (a new token), and the state */
 void peer_ws_closed(struct peer *p, struct ws_conn *c); /* on_ws_close of p's ws or probe_ws */
+
+/* app.c: called by peer.c for every match event, after peer.c has handled it; and for every
+ * error reply (p may be NULL: before hello). */
+void app_on_match_event(struct app *a, struct peer *p, const struct match_event *ev);
+void app_on_error(struct peer *p, const char *code, const char *message, const char *ref);
+
+/* visitlog.c -- one log line per visitor event, and the latency histograms. */
+void visitlog_init(struct app *a);
+void visitlog_match_event(struct app *a, struct peer *p, const struct match_event *ev);
+void visitlog_message_done(struct app *a, struct ws_conn *c, struct peer *before,
+                           const char *data, size_t len);
+void visitlog_ready(struct app *a, struct peer *p, const char *profile);
+void visitlog_partner_video(struct app *a, struct peer *p);
+void visitlog_error(struct peer *p, const char *code, const char *message, const char *ref);
+void visitlog_end(struct app *a, struct peer *p, const char *reason); /* before peer_free */
+
+/* drain.c -- SIGTERM: move everyone not in a pair elsewhere, let pairs finish, exit. */
+void drain_start(struct app *a);
+void drain_match_event(struct app *a, struct peer *p, const struct match_event *ev);
+void drain_tick(struct app *a, uint64_t now);   /* may call app_close */
+bool drain_ws_closed(struct app *a, struct ws_conn *c); /* true: one we had told to move */
+void drain_tell_all(struct app *a, const char *reason); /* best effort, before app_close */
 
 /* signal.c */
 void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_t len);

@@ -1,14 +1,21 @@
 /* config.c -- table-driven configuration: every key is a file key, a flag and an env var. */
 #include "server/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/version.h"
+
 enum type { T_STR, T_INT, T_BOOL };
+
+/* A string key's rule: 0, or -EINVAL with the reason (what follows "'value' ") in why. */
+typedef int (*check_fn)(const char *v, char *why, size_t len);
 
 struct key {
   const char *name;
@@ -16,48 +23,178 @@ struct key {
   size_t off, size;
   const char *def;
   const char *help;
+  long min, max;  /* T_INT: the range, named in errors and in --help */
+  check_fn check; /* T_STR: NULL = any text without control characters but \n and \t */
 };
 
+static int check_bind_ip(const char *v, char *why, size_t len);
+static int check_http_addr(const char *v, char *why, size_t len);
+static int check_public_ip(const char *v, char *why, size_t len);
+static int check_log_level(const char *v, char *why, size_t len);
+static int check_log_format(const char *v, char *why, size_t len);
+static int check_transports(const char *v, char *why, size_t len);
+static int check_metrics_addr(const char *v, char *why, size_t len);
+
 #define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define R(lo, hi) .min = (lo), .max = (hi)
+#define DAY_MS 86400000L
+/* Entries give only the fields they use: a range for numbers, a rule for some strings. A
+ * number without a range (min = max = 0) takes 0 to 100000000. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct key keys[] = {
-    {"http_addr", T_STR, S(http_addr), "0.0.0.0", "address for HTTP/WebSocket"},
-    {"http_port", T_INT, S(http_port), "8080", "port for HTTP/WebSocket"},
-    {"media_addr", T_STR, S(media_addr), "0.0.0.0", "address for the UDP media port"},
-    {"media_port", T_INT, S(media_port), "40000", "UDP media port (0 = any)"},
-    {"media_workers", T_INT, S(media_workers), "0", "media worker threads, each with its own UDP port media_port+i, 0-256 (0 = one per core, at most 256)"},
-    {"media_poll_pps", T_INT, S(media_poll_pps), "3000", "above this many datagrams/s a worker polls its socket every media_poll_ms (0 = never)"},
-    {"media_poll_ms", T_INT, S(media_poll_ms), "2", "the period of that polling, 1-20 ms: longer means fewer wake-ups and more latency"},
-    {"public_ip", T_STR, S(public_ip), "", "IP advertised to browsers (empty = detect)"},
+    {"http_addr", T_STR, S(http_addr), "0.0.0.0", "address for HTTP/WebSocket (an IP address or localhost)", .check = check_http_addr},
+    {"http_port", T_INT, S(http_port), "8080", "port for HTTP/WebSocket (0 = any free port)", R(0, 65535)},
+    {"media_addr", T_STR, S(media_addr), "0.0.0.0", "address for the media ports, UDP and ICE-TCP (an IP address)", .check = check_bind_ip},
+    {"media_port", T_INT, S(media_port), "40000", "UDP port of the first media worker; worker i uses media_port+i (0 = any)", R(0, 65535)},
+    {"media_workers", T_INT, S(media_workers), "0", "media worker threads, each with its own UDP port (0 = one per core, at most 256)", R(0, 256)},
+    {"media_poll_pps", T_INT, S(media_poll_pps), "3000", "above this many datagrams/s a worker polls its socket every media_poll_ms (0 = never)", R(0, 100000000)},
+    {"media_transports", T_STR, S(media_transports), "both", "media transports offered to browsers: udp, tcp (ICE-TCP on the same port numbers) or both", .check = check_transports},
+    {"media_poll_ms", T_INT, S(media_poll_ms), "2", "the period of that polling: longer means fewer wake-ups and more latency", R(1, 20)},
+    {"public_ip", T_STR, S(public_ip), "", "IP address advertised to browsers in the ICE candidate (empty = the first non-loopback IPv4)", .check = check_public_ip},
     {"data_dir", T_STR, S(data_dir), "./data", "where the server keeps its data"},
-    {"log_level", T_STR, S(log_level), "info", "error, warn, info or debug"},
+    {"log_level", T_STR, S(log_level), "info", "error, warn, info or debug", .check = check_log_level},
+    {"log_format", T_STR, S(log_format), "text", "text (one line per event) or json (one object per line)", .check = check_log_format},
+    {"log_ips", T_BOOL, S(log_ips), "false", "write visitors' IP addresses in the logs"},
+    {"metrics_addr", T_STR, S(metrics_addr), "", "serve /metrics on this ip:port instead of the public port (empty = public port)", .check = check_metrics_addr},
     {"web_dir", T_STR, S(web_dir), "", "serve the web client from here (empty = built in)"},
-    {"silence_ms", T_INT, S(silence_ms), "3000", "media silent this long ends a pair"},
-    {"grace_ms", T_INT, S(grace_ms), "10000", "a dropped WebSocket may resume within this"},
-    {"connect_timeout_ms", T_INT, S(connect_timeout_ms), "20000", "ICE+DTLS deadline"},
-    {"max_peers", T_INT, S(max_peers), "5000", "connections beyond this are refused"},
-    {"drain_timeout_ms", T_INT, S(drain_timeout_ms), "600000", "on SIGTERM, wait this long for calls to end"},
-    {"trust_proxy", T_BOOL, S(trust_proxy), "false", "trust X-Forwarded-For (behind a load balancer)"},
-    {"match_widen_ms", T_INT, S(match_widen_ms), "5000", "wait before common-interest matching widens to anyone"},
-    {"match_recent_k", T_INT, S(match_recent_k), "5", "how many last partners are not offered again"},
-    {"match_rematch_cooldown_ms", T_INT, S(match_rematch_cooldown_ms), "600000", "... within this"},
-    {"match_rematch_lonely_ms", T_INT, S(match_rematch_lonely_ms), "10000", "... unless nobody else came for this long"},
-    {"match_next_limit", T_INT, S(match_next_limit), "20", "Nexts allowed per window (0 = no limit)"},
-    {"match_next_window_ms", T_INT, S(match_next_window_ms), "60000", "the Next window"},
-    {"match_next_cooldown_ms", T_INT, S(match_next_cooldown_ms), "10000", "cool-down earned by too many Nexts"},
-    {"chat_burst", T_INT, S(chat_burst), "5", "chat messages allowed in a burst"},
-    {"chat_per_sec", T_INT, S(chat_per_sec), "1", "chat messages per second after the burst"},
+    {"silence_ms", T_INT, S(silence_ms), "3000", "media silent this long ends a pair", R(500, 600000)},
+    {"grace_ms", T_INT, S(grace_ms), "10000", "a dropped WebSocket may resume within this", R(0, 3600000)},
+    {"connect_timeout_ms", T_INT, S(connect_timeout_ms), "20000", "ICE+DTLS deadline", R(1000, 600000)},
+    {"max_peers", T_INT, S(max_peers), "5000", "connections beyond this are refused", R(1, 1000000)},
+    {"drain_timeout_ms", T_INT, S(drain_timeout_ms), "600000", "on SIGTERM, wait this long for calls to end", R(0, DAY_MS)},
+    {"trust_proxy", T_BOOL, S(trust_proxy), "false", "take the visitor's address from the last X-Forwarded-For hop (behind a load balancer)"},
+    {"match_widen_ms", T_INT, S(match_widen_ms), "5000", "wait before common-interest matching widens to anyone", R(0, DAY_MS)},
+    {"match_recent_k", T_INT, S(match_recent_k), "5", "how many last partners are not offered again", R(0, 64)},
+    {"match_rematch_cooldown_ms", T_INT, S(match_rematch_cooldown_ms), "600000", "a remembered partner is not offered again for this long ...", R(0, DAY_MS)},
+    {"match_rematch_lonely_ms", T_INT, S(match_rematch_lonely_ms), "10000", "... unless nobody else came for this long", R(0, DAY_MS)},
+    {"match_next_limit", T_INT, S(match_next_limit), "20", "Nexts allowed per window (0 = no limit)", R(0, 1000000)},
+    {"match_next_window_ms", T_INT, S(match_next_window_ms), "60000", "the Next window", R(1, DAY_MS)},
+    {"match_next_cooldown_ms", T_INT, S(match_next_cooldown_ms), "10000", "cool-down earned by too many Nexts", R(0, DAY_MS)},
+    {"chat_burst", T_INT, S(chat_burst), "5", "chat messages allowed in a burst", R(1, 1000)},
+    {"chat_per_sec", T_INT, S(chat_per_sec), "1", "chat messages per second after the burst (0 = only the burst, once)", R(0, 1000)},
+    {"terms_text", T_STR, S(terms_text), "", "the terms/18+ notice shown before a visitor's first Start (empty = the page's default)"},
     {"config", T_STR, S(config_file), "", "configuration file of key = value lines"},
     /* Limits against hostile clients (docs/security.md). */
     {"ws_origins", T_STR, S(ws_origins), "", "origins whose pages may open /ws, e.g. https://chat.example (empty = the page's own; * = any)"},
-    {"max_connections", T_INT, S(max_connections), "0", "HTTP/WebSocket connections at once (0 = as many as the descriptor limit allows, less a reserve for /healthz)"},
-    {"max_conns_per_ip", T_INT, S(max_conns_per_ip), "64", "connections per client address, IPv6 per /64 (0 = no limit)"},
-    {"max_visitors_per_ip", T_INT, S(max_visitors_per_ip), "32", "visitors per client address, connected or in grace (0 = no limit)"},
-    {"hello_timeout_ms", T_INT, S(hello_timeout_ms), "10000", "a WebSocket that sends no hello within this is closed"},
-    {"offer_timeout_ms", T_INT, S(offer_timeout_ms), "10000", "a visitor without media that sends no offer within this of its welcome is closed"},
-    {"ready_timeout_ms", T_INT, S(ready_timeout_ms), "30000", "a visitor whose media is not flowing within this of its offer is closed"},
+    {"max_connections", T_INT, S(max_connections), "0", "HTTP/WebSocket connections at once (0 = as many as the descriptor limit allows, less a reserve for /healthz)", R(0, 1000000)},
+    {"max_conns_per_ip", T_INT, S(max_conns_per_ip), "64", "connections per client address, IPv6 per /64 (0 = no limit)", R(0, 1000000)},
+    {"max_visitors_per_ip", T_INT, S(max_visitors_per_ip), "32", "visitors per client address, connected or in grace (0 = no limit)", R(0, 1000000)},
+    {"hello_timeout_ms", T_INT, S(hello_timeout_ms), "10000", "a WebSocket that sends no hello within this is closed (0 = never)", R(0, 600000)},
+    {"offer_timeout_ms", T_INT, S(offer_timeout_ms), "10000", "a visitor without media that sends no offer within this of its welcome is closed (0 = never)", R(0, 600000)},
+    {"ready_timeout_ms", T_INT, S(ready_timeout_ms), "30000", "a visitor whose media is not flowing within this of its offer is closed (0 = never)", R(0, 600000)},
 };
+#pragma GCC diagnostic pop
 #undef S
+#undef R
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* ---- rules for string keys ---- */
+
+static bool is_ip(const char *v) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1;
+}
+
+static int check_bind_ip(const char *v, char *why, size_t len) {
+  if (is_ip(v))
+    return 0;
+  snprintf(why, len, "is not an IP address (e.g. 0.0.0.0, 127.0.0.1 or ::)");
+  return -EINVAL;
+}
+
+static int check_http_addr(const char *v, char *why, size_t len) {
+  if (!strcmp(v, "localhost") || is_ip(v))
+    return 0;
+  snprintf(why, len, "is not an IP address or localhost (e.g. 0.0.0.0, 127.0.0.1 or ::)");
+  return -EINVAL;
+}
+
+/* Browsers get public_ip in the ICE candidate; a name there fails every call silently, so a
+ * name is refused rather than resolved once (the address behind it may change). */
+static int check_public_ip(const char *v, char *why, size_t len) {
+  if (!*v)
+    return 0;
+  if (!is_ip(v)) {
+    snprintf(why, len, "is not an IP address: browsers are sent it in the ICE candidate, "
+                       "which must be an IP literal; resolve the name yourself (e.g. "
+                       "--public-ip=$(getent ahostsv4 NAME | head -1 | cut -d' ' -f1))");
+    return -EINVAL;
+  }
+  if (!strcmp(v, "0.0.0.0") || !strcmp(v, "::")) {
+    snprintf(why, len, "is not an address browsers can reach: give the public address of "
+                       "this machine (or leave it empty to detect one)");
+    return -EINVAL;
+  }
+  return 0;
+}
+
+static int check_one_of(const char *v, const char *const *ok, char *why, size_t len) {
+  for (size_t i = 0; ok[i]; i++)
+    if (!strcmp(v, ok[i]))
+      return 0;
+  int n = snprintf(why, len, "is not one of");
+  for (size_t i = 0; ok[i] && n > 0 && (size_t)n < len; i++)
+    n += snprintf(why + n, len - (size_t)n, "%s %s", i ? "," : "", ok[i]);
+  return -EINVAL;
+}
+
+static int check_log_level(const char *v, char *why, size_t len) {
+  static const char *const ok[] = {"error", "warn", "info", "debug", NULL};
+  return check_one_of(v, ok, why, len);
+}
+
+static int check_log_format(const char *v, char *why, size_t len) {
+  static const char *const ok[] = {"text", "json", NULL};
+  return check_one_of(v, ok, why, len);
+}
+
+static int check_transports(const char *v, char *why, size_t len) {
+  static const char *const ok[] = {"udp", "tcp", "both", NULL};
+  return check_one_of(v, ok, why, len);
+}
+
+int config_parse_hostport(const char *s, char *host, size_t hostlen, int *port) {
+  const char *colon, *h = s;
+  size_t hl;
+  if (*s == '[') {
+    const char *close = strchr(s, ']');
+    if (!close || close[1] != ':')
+      return -EINVAL;
+    h = s + 1;
+    hl = (size_t)(close - h);
+    colon = close + 1;
+  } else {
+    colon = strrchr(s, ':');
+    if (!colon || memchr(s, ':', (size_t)(colon - s)))
+      return -EINVAL; /* none, or an IPv6 address without brackets */
+    hl = (size_t)(colon - s);
+  }
+  if (hl == 0 || hl >= hostlen)
+    return -EINVAL;
+  memcpy(host, h, hl);
+  host[hl] = 0;
+  char *end;
+  errno = 0;
+  long p = strtol(colon + 1, &end, 10);
+  if (errno || end == colon + 1 || *end || p < 1 || p > 65535)
+    return -EINVAL;
+  if (strcmp(host, "localhost") != 0 && !is_ip(host))
+    return -EINVAL;
+  *port = (int)p;
+  return 0;
+}
+
+static int check_metrics_addr(const char *v, char *why, size_t len) {
+  char host[64];
+  int port;
+  if (!*v || config_parse_hostport(v, host, sizeof(host), &port) == 0)
+    return 0;
+  snprintf(why, len, "is not ip:port (e.g. 127.0.0.1:9090 or [::1]:9090; port 1 to 65535)");
+  return -EINVAL;
+}
+
+/* ---- reading values ---- */
 
 static const struct key *find_key(const char *name, size_t len) {
   for (size_t i = 0; i < NKEYS; i++) {
@@ -74,39 +211,66 @@ static const struct key *find_key(const char *name, size_t len) {
   return NULL;
 }
 
+static void range_of(const struct key *k, long *lo, long *hi) {
+  *lo = k->min;
+  *hi = k->min == 0 && k->max == 0 ? 100000000 : k->max;
+}
+
+/* Checks v against k's type and rule and stores it. where names the source ("flag --x",
+ * "TANDEM_X", "file:line"); every error says where, which key, the value and the rule. */
 static int set_value(struct config *c, const struct key *k, const char *v, char *err, size_t errlen,
                      const char *where) {
   char *dst = (char *)c + k->off;
+  char why[320] = "";
   switch (k->type) {
-  case T_STR:
-    if (strlen(v) >= k->size) {
-      snprintf(err, errlen, "%s: %s is too long", where, k->name);
-      return -EINVAL;
+  case T_STR: {
+    size_t n = strlen(v);
+    const char *p = v;
+    while (*p && ((unsigned char)*p >= 0x20 || *p == '\n' || *p == '\t') && *p != 0x7f)
+      p++;
+    if (*p)
+      snprintf(why, sizeof(why), "contains a control character");
+    else if (n >= k->size)
+      snprintf(why, sizeof(why), "is too long (at most %zu bytes)", k->size - 1);
+    else if (k->check)
+      k->check(v, why, sizeof(why));
+    if (!why[0]) {
+      memset(dst, 0, k->size); /* so that equal configurations compare equal byte for byte */
+      memcpy(dst, v, n + 1);
+      return 0;
     }
-    memcpy(dst, v, strlen(v) + 1);
-    return 0;
+    break;
+  }
   case T_INT: {
     char *end;
+    long lo, hi;
+    range_of(k, &lo, &hi);
     errno = 0;
     long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < 0 || n > 100000000) {
-      snprintf(err, errlen, "%s: %s: '%s' is not a number in range", where, k->name, v);
-      return -EINVAL;
+    if (errno || end == v || *end || isspace((unsigned char)*v))
+      snprintf(why, sizeof(why), "is not a whole number (range %ld to %ld)", lo, hi);
+    else if (n < lo || n > hi)
+      snprintf(why, sizeof(why), "is out of range (%ld to %ld)", lo, hi);
+    else {
+      *(int *)dst = (int)n;
+      return 0;
     }
-    *(int *)dst = (int)n;
-    return 0;
+    break;
   }
   case T_BOOL:
-    if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
+    if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on")) {
       *(bool *)dst = true;
-    else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
-      *(bool *)dst = false;
-    else {
-      snprintf(err, errlen, "%s: %s: '%s' is not true/false", where, k->name, v);
-      return -EINVAL;
+      return 0;
     }
-    return 0;
+    if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off")) {
+      *(bool *)dst = false;
+      return 0;
+    }
+    snprintf(why, sizeof(why), "is not true or false (also yes/no, on/off, 1/0)");
+    break;
   }
+  snprintf(err, errlen, "%s: %s: '%.64s%s' %s", where, k->name, v, strlen(v) > 64 ? "..." : "",
+           why);
   return -EINVAL;
 }
 
@@ -119,22 +283,64 @@ static char *trim(char *s) {
   return s;
 }
 
+/* A quoted value: "..." with \" \\ \n \t \r; any other backslash is kept as it is. Unquotes
+ * in place (a \r is then refused, like any control character but \n and \t). 0, or -EINVAL
+ * with the reason in *why. */
+static int unquote(char *v, const char **why) {
+  char *in = v + 1, *out = v;
+  for (;;) {
+    if (!*in) {
+      *why = "missing closing quote";
+      return -EINVAL;
+    }
+    if (*in == '"')
+      break;
+    if (*in == '\\' && in[1]) {
+      char e = in[1];
+      char r = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == '"' || e == '\\' ? e : 0;
+      if (r) {
+        *out++ = r;
+        in += 2;
+        continue;
+      }
+    }
+    *out++ = *in++;
+  }
+  *out = 0;
+  for (in++; *in; in++) {
+    if (!isspace((unsigned char)*in)) {
+      *why = "text after the closing quote (comments go on lines of their own)";
+      return -EINVAL;
+    }
+  }
+  return 0;
+}
+
+#define MAX_LINE 65536
+
 static int load_file(struct config *c, const char *path, char *err, size_t errlen) {
   FILE *f = fopen(path, "r");
   if (!f) {
     snprintf(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
     return -EINVAL;
   }
-  char line[1024];
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t got;
   int lineno = 0, rc = 0;
-  while (rc == 0 && fgets(line, sizeof(line), f)) {
+  while (rc == 0 && (got = getline(&line, &cap, f)) >= 0) {
     lineno++;
+    char where[300];
+    snprintf(where, sizeof(where), "%s:%d", path, lineno);
+    if (got > MAX_LINE || memchr(line, 0, (size_t)got)) {
+      snprintf(err, errlen, "%s: line too long or not text", where);
+      rc = -EINVAL;
+      break;
+    }
     char *l = trim(line);
     if (*l == 0 || *l == '#')
       continue;
     char *eq = strchr(l, '=');
-    char where[300];
-    snprintf(where, sizeof(where), "%s:%d", path, lineno);
     if (!eq) {
       snprintf(err, errlen, "%s: expected key = value", where);
       rc = -EINVAL;
@@ -142,41 +348,119 @@ static int load_file(struct config *c, const char *path, char *err, size_t errle
     }
     *eq = 0;
     char *name = trim(l), *val = trim(eq + 1);
-    size_t vl = strlen(val);
-    if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') {
-      val[vl - 1] = 0;
-      val++;
-    }
     const struct key *k = find_key(name, strlen(name));
-    if (!k || !strcmp(k->name, "config")) {
-      snprintf(err, errlen, "%s: unknown key '%s'", where, name);
+    if (!k) {
+      snprintf(err, errlen, "%s: unknown key '%.64s' (see tandem --help)", where, name);
+      rc = -EINVAL;
+      break;
+    }
+    if (!strcmp(k->name, "config")) {
+      snprintf(err, errlen, "%s: config cannot be set inside a config file", where);
+      rc = -EINVAL;
+      break;
+    }
+    const char *why = NULL;
+    if (*val == '"' && unquote(val, &why)) {
+      snprintf(err, errlen, "%s: %s: %s", where, k->name, why);
       rc = -EINVAL;
       break;
     }
     rc = set_value(c, k, val, err, errlen, where);
   }
+  if (rc == 0 && ferror(f)) {
+    snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
+    rc = -EINVAL;
+  }
+  free(line);
   fclose(f);
   return rc;
 }
 
+/* ---- output ---- */
+
+static void flag_name(const struct key *k, char *out, size_t len) {
+  snprintf(out, len, "--%s", k->name);
+  for (char *p = out + 2; *p; p++)
+    if (*p == '_')
+      *p = '-';
+}
+
 static void usage(void) {
   printf("usage: tandem [--key=value ...]\n\nEvery key is also a config-file key and an "
-         "environment variable TANDEM_KEY.\n\n");
+         "environment variable TANDEM_KEY\n(defaults < config file < environment < flags).\n\n");
   for (size_t i = 0; i < NKEYS; i++) {
     char flag[64];
-    snprintf(flag, sizeof(flag), "--%s", keys[i].name);
-    for (char *p = flag + 2; *p; p++)
-      if (*p == '_')
-        *p = '-';
-    printf("  %-24s %s (default: %s)\n", flag, keys[i].help, *keys[i].def ? keys[i].def : "\"\"");
+    flag_name(&keys[i], flag, sizeof(flag));
+    printf("  %-28s %s", flag, keys[i].help);
+    long lo, hi;
+    range_of(&keys[i], &lo, &hi);
+    if (keys[i].type == T_INT)
+      printf(", %ld to %ld", lo, hi);
+    printf(" (default: %s)\n", *keys[i].def ? keys[i].def : "\"\"");
   }
-  printf("  %-24s %s\n", "--print-config", "print the effective configuration and exit");
+  printf("  %-28s %s\n", "--print-config",
+         "print the effective configuration as a config file and exit");
+  printf("  %-28s %s\n", "--version", "print the version and exit");
+  printf("  %-28s %s\n", "--help", "print this and exit");
 }
+
+static void print_quoted(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    switch (*s) {
+    case '"': fputs("\\\"", f); break;
+    case '\\': fputs("\\\\", f); break;
+    case '\n': fputs("\\n", f); break;
+    case '\t': fputs("\\t", f); break;
+    case '\r': fputs("\\r", f); break;
+    default: fputc(*s, f);
+    }
+  }
+  fputc('"', f);
+}
+
+void config_print(const struct config *c, void *file) {
+  FILE *f = file;
+  fprintf(f, "# Tandem configuration (tandem --print-config); read it back with --config=FILE.\n"
+             "# Strings are quoted, with \\\" \\\\ \\n \\t escaped.\n");
+  for (size_t i = 0; i < NKEYS; i++) {
+    const struct key *k = &keys[i];
+    if (!strcmp(k->name, "config"))
+      continue;
+    const char *p = (const char *)c + k->off;
+    fprintf(f, "\n# %s", k->help);
+    long lo, hi;
+    range_of(k, &lo, &hi);
+    if (k->type == T_INT)
+      fprintf(f, "; %ld to %ld", lo, hi);
+    fprintf(f, "\n%s = ", k->name);
+    switch (k->type) {
+    case T_STR: print_quoted(f, p); break;
+    case T_INT: fprintf(f, "%d", *(const int *)p); break;
+    case T_BOOL: fputs(*(const bool *)p ? "true" : "false", f); break;
+    }
+    fputc('\n', f);
+  }
+}
+
+/* ---- loading ---- */
 
 int config_load(struct config *c, int argc, char **argv, char *err, size_t errlen) {
   memset(c, 0, sizeof(*c));
+  /* These answer at once, whatever the rest of the configuration says. */
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage();
+      return 1;
+    }
+    if (!strcmp(argv[i], "--version")) {
+      printf("tandem %s (%s)\n", tandem_version(), tandem_commit());
+      return 1;
+    }
+  }
   for (size_t i = 0; i < NKEYS; i++)
-    set_value(c, &keys[i], keys[i].def, err, errlen, "default");
+    if (set_value(c, &keys[i], keys[i].def, err, errlen, "default"))
+      return -EINVAL; /* a default outside its own rule: a bug in the table */
 
   /* The file comes first so environment and flags override it; find its name early. */
   const char *file = getenv("TANDEM_CONFIG");
@@ -187,6 +471,10 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
       file = argv[i + 1];
   }
   if (file && *file) {
+    if (strlen(file) >= sizeof(c->config_file)) {
+      snprintf(err, errlen, "config: the file name is too long");
+      return -EINVAL;
+    }
     snprintf(c->config_file, sizeof(c->config_file), "%s", file);
     int rc = load_file(c, file, err, errlen);
     if (rc)
@@ -208,23 +496,20 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
   bool print = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage();
-      return 1;
-    }
     if (!strcmp(a, "--print-config")) {
       print = true;
       continue;
     }
     if (strncmp(a, "--", 2) != 0) {
-      snprintf(err, errlen, "unexpected argument '%s' (flags look like --key=value)", a);
+      snprintf(err, errlen, "unexpected argument '%.64s' (flags look like --key=value)", a);
       return -EINVAL;
     }
     const char *name = a + 2, *eq = strchr(name, '=');
     size_t nl = eq ? (size_t)(eq - name) : strlen(name);
     const struct key *k = find_key(name, nl);
     if (!k) {
-      snprintf(err, errlen, "unknown flag '%.*s' (see --help)", (int)(nl + 2), a);
+      snprintf(err, errlen, "unknown flag '%.*s' (see --help)", (int)(nl + 2 > 66 ? 66 : nl + 2),
+               a);
       return -EINVAL;
     }
     const char *v = eq ? eq + 1 : NULL;
@@ -240,20 +525,20 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
     }
     if (!strcmp(k->name, "config"))
       continue;
-    int rc = set_value(c, k, v, err, errlen, "flag");
+    char where[80];
+    flag_name(k, where + 5, sizeof(where) - 5);
+    memcpy(where, "flag ", 5);
+    int rc = set_value(c, k, v, err, errlen, where);
     if (rc)
       return rc;
   }
-  if (c->http_port > 65535 || c->media_port > 65535) {
-    snprintf(err, errlen, "ports must be at most 65535");
-    return -EINVAL;
-  }
-  if (c->media_workers < 0 || c->media_workers > 256) {
-    snprintf(err, errlen, "media_workers must be 0 (one per core) to 256");
-    return -EINVAL;
-  }
-  if (c->media_poll_ms < 1 || c->media_poll_ms > 20) {
-    snprintf(err, errlen, "media_poll_ms must be 1 to 20 (milliseconds)");
+  char mhost[64];
+  int mport;
+  if (c->metrics_addr[0] && c->http_port &&
+      config_parse_hostport(c->metrics_addr, mhost, sizeof(mhost), &mport) == 0 &&
+      mport == c->http_port) {
+    snprintf(err, errlen, "metrics_addr: port %d is also http_port; give /metrics a port of "
+             "its own", mport);
     return -EINVAL;
   }
   if (print) {
@@ -261,16 +546,4 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
     return 1;
   }
   return 0;
-}
-
-void config_print(const struct config *c, void *file) {
-  FILE *f = file;
-  for (size_t i = 0; i < NKEYS; i++) {
-    const char *p = (const char *)c + keys[i].off;
-    switch (keys[i].type) {
-    case T_STR: fprintf(f, "%s = \"%s\"\n", keys[i].name, p); break;
-    case T_INT: fprintf(f, "%s = %d\n", keys[i].name, *(const int *)p); break;
-    case T_BOOL: fprintf(f, "%s = %s\n", keys[i].name, *(const bool *)p ? "true" : "false"); break;
-    }
-  }
 }

@@ -14,9 +14,13 @@ struct config {
   int media_workers;      /* 0 = one per core */
   int media_poll_pps;     /* timer-driven receive above this rate per worker; 0 = never */
   int media_poll_ms;      /* its period */
+  char media_transports[8]; /* udp, tcp or both: what browsers are offered */
   char public_ip[64];     /* "" = detect: the first non-loopback IPv4, else 127.0.0.1 */
   char data_dir[256];
-  char log_level[16];
+  char log_level[16];     /* error, warn, info or debug */
+  char log_format[8];     /* text or json (one object per line) */
+  bool log_ips;           /* visitors' IP addresses appear in logs */
+  char metrics_addr[80];  /* "ip:port" of a separate /metrics listener; "" = the public port */
   char web_dir[256];      /* "" = the web client compiled into the binary */
   int silence_ms;         /* media silent this long: the peer leaves its pair */
   int grace_ms;           /* a dropped WebSocket may resume within this */
@@ -28,6 +32,7 @@ struct config {
   int match_widen_ms, match_recent_k, match_rematch_cooldown_ms, match_rematch_lonely_ms;
   int match_next_limit, match_next_window_ms, match_next_cooldown_ms;
   int chat_burst, chat_per_sec;
+  char terms_text[1024];  /* the page's terms/18+ notice; "" = the page's own default */
   char config_file[256];
   /* Limits against hostile clients (docs/security.md). */
   char ws_origins[512];   /* pages allowed to open /ws; "" = the page's own origin */
@@ -40,12 +45,21 @@ struct config {
 };
 
 /* Fills c from defaults, then the file named by --config / TANDEM_CONFIG (if any), then
- * TANDEM_* environment variables, then the command-line flags. Returns 0; or -EINVAL with a
- * message in err (e.g. "unknown flag --foo", "media_port: not a number") ; 1 if --help was
- * asked for (usage printed). */
+ * TANDEM_* environment variables, then the command-line flags. Every value is checked where
+ * it is read, so an error names its source and the rule broken, e.g.
+ * "/etc/tandem.conf:7: http_port: '70000' is out of range (0 to 65535)" or
+ * "flag --public-ip: public_ip: 'tandem.example.com' is not an IP address ...".
+ * Returns 0; -EINVAL with that message in err; or 1 when the command was answered and the
+ * process should exit with success (--help, --version, --print-config printed to stdout). */
 int config_load(struct config *c, int argc, char **argv, char *err, size_t errlen);
 
-/* Writes "key = value" lines for every key (used by --print-config and docs). */
+/* Writes every key (but `config`) as a config file that config_load reads back to the same
+ * values: a comment with the key's meaning and range, then "key = value", strings quoted
+ * with \" \\ \n \t escaped. file is a FILE *. */
 void config_print(const struct config *c, void *file);
+
+/* Splits "ip:port", "[ipv6]:port" or "localhost:port" into host (without brackets) and port
+ * (1-65535). 0, or -EINVAL. */
+int config_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
 
 #endif

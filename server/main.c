@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <uv.h>
 
@@ -30,11 +31,13 @@ static void on_signal(uv_signal_t *h, int signum) {
     return;
   }
   if (stopping == 2) {
-    log_warn("exiting now");
+    log_event(LOG_WARN, "exit", LF_STR("signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"),
+              LF_STR("how", "exit at once"));
     exit(1);
   }
   stopping = 2;
-  log_info("%s: closing now", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  log_event(LOG_INFO, "stop", LF_STR("signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"),
+            LF_STR("how", "closing now"));
   app_close(app, on_closed, NULL);
 }
 
@@ -48,15 +51,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "tandem: %s\n", err);
     return 2;
   }
-  int lvl = log_parse_level(cfg.log_level);
-  if (lvl < 0) {
-    fprintf(stderr, "tandem: log_level must be error, warn, info or debug\n");
-    return 2;
-  }
-  log_set_level((enum log_level)lvl);
+  /* config_load checked both names. */
+  log_set_level((enum log_level)log_parse_level(cfg.log_level));
+  log_set_format((enum log_format)log_parse_format(cfg.log_format));
+  log_set_ips(cfg.log_ips);
   signal(SIGPIPE, SIG_IGN);
   if (cfg.data_dir[0] && mkdir(cfg.data_dir, 0750) && errno != EEXIST)
-    log_warn("cannot create data_dir %s", cfg.data_dir);
+    log_event(LOG_WARN, "data_dir_failed", LF_STR("path", cfg.data_dir),
+              LF_STR("error", strerror(errno)));
 
   uv_loop_t *loop = uv_default_loop();
   rc = app_new(loop, &cfg, &app);

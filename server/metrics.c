@@ -1,14 +1,91 @@
-/* metrics.c -- the Prometheus text exposition of the server's counters. */
+/* metrics.c -- the Prometheus text exposition of the server's counters and histograms. */
 #include "server/metrics.h"
 
+#include <dirent.h>
+#include <openssl/crypto.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "server/app_int.h"
+#include "server/version.h"
+
+void metrics_hist_init(struct metrics_hist *h, const double *bounds, size_t n) {
+  memset(h, 0, sizeof(*h));
+  h->bounds = bounds;
+  h->n = n < METRICS_HIST_MAX ? n : METRICS_HIST_MAX;
+}
+
+void metrics_hist_observe(struct metrics_hist *h, double seconds) {
+  size_t i = 0;
+  while (i < h->n && seconds > h->bounds[i])
+    i++;
+  h->counts[i]++;
+  h->count++;
+  h->sum += seconds;
+}
 
 static void metric(FILE *f, const char *name, const char *type, const char *help, double v) {
   fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+}
+
+static void hist(FILE *f, const char *name, const char *help, const struct metrics_hist *h) {
+  fprintf(f, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+  uint64_t cum = 0;
+  for (size_t i = 0; i < h->n; i++) {
+    cum += h->counts[i];
+    fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i], (unsigned long long)cum);
+  }
+  fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+  fprintf(f, "%s_sum %.17g\n%s_count %llu\n", name, h->sum, name, (unsigned long long)h->count);
+}
+
+/* Label values are ours (versions), but escape them as the format asks anyway. */
+static void label(FILE *f, const char *key, const char *v, bool first) {
+  fprintf(f, "%s%s=\"", first ? "" : ",", key);
+  for (; *v; v++) {
+    if (*v == '"' || *v == '\\')
+      fputc('\\', f);
+    if (*v == '\n')
+      fputs("\\n", f);
+    else
+      fputc(*v, f);
+  }
+  fputc('"', f);
+}
+
+/* The standard process_* metrics, as the Prometheus client libraries export them. */
+static void process_metrics(FILE *f, struct app *a) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+               (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+  metric(f, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", cpu);
+  long size = 0, rss = 0, page = sysconf(_SC_PAGESIZE);
+  FILE *sf = fopen("/proc/self/statm", "r");
+  if (sf) {
+    if (fscanf(sf, "%ld %ld", &size, &rss) != 2)
+      size = rss = 0;
+    fclose(sf);
+  }
+  metric(f, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", (double)rss * (double)page);
+  metric(f, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", (double)size * (double)page);
+  metric(f, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", a->started_wall);
+  int fds = 0;
+  DIR *d = opendir("/proc/self/fd");
+  if (d) {
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+      if (e->d_name[0] != '.')
+        fds++;
+    closedir(d);
+    fds--; /* the directory's own descriptor */
+  }
+  metric(f, "process_open_fds", "gauge", "Number of open file descriptors.", fds);
+  struct rlimit rl;
+  double maxfds = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (double)rl.rlim_cur : 0;
+  metric(f, "process_max_fds", "gauge", "Maximum number of open file descriptors.", maxfds);
 }
 
 size_t metrics_render(struct app *a, char **out) {
@@ -19,17 +96,22 @@ size_t metrics_render(struct app *a, char **out) {
     *out = NULL;
     return 0;
   }
+  fprintf(f, "# HELP tandem_build_info The running build: version, commit and libraries.\n"
+             "# TYPE tandem_build_info gauge\ntandem_build_info{");
+  label(f, "version", tandem_version(), true);
+  label(f, "commit", tandem_commit(), false);
+  label(f, "libuv", uv_version_string(), false);
+  label(f, "openssl", OpenSSL_version(OPENSSL_VERSION_STRING), false);
+  fprintf(f, "} 1\n");
   struct mediaplane_stats ws;
   mediaplane_get_stats(a->media, &ws);
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-               (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
   metric(f, "tandem_peers", "gauge", "Connected peers (including those in grace).", (double)a->n_peers);
   metric(f, "tandem_peers_waiting", "gauge", "Peers in the waiting pool.",
          (double)match_waiting_count(a->match));
   metric(f, "tandem_peers_paired", "gauge", "Peers in a pair.", (double)match_paired_count(a->match));
   metric(f, "tandem_draining", "gauge", "1 while the node drains.", a->draining ? 1 : 0);
+  metric(f, "tandem_visits_total", "counter", "Visits begun (a hello without a resumable token).", (double)a->n.visits);
+  metric(f, "tandem_moved_total", "counter", "Visitors told to move to another node (draining).", (double)a->n.moved);
   metric(f, "tandem_ws_connections_total", "counter", "WebSocket connections opened.", (double)a->n.ws_opened);
   metric(f, "tandem_ws_messages_total", "counter", "Signalling messages received.", (double)a->n.ws_messages);
   metric(f, "tandem_ws_errors_total", "counter", "Error replies sent.", (double)a->n.ws_errors);
@@ -42,14 +124,21 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_chats_total", "counter", "Chat messages relayed.", (double)a->n.chats);
   metric(f, "tandem_chats_dropped_total", "counter", "Chat messages refused (rate, no partner).", (double)a->n.chats_dropped);
   metric(f, "tandem_blocks_total", "counter", "Blocks.", (double)a->n.blocks);
+  hist(f, "tandem_connect_seconds", "From a visit's hello to its media flowing (ICE, DTLS, SRTP: ready).", &a->h_connect);
+  hist(f, "tandem_match_wait_seconds", "From entering the pool (Start, Next, a partner leaving) to being paired.", &a->h_wait);
+  hist(f, "tandem_first_frame_seconds", "From a pair being made to the partner's first keyframe being forwarded, per receiver.", &a->h_first_frame);
   metric(f, "tandem_udp_rx_packets_total", "counter", "Datagrams received on the media port.", (double)ws.rx_packets);
   metric(f, "tandem_udp_rx_bytes_total", "counter", "Bytes received on the media port.", (double)ws.rx_bytes);
   metric(f, "tandem_udp_tx_packets_total", "counter", "Datagrams sent from the media port.", (double)ws.tx_packets);
   metric(f, "tandem_udp_tx_bytes_total", "counter", "Bytes sent from the media port.", (double)ws.tx_bytes);
   metric(f, "tandem_udp_rx_dropped_total", "counter", "Datagrams dropped: unknown sender or not STUN/DTLS/RTP.", (double)ws.rx_dropped);
+  metric(f, "tandem_tcp_dropped_total", "counter",
+         "Packets dropped because an ICE-TCP connection's reader was too slow.", (double)ws.tcp_dropped);
   metric(f, "tandem_stun_ok_total", "counter", "Valid ICE connectivity checks answered.", (double)ws.stun_ok);
   metric(f, "tandem_stun_rejected_total", "counter", "STUN requests ignored: unknown user or bad integrity.", (double)ws.stun_rejected);
   metric(f, "tandem_stun_malformed_total", "counter", "Malformed STUN messages.", (double)ws.stun_malformed);
+  metric(f, "tandem_stun_conflicts_total", "counter",
+         "Valid checks not answered: another live session holds that address.", (double)ws.stun_conflicts);
   metric(f, "tandem_dtls_handshakes_total", "counter", "DTLS handshakes completed.", (double)ws.dtls_ok);
   metric(f, "tandem_dtls_released_total", "counter",
          "DTLS objects freed once the browser's first SRTP packet proved its handshake complete.",
@@ -65,16 +154,7 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_media_workers_polling", "gauge", "Media workers draining their socket on a timer (high load).", (double)ws.workers_polling);
   metric(f, "tandem_sessions_live", "gauge", "Media sessions alive.", (double)ws.sessions_live);
   metric(f, "tandem_sessions_total", "counter", "Media sessions created.", (double)ws.sessions);
-  metric(f, "tandem_process_cpu_seconds_total", "counter", "User+system CPU time of the server.", cpu);
-  metric(f, "tandem_process_max_rss_bytes", "gauge", "Peak resident memory.", (double)ru.ru_maxrss * 1024.0);
-  long pages = 0, rss = 0;
-  FILE *sf = fopen("/proc/self/statm", "r");
-  if (sf) {
-    if (fscanf(sf, "%ld %ld", &pages, &rss) != 2)
-      rss = 0;
-    fclose(sf);
-  }
-  metric(f, "tandem_process_resident_memory_bytes", "gauge", "Resident memory now.", (double)rss * 4096.0);
+  process_metrics(f, a);
   fclose(f);
   *out = buf;
   return len;

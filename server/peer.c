@@ -91,17 +91,20 @@ int peer_admit(struct app *a, const char *ip) {
         oldest = q; /* newest first: the last one found is the oldest */
     if (!oldest)
       return -EBUSY;
-    log_info("peer %llu: in grace, makes room for a new visitor from %s",
-             (unsigned long long)oldest->id, ip);
+    log_event(LOG_INFO, "grace_replaced", LF_UINT("peer", oldest->id),
+              LF_STR("limit", "max_visitors_per_ip"), LF_IP("ip", ip));
+    visitlog_end(a, oldest, "replaced");
     peer_free(oldest);
   }
   /* A full server prefers a visitor who is here to one who has gone. */
   if ((int)a->n_peers >= a->cfg.max_peers) {
     if (!a->grace_head)
       return -ENOSPC;
-    log_info("peer %llu: in grace, makes room on a full server",
-             (unsigned long long)a->grace_head->id);
-    peer_free(a->grace_head);
+    oldest = a->grace_head;
+    log_event(LOG_INFO, "grace_replaced", LF_UINT("peer", oldest->id),
+              LF_STR("limit", "max_peers"), LF_IP("ip", ip));
+    visitlog_end(a, oldest, "replaced");
+    peer_free(oldest);
   }
   return 0;
 }
@@ -131,6 +134,7 @@ static void peer_expire(struct peer *p, const char *why) {
   struct ws_conn *c = p->ws;
   peer_error(p, NULL, "timeout", why, NULL);
   ws_close(c, 4008, "timeout");
+  visitlog_end(p->app, p, "timeout");
   peer_free(p);
 }
 
@@ -143,7 +147,7 @@ static void rotate_token(struct peer *p) {
     make_token(p->token);
   while (hmap_get(a->by_token, p->token, PEER_TOKEN_LEN));
   if (hmap_put(a->by_token, p->token, PEER_TOKEN_LEN, p))
-    log_warn("peer %llu: out of memory: this visit cannot be resumed", (unsigned long long)p->id);
+    log_event(LOG_WARN, "token_lost", LF_UINT("peer", p->id), LF_STR("error", "out of memory"));
 }
 
 void peer_welcome(struct peer *p, bool resumed) {
@@ -182,21 +186,30 @@ void peer_resume_or_probe(struct peer *p, struct ws_conn *c) {
   ws_set_data(c, p); /* claimed, and marked as waiting: p->ws != c */
 }
 
+/* c was attached to a visit outside of its hello message (a probe's outcome): what operators
+ * see of it (visit_start or visit_resume), as for a hello that attaches at once. */
+static void attached_later(struct app *a, struct ws_conn *c) {
+  visitlog_message_done(a, c, NULL, "", 0);
+}
+
 /* A probe's outcome, if there is one yet: true if it ended (peers may have been freed). */
 static bool probe_check(struct peer *p, uint64_t now) {
   struct ws_conn *c = p->probe_ws;
   if (ws_rx_bytes(p->ws) != p->probe_rx) {
     /* The visit's connection is alive: it keeps the visit, the newcomer starts its own. */
-    log_info("peer %llu: resume refused, its connection is alive", (unsigned long long)p->id);
+    log_event(LOG_INFO, "resume_refused", LF_UINT("peer", p->id),
+              LF_STR("why", "its connection is alive"));
     p->probe_ws = NULL;
     ws_set_data(c, NULL);
     signal_new_visit(p->app, c);
+    attached_later(p->app, c);
     return true;
   }
   if (now < p->probe_until_ms)
     return false;
   p->probe_ws = NULL;
   resume_on(p, c);
+  attached_later(p->app, c);
   return true;
 }
 
@@ -212,6 +225,7 @@ void peer_ws_closed(struct peer *p, struct ws_conn *c) {
   if (waiting) {
     p->probe_ws = NULL;
     resume_on(p, waiting);
+    attached_later(p->app, waiting);
   }
 }
 
@@ -274,8 +288,8 @@ void peer_free(struct peer *p) {
   struct app *a = p->app;
   int rc = match_remove(a->match, p->id, uv_now(a->loop));
   if (rc < 0)
-    log_error("peer %llu: the match engine could not remove it: %s", (unsigned long long)p->id,
-              uv_strerror(rc));
+    log_event(LOG_ERROR, "match_error", LF_UINT("peer", p->id), LF_STR("call", "remove"),
+              LF_STR("error", uv_strerror(rc)));
   peer_set_session(p, 0);
   if (p->ws)
     ws_set_data(p->ws, NULL);
@@ -341,6 +355,7 @@ void peer_error(struct peer *p, struct ws_conn *ws, const char *code, const char
   }
   if (p)
     p->app->n.ws_errors++;
+  app_on_error(p, code, message, ref);
   send_json(ws ? ws : p->ws, m);
 }
 
@@ -359,8 +374,9 @@ void peer_set_media(struct peer *p, bool ready) {
   p->media_ready = ready;
   int rc = match_set_ready(a->match, p->id, ready, uv_now(a->loop));
   if (rc < 0)
-    log_error("peer %llu: the match engine could not set it %sready: %s",
-              (unsigned long long)p->id, ready ? "" : "not ", uv_strerror(rc));
+    log_event(LOG_ERROR, "match_error", LF_UINT("peer", p->id),
+              LF_STR("call", ready ? "set_ready" : "set_not_ready"),
+              LF_STR("error", uv_strerror(rc)));
   app_dispatch_match(a);
 }
 
@@ -466,6 +482,7 @@ void app_dispatch_match(struct app *a) {
       break;
     }
     }
+    app_on_match_event(a, p, &ev); /* operators' view and draining (app.c) */
   }
 }
 
@@ -526,7 +543,7 @@ static void on_failed(void *arg, uint64_t sid, const char *why) {
   if (!p)
     return;
   a->n.media_failures++;
-  log_info("peer %llu media failed: %s", (unsigned long long)p->id, why);
+  log_event(LOG_INFO, "media_failed", LF_UINT("peer", p->id), LF_STR("why", why));
   if (p->ws)
     peer_error(p, NULL, "media_failed", why, NULL);
   peer_set_session(p, 0);

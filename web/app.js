@@ -1,53 +1,151 @@
-// app.js -- the Tandem web client: one RTCPeerConnection per visit, signalling over /ws.
+// app.js -- the Tandem web client: one RTCPeerConnection per visit, signalling over /ws
+// (docs/protocol.md). No dependencies.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  status: $('status'), notice: $('notice'), local: $('local'), remote: $('remote'),
-  remoteBox: document.querySelector('.remote'), overlay: $('remote-overlay'), shared: $('shared'),
-  start: $('start'), next: $('next'), stop: $('stop'), interests: $('interests'),
-  block: $('block'), messages: $('messages'), chatForm: $('chat-form'),
-  chatInput: $('chat-input'), chatSend: $('chat-send'),
+  status: $('status'), statusText: $('status-text'), statusCount: $('status-count'),
+  alert: $('alert'), notice: $('notice'), retry: $('retry'), escHint: $('esc-hint'),
+  local: $('local'), localBox: $('local-box'), remote: $('remote'), remoteBox: $('remote-box'),
+  overlay: $('remote-overlay'), shared: $('shared'),
+  start: $('start'), next: $('next'), stop: $('stop'), block: $('block'),
+  prefs: $('prefs'), interests: $('interests'), lang: $('lang'),
+  mute: $('mute'), camera: $('camera'), volume: $('volume'), mediaBar: $('media-bar'),
+  messages: $('messages'), chatForm: $('chat-form'), chatInput: $('chat-input'), chatSend: $('chat-send'),
+  terms: $('terms'), termsText: $('terms-text'), termsAccept: $('terms-accept'),
+  termsCancel: $('terms-cancel'), showTerms: $('show-terms'),
 };
+
+const store = {
+  get(k) { try { return localStorage.getItem(k); } catch { return null; } },
+  set(k, v) { try { localStorage.setItem(k, v); } catch { /* storage off: ask again next time */ } },
+};
+
+const DEFAULT_TERMS = 'Tandem connects you by video with random strangers. You must be 18 or older.\n'
+  + 'Be respectful: no nudity, sexual content, harassment, hate or anything illegal. '
+  + 'Do not share personal details. The other person can record what you show and say.\n'
+  + 'Press Next to leave any chat, and Block to never meet that person again.';
 
 // What the page knows; window.tandem exposes it for debugging and tests.
 const st = {
   ws: null, pc: null, stream: null, token: sessionStorage.getItem('tandem.resume'),
-  state: 'connecting',      // connecting | ready | waiting | paired | idle
+  // The server's state (connecting | ready | waiting | paired), or the page's own between two
+  // server messages: 'leaving' (Next, Block or Stop sent) and 'cooldown' (too many Nexts).
+  state: 'connecting',
+  media: 'asking',          // asking | ok | failed: the camera and microphone
+  net: 'connecting',        // connecting | open | reconnecting | full | draining | elsewhere
   wantStart: false,         // the user pressed Start and not Stop
+  coolUntil: 0,             // Date.now() when a Next cool-down ends
+  partnerLeft: false,       // the last partner left (shown until someone new comes)
+  banned: false,
   partnerTs: null,          // RTP timestamp from which remote video is the current partner's
   showing: false,           // the remote video shows the current partner
-  pairGen: 0, retries: 0, fatal: false,
+  pairGen: 0, retries: 0, fatal: null,
+  pending: [],              // chat lines sent, each answered by the pong that follows it
+  escAt: 0,                 // when Esc was pressed once (a second press within 3 s skips)
+  termsText: DEFAULT_TERMS,
 };
 window.tandem = st;
 
-function setStatus(text) { ui.status.textContent = text; }
-function notice(text) { ui.notice.textContent = text || ''; }
+const secondsTo = (t) => Math.max(0, Math.ceil((t - Date.now()) / 1000));
+const secondsLeft = () => secondsTo(st.coolUntil);
+const wsOpen = () => st.ws && st.ws.readyState === WebSocket.OPEN;
 
+function notice(text, action) {
+  ui.notice.textContent = text || '';
+  ui.alert.hidden = !text;
+  ui.retry.hidden = !action;
+  ui.retry.textContent = action === 'reload' ? 'Reload' : 'Try again';
+  ui.retry.dataset.action = action || '';
+}
+
+function statusText() {
+  if (st.fatal) return [st.fatal];
+  if (st.media === 'asking') return ['Asking for your camera and microphone…'];
+  if (!wsOpen()) {
+    return [{
+      connecting: 'Connecting to the server…', reconnecting: 'Connection lost — reconnecting…',
+      full: 'The server is full — trying again in', draining: 'This server is closing — reconnecting…',
+      elsewhere: 'Tandem is open in another tab',
+    }[st.net] || 'Connecting to the server…', st.net === 'full' ? `${secondsTo(st.netRetryAt)} s` : ''];
+  }
+  if (st.coolUntil > Date.now() && (st.state === 'cooldown' || st.state === 'ready')) {
+    return [st.state === 'cooldown' ? 'Too many skips — back in the queue in'
+      : 'Too many skips — you can start again in', `${secondsLeft()} s`];
+  }
+  switch (st.state) {
+    case 'connecting': return [st.wantStart ? 'Connecting your video to the server…' : 'Connecting to the server…'];
+    case 'ready': return [st.banned ? 'You cannot be matched right now' : 'Ready — press Start to meet someone'];
+    case 'waiting': return [st.partnerLeft ? 'Stranger left — looking for someone new…' : 'Looking for someone…'];
+    case 'paired': return [st.showing ? 'You are talking to a stranger' : 'Stranger found — their video is on its way…'];
+    case 'cooldown': return ['Back in the queue…'];
+    case 'leaving': return [st.wantStart ? 'Skipping…' : 'Stopping…'];
+    default: return [st.state];
+  }
+}
+
+let focusLost = false;
 function render() {
+  const active = document.activeElement;
+  const [text, count = ''] = statusText();
+  if (ui.statusText.textContent !== text) ui.statusText.textContent = text;
+  ui.statusCount.textContent = count;
+
   const s = st.state;
-  const label = {
-    connecting: 'Connecting…', ready: 'Ready — press Start to meet someone',
-    idle: 'Ready — press Start to meet someone', waiting: 'Waiting for a partner…',
-    paired: st.showing ? 'Connected' : 'Connected — video is on its way…',
-  }[s] || s;
-  if (!st.fatal) setStatus(label);
-  const live = st.ws && st.ws.readyState === WebSocket.OPEN && !st.fatal;
-  ui.start.disabled = !live || s === 'waiting' || s === 'paired' || !st.pc;
-  ui.next.disabled = !live || !(s === 'waiting' || s === 'paired');
-  ui.stop.disabled = !live || !(s === 'waiting' || s === 'paired' || st.wantStart);
-  ui.block.disabled = !live || s !== 'paired';
-  ui.chatInput.disabled = ui.chatSend.disabled = !live || s !== 'paired';
+  const live = wsOpen() && !st.fatal && !!st.pc;
+  const paired = live && s === 'paired';
+  const cooling = st.coolUntil > Date.now();
+  ui.start.disabled = !live || st.wantStart || cooling || !(s === 'ready' || s === 'connecting');
+  ui.next.disabled = !paired;
+  ui.block.disabled = !paired;
+  ui.stop.disabled = !live || !st.wantStart;
+  // Before Start: Start alone. In a session: Next, Stop and Block.
+  ui.start.hidden = st.wantStart;
+  ui.next.hidden = ui.stop.hidden = ui.block.hidden = !st.wantStart;
+  // The chat input stays focusable (typing goes on into the next chat) but takes no text.
+  ui.chatInput.readOnly = !paired;
+  ui.chatInput.setAttribute('aria-disabled', String(!paired));
+  ui.chatInput.placeholder = paired ? 'Say hi…' : 'No one to chat with yet';
+  ui.chatSend.disabled = !paired;
+  ui.prefs.hidden = st.wantStart;
+  ui.mediaBar.hidden = st.media !== 'ok';
+
   ui.remoteBox.classList.toggle('showing', st.showing && s === 'paired');
-  ui.overlay.textContent = s === 'waiting' ? 'Looking for someone…'
-    : s === 'paired' ? 'Connecting video…' : 'No one yet';
+  ui.overlay.textContent = st.fatal ? ''
+    : st.media === 'asking' ? 'Waiting for your camera and microphone…'
+    : !live ? { full: 'The server is full. Trying again soon.', draining: 'This server is closing.',
+      reconnecting: 'Reconnecting…' }[st.net] || 'Connecting…'
+    : s === 'cooldown' && cooling ? `Too many skips. Back in ${secondsLeft()} s`
+    : s === 'ready' && cooling ? `Too many skips. Start again in ${secondsLeft()} s`
+    : s === 'waiting' || s === 'cooldown' ? 'Looking for someone…'
+    : s === 'paired' ? 'Connecting video…'
+    : s === 'leaving' ? '' : st.wantStart ? 'Getting ready…'
+    : 'Press Start to meet someone';
+
+  // A button that was just used and is now disabled hands focus to the next useful one.
+  if (active && active.tagName === 'BUTTON' && (active.disabled || active.hidden) && active.closest('.buttons')) focusLost = true;
+  if (focusLost && !ui.terms.open) {
+    const cur = document.activeElement;
+    if (cur && cur !== document.body && cur !== active && !cur.disabled && !cur.hidden) focusLost = false;
+    else {
+      const to = [s === 'paired' ? ui.next : null, ui.stop, ui.start].find((b) => b && !b.disabled && !b.hidden);
+      if (to) { to.focus(); focusLost = false; }
+    }
+  }
+}
+
+let ticker = null;
+function tick() {
+  render();
+  const need = st.coolUntil > Date.now() || st.state === 'cooldown' || (st.net === 'full' && !wsOpen());
+  if (need && !ticker) ticker = setInterval(tick, 250);
+  if (!need && ticker) { clearInterval(ticker); ticker = null; }
 }
 
 function hideRemote() {
   st.showing = false;
   st.partnerTs = null;
   ui.shared.textContent = '';
-  render();
 }
 
 // Reveal the remote video only once a frame at or after the partner's first keyframe renders,
@@ -68,16 +166,105 @@ function watchFrames() {
   v.requestVideoFrameCallback(onFrame);
 }
 
+// A picture that stays black (the partner turned their camera off) gets a word, rather than
+// a black box that looks broken.
+function watchDark() {
+  const c = document.createElement('canvas');
+  c.width = 8; c.height = 6;
+  const g = c.getContext('2d', { willReadFrequently: true });
+  let darkFor = 0;
+  setInterval(() => {
+    let dark = false;
+    if (st.showing && st.state === 'paired' && ui.remote.videoWidth) {
+      g.drawImage(ui.remote, 0, 0, 8, 6);
+      const d = g.getImageData(0, 0, 8, 6).data;
+      let sum = 0;
+      for (let i = 0; i < d.length; i += 4) sum += Math.max(d[i], d[i + 1], d[i + 2]);
+      dark = sum / 48 < 16;
+    }
+    darkFor = dark ? darkFor + 1 : 0;
+    ui.remoteBox.classList.toggle('dark', darkFor >= 2);
+  }, 1000);
+}
+
+// ---- text chat ----
+
 function chatLine(text, who) {
   const li = document.createElement('li');
   li.className = who;
-  li.textContent = who === 'me' ? `You: ${text}` : who === 'them' ? `Stranger: ${text}` : text;
+  if (who === 'sys') li.textContent = text;
+  else {
+    const b = document.createElement('b');
+    b.textContent = who === 'me' ? 'You:' : 'Stranger:';
+    li.append(b, ` ${text}`);
+  }
   ui.messages.appendChild(li);
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+  return li;
+}
+
+function clearChat() {
+  ui.messages.textContent = '';
+  ui.chatInput.value = '';
+  for (const p of st.pending) p.gone = true;
+}
+
+// Every chat line is followed by a ping. The server answers each message in order, and a chat
+// that is delivered gets no answer, so the pong after a line says it went through unless an
+// error for it came first.
+function sendChat(text) {
+  const li = chatLine(text, 'me');
+  li.classList.add('pending');
+  st.pending.push({ li, text, err: null, gen: st.pairGen });
+  send({ type: 'chat', text });
+  send({ type: 'ping' });
+}
+
+function settleChat(p, why) {
+  p.li.classList.remove('pending');
+  if (!why) return;
+  p.li.classList.add('failed');
+  const note = document.createElement('span');
+  note.className = 'why';
+  note.textContent = ` ${why}`;
+  p.li.appendChild(note);
+  if (p.retry && !p.gone) {
+    const again = document.createElement('button');
+    again.type = 'button';
+    again.className = 'link';
+    again.textContent = 'Send again';
+    again.onclick = () => {
+      if (st.state !== 'paired' || st.pairGen !== p.gen) return;
+      p.li.remove();
+      sendChat(p.text);
+    };
+    p.li.appendChild(again);
+  }
   ui.messages.scrollTop = ui.messages.scrollHeight;
 }
 
+function chatError(m) {
+  const p = st.pending.find((x) => !x.err);
+  if (!p) return;
+  p.err = m;
+  p.retry = m.code === 'rate_limited';
+}
+
+function onPong() {
+  const p = st.pending.shift();
+  if (!p) return;
+  const e = p.err;
+  settleChat(p, !e ? null
+    : e.code === 'rate_limited' ? '— not delivered: you are sending too fast.'
+    : e.code === 'not_paired' ? '— not delivered: the stranger had left.'
+    : e.code === 'bad_message' ? `— not delivered: ${e.message}.`
+    : `— not delivered (${e.code}).`);
+}
+
+// ---- connection ----
+
 function send(msg) {
-  if (st.ws && st.ws.readyState === WebSocket.OPEN) st.ws.send(JSON.stringify(msg));
+  if (wsOpen()) st.ws.send(JSON.stringify(msg));
 }
 
 async function getMedia() {
@@ -86,19 +273,34 @@ async function getMedia() {
       audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } },
     });
   } catch (e) {
+    const denied = 'Camera or microphone access was denied. Allow both for this site (the camera icon in the address bar, or your browser settings), then press Try again.';
     const why = {
-      NotAllowedError: 'Camera or microphone access was denied. Allow both for this site in your browser settings, then reload the page.',
-      SecurityError: 'Camera or microphone access was denied. Allow both for this site in your browser settings, then reload the page.',
-      NotFoundError: 'No camera or microphone was found. Connect one, then reload the page.',
+      NotAllowedError: denied, SecurityError: denied,
+      NotFoundError: 'No camera or microphone was found. Connect one, then press Try again.',
       OverconstrainedError: 'Your camera cannot provide video Tandem can use.',
-      NotReadableError: 'Your camera or microphone is in use by another application. Close it, then reload the page.',
+      NotReadableError: 'Your camera or microphone is in use by another application. Close it, then press Try again.',
     }[e.name] || `Cannot use your camera or microphone (${e.name || e}).`;
-    st.fatal = true;
-    setStatus('Camera or microphone unavailable');
-    notice(why);
+    st.media = 'failed';
+    st.fatal = 'Camera or microphone unavailable';
+    notice(why, 'retry');
     render();
     return null;
   }
+}
+
+async function initMedia() {
+  st.media = 'asking';
+  st.fatal = null;
+  notice('');
+  render();
+  const stream = await getMedia();
+  if (!stream) return;
+  st.stream = stream;
+  st.media = 'ok';
+  ui.local.srcObject = stream;
+  applyToggles();
+  render();
+  connect();
 }
 
 async function makeOffer() {
@@ -112,13 +314,27 @@ async function makeOffer() {
     ui.remote.play().catch(() => {});
   };
   pc.onconnectionstatechange = () => {
-    if (pc.connectionState === 'failed') {
-      notice('The media connection failed. Check your network and reload the page.');
-    }
+    if (pc.connectionState === 'failed') fail('Video connection failed', 'The video connection to the server failed. Check your network, then reload the page.');
   };
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
   send({ type: 'offer', sdp: pc.localDescription.sdp });
+  render();
+}
+
+function fail(status, text) {
+  st.fatal = status;
+  hideRemote();
+  notice(text, 'reload');
+  render();
+}
+
+function endPair() {
+  hideRemote();
+  clearChat();
+  st.partnerLeft = false;
+  st.escAt = 0;
+  ui.escHint.hidden = true;
 }
 
 function onMessage(m) {
@@ -127,31 +343,44 @@ function onMessage(m) {
       st.token = m.resume;
       sessionStorage.setItem('tandem.resume', m.resume);
       st.retries = 0;
+      st.net = 'open';
       if (!st.pc) {
-        makeOffer().catch((e) => notice(`Could not start media: ${e}`));
+        makeOffer().catch((e) => fail('Could not start video', `Could not start media: ${e}`));
       } else if (!m.resumed) {
         // The server forgot us (too long away): start a fresh visit.
         location.reload();
       }
       break;
     case 'answer':
+      st.answered = true;
       st.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp })
-        .catch((e) => notice(`The server's answer was not accepted: ${e}`));
+        .then(applyToggles)
+        .catch((e) => fail('Video connection failed', `The server's answer was not accepted: ${e}`));
       break;
-    case 'state':
-      if (m.state !== 'paired' && st.state === 'paired') hideRemote();
+    case 'state': {
+      const was = st.state;
+      // A reconnection during a cool-down: the server calls it ready (out of the pool), and
+      // still puts us back when it ends.
+      if (m.state === 'ready' && was === 'cooldown' && st.coolUntil > Date.now()) { render(); break; }
+      if (m.state !== 'paired' && was === 'paired') hideRemote();
       st.state = m.state === 'idle' ? 'ready' : m.state;
+      if (st.state === 'waiting' || st.state === 'paired') { st.wantStart = true; st.banned = false; st.coolUntil = 0; }
+      if (st.state === 'ready' && ['waiting', 'paired', 'leaving', 'cooldown'].includes(was)) st.wantStart = false;
+      if (st.state === 'ready') st.partnerLeft = false;
       render();
       break;
+    }
     case 'matched':
       if (m.resumed && st.state === 'paired') { render(); break; }
-      hideRemote();
+      endPair();
       ui.shared.textContent = m.shared && m.shared.length ? `You both like: ${m.shared.join(', ')}` : '';
       st.pairGen++;
       st.state = 'paired';
-      ui.messages.textContent = '';
-      chatLine(m.shared && m.shared.length ? `You're now talking to a stranger who also likes ${m.shared.join(', ')}.`
-        : "You're now talking to a stranger. Say hi!", 'sys');
+      st.wantStart = true;
+      st.coolUntil = 0;
+      chatLine(m.resumed ? 'You are back with the same stranger.'
+        : m.shared && m.shared.length ? `You're now talking to a stranger who also likes ${m.shared.join(', ')}.`
+          : "You're now talking to a stranger. Say hi!", 'sys');
       notice('');
       render();
       break;
@@ -164,72 +393,287 @@ function onMessage(m) {
     case 'partner_left':
       if (st.state === 'paired') chatLine('Stranger left.', 'sys');
       hideRemote();
-      notice('Your partner left. Looking for someone new…');
+      ui.chatInput.value = '';
+      st.partnerLeft = true;
+      // A waiting or matched message follows; until then nobody is there to talk to.
+      if (st.state === 'paired') st.state = 'waiting';
+      render();
+      break;
+    case 'pong':
+      onPong();
       break;
     case 'error':
-      if (m.code === 'cooldown') notice(m.message);
-      else if (m.code === 'media_failed' || m.code === 'bad_offer') {
-        notice(`Media problem: ${m.message}`);
-      } else notice(`${m.message}`);
+      onError(m);
       break;
     default:
       break;
   }
 }
 
+function onError(m) {
+  if (m.ref === 'chat') { chatError(m); return; }
+  switch (m.code) {
+    case 'cooldown':
+      if (typeof m.retry_ms === 'number') {
+        // Next pressed too often: out of the pool until retry_ms, then back in by itself.
+        endPair();
+        st.coolUntil = Date.now() + m.retry_ms;
+        st.state = 'cooldown';
+      } else {
+        // Start during a cool-down (after a Stop): the server did not take it.
+        st.wantStart = false;
+        if (st.state === 'leaving') st.state = 'ready';
+        if (!(st.coolUntil > Date.now())) notice(m.message);
+      }
+      tick();
+      break;
+    case 'banned':
+      st.wantStart = false;
+      st.banned = true;
+      notice('You cannot be matched right now. Please try again later.');
+      render();
+      break;
+    case 'media_failed':
+      // Before this page's answer it is about the media of the page this one replaced (a
+      // reload closes that page's connection): this page's own media is still to come.
+      if (!st.answered) break;
+      fail('Video connection lost', `Your video connection to the server ended (${m.message}). Reload the page to connect again.`);
+      break;
+    case 'bad_offer':
+      fail('Video connection lost', `Your video connection to the server ended (${m.message}). Reload the page to connect again.`);
+      break;
+    case 'full':
+      st.net = 'full';
+      break;
+    case 'draining':
+      st.net = 'draining';
+      break;
+    case 'not_paired':
+    case 'bad_state':
+      break; // A Next, Block or chat that crossed the partner leaving: nothing to tell.
+    default:
+      notice(m.message || m.code);
+  }
+}
+
 function startMsg() {
   const interests = ui.interests.value.split(',').map((s) => s.trim()).filter(Boolean).slice(0, 10);
-  return { type: 'start', interests };
+  const msg = { type: 'start', interests };
+  if (ui.lang.value) msg.lang = ui.lang.value;
+  return msg;
 }
 
 function connect() {
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
   const ws = new WebSocket(`${proto}://${location.host}/ws`);
   st.ws = ws;
+  if (st.net === 'full') st.net = 'reconnecting';
   ws.onopen = () => send({ type: 'hello', resume: st.token || null });
   ws.onmessage = (e) => {
     let m;
     try { m = JSON.parse(e.data); } catch { return; }
     onMessage(m);
   };
-  ws.onclose = () => {
+  ws.onclose = (e) => {
     if (st.ws !== ws) return;
-    render();
-    if (st.fatal) return;
+    // Lines not yet answered may or may not have reached the partner.
+    for (const p of st.pending.splice(0)) settleChat(p, '— may not have been delivered (connection lost).');
+    if (e.code === 4000) {
+      st.net = 'elsewhere';
+      fail('Tandem is open in another tab', 'This chat continues in another tab or window. Reload here to start a new one.');
+      return;
+    }
+    if (st.fatal) { render(); return; }
     // Reconnect with the resume token; the server keeps our place for a few seconds.
-    const delay = Math.min(5000, 250 * 2 ** st.retries++);
-    setStatus('Reconnecting…');
+    let delay = 30000;
+    if (st.net !== 'full') {
+      delay = Math.min(5000, 250 * 2 ** st.retries++);
+      if (st.net !== 'draining') st.net = 'reconnecting';
+    }
+    st.netRetryAt = Date.now() + delay;
+    tick();
     setTimeout(connect, delay);
   };
+  render();
 }
 
-ui.start.onclick = () => { st.wantStart = true; notice(''); send(startMsg()); };
-ui.next.onclick = () => { hideRemote(); send({ type: 'next' }); };
-ui.stop.onclick = () => { st.wantStart = false; hideRemote(); send({ type: 'stop' }); };
-ui.block.onclick = () => { hideRemote(); chatLine('You blocked this stranger.', 'sys'); send({ type: 'block' }); };
+// ---- controls ----
+
+function termsAccepted() { return !!store.get('tandem.terms'); }
+
+function openTerms(forStart) {
+  ui.termsAccept.hidden = !forStart && termsAccepted();
+  ui.termsCancel.textContent = ui.termsAccept.hidden ? 'Close' : 'Not now';
+  ui.terms.dataset.forStart = forStart ? '1' : '';
+  ui.terms.showModal();
+  (ui.termsAccept.hidden ? ui.termsCancel : ui.termsAccept).focus();
+}
+
+function showTermsText(text) {
+  ui.termsText.textContent = '';
+  for (const para of text.split(/\n|\\n/).map((s) => s.trim()).filter(Boolean)) {
+    const p = document.createElement('p');
+    p.textContent = para;
+    ui.termsText.appendChild(p);
+  }
+}
+
+function doStart() {
+  st.wantStart = true;
+  st.banned = false;
+  st.partnerLeft = false;
+  clearChat();
+  notice('');
+  store.set('tandem.interests', ui.interests.value);
+  store.set('tandem.lang', ui.lang.value);
+  send(startMsg());
+  render();
+}
+
+ui.start.onclick = () => {
+  if (!termsAccepted()) { openTerms(true); return; }
+  doStart();
+};
+ui.termsAccept.onclick = () => {
+  store.set('tandem.terms', new Date().toISOString());
+  const forStart = ui.terms.dataset.forStart;
+  ui.terms.close();
+  if (forStart && !ui.start.disabled) doStart();
+};
+ui.termsCancel.onclick = () => ui.terms.close();
+ui.showTerms.onclick = () => openTerms(false);
+
+function doNext() {
+  endPair();
+  st.state = 'leaving';
+  notice('');
+  send({ type: 'next' });
+  render();
+}
+ui.next.onclick = doNext;
+ui.stop.onclick = () => {
+  st.wantStart = false;
+  endPair();
+  notice('');
+  if (st.state !== 'ready' && st.state !== 'connecting') st.state = 'leaving';
+  send({ type: 'stop' });
+  render();
+};
+ui.block.onclick = () => {
+  endPair();
+  st.state = 'leaving';
+  notice('You blocked that stranger; you will not meet them again.');
+  send({ type: 'block' });
+  render();
+};
 ui.chatForm.onsubmit = (e) => {
   e.preventDefault();
   const text = ui.chatInput.value.trim();
   if (!text || st.state !== 'paired') return;
-  send({ type: 'chat', text });
-  chatLine(text, 'me');
+  sendChat(text);
   ui.chatInput.value = '';
 };
+ui.retry.onclick = () => {
+  if (ui.retry.dataset.action === 'retry') initMedia();
+  else location.reload();
+};
+
+// Esc skips only outside text fields, and only when pressed twice within 3 s.
+const isTextField = (el) => el && (el.isContentEditable || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT'
+  || (el.tagName === 'INPUT' && !['button', 'checkbox', 'radio', 'range', 'submit', 'reset', 'color', 'file'].includes(el.type)));
+let escTimer = null;
 document.addEventListener('keydown', (e) => {
-  if (e.key === 'Escape' && !ui.next.disabled && document.activeElement !== ui.interests) { e.preventDefault(); ui.next.click(); }
+  if (e.key !== 'Escape' || e.defaultPrevented || e.isComposing || ui.terms.open) return;
+  if (isTextField(e.target) || ui.next.disabled) return;
+  e.preventDefault();
+  const now = Date.now();
+  clearTimeout(escTimer);
+  if (st.escAt && now - st.escAt < 3000) { ui.escHint.hidden = true; st.escAt = 0; doNext(); return; }
+  st.escAt = now;
+  ui.escHint.hidden = false;
+  escTimer = setTimeout(() => { st.escAt = 0; ui.escHint.hidden = true; }, 3000);
+});
+
+// Microphone, camera (the tracks are disabled: the partner gets silence and black frames)
+// and the partner's volume.
+function applyToggles() {
+  const muted = ui.mute.getAttribute('aria-pressed') === 'true';
+  const camOff = ui.camera.getAttribute('aria-pressed') === 'true';
+  if (st.stream) {
+    for (const t of st.stream.getAudioTracks()) t.enabled = !muted;
+    for (const t of st.stream.getVideoTracks()) t.enabled = !camOff;
+  }
+  ui.mute.title = muted ? 'Unmute your microphone' : 'Mute your microphone';
+  ui.camera.title = camOff ? 'Turn your camera on' : 'Turn your camera off';
+  ui.localBox.classList.toggle('off', camOff);
+  limitVideo(camOff);
+}
+
+// A disabled camera still sends (black) frames: the server counts a peer whose video stops as
+// gone. Two a second keep the pair and a keyframe for each new partner, at almost no cost.
+function limitVideo(camOff) {
+  const sender = st.pc && st.pc.getSenders().find((x) => x.track && x.track.kind === 'video');
+  if (!sender) return;
+  const p = sender.getParameters();
+  if (!p.encodings || !p.encodings.length) return;
+  if (camOff) p.encodings[0].maxFramerate = 2;
+  else delete p.encodings[0].maxFramerate;
+  sender.setParameters(p).catch(() => {});
+}
+for (const b of [ui.mute, ui.camera]) {
+  b.onclick = () => {
+    b.setAttribute('aria-pressed', String(b.getAttribute('aria-pressed') !== 'true'));
+    applyToggles();
+  };
+}
+ui.volume.oninput = () => {
+  ui.remote.volume = Number(ui.volume.value);
+  ui.remote.muted = ui.remote.volume === 0;
+  store.set('tandem.volume', ui.volume.value);
+};
+
+// Phones: size the partner's box to their video, and keep the layout within the part of the
+// screen the on-screen keyboard leaves.
+ui.remote.addEventListener('resize', () => {
+  const { videoWidth: w, videoHeight: h } = ui.remote;
+  if (w && h) ui.remoteBox.style.setProperty('--ar', `${w} / ${h}`);
+});
+ui.local.addEventListener('resize', () => {
+  const { videoWidth: w, videoHeight: h } = ui.local;
+  if (w && h) ui.localBox.style.setProperty('--ar', `${w} / ${h}`);
+});
+function fitViewport() {
+  const vv = window.visualViewport;
+  // The visual viewport shrinks for the keyboard (use it) and for a pinch-zoom (do not).
+  const h = vv && vv.scale < 1.01 ? vv.height : window.innerHeight;
+  document.documentElement.style.setProperty('--vh', `${Math.round(h)}px`);
+  if (vv && vv.scale < 1.01 && window.scrollY) window.scrollTo(0, 0);
+}
+if (window.visualViewport) window.visualViewport.addEventListener('resize', fitViewport);
+window.addEventListener('resize', fitViewport);
+fitViewport();
+ui.chatInput.addEventListener('focus', () => {
+  setTimeout(() => ui.chatInput.scrollIntoView({ block: 'nearest' }), 300);
 });
 
 (async () => {
+  showTermsText(st.termsText);
+  fetch('/terms.json').then((r) => (r.ok ? r.json() : null)).then((j) => {
+    if (j && typeof j.text === 'string' && j.text.trim()) { st.termsText = j.text; showTermsText(j.text); }
+  }).catch(() => {});
+  ui.interests.value = store.get('tandem.interests') || '';
+  const lang = store.get('tandem.lang');
+  if (lang && [...ui.lang.options].some((o) => o.value === lang)) ui.lang.value = lang;
+  const vol = store.get('tandem.volume');
+  if (vol !== null && vol !== '') { ui.volume.value = vol; ui.volume.oninput(); }
   render();
   if (!navigator.mediaDevices || !window.RTCPeerConnection) {
-    st.fatal = true;
-    setStatus('This browser cannot do video calls');
+    st.fatal = 'This browser cannot do video calls';
     notice('Open Tandem in a current Chrome, Firefox, Safari or Edge, over https or on localhost.');
+    render();
     return;
   }
-  st.stream = await getMedia();
-  if (!st.stream) return;
-  ui.local.srcObject = st.stream;
   watchFrames();
-  connect();
+  watchDark();
+  initMedia();
 })();

@@ -20,6 +20,7 @@ const probe = `(() => {
   const q = new URLSearchParams(location.search);
   const report = q.get('probe');
   if (!report) return;
+  localStorage.setItem('tandem.terms', 'accepted by the test');
   let pcs = 0;
   const Orig = window.RTCPeerConnection;
   window.RTCPeerConnection = function (...a) { pcs++; return new Orig(...a); };

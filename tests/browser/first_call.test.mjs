@@ -34,7 +34,9 @@ test('two browsers meet, a third waits, Next re-pairs without renegotiation', as
     assert.equal(cs.state, 'waiting');
     assert.equal(cs.showing, false);
 
-    // A presses Next (Esc): C is paired with A or B; the third waits and sees no one.
+    // A presses Next (Esc twice: the first press only asks): C is paired with A or B; the
+    // third waits and sees no one.
+    await A.page.keyboard.press('Escape');
     await A.page.keyboard.press('Escape');
     const pair = await waitFor('C paired with A or B', async () => {
       const s = await C.state();

@@ -123,6 +123,7 @@ export async function launchPerson(url, name, colour, dir, extraFlags = []) {
   page.on('console', (m) => logs.push(`[${name}] ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`[${name}] pageerror ${e.message}`));
   await page.addInitScript(initScript);
+  await page.addInitScript(acceptTerms);
   await page.goto(url);
   return {
     name, colour, browser, page, logs,
@@ -181,3 +182,201 @@ export const stateIs = (p, want) => async () => {
   const s = await p.state();
   return { ok: s.state === want, ...s };
 };
+
+
+// ---- helpers for the page tests (page_*.test.mjs) ----
+import { waitFor as waitUntil, root as repoRoot } from '../lib/server.mjs';
+
+// An init script: this browser has accepted the terms/18+ notice before (as a returning
+// visitor has), so Start starts at once.
+export function acceptTerms() {
+  try { localStorage.setItem('tandem.terms', 'accepted by the test harness'); } catch { /* no storage */ }
+}
+
+// Where the page tests leave their screenshots.
+export const pageOut = process.env.TANDEM_PAGE_OUT || path.join(repoRoot, 'build', 'test-out', 'page');
+
+// Like launchPerson, with options: colour, camera size [w, h], viewport {width, height},
+// mobile (a phone: touch, isMobile), terms (false: the notice was never accepted), flags.
+// Returns the same object as launchPerson plus the context.
+export async function openPerson(url, name, dir, opts = {}) {
+  const { colour = 'red', size = [160, 120], viewport = { width: 1280, height: 720 },
+    mobile = false, terms = true, flags = [], fakeUi = true } = opts;
+  const y4m = makeY4m(dir, name, COLOURS[colour], size[0], size[1]);
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), `tandem-chrome-${name}-`));
+  const browser = await chromium.launchPersistentContext(userDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true, viewport, isMobile: mobile, hasTouch: mobile,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...(fakeUi ? ['--use-fake-ui-for-media-stream'] : []), '--use-fake-device-for-media-stream=fps=30',
+      `--use-file-for-fake-video-capture=${y4m}`, '--autoplay-policy=no-user-gesture-required',
+      ...flags],
+  });
+  const page = browser.pages()[0] || await browser.newPage();
+  const logs = [];
+  const bad = [];
+  page.on('console', (m) => logs.push(`[${name}] ${m.text()}`));
+  page.on('pageerror', (e) => logs.push(`[${name}] pageerror ${e.message}`));
+  page.on('response', (r) => { if (r.status() >= 400) bad.push(`${r.status()} ${r.url()}`); });
+  await page.addInitScript(initScript);
+  await page.addInitScript(recordSent);
+  if (terms) await page.addInitScript(acceptTerms);
+  await page.goto(url);
+  return {
+    name, colour, browser, page, logs, bad,
+    async close() {
+      await browser.close().catch(() => {});
+      fs.rmSync(userDir, { recursive: true, force: true });
+    },
+    state: () => page.evaluate(() => ({
+      state: window.tandem && window.tandem.state,
+      showing: !!(window.tandem && window.tandem.showing),
+      gen: window.tandem ? window.tandem.pairGen : 0,
+      status: document.getElementById('status').textContent,
+      notice: document.getElementById('notice').textContent,
+    })),
+    async seen() {
+      const rgb = await page.evaluate(() => window.__sampleRemote());
+      return rgb ? nearestColour(rgb) : null;
+    },
+    messages: () => page.$$eval('#messages li', (els) => els.map((e) => e.textContent)),
+    // Inbound media as the page's RTCPeerConnection decodes it.
+    inbound: () => page.evaluate(async () => {
+      const r = await window.tandem.pc.getStats();
+      const o = { frames: 0, energy: 0, level: 0, audioPackets: 0, videoPackets: 0 };
+      r.forEach((s) => {
+        if (s.type !== 'inbound-rtp') return;
+        if (s.kind === 'video') { o.frames = s.framesDecoded || 0; o.videoPackets = s.packetsReceived || 0; }
+        if (s.kind === 'audio') {
+          o.energy = s.totalAudioEnergy || 0; o.level = s.audioLevel || 0; o.audioPackets = s.packetsReceived || 0;
+        }
+      });
+      return o;
+    }),
+    // The messages the page sent on its WebSockets (offers without their SDP).
+    sent: () => page.evaluate(() => window.__sent),
+    async shot(file) {
+      fs.mkdirSync(pageOut, { recursive: true });
+      await page.screenshot({ path: path.join(pageOut, file) });
+    },
+  };
+}
+
+// Two people ready and paired, each seeing the other's colour. `people` from openPerson.
+export async function pairUp(a, b) {
+  for (const p of [a, b]) {
+    await waitUntil(`${p.name} ready`, stateIs(p, 'ready'), 60000);
+    await p.page.click('#start');
+  }
+  await waitUntil(`${a.name} sees ${b.colour}`, () => seesColour(a, b.colour), 60000);
+  await waitUntil(`${b.name} sees ${a.colour}`, () => seesColour(b, a.colour), 60000);
+}
+
+// An init script: window.__sent lists every message the page sends on a WebSocket.
+export function recordSent() {
+  window.__sent = [];
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    try {
+      const m = JSON.parse(data);
+      window.__sent.push(m.type === 'offer' ? { type: 'offer' } : m);
+    } catch { /* not JSON */ }
+    return send.call(this, data);
+  };
+}
+
+// Text on the page whose contrast is below WCAG AA (4.5:1, 3:1 for large text), placeholders
+// and the empty-chat hint included. Disabled controls are exempt (WCAG 1.4.3). [] when none.
+export const contrastProblems = (page) => page.evaluate(() => {
+  const parse = (c) => {
+    const m = /rgba?\(([^)]+)\)/.exec(c || '');
+    if (!m) return null;
+    const v = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+    return { r: v[0], g: v[1], b: v[2], a: v.length > 3 ? v[3] : 1 };
+  };
+  const over = (fg, bg) => ({ r: fg.r * fg.a + bg.r * (1 - fg.a), g: fg.g * fg.a + bg.g * (1 - fg.a),
+    b: fg.b * fg.a + bg.b * (1 - fg.a), a: 1 });
+  const lum = ({ r, g, b }) => {
+    const f = (x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const ratio = (a, b) => { const x = lum(a), y = lum(b); return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05); };
+  const bgOf = (el) => {
+    const chain = [];
+    for (let e = el; e; e = e.parentElement) chain.push(e);
+    let bg = { r: 255, g: 255, b: 255, a: 1 };
+    for (const e of chain.reverse()) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0) bg = over(c, bg);
+    }
+    return bg;
+  };
+  const out = [];
+  const check = (el, colour, what, cs) => {
+    const fg = parse(colour);
+    const bg = bgOf(el);
+    const r = ratio(over(fg, bg), bg);
+    const px = parseFloat(cs.fontSize), bold = Number(cs.fontWeight) >= 700;
+    const need = px >= 24 || (bold && px >= 18.66) ? 3 : 4.5;
+    if (r < need) out.push({ what, ratio: Math.round(r * 100) / 100, need, fg: colour, bg: `rgb(${Math.round(bg.r)},${Math.round(bg.g)},${Math.round(bg.b)})` });
+  };
+  for (const el of document.querySelectorAll('body *')) {
+    if (!el.getClientRects().length || el.closest('.sr-only, [hidden], button:disabled, select:disabled, input:disabled')) continue;
+    const cs = getComputedStyle(el);
+    if (cs.visibility !== 'visible' || Number(cs.opacity) === 0) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width < 2 || r.height < 2) continue;
+    const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+    if (text) check(el, cs.color, `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${text.slice(0, 40)}"`, cs);
+    if ((el.tagName === 'INPUT' || el.tagName === 'TEXTAREA') && el.placeholder && !el.value) {
+      check(el, getComputedStyle(el, '::placeholder').color, `placeholder of #${el.id} "${el.placeholder}"`, cs);
+    }
+    const before = getComputedStyle(el, '::before');
+    if (before.content && before.content !== 'none' && before.content !== 'normal' && before.content.length > 2) {
+      check(el, before.color, `::before of ${el.tagName.toLowerCase()}#${el.id}`, cs);
+    }
+  }
+  return out;
+});
+
+// Controls (buttons, inputs, selects) on screen without an accessible name. [] when none.
+export const unlabelled = (page) => page.evaluate(() => [...document.querySelectorAll('button, input, select, textarea')]
+  .filter((el) => el.getClientRects().length && !el.closest('[hidden]'))
+  .filter((el) => {
+    const by = el.getAttribute('aria-labelledby');
+    return !(el.getAttribute('aria-label') || (by && document.getElementById(by)?.textContent.trim())
+      || (el.labels && [...el.labels].some((l) => l.textContent.trim()))
+      || (el.tagName === 'BUTTON' && el.textContent.trim()) || el.title);
+  }).map((el) => el.outerHTML.slice(0, 80)));
+
+// Where the video in `selector` really shows its picture: a screenshot of the element's area,
+// read back on a canvas in the page, and the box of the pixels of the partner's colour `rgb`
+// (overlays such as the self-view and buttons are other colours; letterbox bars are black).
+// { box: {w, h} (the element, CSS px), content: {x, y, w, h} (inside it), video: {w, h}, fit }.
+export async function visiblePicture(page, selector, rgb) {
+  const el = page.locator(selector);
+  const png = await el.screenshot({ scale: 'css' });
+  return page.evaluate(async ({ b64, sel, rgb }) => {
+    const img = new Image();
+    img.src = `data:image/png;base64,${b64}`;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const g = c.getContext('2d', { willReadFrequently: true });
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let x0 = c.width, y0 = c.height, x1 = -1, y1 = -1;
+    for (let y = 0; y < c.height; y++) {
+      for (let x = 0; x < c.width; x++) {
+        const i = (y * c.width + x) * 4;
+        if (Math.abs(d[i] - rgb[0]) + Math.abs(d[i + 1] - rgb[1]) + Math.abs(d[i + 2] - rgb[2]) < 90) {
+          if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
+        }
+      }
+    }
+    const v = document.querySelector(sel);
+    return { box: { w: c.width, h: c.height }, content: { x: x0, y: y0, w: x1 - x0 + 1, h: y1 - y0 + 1 },
+      video: { w: v.videoWidth, h: v.videoHeight }, fit: getComputedStyle(v).objectFit };
+  }, { b64: png.toString('base64'), sel: selector, rgb });
+}

@@ -26,6 +26,10 @@ static void test_defaults(void **state) {
   assert_int_equal(c.match_widen_ms, 5000);
   assert_int_equal(c.media_poll_ms, 2);
   assert_false(c.trust_proxy);
+  assert_string_equal(c.terms_text, "");
+  assert_string_equal(c.log_format, "text");
+  assert_false(c.log_ips);
+  assert_string_equal(c.metrics_addr, "");
 }
 
 static void test_precedence(void **state) {
@@ -88,6 +92,9 @@ static void test_errors(void **state) {
   assert_non_null(strstr(err, "media_workers"));
   char *a13[] = {"tandem", "--media-workers=256", NULL};
   assert_int_equal(config_load(&c, 2, a13, err, sizeof(err)), 0);
+  char *a14[] = {"tandem", "--terms-text=Be kind. 18+ only.", NULL};
+  assert_int_equal(config_load(&c, 2, a14, err, sizeof(err)), 0);
+  assert_string_equal(c.terms_text, "Be kind. 18+ only.");
   setenv("TANDEM_GRACE_MS", "-5", 1);
   char *a7[] = {"tandem", NULL};
   assert_int_equal(config_load(&c, 1, a7, err, sizeof(err)), -EINVAL);
@@ -107,11 +114,183 @@ static void test_errors(void **state) {
   remove(path);
 }
 
+static char *write_temp(const char *text) {
+  static char path[64];
+  snprintf(path, sizeof(path), "/tmp/tandem-test-config-XXXXXX");
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  fputs(text, f);
+  fclose(f);
+  return path;
+}
+
+static int load_file_only(struct config *c, const char *path, char *err, size_t errlen) {
+  char flag[128];
+  snprintf(flag, sizeof(flag), "--config=%s", path);
+  char *argv[] = {"tandem", flag, NULL};
+  return config_load(c, 2, argv, err, errlen);
+}
+
+/* Every numeric error names the range; every file error names file:line. */
+static void test_ranges_and_places(void **state) {
+  (void)state;
+  struct config c;
+  char err[512];
+  char *a1[] = {"tandem", "--grace-ms=-1", NULL};
+  assert_int_equal(config_load(&c, 2, a1, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "flag --grace-ms"));
+  assert_non_null(strstr(err, "0 to 3600000"));
+  char *a2[] = {"tandem", "--max-peers=lots", NULL};
+  assert_int_equal(config_load(&c, 2, a2, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "whole number"));
+  assert_non_null(strstr(err, "1 to 1000000"));
+  char *a3[] = {"tandem", "--match-recent-k=65", NULL};
+  assert_int_equal(config_load(&c, 2, a3, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "0 to 64"));
+  char *a4[] = {"tandem", "--media-transports=quic", NULL};
+  assert_int_equal(config_load(&c, 2, a4, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "media_transports: 'quic' is not one of udp, tcp, both"));
+
+  char *path = write_temp("# comment\n\nhttp_port = 9000\nsilence_ms = 10\n");
+  assert_int_equal(load_file_only(&c, path, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, ":4: silence_ms: '10' is out of range (500 to 600000)"));
+  assert_non_null(strstr(err, path));
+  remove(path);
+  path = write_temp("log_level = loud\n");
+  assert_int_equal(load_file_only(&c, path, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, ":1: log_level: 'loud' is not one of error, warn, info, debug"));
+  remove(path);
+  path = write_temp("web_dir = \"/srv/web\n");
+  assert_int_equal(load_file_only(&c, path, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, ":1: web_dir: missing closing quote"));
+  remove(path);
+  path = write_temp("bogus_key = 1\n");
+  assert_int_equal(load_file_only(&c, path, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, ":1: unknown key 'bogus_key'"));
+  remove(path);
+  path = write_temp("config = /etc/other.conf\n");
+  assert_int_equal(load_file_only(&c, path, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, ":1: config cannot be set"));
+  remove(path);
+}
+
+static void test_addresses(void **state) {
+  (void)state;
+  struct config c;
+  char err[512];
+  char *a1[] = {"tandem", "--public-ip=tandem.example.com", NULL};
+  assert_int_equal(config_load(&c, 2, a1, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "public_ip: 'tandem.example.com' is not an IP address"));
+  char *a2[] = {"tandem", "--public-ip=0.0.0.0", NULL};
+  assert_int_equal(config_load(&c, 2, a2, err, sizeof(err)), -EINVAL);
+  char *a3[] = {"tandem", "--public-ip=203.0.113.7", NULL};
+  assert_int_equal(config_load(&c, 2, a3, err, sizeof(err)), 0);
+  assert_string_equal(c.public_ip, "203.0.113.7");
+  char *a4[] = {"tandem", "--public-ip=2001:db8::7", NULL};
+  assert_int_equal(config_load(&c, 2, a4, err, sizeof(err)), 0);
+  setenv("TANDEM_PUBLIC_IP", "example.org", 1);
+  char *a5[] = {"tandem", NULL};
+  assert_int_equal(config_load(&c, 1, a5, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "TANDEM_PUBLIC_IP: public_ip"));
+  unsetenv("TANDEM_PUBLIC_IP");
+  char *a6[] = {"tandem", "--media-addr=localhost", NULL};
+  assert_int_equal(config_load(&c, 2, a6, err, sizeof(err)), -EINVAL);
+  char *a7[] = {"tandem", "--http-addr=localhost", NULL};
+  assert_int_equal(config_load(&c, 2, a7, err, sizeof(err)), 0);
+
+  char host[64];
+  int port = 0;
+  assert_int_equal(config_parse_hostport("127.0.0.1:9090", host, sizeof(host), &port), 0);
+  assert_string_equal(host, "127.0.0.1");
+  assert_int_equal(port, 9090);
+  assert_int_equal(config_parse_hostport("[::1]:9091", host, sizeof(host), &port), 0);
+  assert_string_equal(host, "::1");
+  assert_int_equal(port, 9091);
+  assert_int_equal(config_parse_hostport("localhost:1", host, sizeof(host), &port), 0);
+  assert_int_equal(config_parse_hostport("::1:9090", host, sizeof(host), &port), -EINVAL);
+  assert_int_equal(config_parse_hostport("127.0.0.1", host, sizeof(host), &port), -EINVAL);
+  assert_int_equal(config_parse_hostport("127.0.0.1:0", host, sizeof(host), &port), -EINVAL);
+  assert_int_equal(config_parse_hostport("127.0.0.1:65536", host, sizeof(host), &port), -EINVAL);
+  assert_int_equal(config_parse_hostport("metrics.local:9090", host, sizeof(host), &port), -EINVAL);
+  char *a8[] = {"tandem", "--metrics-addr=127.0.0.1", NULL};
+  assert_int_equal(config_load(&c, 2, a8, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "metrics_addr"));
+  char *a9[] = {"tandem", "--metrics-addr=127.0.0.1:8080", NULL};
+  assert_int_equal(config_load(&c, 2, a9, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "http_port"));
+  char *a10[] = {"tandem", "--metrics-addr=127.0.0.1:9090", "--log-format=json", "--log-ips",
+                 NULL};
+  assert_int_equal(config_load(&c, 4, a10, err, sizeof(err)), 0);
+  assert_string_equal(c.metrics_addr, "127.0.0.1:9090");
+  assert_string_equal(c.log_format, "json");
+  assert_true(c.log_ips);
+}
+
+static char *print_to_string(const struct config *c) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  config_print(c, f);
+  fclose(f);
+  return buf;
+}
+
+/* --print-config output is a config file that loads back to the same configuration. */
+static void test_print_reads_back(void **state) {
+  (void)state;
+  struct config a, b;
+  char err[512] = "";
+  char *argv[] = {"tandem", "--data-dir=/srv/a \"quoted\" dir\\with = and # signs",
+                  "--web-dir= padded\ttab ", "--http-port=9001", "--log-ips=yes",
+                  "--public-ip=198.51.100.4", NULL};
+  assert_int_equal(config_load(&a, 6, argv, err, sizeof(err)), 0);
+  char *first = print_to_string(&a);
+  char *path = write_temp(first);
+  assert_int_equal(load_file_only(&b, path, err, sizeof(err)), 0);
+  char *second = print_to_string(&b);
+  assert_string_equal(first, second);
+  assert_string_equal(b.data_dir, "/srv/a \"quoted\" dir\\with = and # signs");
+  assert_string_equal(b.web_dir, " padded\ttab ");
+  assert_int_equal(b.http_port, 9001);
+  assert_true(b.log_ips);
+  /* Everything but the file name itself is the same. */
+  memset(b.config_file, 0, sizeof(b.config_file));
+  assert_memory_equal(&a, &b, sizeof(a));
+  remove(path);
+  free(first);
+  free(second);
+
+  /* A newline in a string (terms text, say) survives too. */
+  char *path2 = write_temp("data_dir = \"line one\\nline two\"\n");
+  assert_int_equal(load_file_only(&a, path2, err, sizeof(err)), 0);
+  assert_string_equal(a.data_dir, "line one\nline two");
+  remove(path2);
+  first = print_to_string(&a);
+  assert_non_null(strstr(first, "data_dir = \"line one\\nline two\"\n"));
+  free(first);
+}
+
+static void test_version_and_help(void **state) {
+  (void)state;
+  struct config c;
+  char err[256] = "";
+  /* They answer even when the rest would be refused. */
+  char *a1[] = {"tandem", "--http-port=nope", "--version", NULL};
+  assert_int_equal(config_load(&c, 3, a1, err, sizeof(err)), 1);
+  char *a2[] = {"tandem", "--help", NULL};
+  assert_int_equal(config_load(&c, 2, a2, err, sizeof(err)), 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_precedence),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_ranges_and_places),
+      cmocka_unit_test(test_addresses),
+      cmocka_unit_test(test_print_reads_back),
+      cmocka_unit_test(test_version_and_help),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

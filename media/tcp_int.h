@@ -1,0 +1,27 @@
+/* tcp_int.h -- a worker's ICE-TCP listener and connections (tcp.c). Private to media/. */
+#ifndef TANDEM_TCP_INT_H
+#define TANDEM_TCP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct worker;
+struct tcp_conn;
+
+struct tcp {
+  uv_tcp_t listener;
+  bool listening;
+  struct tcp_conn *conns;      /* every open connection */
+  size_t n_conns;
+  uint8_t *rbuf;               /* one read buffer: reads are handled as they come */
+};
+
+/* Listens on the worker's address, port `port` (the worker's UDP port number). Adds the
+ * listener to w->open_handles. 0 or a negative errno. */
+int tcp__listen(struct worker *w, uint16_t port);
+void tcp__tick(struct worker *w, uint64_t now);   /* closes connections no check bound */
+void tcp__close(struct worker *w, uv_close_cb cb); /* every connection, then the listener */
+void tcp__free(struct worker *w);
+
+#endif

@@ -1,0 +1,228 @@
+/* snapshot.c -- VP8 keyframe to JPEG, and the pool job that runs it off the loops. */
+#include "moderation/snapshot.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+#include <vpx/vp8dx.h>
+#include <vpx/vpx_decoder.h>
+
+#include "moderation/workpool.h"
+
+/* A keyframe starts with a 3-byte frame tag (bit 0 clear), the start code 9d 01 2a, then the
+ * 14-bit width and height, each with 2 bits of scaling above (RFC 6386 9.1). */
+#define KEYHDR_LEN 10
+
+static int keyframe_size(const uint8_t *p, size_t len, int *w, int *h) {
+  if (!p || len < KEYHDR_LEN || (p[0] & 1) != 0 || p[3] != 0x9d || p[4] != 0x01 ||
+      p[5] != 0x2a)
+    return -EBADMSG;
+  *w = (p[6] | (p[7] << 8)) & 0x3fff;
+  *h = (p[8] | (p[9] << 8)) & 0x3fff;
+  if (*w == 0 || *h == 0 || *w > SNAPSHOT_MAX_DIM || *h > SNAPSHOT_MAX_DIM)
+    return -EBADMSG;
+  return 0;
+}
+
+/* One plane of the output picture. */
+struct plane {
+  const uint8_t *src;
+  int src_stride, sw, sh;
+  uint8_t *dst;
+  int dw, dh;
+  const uint8_t *lut;
+};
+
+/* Studio range (Y 16-235, Cb/Cr 16-240, as VP8 carries it) to the full range JFIF assumes. */
+static void make_luts(uint8_t *y, uint8_t *c, bool full_range) {
+  for (int i = 0; i < 256; i++) {
+    if (full_range) {
+      y[i] = c[i] = (uint8_t)i;
+      continue;
+    }
+    int yy = ((i - 16) * 255 * 2 + 219) / (219 * 2);
+    int cc = 128 + ((i - 128) * 255 * 2 + (i >= 128 ? 224 : -224)) / (224 * 2);
+    y[i] = (uint8_t)(yy < 0 ? 0 : yy > 255 ? 255 : yy);
+    c[i] = (uint8_t)(cc < 0 ? 0 : cc > 255 ? 255 : cc);
+  }
+}
+
+/* Copies one plane through its LUT, averaging each output pixel's box of source pixels when
+ * the plane shrinks. colsum holds sw column sums of the rows of one box; xs holds dw + 1
+ * column bounds. */
+static void plane_convert(const struct plane *p, uint32_t *colsum, int *xs) {
+  if (p->dw == p->sw && p->dh == p->sh) {
+    for (int y = 0; y < p->dh; y++) {
+      const uint8_t *s = p->src + (size_t)y * (size_t)p->src_stride;
+      uint8_t *d = p->dst + (size_t)y * (size_t)p->dw;
+      for (int x = 0; x < p->dw; x++)
+        d[x] = p->lut[s[x]];
+    }
+    return;
+  }
+  /* Output column x averages source columns [xs[x], xs[x + 1]); the same for rows. Sizes only
+   * shrink here, so every box holds at least one source pixel. */
+  for (int x = 0; x <= p->dw; x++)
+    xs[x] = (int)((int64_t)x * p->sw / p->dw);
+  for (int y = 0; y < p->dh; y++) {
+    int y0 = (int)((int64_t)y * p->sh / p->dh);
+    int y1 = (int)((int64_t)(y + 1) * p->sh / p->dh);
+    memset(colsum, 0, (size_t)p->sw * sizeof(*colsum));
+    for (int sy = y0; sy < y1; sy++) {
+      const uint8_t *s = p->src + (size_t)sy * (size_t)p->src_stride;
+      for (int x = 0; x < p->sw; x++)
+        colsum[x] += s[x];
+    }
+    uint8_t *d = p->dst + (size_t)y * (size_t)p->dw;
+    uint32_t rows = (uint32_t)(y1 - y0);
+    for (int x = 0; x < p->dw; x++) {
+      uint32_t sum = 0;
+      for (int sx = xs[x]; sx < xs[x + 1]; sx++)
+        sum += colsum[sx];
+      uint32_t n = (uint32_t)(xs[x + 1] - xs[x]) * rows;
+      d[x] = p->lut[(sum + n / 2) / n];
+    }
+  }
+}
+
+/* Output size: the longer side becomes max_side when it is longer than that. */
+static void out_size(int w, int h, int max_side, int *dw, int *dh) {
+  *dw = w;
+  *dh = h;
+  if (max_side <= 0 || (w <= max_side && h <= max_side))
+    return;
+  if (w >= h) {
+    *dw = max_side;
+    *dh = (int)(((int64_t)h * max_side + w / 2) / w);
+  } else {
+    *dh = max_side;
+    *dw = (int)(((int64_t)w * max_side + h / 2) / h);
+  }
+  if (*dw < 1)
+    *dw = 1;
+  if (*dh < 1)
+    *dh = 1;
+}
+
+static int encode_jpeg(const vpx_image_t *img, int max_side, uint8_t **jpeg, size_t *jpeg_len) {
+  int w = (int)img->d_w, h = (int)img->d_h, dw, dh;
+  out_size(w, h, max_side, &dw, &dh);
+  int cw = (dw + 1) / 2, ch = (dh + 1) / 2;
+  size_t ysz = (size_t)dw * (size_t)dh, csz = (size_t)cw * (size_t)ch;
+  uint8_t lut_y[256], lut_c[256];
+  make_luts(lut_y, lut_c, img->range == VPX_CR_FULL_RANGE);
+
+  uint8_t *yuv = malloc(ysz + 2 * csz);
+  uint32_t *colsum = malloc((size_t)w * sizeof(*colsum));
+  int *xs = malloc(((size_t)dw + 1) * sizeof(*xs));
+  unsigned long cap = tjBufSize(dw, dh, TJSAMP_420);
+  uint8_t *out = cap != (unsigned long)-1 ? malloc(cap) : NULL;
+  tjhandle tj = tjInitCompress();
+  int rc = -ENOMEM;
+  if (!yuv || !colsum || !xs || !out || !tj)
+    goto done;
+  const uint8_t *planes[3] = {yuv, yuv + ysz, yuv + ysz + csz};
+  int strides[3] = {dw, cw, cw};
+  for (int i = 0; i < 3; i++) {
+    struct plane p = {
+        .src = img->planes[i],
+        .src_stride = img->stride[i],
+        .sw = i ? (w + 1) / 2 : w,
+        .sh = i ? (h + 1) / 2 : h,
+        .dst = (uint8_t *)planes[i],
+        .dw = i ? cw : dw,
+        .dh = i ? ch : dh,
+        .lut = i ? lut_c : lut_y,
+    };
+    plane_convert(&p, colsum, xs);
+  }
+  /* Into our own malloc'd buffer (TJFLAG_NOREALLOC), so the caller can free() it. */
+  unsigned long n = cap;
+  if (tjCompressFromYUVPlanes(tj, planes, dw, strides, dh, TJSAMP_420, &out, &n,
+                              SNAPSHOT_QUALITY, TJFLAG_NOREALLOC) != 0) {
+    rc = -EIO;
+    goto done;
+  }
+  uint8_t *shrunk = realloc(out, n);
+  *jpeg = shrunk ? shrunk : out;
+  *jpeg_len = n;
+  out = NULL;
+  rc = 0;
+done:
+  if (tj)
+    tjDestroy(tj);
+  free(out);
+  free(xs);
+  free(colsum);
+  free(yuv);
+  return rc;
+}
+
+int snapshot_jpeg(const uint8_t *vp8, size_t len, int max_side, uint8_t **jpeg,
+                  size_t *jpeg_len) {
+  int w, h;
+  if (keyframe_size(vp8, len, &w, &h) != 0 || len > UINT32_MAX)
+    return -EBADMSG;
+  vpx_codec_ctx_t dec;
+  vpx_codec_dec_cfg_t cfg = {.threads = 1, .w = (unsigned)w, .h = (unsigned)h};
+  if (vpx_codec_dec_init(&dec, vpx_codec_vp8_dx(), &cfg, 0) != VPX_CODEC_OK)
+    return -ENOMEM;
+  int rc = -EBADMSG;
+  if (vpx_codec_decode(&dec, vp8, (unsigned)len, NULL, 0) == VPX_CODEC_OK) {
+    vpx_codec_iter_t it = NULL;
+    vpx_image_t *img = vpx_codec_get_frame(&dec, &it);
+    if (img && img->fmt == VPX_IMG_FMT_I420 && img->d_w > 0 && img->d_h > 0)
+      rc = encode_jpeg(img, max_side, jpeg, jpeg_len);
+  }
+  vpx_codec_destroy(&dec);
+  return rc;
+}
+
+/* The pool job: input and output of one snapshot_jpeg call. */
+struct snap_job {
+  uint8_t *vp8;
+  size_t len;
+  int max_side;
+  uint8_t *jpeg;
+  size_t jpeg_len;
+  snapshot_done_fn cb;
+  void *arg;
+};
+
+static int snap_work(void *arg) {
+  struct snap_job *j = arg;
+  int rc = snapshot_jpeg(j->vp8, j->len, j->max_side, &j->jpeg, &j->jpeg_len);
+  /* The input is not needed any more: give its memory back on the pool thread. */
+  free(j->vp8);
+  j->vp8 = NULL;
+  return rc;
+}
+
+static void snap_done(void *arg, int status) {
+  struct snap_job *j = arg;
+  snapshot_done_fn cb = j->cb;
+  void *cb_arg = j->arg;
+  uint8_t *jpeg = status == 0 ? j->jpeg : NULL;
+  size_t n = status == 0 ? j->jpeg_len : 0;
+  free(j->vp8); /* still here when the job was cancelled */
+  free(j);
+  cb(cb_arg, status, jpeg, n);
+}
+
+int snapshot_submit(struct workpool *wp, uint8_t *vp8, size_t len, int max_side,
+                    snapshot_done_fn cb, void *arg) {
+  struct snap_job *j = cb ? calloc(1, sizeof(*j)) : NULL;
+  if (!j) {
+    free(vp8);
+    return cb ? -ENOMEM : -EINVAL;
+  }
+  *j = (struct snap_job){.vp8 = vp8, .len = len, .max_side = max_side, .cb = cb, .arg = arg};
+  int rc = workpool_submit(wp, snap_work, snap_done, j);
+  if (rc != 0) {
+    free(vp8);
+    free(j);
+  }
+  return rc;
+}

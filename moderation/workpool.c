@@ -1,0 +1,266 @@
+/* workpool.c -- a bounded thread pool whose jobs are answered on a libuv loop. */
+#include "moderation/workpool.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* A job lives in one of the slots allocated with the pool. A slot is on exactly one list: free
+ * (loop thread only), queued (under mu), or finished (under mu); or held by the one thread
+ * running it, or by the loop while it delivers it. */
+struct job {
+  workpool_work_fn work;
+  workpool_done_fn done;
+  void *arg;
+  int status;
+  struct job *next;
+};
+
+struct jlist {
+  struct job *head, *tail;
+};
+
+struct workpool {
+  uv_loop_t *loop;
+  uv_async_t async;
+  uv_mutex_t mu;
+  uv_cond_t cond;
+  uv_thread_t *threads;
+  unsigned n_threads;
+  int nice;
+  struct job *slots;
+  unsigned max_jobs;
+  struct job *free;          /* loop thread only */
+  struct jlist queued;       /* mu */
+  struct jlist finished;     /* mu */
+  unsigned n_queued;         /* mu */
+  bool stop;                 /* mu: threads exit once they see it */
+  struct jlist delivering;   /* loop thread: taken from finished, being answered */
+  bool closing;
+  void (*closed)(void *arg);
+  void *closed_arg;
+  struct workpool_stats st;  /* loop thread, but queued (mu) */
+};
+
+void workpool_config_default(struct workpool_config *c) {
+  c->threads = 1;
+  c->max_jobs = 64;
+  c->nice = 10;
+}
+
+static void jlist_push(struct jlist *l, struct job *j) {
+  j->next = NULL;
+  if (l->tail)
+    l->tail->next = j;
+  else
+    l->head = j;
+  l->tail = j;
+}
+
+static struct job *jlist_pop(struct jlist *l) {
+  struct job *j = l->head;
+  if (j) {
+    l->head = j->next;
+    if (!l->head)
+      l->tail = NULL;
+  }
+  return j;
+}
+
+/* Appends all of src to dst and empties src. */
+static void jlist_splice(struct jlist *dst, struct jlist *src) {
+  if (!src->head)
+    return;
+  if (dst->tail)
+    dst->tail->next = src->head;
+  else
+    dst->head = src->head;
+  dst->tail = src->tail;
+  src->head = src->tail = NULL;
+}
+
+static void thread_main(void *arg) {
+  struct workpool *wp = arg;
+  /* On Linux the nice value belongs to the thread, so this lowers only the pool's threads.
+   * Raising one's own nice value is always allowed; failing to is harmless. */
+  if (wp->nice > 0) {
+    id_t tid = (id_t)gettid();
+    errno = 0;
+    int cur = getpriority(PRIO_PROCESS, tid);
+    if (errno == 0)
+      (void)setpriority(PRIO_PROCESS, tid, cur + wp->nice);
+  }
+  uv_mutex_lock(&wp->mu);
+  for (;;) {
+    while (!wp->stop && !wp->queued.head)
+      uv_cond_wait(&wp->cond, &wp->mu);
+    if (wp->stop)
+      break;
+    struct job *j = jlist_pop(&wp->queued);
+    wp->n_queued--;
+    uv_mutex_unlock(&wp->mu);
+    int status = j->work(j->arg);
+    uv_mutex_lock(&wp->mu);
+    j->status = status;
+    jlist_push(&wp->finished, j);
+    /* uv_async_send coalesces; the loop drains every finished job per wake-up. */
+    uv_async_send(&wp->async);
+  }
+  uv_mutex_unlock(&wp->mu);
+}
+
+/* Answers every job on wp->delivering. A slot goes back to the free list before its callback
+ * runs, so the callback may submit again. The list is re-read after each callback because one
+ * may close the pool, which then answers the rest itself. */
+static void deliver(struct workpool *wp) {
+  struct job *j;
+  while ((j = jlist_pop(&wp->delivering)) != NULL) {
+    workpool_done_fn done = j->done;
+    void *arg = j->arg;
+    int status = j->status;
+    j->next = wp->free;
+    wp->free = j;
+    wp->st.in_pool--;
+    if (status == -ECANCELED)
+      wp->st.cancelled++;
+    else
+      wp->st.completed++;
+    done(arg, status);
+  }
+}
+
+static void on_async(uv_async_t *a) {
+  struct workpool *wp = a->data;
+  if (!wp || wp->closing)
+    return;
+  uv_mutex_lock(&wp->mu);
+  jlist_splice(&wp->delivering, &wp->finished);
+  uv_mutex_unlock(&wp->mu);
+  deliver(wp);
+}
+
+static void pool_free(struct workpool *wp) {
+  free(wp->threads);
+  free(wp->slots);
+  free(wp);
+}
+
+int workpool_new(uv_loop_t *loop, const struct workpool_config *cfg, struct workpool **out) {
+  if (!loop || !cfg || cfg->threads < 1 || cfg->threads > 64 || cfg->max_jobs < 1 ||
+      cfg->max_jobs > 65536 || cfg->nice < 0 || cfg->nice > 19)
+    return -EINVAL;
+  struct workpool *wp = calloc(1, sizeof(*wp));
+  if (!wp)
+    return -ENOMEM;
+  wp->loop = loop;
+  wp->nice = cfg->nice;
+  wp->max_jobs = cfg->max_jobs;
+  wp->threads = calloc(cfg->threads, sizeof(*wp->threads));
+  wp->slots = calloc(cfg->max_jobs, sizeof(*wp->slots));
+  if (!wp->threads || !wp->slots) {
+    pool_free(wp);
+    return -ENOMEM;
+  }
+  for (unsigned i = cfg->max_jobs; i-- > 0;) {
+    wp->slots[i].next = wp->free;
+    wp->free = &wp->slots[i];
+  }
+  int rc = uv_mutex_init(&wp->mu);
+  if (rc) {
+    pool_free(wp);
+    return rc;
+  }
+  rc = uv_cond_init(&wp->cond);
+  if (rc) {
+    uv_mutex_destroy(&wp->mu);
+    pool_free(wp);
+    return rc;
+  }
+  rc = uv_async_init(loop, &wp->async, on_async);
+  if (rc) {
+    uv_cond_destroy(&wp->cond);
+    uv_mutex_destroy(&wp->mu);
+    pool_free(wp);
+    return rc;
+  }
+  wp->async.data = wp;
+  for (unsigned i = 0; i < cfg->threads; i++) {
+    rc = uv_thread_create(&wp->threads[i], thread_main, wp);
+    if (rc) {
+      /* Close what was made; the threads already started exit on stop. */
+      workpool_close(wp, NULL, NULL);
+      return rc;
+    }
+    wp->n_threads++;
+  }
+  *out = wp;
+  return 0;
+}
+
+int workpool_submit(struct workpool *wp, workpool_work_fn work, workpool_done_fn done, void *arg) {
+  if (!work || !done || wp->closing)
+    return -EINVAL;
+  struct job *j = wp->free;
+  if (!j) {
+    wp->st.rejected++;
+    return -EAGAIN;
+  }
+  wp->free = j->next;
+  j->work = work;
+  j->done = done;
+  j->arg = arg;
+  j->status = 0;
+  uv_mutex_lock(&wp->mu);
+  jlist_push(&wp->queued, j);
+  wp->n_queued++;
+  uv_cond_signal(&wp->cond);
+  uv_mutex_unlock(&wp->mu);
+  wp->st.submitted++;
+  wp->st.in_pool++;
+  return 0;
+}
+
+void workpool_get_stats(const struct workpool *wp, struct workpool_stats *st) {
+  *st = wp->st;
+  uv_mutex_lock((uv_mutex_t *)&wp->mu);
+  st->queued = wp->n_queued;
+  uv_mutex_unlock((uv_mutex_t *)&wp->mu);
+}
+
+static void on_closed(uv_handle_t *h) {
+  struct workpool *wp = h->data;
+  void (*closed)(void *) = wp->closed;
+  void *arg = wp->closed_arg;
+  uv_cond_destroy(&wp->cond);
+  uv_mutex_destroy(&wp->mu);
+  pool_free(wp);
+  if (closed)
+    closed(arg);
+}
+
+void workpool_close(struct workpool *wp, void (*closed)(void *arg), void *arg) {
+  if (!wp || wp->closing)
+    return;
+  wp->closing = true;
+  wp->closed = closed;
+  wp->closed_arg = arg;
+  struct jlist cancelled = {0};
+  uv_mutex_lock(&wp->mu);
+  wp->stop = true;
+  jlist_splice(&cancelled, &wp->queued);
+  wp->n_queued = 0;
+  uv_cond_broadcast(&wp->cond);
+  uv_mutex_unlock(&wp->mu);
+  for (unsigned i = 0; i < wp->n_threads; i++)
+    uv_thread_join(&wp->threads[i]);
+  /* No thread is left: the lists are the loop's now. Jobs that ran are answered with their
+   * status (their results may own memory), then those that never ran. */
+  jlist_splice(&wp->delivering, &wp->finished);
+  for (struct job *j = cancelled.head; j; j = j->next)
+    j->status = -ECANCELED;
+  jlist_splice(&wp->delivering, &cancelled);
+  deliver(wp);
+  uv_close((uv_handle_t *)&wp->async, on_closed);
+}

@@ -1,0 +1,154 @@
+/* test_router.c -- what a session accepts from its browser's address and what its partner gets:
+ * a spoofed check cannot take another session's address or move where we send; only
+ * authenticated media moves it; garbage cannot take SSRC slots; sender reports carry our clock,
+ * not the sender's. (docs/security.md findings 6, 7 and 12.) */
+#include <time.h>
+
+#include "tests/media/media_world.h"
+
+/* Session i sends through the datagram path (no stream): it gets addresses from checks. */
+static void make_dgram(struct world *W, int i) {
+  struct session *s = sess(W, i);
+  s->path.kind = TX_NONE;
+  handover__path_changed(s);
+}
+
+static struct sockaddr_storage addr4(uint16_t port) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+  in->sin_family = AF_INET;
+  in->sin_port = htons(port);
+  in->sin_addr.s_addr = htonl(0x7f000001);
+  return ss;
+}
+
+static uint16_t path_port(struct world *W, int i) {
+  struct session *s = sess(W, i);
+  assert_int_equal(s->path.kind, TX_DGRAM);
+  return ntohs(((struct sockaddr_in *)&s->path.addr)->sin_port);
+}
+
+/* A valid ICE check for session i, from `port`, as its browser (who knows the password) sends. */
+static void check_from(struct world *W, int i, uint16_t port, bool use_candidate) {
+  struct session *s = sess(W, i);
+  uint8_t buf[512], tid[12];
+  size_t len = sizeof(buf);
+  assert_int_equal(ice_build_check(buf, &len, s->ufrag, "abcd", s->pwd, 100, 42, use_candidate,
+                                   tid),
+                   0);
+  struct sockaddr_storage from = addr4(port);
+  session__on_datagram(s->w, buf, len, (struct sockaddr *)&from);
+}
+
+/* An audio packet from session i's browser, from `port`: protected with its keys, or garbage
+ * that looks like RTP (authentication fails). */
+static void rtp_from(struct world *W, int i, uint16_t port, uint32_t ssrc, bool authentic) {
+  struct session *s = sess(W, i);
+  uint8_t pkt[200 + SRTPCTX_TRAILER];
+  struct rtp_header h = {.pt = (uint8_t)s->in[KIND_AUDIO].pt, .seq = W->seq[i]++,
+                         .ts = (uint32_t)W->seq[i] * 960u, .ssrc = ssrc};
+  int hl = rtp_write_header(pkt, sizeof(pkt), &h);
+  memset(pkt + hl, 0x5a, 40);
+  size_t len = (size_t)hl + 40;
+  if (authentic)
+    assert_int_equal(srtpctx_protect_rtp(W->br[i]->rx, pkt, &len, sizeof(pkt)), 0);
+  else
+    len += 16; /* an AEAD tag's worth of junk */
+  struct sockaddr_storage from = addr4(port);
+  session__on_datagram(s->w, pkt, len, (struct sockaddr *)&from);
+}
+
+static void test_spoofed_check_cannot_take_an_address(void **state) {
+  (void)state;
+  struct world W;
+  open_world_n(&W, 1, 4 * 1024 * 1024, 1);
+  add_session(&W); /* 0: the attacker, with its own valid credentials */
+  add_session(&W); /* 1: the victim */
+  make_dgram(&W, 0);
+  make_dgram(&W, 1);
+  struct worker *w = wk(&W, 0);
+  check_from(&W, 1, 5001, true);
+  check_from(&W, 0, 6001, false);
+  assert_int_equal(path_port(&W, 1), 5001);
+  assert_int_equal(path_port(&W, 0), 6001);
+  /* The attacker's check, spoofed from the victim's address: not answered, not taken. */
+  check_from(&W, 0, 5001, true);
+  assert_int_equal(w->st.stun_conflicts, 1);
+  rtp_from(&W, 1, 5001, 0x1111, true);
+  assert_int_equal(sess(&W, 1)->in[KIND_AUDIO].packets, 1);
+  assert_int_equal(w->st.srtp_errors, 0);
+  /* A nomination from a new address does not move where we send... */
+  check_from(&W, 0, 6002, true);
+  assert_int_equal(path_port(&W, 0), 6001);
+  /* ... garbage from it does not either ... */
+  rtp_from(&W, 0, 6002, 0x2222, false);
+  assert_int_equal(path_port(&W, 0), 6001);
+  /* ... authenticated media does. */
+  rtp_from(&W, 0, 6002, 0x2222, true);
+  assert_int_equal(path_port(&W, 0), 6002);
+  assert_int_equal(sess(&W, 0)->in[KIND_AUDIO].packets, 1);
+  close_world(&W);
+}
+
+static void test_garbage_cannot_take_ssrc_slots(void **state) {
+  (void)state;
+  struct world W;
+  open_world_n(&W, 2, 4 * 1024 * 1024, 1);
+  add_session(&W);
+  make_dgram(&W, 0);
+  struct worker *w = wk(&W, 0);
+  check_from(&W, 0, 7001, true);
+  for (uint32_t k = 0; k < 2 * MAX_SSRCS; k++)
+    rtp_from(&W, 0, 7001, 0x9000 + k, false);
+  assert_int_equal(w->st.srtp_errors, 2 * MAX_SSRCS);
+  assert_int_equal(sess(&W, 0)->n_ssrcs, 0);
+  rtp_from(&W, 0, 7001, 0x1234, true);
+  assert_int_equal(sess(&W, 0)->in[KIND_AUDIO].packets, 1);
+  /* The bound still holds for a browser that has the keys. */
+  for (uint32_t k = 1; k < MAX_SSRCS; k++)
+    rtp_from(&W, 0, 7001, 0x1234 + k, true);
+  assert_int_equal(sess(&W, 0)->n_ssrcs, MAX_SSRCS);
+  uint64_t dropped = w->st.rx_dropped;
+  rtp_from(&W, 0, 7001, 0xdead, true);
+  assert_int_equal(w->st.rx_dropped, dropped + 1);
+  assert_int_equal(sess(&W, 0)->in[KIND_AUDIO].packets, MAX_SSRCS);
+  close_world(&W);
+}
+
+static void test_sender_report_retimed(void **state) {
+  (void)state;
+  struct world W;
+  open_world(&W, 3, 4 * 1024 * 1024);
+  add_session(&W);
+  add_session(&W);
+  link_pair(&W, 0, 1);
+  quiesce(&W);
+  send_from(&W, 0); /* anchors the audio stream toward 1 */
+  quiesce(&W);
+  assert_int_equal(W.br[1]->got, 1);
+  struct rtcp_sr sr = {.ssrc = 0x1000, .ntp_sec = 0x11111111, .ntp_frac = 0x22222222,
+                       .rtp_ts = (uint32_t)W.seq[0] * 960u, .packet_count = 1, .octet_count = 8};
+  uint8_t buf[200 + SRTPCTX_TRAILER];
+  int n = rtcp_write_sr(buf, 200, &sr, NULL, 0);
+  assert_true(n > 0);
+  struct session *s0 = sess(&W, 0);
+  router__on_rtcp(s0, buf, (size_t)n, worker__now(s0->w));
+  quiesce(&W);
+  uint32_t got = W.br[1]->last_sr_ntp_sec;
+  assert_int_not_equal(got, 0);
+  uint32_t ours = (uint32_t)time(NULL) + 2208988800u;
+  if (got + 5 < ours || got > ours + 5)
+    fail_msg("the SR's NTP seconds are %u, the server's clock says %u", got, ours);
+  close_world(&W);
+}
+
+int main(void) {
+  srtpctx_global_init();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_spoofed_check_cannot_take_an_address),
+      cmocka_unit_test(test_garbage_cannot_take_ssrc_slots),
+      cmocka_unit_test(test_sender_report_retimed),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
