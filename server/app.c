@@ -1,6 +1,7 @@
 /* app.c -- wiring: HTTP routes, WebSocket lifecycle, the media worker, timers and shutdown. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,8 +165,8 @@ static void on_ws_close(void *arg, struct ws_conn *c) {
   if (drain_ws_closed(a, c))
     return;
   struct peer *p = ws_get_data(c);
-  if (p && p->ws == c)
-    peer_ws_lost(p);
+  if (p)
+    peer_ws_closed(p, c); /* p's WebSocket, or a resume waiting for it */
 }
 
 void app_on_match_event(struct app *a, struct peer *p, const struct match_event *ev) {
@@ -224,6 +225,7 @@ static void tick_cb(uv_timer_t *t) {
   a->cause = "timer";
   match_tick(a->match, now);
   app_dispatch_match(a);
+  peer_tick(a, now); /* limits against hostile clients: the offer and READY deadlines */
   struct peer *p = a->peers, *next;
   for (; p; p = next) {
     next = p->next;
@@ -273,6 +275,10 @@ static int listen_metrics(struct app *a) {
   httpd_config_default(&hc);
   hc.host = host;
   hc.port = port;
+  /* Limits against hostile clients (docs/security.md): a few scrapers, within the public
+   * listener's descriptor headroom; the last 8 of 32 answer once each. */
+  hc.max_conns = 32;
+  hc.reserve_paths = "/metrics /healthz /readyz";
   struct httpd_handlers hh = {.on_request = on_metrics_request, .arg = a};
   a->metrics_httpd = httpd_new(a->loop, &hc, &hh);
   if (!a->metrics_httpd)
@@ -327,7 +333,8 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   a->by_token = hmap_new();
   a->by_id = hmap_new();
   a->by_sid = hmap_new();
-  if (!a->match || !a->by_token || !a->by_id || !a->by_sid)
+  a->by_ip = iptab_new();
+  if (!a->match || !a->by_token || !a->by_id || !a->by_sid || !a->by_ip)
     goto fail;
 
   struct mediaplane_config mc2;
@@ -368,6 +375,13 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   hc.host = cfg->http_addr;
   hc.port = cfg->http_port;
   hc.trust_proxy = cfg->trust_proxy;
+  /* Limits against hostile clients (docs/security.md). */
+  hc.ws_origins = cfg->ws_origins;
+  hc.max_conns = (unsigned)cfg->max_connections;
+  hc.max_conns_per_ip = cfg->max_conns_per_ip ? (unsigned)cfg->max_conns_per_ip : UINT_MAX;
+  hc.reserve_paths = "/healthz /readyz";
+  hc.ws_claim_ms = (unsigned)cfg->hello_timeout_ms; /* claimed by a welcome */
+  long nofile = httpd_raise_nofile();
   struct httpd_handlers hh = {
       .on_request = on_request,
       .ws_path = "/ws",
@@ -385,6 +399,8 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
               LF_INT("port", cfg->http_port), LF_STR("error", uv_strerror(rc)));
     goto fail;
   }
+  log_info("connection budget: %u HTTP/WebSocket connections (descriptor limit %ld)",
+           httpd_max_conns(a->httpd), nofile);
   if (cfg->metrics_addr[0]) {
     rc = listen_metrics(a);
     if (rc)
@@ -432,6 +448,7 @@ static void part_closed(void *arg) {
   hmap_free(a->by_token);
   hmap_free(a->by_id);
   hmap_free(a->by_sid);
+  iptab_free(a->by_ip);
   void (*done)(void *) = a->done;
   void *darg = a->done_arg;
   free(a);

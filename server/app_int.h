@@ -12,6 +12,7 @@
 #include "moderation/ratelimit.h"
 #include "server/app.h"
 #include "server/httpd.h"
+#include "server/iptab.h"
 #include "server/metrics.h"
 
 #define PEER_TOKEN_LEN 32
@@ -44,6 +45,14 @@ struct peer {
   bool first_frame;               /* partner_video came for the current pair */
   uint32_t pairs, nexts;          /* in this visit */
   struct peer *prev, *next;       /* app->peers list */
+  /* Limits against hostile clients (peer.c, docs/security.md). */
+  uint64_t offer_due_ms;          /* an offer must arrive by then; 0 = none due */
+  uint64_t ready_due_ms;          /* the offer's media must be ready by then; 0 = none due */
+  struct peer *ip_prev, *ip_next; /* the visitors from this address (app->by_ip), newest first */
+  struct peer *grace_prev, *grace_next; /* app->grace_*, oldest first, while in grace */
+  struct ws_conn *probe_ws;       /* a resume waiting while the live ws is probed, or NULL */
+  uint64_t probe_rx;              /* ws_rx_bytes(ws) when the probe began */
+  uint64_t probe_until_ms;        /* no bytes from ws by then: it is dead, the resume wins */
 };
 
 struct app_counters {
@@ -98,6 +107,9 @@ struct app {
   struct pair_end pending[4];
   size_t n_pending;
   struct metrics_hist h_connect, h_wait, h_first_frame;
+  /* Limits against hostile clients (peer.c, docs/security.md). */
+  struct iptab *by_ip;                   /* visitors per client address */
+  struct peer *grace_head, *grace_tail;  /* visitors in grace, oldest first */
 };
 
 /* peer.c */
@@ -116,6 +128,19 @@ void app_dispatch_match(struct app *a);         /* drains match events into mess
 extern const struct mediaplane_events peer_media_events;
 void peer_set_session(struct peer *p, uint64_t sid);   /* replaces (closes) the old one */
 void peer_unlink(struct peer *p);
+/* Limits against hostile clients (docs/security.md). Makes room for a new visitor from ip:
+ * 0; or -EBUSY (ip has max_visitors_per_ip, none in grace), -ENOSPC (max_peers, none in
+ * grace). It may free the oldest visitor in grace of that address, or of all. */
+int peer_admit(struct app *a, const char *ip);
+void peer_attach(struct peer *p, struct ws_conn *c);  /* a (new) WebSocket for p: out of grace */
+void peer_offered(struct peer *p);                     /* an offer was accepted: READY is due */
+void peer_tick(struct app *a, uint64_t now);           /* deadlines, resume probes */
+/* A hello with p's token on c: resumes at once if p has no live WebSocket (or its one is
+ * closing); otherwise pings the live one and decides within PEER_PROBE_MS: bytes from it
+ * mean it is alive and c gets a new visit; none mean it is dead and c takes the visit over. */
+void peer_resume_or_probe(struct peer *p, struct ws_conn *c);
+void peer_welcome(struct peer *p, bool resumed);      /* welcome (a new token), and the state */
+void peer_ws_closed(struct peer *p, struct ws_conn *c); /* on_ws_close of p's ws or probe_ws */
 
 /* app.c: called by peer.c for every match event, after peer.c has handled it; and for every
  * error reply (p may be NULL: before hello). */
@@ -141,5 +166,6 @@ void drain_tell_all(struct app *a, const char *reason); /* best effort, before a
 
 /* signal.c */
 void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_t len);
+void signal_new_visit(struct app *a, struct ws_conn *c); /* a hello that starts a visit */
 
 #endif

@@ -75,6 +75,14 @@ static const struct key keys[] = {
     {"chat_per_sec", T_INT, S(chat_per_sec), "1", "chat messages per second after the burst (0 = only the burst, once)", R(0, 1000)},
     {"terms_text", T_STR, S(terms_text), "", "the terms/18+ notice shown before a visitor's first Start (empty = the page's default)"},
     {"config", T_STR, S(config_file), "", "configuration file of key = value lines"},
+    /* Limits against hostile clients (docs/security.md). */
+    {"ws_origins", T_STR, S(ws_origins), "", "origins whose pages may open /ws, e.g. https://chat.example (empty = the page's own; * = any)"},
+    {"max_connections", T_INT, S(max_connections), "0", "HTTP/WebSocket connections at once (0 = as many as the descriptor limit allows, less a reserve for /healthz)", R(0, 1000000)},
+    {"max_conns_per_ip", T_INT, S(max_conns_per_ip), "64", "connections per client address, IPv6 per /64 (0 = no limit)", R(0, 1000000)},
+    {"max_visitors_per_ip", T_INT, S(max_visitors_per_ip), "32", "visitors per client address, connected or in grace (0 = no limit)", R(0, 1000000)},
+    {"hello_timeout_ms", T_INT, S(hello_timeout_ms), "10000", "a WebSocket that sends no hello within this is closed (0 = never)", R(0, 600000)},
+    {"offer_timeout_ms", T_INT, S(offer_timeout_ms), "10000", "a visitor without media that sends no offer within this of its welcome is closed (0 = never)", R(0, 600000)},
+    {"ready_timeout_ms", T_INT, S(ready_timeout_ms), "30000", "a visitor whose media is not flowing within this of its offer is closed (0 = never)", R(0, 600000)},
 };
 #pragma GCC diagnostic pop
 #undef S

@@ -34,6 +34,14 @@ struct config {
   int chat_burst, chat_per_sec;
   char terms_text[1024];  /* the page's terms/18+ notice; "" = the page's own default */
   char config_file[256];
+  /* Limits against hostile clients (docs/security.md). */
+  char ws_origins[512];   /* pages allowed to open /ws; "" = the page's own origin */
+  int max_connections;    /* HTTP/WebSocket connections at once; 0 = from the descriptor limit */
+  int max_conns_per_ip;   /* connections per client address (IPv6: /64); 0 = no limit */
+  int max_visitors_per_ip; /* visitors (attached or in grace) per address; 0 = no limit */
+  int hello_timeout_ms;   /* a WebSocket must send hello within this */
+  int offer_timeout_ms;   /* a visitor without media must send an offer within this of welcome */
+  int ready_timeout_ms;   /* an offer's media must be flowing within this */
 };
 
 /* Fills c from defaults, then the file named by --config / TANDEM_CONFIG (if any), then

@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #define LINGER_MS 2000                 /* wait for the peer's FIN after ours */
-#define MAX_PENDING_OUT (256 * 1024)   /* stop reading while more is queued */
+#define RESERVE_IDLE_MS 2000           /* a reserve connection's request must come by then */
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
@@ -22,9 +22,12 @@ void httpd_config_default(struct httpd_config *c) {
   c->max_header_bytes = 16 * 1024;
   c->max_body_bytes = 64 * 1024;
   c->max_ws_message = 64 * 1024;
+  c->max_ws_fragments = 64;
   c->max_ws_outbuf = 1024 * 1024;
   c->idle_timeout_ms = 30000;
   c->ws_ping_ms = 20000;
+  c->reserve_conns = 16;
+  c->max_conns_per_ip = 64;
 }
 
 int httpd__grow(char **buf, size_t *cap, size_t need) {
@@ -51,6 +54,9 @@ static void maybe_free_server(struct httpd *s) {
   done = s->done;
   arg = s->done_arg;
   free(s->ws_path);
+  free(s->ws_origins);
+  free(s->reserve_paths);
+  iptab_free(s->per_ip);
   free(s);
   if (done)
     done(arg);
@@ -88,7 +94,7 @@ static void on_conn_closed(uv_handle_t *h) {
  * output is queued or too much input is held behind a deferred reply. */
 static void read_update(struct httpd_conn *c) {
   bool want = !c->closing && !c->peer_eof &&
-              (c->draining || (!c->read_paused && !c->held_full));
+              (c->draining || (!c->out_full && !c->held_full));
   if (want == c->reading)
     return;
   c->reading = want;
@@ -102,6 +108,13 @@ void httpd__conn_close(struct httpd_conn *c) {
   if (c->closing)
     return;
   c->closing = true;
+  /* uv_close closes the socket now: its descriptor and its place go at once. */
+  if (c->fd_open) {
+    c->fd_open = false;
+    c->srv->nfds--;
+  }
+  httpd__rfifo_del(c);
+  httpd__ip_uncount(c);
   uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
   uv_close((uv_handle_t *)&c->timer, on_conn_closed);
 }
@@ -148,10 +161,14 @@ void httpd__conn_written(struct httpd_conn *c, int status) {
     httpd__conn_close(c);
     return;
   }
-  if (c->read_paused && !c->draining &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= MAX_PENDING_OUT / 2) {
-    c->read_paused = false;
-    read_update(c);
+  if (c->out_full && !c->draining && c->out_bytes <= HTTPD__OUT_MAX / 2) {
+    c->out_full = false;
+    /* The requests held meanwhile are parsed from a later iteration, in order, before
+     * anything read after them. */
+    if (c->held_len && !c->deferred && !c->resume_pending)
+      httpd__conn_resume(c);
+    else
+      read_update(c);
   }
 }
 
@@ -186,6 +203,20 @@ static void dispatch(struct httpd_conn *c) {
   };
   if (s->cfg.idle_timeout_ms)
     uv_timer_start(&c->timer, on_timer_close, s->cfg.idle_timeout_ms, 0);
+  if (c->reserve) {
+    /* The reserve answers health checks, once each, and nothing else. */
+    httpd__rfifo_del(c);
+    if ((s->ws_path && !strcmp(req.path, s->ws_path)) || !httpd__reserve_path(s, req.path)) {
+      send_error(c, 503);
+      return;
+    }
+    keep = false;
+  } else if (s->ws_path && !strcmp(req.path, s->ws_path) && s->cfg.trust_proxy &&
+             !httpd__ip_count(c, c->client_ip)) {
+    /* Behind a proxy the address is known only now: too many WebSockets from it. */
+    send_error(c, 429);
+    return;
+  }
   if (s->ws_path && !strcmp(req.path, s->ws_path)) {
     bool up = ws__handshake(c, &req, &rep);
     httpd__reply_send(c, &rep, false, up);
@@ -228,7 +259,7 @@ static void dispatch(struct httpd_conn *c) {
 /* ---- input held behind a deferred reply ---- */
 
 static bool held(const struct httpd_conn *c) {
-  return c->deferred || c->resume_pending;
+  return c->deferred || c->resume_pending || c->out_full;
 }
 
 static void hold(struct httpd_conn *c, const char *data, size_t len) {
@@ -253,7 +284,7 @@ static void on_eof(struct httpd_conn *c) {
   c->reading = false; /* libuv stops reading at EOF */
   if (c->deferred)
     httpd__conn_close(c);
-  else if (c->resume_pending)
+  else if (c->resume_pending || (c->out_full && c->held_len))
     return; /* on_resume answers the held requests first, then comes back */
   else if (c->shutdown_done || !(c->draining || (!c->ws && c->writes > 0)))
     httpd__conn_close(c);
@@ -295,7 +326,8 @@ void httpd__conn_resume(struct httpd_conn *c) {
 static void http_feed(struct httpd_conn *c, const char *data, size_t len) {
   size_t off = 0, n;
   enum http_errno e;
-  while (off < len && !c->closing && !c->close_after_write && !c->ws && !c->deferred) {
+  while (off < len && !c->closing && !c->close_after_write && !c->ws && !c->deferred &&
+         !c->out_full) {
     n = http_parser_execute(&c->parser, &httpd__parser_settings, data + off, len - off);
     off += n;
     e = HTTP_PARSER_ERRNO(&c->parser);
@@ -303,6 +335,10 @@ static void http_feed(struct httpd_conn *c, const char *data, size_t len) {
       http_parser_pause(&c->parser, 0);
       if (!c->closing) /* a failed "100 Continue" write may have closed it */
         dispatch(c);
+      /* A pipelining client that does not read its answers: checked after every
+       * request, since one read may hold thousands of them. */
+      if (!c->closing && !c->draining && !c->ws && c->out_bytes > HTTPD__OUT_MAX)
+        c->out_full = true;
       continue;
     }
     if (e != HPE_OK) {
@@ -314,14 +350,10 @@ static void http_feed(struct httpd_conn *c, const char *data, size_t len) {
   }
   if (c->ws && off < len && !c->closing)
     ws__on_read(c, data + off, len - off);
-  else if (c->deferred && off < len && !c->closing)
+  else if ((c->deferred || c->out_full) && off < len && !c->closing)
     hold(c, data + off, len - off);
-  if (!c->closing && !c->draining && !c->ws && !c->read_paused &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > MAX_PENDING_OUT) {
-    /* A pipelining client that does not read its answers. */
-    c->read_paused = true;
+  if (c->out_full && !c->closing)
     read_update(c);
-  }
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
@@ -379,21 +411,34 @@ static void peer_name(struct httpd_conn *c) {
   }
 }
 
+/* Accepts and closes at once: the listener must be drained, or libuv stops polling it. */
+static void reject(struct httpd *s) {
+  uv_tcp_t *t = malloc(sizeof(*t));
+  if (t && uv_tcp_init(s->loop, t) == 0) {
+    uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)t);
+    uv_close((uv_handle_t *)t, on_reject_closed);
+  } else {
+    free(t);
+  }
+}
+
 static void on_connection(uv_stream_t *ls, int status) {
   struct httpd *s = ls->data;
   struct httpd_conn *c;
   if (status < 0 || s->closing)
     return;
+  /* Out of budget: make room by closing the oldest reserve connection still
+   * waiting for its request (most likely idle on purpose), or refuse this one. */
+  if (s->nfds >= s->cfg.max_conns) {
+    if (!s->rhead) {
+      reject(s);
+      return;
+    }
+    httpd__conn_close(s->rhead);
+  }
   c = calloc(1, sizeof(*c));
   if (!c) {
-    /* Accept and drop, or libuv stops polling the listener. */
-    uv_tcp_t *t = malloc(sizeof(*t));
-    if (t && uv_tcp_init(s->loop, t) == 0) {
-      uv_accept(ls, (uv_stream_t *)t);
-      uv_close((uv_handle_t *)t, on_reject_closed);
-    } else {
-      free(t);
-    }
+    reject(s);
     return;
   }
   uv_tcp_init(s->loop, &c->tcp);
@@ -412,11 +457,22 @@ static void on_connection(uv_stream_t *ls, int status) {
     httpd__conn_close(c);
     return;
   }
+  c->fd_open = true;
+  s->nfds++;
   peer_name(c);
   strcpy(c->client_ip, c->peer_ip);
+  if (!s->cfg.trust_proxy && !httpd__ip_count(c, c->peer_ip)) {
+    httpd__conn_close(c);
+    return;
+  }
+  c->reserve = s->nfds > s->cfg.max_conns - s->cfg.reserve_conns;
   uv_tcp_nodelay(&c->tcp, 1);
-  if (s->cfg.idle_timeout_ms)
+  if (c->reserve) {
+    httpd__rfifo_add(c);
+    uv_timer_start(&c->timer, on_timer_close, RESERVE_IDLE_MS, 0);
+  } else if (s->cfg.idle_timeout_ms) {
     uv_timer_start(&c->timer, on_timer_close, s->cfg.idle_timeout_ms, 0);
+  }
   read_update(c);
 }
 
@@ -433,6 +489,11 @@ struct httpd *httpd_new(uv_loop_t *loop, const struct httpd_config *cfg,
   s->cfg.max_body_bytes = s->cfg.max_body_bytes ? s->cfg.max_body_bytes : d.max_body_bytes;
   s->cfg.max_ws_message = s->cfg.max_ws_message ? s->cfg.max_ws_message : d.max_ws_message;
   s->cfg.max_ws_outbuf = s->cfg.max_ws_outbuf ? s->cfg.max_ws_outbuf : d.max_ws_outbuf;
+  s->cfg.max_ws_fragments = s->cfg.max_ws_fragments ? s->cfg.max_ws_fragments
+                                                    : d.max_ws_fragments;
+  s->cfg.reserve_conns = s->cfg.reserve_conns ? s->cfg.reserve_conns : d.reserve_conns;
+  s->cfg.max_conns_per_ip = s->cfg.max_conns_per_ip ? s->cfg.max_conns_per_ip
+                                                    : d.max_conns_per_ip;
   snprintf(s->host, sizeof(s->host), "%s", s->cfg.host ? s->cfg.host : d.host);
   s->cfg.host = s->host;
   if (h)
@@ -442,9 +503,25 @@ struct httpd *httpd_new(uv_loop_t *loop, const struct httpd_config *cfg,
     return NULL;
   }
   s->h.ws_path = s->ws_path;
+  s->cfg.ws_origins = s->cfg.reserve_paths = NULL;
+  if ((cfg && cfg->ws_origins && cfg->ws_origins[0] &&
+       !(s->cfg.ws_origins = s->ws_origins = strdup(cfg->ws_origins))) ||
+      (cfg && cfg->reserve_paths &&
+       !(s->cfg.reserve_paths = s->reserve_paths = strdup(cfg->reserve_paths))) ||
+      !(s->per_ip = iptab_new())) {
+    free(s->ws_path);
+    free(s->ws_origins);
+    free(s->reserve_paths);
+    iptab_free(s->per_ip);
+    free(s);
+    return NULL;
+  }
   s->loop = loop;
   if (uv_tcp_init(loop, &s->listener) != 0) {
     free(s->ws_path);
+    free(s->ws_origins);
+    free(s->reserve_paths);
+    iptab_free(s->per_ip);
     free(s);
     return NULL;
   }
@@ -470,6 +547,10 @@ int httpd_listen(struct httpd *s) {
   if ((r = uv_listen((uv_stream_t *)&s->listener, 511, on_connection)) != 0)
     return r;
   s->listening = true;
+  if (!s->cfg.max_conns)
+    s->cfg.max_conns = httpd__conn_budget();
+  if (s->cfg.reserve_conns > s->cfg.max_conns / 2)
+    s->cfg.reserve_conns = s->cfg.max_conns / 2;
   return 0;
 }
 
@@ -509,4 +590,8 @@ void httpd_close(struct httpd *s, void (*done)(void *arg), void *arg) {
 
 size_t httpd_connection_count(const struct httpd *s) {
   return s ? s->nconns : 0;
+}
+
+unsigned httpd_max_conns(const struct httpd *s) {
+  return s ? s->cfg.max_conns : 0;
 }

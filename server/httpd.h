@@ -18,6 +18,12 @@
  * later loop iteration, and on_ws_close() and a deferred reply's on_cancel()
  * are delivered from there (or from a timer), never from inside another API
  * call.
+ *
+ * Output: answers to pipelined requests queue at most about 256 KiB per
+ * connection beyond what the kernel has taken; past that the server stops
+ * parsing and reading that connection until half has drained, so a client
+ * that never reads its answers holds a bounded amount of memory (until the
+ * idle timeout closes it).
  */
 
 struct httpd;
@@ -30,17 +36,55 @@ struct httpd_config {
   size_t max_header_bytes; /* request line + headers; over it -> 431, close */
   size_t max_body_bytes;   /* over it -> 413, close */
   size_t max_ws_message;   /* assembled message; over it -> close 1009 */
-  size_t max_ws_outbuf;    /* queued unsent bytes; over it -> -ENOBUFS, drop */
+  unsigned max_ws_fragments; /* frames in one message; over it -> close 1008 */
+  size_t max_ws_outbuf;    /* queued unsent bytes, each queued message (a pong
+                              too) counted with a fixed overhead; over it while
+                              sending -> -ENOBUFS, while reading -> drop */
   unsigned idle_timeout_ms; /* whole request must arrive within this long of
                                the accept or the previous request (or its
                                deferred answer); 0 = off */
   unsigned ws_ping_ms;     /* ping period; no traffic for 2x -> drop; 0 = off */
+  unsigned ws_claim_ms;    /* a WebSocket its owner has not claimed (given
+                              non-NULL data with ws_set_data) within this of
+                              on_ws_open is closed, 1008 "timeout"; 0 = off */
   bool trust_proxy;        /* remote_ip = last hop of X-Forwarded-For */
+  /* Who may open a WebSocket, by the handshake's Origin header (browsers
+   * always send it; other clients need not, and are let in without one).
+   * NULL or "": the page's own origin only, i.e. Origin's host and port equal
+   * the Host header's. Otherwise a list of origins separated by commas or
+   * spaces, each "scheme://host[:port]" compared without regard to case, or
+   * "*" for any; the Host rule then no longer applies. A refused Origin gets
+   * 403. Copied by httpd_new. */
+  const char *ws_origins;
+  /* Connections open at once (each is a descriptor). 0: computed by
+   * httpd_listen from RLIMIT_NOFILE, less the descriptors already open then
+   * and HTTPD_FD_HEADROOM for the rest of the process. Past it a new
+   * connection is closed at once, with no reply, unless a reserve connection
+   * that has sent no complete request yet can be closed to make room (the
+   * oldest such). */
+  unsigned max_conns;
+  /* The last reserve_conns of max_conns (at most half of it) are the reserve:
+   * they must send a request within 2 s, are answered once and closed, and
+   * only for reserve_paths (exact paths, separated by commas or spaces, copied
+   * by httpd_new; e.g. "/healthz"); anything else there gets 503, a WebSocket
+   * too. So a flood of idle connections cannot starve health checks. */
+  unsigned reserve_conns;
+  const char *reserve_paths;
+  /* Connections per client address (an IPv6 client: per /64); a new one over
+   * it is closed at once. They are counted by the socket's peer, or with
+   * trust_proxy (the peer is the proxy) WebSockets only, by X-Forwarded-For at
+   * the upgrade, which gets 429 over it. UINT_MAX = no limit. */
+  unsigned max_conns_per_ip;
 };
 
-/* Fills the defaults: "0.0.0.0":8080, 16 KiB, 64 KiB, 64 KiB, 1 MiB,
- * 30000 ms, 20000 ms, no proxy. In a config given to httpd_new, a max_* of 0
- * means its default (never "unlimited"). */
+#define HTTPD_FD_HEADROOM 64 /* descriptors left to the rest of the process */
+
+/* Fills the defaults: "0.0.0.0":8080, 16 KiB, 64 KiB, 64 KiB, 64 fragments,
+ * 1 MiB, 30000 ms, 20000 ms, no proxy, any origin of the same host, max_conns
+ * from the descriptor limit, a reserve of 16 with no paths, 64 connections per
+ * address. In a config given to httpd_new, a max_* (and reserve_conns) of 0
+ * means its default (never "unlimited"). A WebSocket message begun and not
+ * finished within idle_timeout_ms closes its connection (1008). */
 void httpd_config_default(struct httpd_config *c);
 
 /* A parsed request. Borrowed: it and every string in it are valid only during
@@ -88,7 +132,8 @@ struct httpd_handlers {
   /* Path (exact match, query ignored) where GET + Upgrade: websocket becomes
    * a WebSocket; NULL = none. Copied by httpd_new. Any other method there ->
    * 400; a GET without a valid handshake -> 400, or 426 for a missing
-   * Upgrade or a Sec-WebSocket-Version other than 13. */
+   * Upgrade or a Sec-WebSocket-Version other than 13; an Origin that
+   * ws_origins does not allow -> 403. */
   const char *ws_path;
   /* After the 101 has been queued; c may be used at once. */
   void (*on_ws_open)(void *arg, struct ws_conn *c,
@@ -182,6 +227,12 @@ int httpd_port(const struct httpd *s);
 void httpd_close(struct httpd *s, void (*done)(void *arg), void *arg);
 /* Connections accepted and not yet freed (HTTP and WebSocket). */
 size_t httpd_connection_count(const struct httpd *s);
+/* max_conns as in effect (after httpd_listen when computed). */
+unsigned httpd_max_conns(const struct httpd *s);
+/* Raises this process's soft RLIMIT_NOFILE to its hard limit, so that the
+ * connection budget is as large as the system allows; call it before
+ * httpd_listen. Returns the soft limit now, or a negative errno. */
+long httpd_raise_nofile(void);
 
 /* Opaque per-connection user pointer; NULL initially; never freed by us. */
 void ws_set_data(struct ws_conn *c, void *data);
@@ -200,9 +251,16 @@ int ws_send_binary(struct ws_conn *c, const void *data, size_t len);
  * 1007-1014, 3000-4999) become 1000. Calling it again, or on a closing
  * connection, does nothing. */
 void ws_close(struct ws_conn *c, uint16_t code, const char *reason);
+/* Queues a ping now: a liveness probe, see ws_rx_bytes. 0, or -EPIPE if the
+ * connection is closing. */
+int ws_ping(struct ws_conn *c);
+/* Bytes received on c since the upgrade: a change after ws_ping() shows the
+ * peer is there. */
+uint64_t ws_rx_bytes(const struct ws_conn *c);
 /* Client address (text, X-Forwarded-For aware), valid as long as c. */
 const char *ws_remote_ip(const struct ws_conn *c);
-/* Bytes queued and not yet handed to the kernel. */
+/* Bytes queued and not yet handed to the kernel, each queued message counted
+ * with a fixed overhead (what max_ws_outbuf limits). */
 size_t ws_outbuf_bytes(const struct ws_conn *c);
 
 #endif

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "server/httpd.h"
+#include "server/iptab.h"
 
 #define HTTPD__MAX_HEADERS 64
 #define HTTPD__IP_LEN 64
@@ -14,6 +15,13 @@
  * is held; the one read that finished the deferred request may leave more
  * (below HTTPD__READ_BUF), so at most 64 KiB is held per connection. */
 #define HTTPD__HOLD_MAX 16384
+/* Responses queued on one connection and not yet taken by the kernel, each counted as its
+ * bytes plus HTTPD__WRITE_COST (its uv_write_t and malloc headers). Past HTTPD__OUT_MAX a
+ * pipelining client that does not read its answers gets no more answers: the server stops
+ * parsing (holding the rest of the read, as behind a deferred reply) and stops reading
+ * until half of it has drained. */
+#define HTTPD__OUT_MAX (256 * 1024)
+#define HTTPD__WRITE_COST 256
 
 /* One accepted TCP connection: HTTP first, a WebSocket after the upgrade.
  * It owns two handles (tcp, timer); it is freed when both close callbacks
@@ -30,11 +38,17 @@ struct httpd_conn {
   bool closing;     /* uv_close called; no more I/O */
   bool draining;    /* our side is done; waiting for the peer's EOF */
   bool close_after_write; /* stop parsing; shut down after the last reply */
-  bool read_paused; /* too much output queued (pipelining flood) */
+  bool out_full;    /* over HTTPD__OUT_MAX queued: parsing and reading stop */
   bool peer_eof;    /* the peer half-closed */
   bool shutdown_done;
   bool reading;     /* uv_read_start is in effect */
+  bool fd_open;     /* the socket is open: counted in srv->nfds */
+  bool reserve;     /* accepted into the reserve (httpd_config.max_conns) */
+  bool in_rfifo;    /* in srv's reserve FIFO: no complete request yet */
+  struct httpd_conn *rprev, *rnext;
+  char count_ip[HTTPD__IP_LEN]; /* counted in srv->per_ip under this; "" none */
   unsigned writes;  /* HTTP responses queued in libuv */
+  size_t out_bytes; /* what they cost: bytes plus HTTPD__WRITE_COST each */
   char peer_ip[HTTPD__IP_LEN];   /* from the socket */
   char client_ip[HTTPD__IP_LEN]; /* per trust_proxy, for the current request */
 
@@ -52,10 +66,10 @@ struct httpd_conn {
   size_t body_len, body_cap;
   int err_status; /* set by a parser callback that rejected the request */
 
-  /* Deferred replies (httpd_defer.c). While `deferred` is set, and until
-   * the held input has been parsed after its answer (resume_pending), input
-   * is appended to `held` instead of being parsed, so that pipelined
-   * requests are answered in order. */
+  /* Deferred replies (httpd_defer.c) and output over HTTPD__OUT_MAX. While
+   * `deferred` or `out_full` is set, and until the held input has been parsed
+   * afterwards (resume_pending), input is appended to `held` instead of being
+   * parsed, so that pipelined requests are answered in order. */
   struct httpd_deferred *deferred;
   char *held;
   size_t held_len, held_cap;
@@ -71,6 +85,11 @@ struct httpd {
   struct httpd_handlers h;
   char host[64];
   char *ws_path;
+  char *ws_origins; /* NULL: same host only */
+  char *reserve_paths;
+  struct iptab *per_ip;  /* connections per address */
+  size_t nfds;           /* accepted sockets still open */
+  struct httpd_conn *rhead, *rtail; /* reserve connections awaiting a request, oldest first */
   uv_tcp_t listener;
   bool listening, closing, listener_closed;
   struct httpd_conn *conns;
@@ -101,8 +120,9 @@ void httpd__conn_finish(struct httpd_conn *c); /* shut down, await EOF */
 /* httpd.c, for httpd_req.c and httpd_reply.c */
 /* Grows *buf (realloc, doubling from 256) to at least need bytes: 0 or -ENOMEM. */
 int httpd__grow(char **buf, size_t *cap, size_t need);
-/* A write queued by httpd_reply.c completed (status as uv_write_cb's):
- * closes c on error, resumes reading once the output has drained. */
+/* A write queued by httpd_reply.c completed (status as uv_write_cb's; its
+ * cost already taken off out_bytes): closes c on error, resumes parsing and
+ * reading once the output has drained. */
 void httpd__conn_written(struct httpd_conn *c, int status);
 
 /* httpd.c, for httpd_defer.c */
@@ -130,6 +150,26 @@ extern const http_parser_settings httpd__parser_settings;
 /* Sets client_ip for the assembled request: the peer, or with trust_proxy
  * the last hop of X-Forwarded-For when it is a valid IP literal. */
 void httpd__set_client_ip(struct httpd_conn *c);
+
+/* httpd_limit.c, for httpd.c */
+/* The reserve's FIFO of connections that have sent no complete request yet
+ * (the oldest is closed to make room at the limit). del is idempotent. */
+void httpd__rfifo_add(struct httpd_conn *c);
+void httpd__rfifo_del(struct httpd_conn *c);
+/* Counts c under ip (once): false, counting nothing, when ip is at
+ * max_conns_per_ip or out of memory. uncount is idempotent. */
+bool httpd__ip_count(struct httpd_conn *c, const char *ip);
+void httpd__ip_uncount(struct httpd_conn *c);
+/* Whether path is one of reserve_paths. */
+bool httpd__reserve_path(const struct httpd *s, const char *path);
+/* max_conns from RLIMIT_NOFILE, less the descriptors open now and
+ * HTTPD_FD_HEADROOM. */
+unsigned httpd__conn_budget(void);
+
+/* ws_origin.c, for ws.c */
+/* Whether a handshake with this Origin header (NULL: none) may proceed: no
+ * header, or s's ws_origins list, or else Origin's host and port are Host's. */
+bool ws__origin_ok(const struct httpd *s, const char *origin, const char *hosthdr);
 
 /* httpd_defer.c, for httpd.c */
 /* After on_request returned having deferred c's request: sends the reply if

@@ -12,6 +12,7 @@
 struct out_req {
   uv_write_t req;
   void *owned;
+  size_t cost; /* added to the connection's out_bytes while queued */
   char head[];
 };
 
@@ -76,13 +77,18 @@ void httpd_reply_body(struct httpd_reply *rep, const char *ctype, const void *bo
 static void on_write(uv_write_t *req, int status) {
   struct out_req *w = (struct out_req *)req;
   struct httpd_conn *c = req->data;
+  c->out_bytes -= w->cost;
   free(w->owned);
   free(w);
   httpd__conn_written(c, status);
 }
 
 static int raw_write(struct httpd_conn *c, struct out_req *w, uv_buf_t *bufs, unsigned n) {
+  unsigned i;
   w->req.data = c;
+  w->cost = HTTPD__WRITE_COST;
+  for (i = 0; i < n; i++)
+    w->cost += bufs[i].len;
   if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write) != 0) {
     free(w->owned);
     free(w);
@@ -90,6 +96,7 @@ static int raw_write(struct httpd_conn *c, struct out_req *w, uv_buf_t *bufs, un
     return -EPIPE;
   }
   c->writes++;
+  c->out_bytes += w->cost;
   return 0;
 }
 

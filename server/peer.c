@@ -6,6 +6,7 @@
 
 #include "server/app_int.h"
 #include "server/log.h"
+#include "server/sigmsg.h"
 
 static void make_token(char out[PEER_TOKEN_LEN + 1]) {
   unsigned char raw[PEER_TOKEN_LEN / 2];
@@ -20,6 +21,237 @@ static void make_token(char out[PEER_TOKEN_LEN + 1]) {
   out[PEER_TOKEN_LEN] = 0;
 }
 
+/* ---- limits against hostile clients (docs/security.md) ---- */
+
+#define PEER_PROBE_MS 2000 /* a live connection must show a sign of life within this */
+
+static void grace_del(struct peer *p) {
+  struct app *a = p->app;
+  if (!p->grace_prev && a->grace_head != p)
+    return;
+  if (p->grace_prev)
+    p->grace_prev->grace_next = p->grace_next;
+  else
+    a->grace_head = p->grace_next;
+  if (p->grace_next)
+    p->grace_next->grace_prev = p->grace_prev;
+  else
+    a->grace_tail = p->grace_prev;
+  p->grace_prev = p->grace_next = NULL;
+}
+
+static void grace_add(struct peer *p) {
+  struct app *a = p->app;
+  grace_del(p);
+  p->grace_prev = a->grace_tail;
+  if (a->grace_tail)
+    a->grace_tail->grace_next = p;
+  else
+    a->grace_head = p;
+  a->grace_tail = p;
+}
+
+static int ip_add(struct peer *p) {
+  struct iptab_entry *e = iptab_ref(p->app->by_ip, p->ip);
+  if (!e)
+    return -ENOMEM;
+  p->ip_next = e->head;
+  if (p->ip_next)
+    p->ip_next->ip_prev = p;
+  e->head = p;
+  e->n++;
+  return 0;
+}
+
+static void ip_del(struct peer *p) {
+  struct app *a = p->app;
+  struct iptab_entry *e = iptab_get(a->by_ip, p->ip);
+  if (!e)
+    return;
+  if (p->ip_prev)
+    p->ip_prev->ip_next = p->ip_next;
+  else if (e->head == p)
+    e->head = p->ip_next;
+  if (p->ip_next)
+    p->ip_next->ip_prev = p->ip_prev;
+  p->ip_prev = p->ip_next = NULL;
+  e->n--;
+  iptab_release(a->by_ip, p->ip);
+}
+
+int peer_admit(struct app *a, const char *ip) {
+  struct iptab_entry *e = iptab_get(a->by_ip, ip);
+  struct peer *q, *oldest = NULL;
+  /* A visitor in grace has lost its page (a reload, a vanished tab): a new visitor from
+   * the same address most likely is that page again, so it takes the oldest one's place. A
+   * burst of hello-and-close from one address therefore never holds more than its cap. */
+  if (e && a->cfg.max_visitors_per_ip > 0 && e->n >= (unsigned)a->cfg.max_visitors_per_ip) {
+    for (q = e->head; q; q = q->ip_next)
+      if (!q->ws)
+        oldest = q; /* newest first: the last one found is the oldest */
+    if (!oldest)
+      return -EBUSY;
+    log_event(LOG_INFO, "grace_replaced", LF_UINT("peer", oldest->id),
+              LF_STR("limit", "max_visitors_per_ip"), LF_IP("ip", ip));
+    visitlog_end(a, oldest, "replaced");
+    peer_free(oldest);
+  }
+  /* A full server prefers a visitor who is here to one who has gone. */
+  if ((int)a->n_peers >= a->cfg.max_peers) {
+    if (!a->grace_head)
+      return -ENOSPC;
+    oldest = a->grace_head;
+    log_event(LOG_INFO, "grace_replaced", LF_UINT("peer", oldest->id),
+              LF_STR("limit", "max_peers"), LF_IP("ip", ip));
+    visitlog_end(a, oldest, "replaced");
+    peer_free(oldest);
+  }
+  return 0;
+}
+
+void peer_attach(struct peer *p, struct ws_conn *c) {
+  struct app *a = p->app;
+  uint64_t now = uv_now(a->loop);
+  grace_del(p);
+  p->ws = c;
+  p->ws_lost_ms = 0;
+  p->offered_on_ws = false;
+  /* A visit without a media session must offer soon; one whose session survived (a
+   * network switch) keeps its READY deadline, if it still has one. */
+  p->offer_due_ms = !p->sid && a->cfg.offer_timeout_ms > 0
+                        ? now + (uint64_t)a->cfg.offer_timeout_ms : 0;
+}
+
+void peer_offered(struct peer *p) {
+  struct app *a = p->app;
+  p->offer_due_ms = 0;
+  p->ready_due_ms = a->cfg.ready_timeout_ms > 0
+                        ? uv_now(a->loop) + (uint64_t)a->cfg.ready_timeout_ms : 0;
+}
+
+/* Ends a visit that missed a deadline: told why, its WebSocket closed, gone at once. */
+static void peer_expire(struct peer *p, const char *why) {
+  struct ws_conn *c = p->ws;
+  peer_error(p, NULL, "timeout", why, NULL);
+  ws_close(c, 4008, "timeout");
+  visitlog_end(p->app, p, "timeout");
+  peer_free(p);
+}
+
+/* A new token on every welcome: a token works once, and whoever saw an old one (a log, a
+ * shoulder, an old tab) can no longer use it. */
+static void rotate_token(struct peer *p) {
+  struct app *a = p->app;
+  hmap_del(a->by_token, p->token, PEER_TOKEN_LEN);
+  do
+    make_token(p->token);
+  while (hmap_get(a->by_token, p->token, PEER_TOKEN_LEN));
+  if (hmap_put(a->by_token, p->token, PEER_TOKEN_LEN, p))
+    log_event(LOG_WARN, "token_lost", LF_UINT("peer", p->id), LF_STR("error", "out of memory"));
+}
+
+void peer_welcome(struct peer *p, bool resumed) {
+  if (resumed)
+    rotate_token(p);
+  peer_send(p, json_pack("{s:s, s:s, s:b}", "type", "welcome", "resume", p->token, "resumed",
+                         resumed));
+  if (resumed)
+    peer_send_resume(p);
+}
+
+/* c takes p's visit over; p's old WebSocket, if any, is told and closed. */
+static void resume_on(struct peer *p, struct ws_conn *c) {
+  struct ws_conn *old = p->ws;
+  if (old) {
+    ws_set_data(old, NULL);
+    peer_error(NULL, old, "resumed_elsewhere", "this visit was resumed on another connection",
+               NULL);
+    ws_close(old, 4000, "resumed elsewhere");
+  }
+  ws_set_data(c, p);
+  peer_attach(p, c);
+  p->app->n.resumes++;
+  peer_welcome(p, true);
+}
+
+void peer_resume_or_probe(struct peer *p, struct ws_conn *c) {
+  struct app *a = p->app;
+  if (!p->ws || ws_ping(p->ws) != 0) {
+    resume_on(p, c);
+    return;
+  }
+  p->probe_ws = c;
+  p->probe_rx = ws_rx_bytes(p->ws);
+  p->probe_until_ms = uv_now(a->loop) + PEER_PROBE_MS;
+  ws_set_data(c, p); /* claimed, and marked as waiting: p->ws != c */
+}
+
+/* c was attached to a visit outside of its hello message (a probe's outcome): what operators
+ * see of it (visit_start or visit_resume), as for a hello that attaches at once. */
+static void attached_later(struct app *a, struct ws_conn *c) {
+  visitlog_message_done(a, c, NULL, "", 0);
+}
+
+/* A probe's outcome, if there is one yet: true if it ended (peers may have been freed). */
+static bool probe_check(struct peer *p, uint64_t now) {
+  struct ws_conn *c = p->probe_ws;
+  if (ws_rx_bytes(p->ws) != p->probe_rx) {
+    /* The visit's connection is alive: it keeps the visit, the newcomer starts its own. */
+    log_event(LOG_INFO, "resume_refused", LF_UINT("peer", p->id),
+              LF_STR("why", "its connection is alive"));
+    p->probe_ws = NULL;
+    ws_set_data(c, NULL);
+    signal_new_visit(p->app, c);
+    attached_later(p->app, c);
+    return true;
+  }
+  if (now < p->probe_until_ms)
+    return false;
+  p->probe_ws = NULL;
+  resume_on(p, c);
+  attached_later(p->app, c);
+  return true;
+}
+
+void peer_ws_closed(struct peer *p, struct ws_conn *c) {
+  struct ws_conn *waiting = p->probe_ws;
+  if (waiting == c) {
+    p->probe_ws = NULL; /* the would-be resumer left */
+    return;
+  }
+  if (p->ws != c)
+    return;
+  peer_ws_lost(p);
+  if (waiting) {
+    p->probe_ws = NULL;
+    resume_on(p, waiting);
+    attached_later(p->app, waiting);
+  }
+}
+
+void peer_tick(struct app *a, uint64_t now) {
+  struct peer *p, *next;
+  char why[96];
+  /* A probe's end may start a visit, which may free any visitor in grace: start over. */
+again:
+  for (p = a->peers; p; p = p->next)
+    if (p->probe_ws && probe_check(p, now))
+      goto again;
+  for (p = a->peers; p; p = next) {
+    next = p->next;
+    if (!p->ws)
+      continue;
+    if (p->offer_due_ms && now >= p->offer_due_ms) {
+      snprintf(why, sizeof(why), "no offer within %d ms of hello", a->cfg.offer_timeout_ms);
+      peer_expire(p, why);
+    } else if (p->ready_due_ms && now >= p->ready_due_ms) {
+      snprintf(why, sizeof(why), "media did not start within %d ms of the offer",
+               a->cfg.ready_timeout_ms);
+      peer_expire(p, why);
+    }
+  }
+}
+
 struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
   struct peer *p = calloc(1, sizeof(*p));
   if (!p)
@@ -31,11 +263,16 @@ struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
   snprintf(p->ip, sizeof(p->ip), "%s", ip ? ip : "");
   ratelimit_init(&p->chat_rl, (uint32_t)a->cfg.chat_burst, (uint32_t)a->cfg.chat_per_sec,
                  uv_now(a->loop));
+  if (ip_add(p)) {
+    free(p);
+    return NULL;
+  }
   if (hmap_put(a->by_token, p->token, PEER_TOKEN_LEN, p) ||
       hmap_put(a->by_id, &p->id, sizeof(p->id), p) ||
       match_add(a->match, p->id, uv_now(a->loop)) != 0) {
     hmap_del(a->by_token, p->token, PEER_TOKEN_LEN);
     hmap_del(a->by_id, &p->id, sizeof(p->id));
+    ip_del(p);
     free(p);
     return NULL;
   }
@@ -56,8 +293,15 @@ void peer_free(struct peer *p) {
   peer_set_session(p, 0);
   if (p->ws)
     ws_set_data(p->ws, NULL);
+  if (p->probe_ws) {
+    /* A resume waiting for a visit that is gone: it may start over. */
+    ws_set_data(p->probe_ws, NULL);
+    ws_close(p->probe_ws, 1013, "try again");
+  }
   hmap_del(a->by_token, p->token, PEER_TOKEN_LEN);
   hmap_del(a->by_id, &p->id, sizeof(p->id));
+  grace_del(p);
+  ip_del(p);
   if (p->prev)
     p->prev->next = p->next;
   else
@@ -98,9 +342,17 @@ void peer_send(struct peer *p, json_t *msg) {
 
 void peer_error(struct peer *p, struct ws_conn *ws, const char *code, const char *message,
                 const char *ref) {
-  json_t *m = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", message);
-  if (ref)
-    json_object_set_new(m, "ref", json_string(ref));
+  /* Whatever the message quotes, the reply is valid UTF-8 and goes out: json_pack would
+   * refuse anything else, and the error would vanish. */
+  char text[SIGMSG_TEXT_MAX + 1], r[SIGMSG_REF_MAX + 1];
+  sigmsg_utf8_copy(text, sizeof(text), message, strlen(message));
+  json_t *m = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", text);
+  if (!m)
+    return;
+  if (ref) {
+    sigmsg_utf8_copy(r, sizeof(r), ref, strlen(ref));
+    json_object_set_new(m, "ref", json_string(r));
+  }
   if (p)
     p->app->n.ws_errors++;
   app_on_error(p, code, message, ref);
@@ -112,6 +364,7 @@ void peer_ws_lost(struct peer *p) {
   p->ws = NULL;
   p->offered_on_ws = false;
   p->ws_lost_ms = uv_now(p->app->loop);
+  grace_add(p);
 }
 
 void peer_set_media(struct peer *p, bool ready) {
@@ -264,6 +517,7 @@ static void on_ready(void *arg, uint64_t sid, const char *profile) {
     return;
   p->sess_ready = true;
   p->media_lost_ms = 0;
+  p->ready_due_ms = 0;
   log_debug("peer %llu media ready (%s)", (unsigned long long)p->id, profile);
   /* After a refresh the pair may have survived: feed the new session at once. */
   uint64_t partner = match_partner(a->match, p->id);

@@ -5,65 +5,57 @@
 #include "media/sdp.h"
 #include "server/app_int.h"
 #include "server/log.h"
+#include "server/sigmsg.h"
 
-#define MAX_TAGS 10
+/* A hello that starts a visit: refused while draining, over the address's or the server's
+ * limit (peer_admit may make room by ending visits in grace); otherwise welcomed. */
+void signal_new_visit(struct app *a, struct ws_conn *c) {
+  if (a->draining) {
+    peer_error(NULL, c, "draining", "this server is being taken out of service; reconnect",
+               "hello");
+    ws_close(c, 1013, "draining");
+    return;
+  }
+  int rc = peer_admit(a, ws_remote_ip(c));
+  if (rc == -EBUSY) {
+    peer_error(NULL, c, "ip_limit",
+               "too many visitors from your network; try again when one of them has left",
+               "hello");
+    ws_close(c, 1013, "ip limit");
+    return;
+  }
+  if (rc) {
+    peer_error(NULL, c, "full", "the server is full; try again in a minute", "hello");
+    ws_close(c, 1013, "full");
+    return;
+  }
+  struct peer *p = peer_new(a, c, ws_remote_ip(c));
+  if (!p) {
+    peer_error(NULL, c, "internal", "out of memory", "hello");
+    return;
+  }
+  ws_set_data(c, p);
+  peer_attach(p, c);
+  peer_welcome(p, false);
+}
 
-static void on_hello(struct app *a, struct ws_conn *c, json_t *msg) {
+static void on_hello(struct app *a, struct ws_conn *c, const struct sigmsg *msg) {
   struct peer *p = ws_get_data(c);
   if (p) {
     peer_error(p, c, "bad_state", "hello was already sent on this connection", "hello");
     return;
   }
-  json_t *jr = json_object_get(msg, "resume");
-  if (jr && !json_is_string(jr) && !json_is_null(jr)) {
-    peer_error(NULL, c, "bad_message", "resume must be a string", "hello");
+  /* Same visitor, new WebSocket: a refresh or a network switch. The visit is taken over
+   * only from a connection that is gone, or proves dead (peer_resume_or_probe); a token
+   * that cannot resume anything starts a new visit, as no token does. */
+  if (msg->resume && (p = peer_by_token(a, msg->resume)) != NULL && !p->probe_ws) {
+    peer_resume_or_probe(p, c);
     return;
   }
-  const char *token = json_is_string(jr) ? json_string_value(jr) : NULL;
-  bool resumed = false;
-  if (token && (p = peer_by_token(a, token)) != NULL) {
-    /* Same visitor, new WebSocket: a refresh or a network switch. An old connection that the
-     * server has not noticed dying yet loses the peer to the new one. */
-    if (p->ws) {
-      ws_set_data(p->ws, NULL);
-      ws_close(p->ws, 4000, "resumed elsewhere");
-    }
-    p->ws = c;
-    p->ws_lost_ms = 0;
-    p->offered_on_ws = false;
-    resumed = true;
-    a->n.resumes++;
-  } else {
-    if (a->draining) {
-      peer_error(NULL, c, "draining", "this server is being taken out of service; reconnect",
-                 "hello");
-      ws_close(c, 1013, "draining");
-      return;
-    }
-    if ((int)a->n_peers >= a->cfg.max_peers) {
-      peer_error(NULL, c, "full", "the server is full; try again in a minute", "hello");
-      ws_close(c, 1013, "full");
-      return;
-    }
-    p = peer_new(a, c, ws_remote_ip(c));
-    if (!p) {
-      peer_error(NULL, c, "internal", "out of memory", "hello");
-      return;
-    }
-  }
-  ws_set_data(c, p);
-  peer_send(p, json_pack("{s:s, s:s, s:b}", "type", "welcome", "resume", p->token, "resumed",
-                         resumed));
-  if (resumed)
-    peer_send_resume(p);
+  signal_new_visit(a, c);
 }
 
-static void on_offer(struct app *a, struct peer *p, json_t *msg) {
-  json_t *js = json_object_get(msg, "sdp");
-  if (!json_is_string(js)) {
-    peer_error(p, NULL, "bad_message", "offer needs a string field sdp", "offer");
-    return;
-  }
+static void on_offer(struct app *a, struct peer *p, const struct sigmsg *msg) {
   if (p->offered_on_ws) {
     peer_error(p, NULL, "already_negotiated",
                "this connection already has media; Tandem never renegotiates", "offer");
@@ -76,8 +68,7 @@ static void on_offer(struct app *a, struct peer *p, json_t *msg) {
     return;
   }
   const char *err = "unreadable offer";
-  const char *sdp = json_string_value(js);
-  int rc = sdp_parse_offer(sdp, json_string_length(js), o, &err);
+  int rc = sdp_parse_offer(msg->sdp, msg->sdp_len, o, &err);
   if (rc) {
     a->n.offers_rejected++;
     peer_error(p, NULL, "bad_offer", err, "offer");
@@ -99,61 +90,25 @@ static void on_offer(struct app *a, struct peer *p, json_t *msg) {
     if (!p->media_lost_ms)
       p->media_lost_ms = uv_now(a->loop);
   }
+  /* Whoever sends this offer, the partner is told that the media they will see next comes
+   * from a new session of this visit (its partner_video follows with the first keyframe). */
+  match_id partner = match_partner(a->match, p->id);
+  struct peer *q = partner ? peer_by_id(a, partner) : NULL;
+  if (q)
+    peer_send(q, json_pack("{s:s}", "type", "partner_reconnected"));
   p->have_partner_ts = false;
   peer_set_session(p, sid);
   p->offered_on_ws = true;
+  peer_offered(p);
   peer_send(p, json_pack("{s:s, s:s}", "type", "answer", "sdp", answer));
 }
 
-static int read_tags(json_t *msg, const char **tags, size_t *n, const char **lang,
-                     const char **err) {
-  *n = 0;
-  *lang = NULL;
-  json_t *ji = json_object_get(msg, "interests");
-  if (ji && !json_is_null(ji)) {
-    if (!json_is_array(ji)) {
-      *err = "interests must be an array of strings";
-      return -EINVAL;
-    }
-    if (json_array_size(ji) > MAX_TAGS) {
-      *err = "at most 10 interests";
-      return -EINVAL;
-    }
-    size_t i;
-    json_t *t;
-    json_array_foreach(ji, i, t) {
-      if (!json_is_string(t)) {
-        *err = "interests must be an array of strings";
-        return -EINVAL;
-      }
-      tags[(*n)++] = json_string_value(t);
-    }
-  }
-  json_t *jl = json_object_get(msg, "lang");
-  if (jl && !json_is_null(jl)) {
-    if (!json_is_string(jl) || json_string_length(jl) > 16) {
-      *err = "lang must be a short string such as \"en\"";
-      return -EINVAL;
-    }
-    *lang = json_string_value(jl);
-    if (!**lang)
-      *lang = NULL;
-  }
-  return 0;
-}
-
-static void on_start(struct app *a, struct peer *p, json_t *msg) {
-  const char *tags[MAX_TAGS], *lang, *err = NULL;
-  size_t n;
-  if (read_tags(msg, tags, &n, &lang, &err)) {
-    peer_error(p, NULL, "bad_message", err, "start");
-    return;
-  }
+static void on_start(struct app *a, struct peer *p, const struct sigmsg *msg) {
   if (!p->sid) {
     peer_error(p, NULL, "bad_state", "send an offer before start", "start");
     return;
   }
-  int rc = match_start(a->match, p->id, tags, n, lang, uv_now(a->loop));
+  int rc = match_start(a->match, p->id, msg->tags, msg->n_tags, msg->lang, uv_now(a->loop));
   if (rc == -EINVAL)
     peer_error(p, NULL, "bad_message",
                "interests: at most 10, each at most 32 bytes; no control characters", "start");
@@ -190,18 +145,7 @@ static void on_next(struct app *a, struct peer *p) {
   app_dispatch_match(a);
 }
 
-#define CHAT_MAX_BYTES 1000
-
-static void on_chat(struct app *a, struct peer *p, json_t *msg) {
-  json_t *jt = json_object_get(msg, "text");
-  if (!json_is_string(jt) || json_string_length(jt) == 0) {
-    peer_error(p, NULL, "bad_message", "chat needs a non-empty string field text", "chat");
-    return;
-  }
-  if (json_string_length(jt) > CHAT_MAX_BYTES) {
-    peer_error(p, NULL, "bad_message", "chat messages are at most 1000 bytes", "chat");
-    return;
-  }
+static void on_chat(struct app *a, struct peer *p, const struct sigmsg *msg) {
   uint64_t now = uv_now(a->loop);
   match_id partner = match_partner(a->match, p->id);
   struct peer *q = partner ? peer_by_id(a, partner) : NULL;
@@ -219,7 +163,7 @@ static void on_chat(struct app *a, struct peer *p, json_t *msg) {
     return;
   }
   a->n.chats++;
-  peer_send(q, json_pack("{s:s, s:O}", "type", "chat", "text", jt));
+  peer_send(q, json_pack("{s:s, s:s%}", "type", "chat", "text", msg->text, msg->text_len));
 }
 
 /* Ends the pair with the current partner and never pairs the two again. */
@@ -243,53 +187,32 @@ static void on_stop(struct app *a, struct peer *p) {
 
 void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_t len) {
   struct peer *p = ws_get_data(c);
+  struct sigmsg m;
+  struct sigmsg_error e;
   a->n.ws_messages++;
-  json_error_t jerr;
-  json_t *msg = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-  if (!msg) {
-    char m[200];
-    snprintf(m, sizeof(m), "invalid JSON: %s", jerr.text);
-    peer_error(p, c, "bad_json", m, NULL);
+  /* Parsed and validated whole before anything changes (sigmsg.c, fuzzed). */
+  if (sigmsg_parse(data, len, &m, &e)) {
+    peer_error(p, c, e.code, e.message, e.ref[0] ? e.ref : NULL);
     return;
   }
-  json_t *jt = json_object_get(msg, "type");
-  const char *type = json_is_string(jt) ? json_string_value(jt) : NULL;
-  if (!json_is_object(msg) || !type) {
-    peer_error(p, c, "bad_message", "a message is a JSON object with a string field type", NULL);
-    goto out;
+  if (m.type == SIGMSG_HELLO) {
+    on_hello(a, c, &m);
+  } else if (p && p->ws != c) {
+    /* A resume waiting for the visit's old connection to prove itself alive or dead. */
+    peer_error(NULL, c, "bad_state", "wait for welcome", m.type_name);
+  } else if (!p) {
+    peer_error(NULL, c, "bad_state", "send hello first", m.type_name);
+  } else {
+    switch (m.type) {
+    case SIGMSG_OFFER: on_offer(a, p, &m); break;
+    case SIGMSG_START: on_start(a, p, &m); break;
+    case SIGMSG_NEXT: on_next(a, p); break;
+    case SIGMSG_STOP: on_stop(a, p); break;
+    case SIGMSG_CHAT: on_chat(a, p, &m); break;
+    case SIGMSG_BLOCK: on_block(a, p); break;
+    case SIGMSG_PING: peer_send(p, json_pack("{s:s}", "type", "pong")); break;
+    default: break;
+    }
   }
-  if (!strcmp(type, "hello")) {
-    on_hello(a, c, msg);
-    goto out;
-  }
-  static const char *const known[] = {"offer", "start", "next", "stop", "chat", "block", "ping", NULL};
-  bool ok = false;
-  for (int i = 0; known[i]; i++)
-    ok = ok || !strcmp(type, known[i]);
-  if (!ok) {
-    char m[160];
-    snprintf(m, sizeof(m), "unknown message type '%.64s'", type);
-    peer_error(p, c, "unknown_type", m, type);
-    goto out;
-  }
-  if (!p) {
-    peer_error(NULL, c, "bad_state", "send hello first", type);
-    goto out;
-  }
-  if (!strcmp(type, "offer"))
-    on_offer(a, p, msg);
-  else if (!strcmp(type, "start"))
-    on_start(a, p, msg);
-  else if (!strcmp(type, "next"))
-    on_next(a, p);
-  else if (!strcmp(type, "stop"))
-    on_stop(a, p);
-  else if (!strcmp(type, "chat"))
-    on_chat(a, p, msg);
-  else if (!strcmp(type, "block"))
-    on_block(a, p);
-  else if (!strcmp(type, "ping"))
-    peer_send(p, json_pack("{s:s}", "type", "pong"));
-out:
-  json_decref(msg);
+  sigmsg_clear(&m);
 }

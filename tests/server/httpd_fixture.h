@@ -36,6 +36,7 @@ struct fx {
   int send_err, send_err_after;
   bool done_called;
   bool signalled; /* client thread only */
+  bool ws_noclaim; /* on_ws_open leaves the connection unclaimed ("claim" claims it) */
   char ws_ip[64];
   /* Extra routes, tried first; true when it handled the request. */
   bool (*route)(struct fx *f, const struct httpd_request *req, struct httpd_reply *rep);
@@ -98,7 +99,8 @@ static void on_request(void *arg, const struct httpd_request *req, struct httpd_
 static void on_ws_open(void *arg, struct ws_conn *c, const struct httpd_request *req) {
   struct fx *f = arg;
   f->ws_opens++;
-  ws_set_data(c, f);
+  if (!f->ws_noclaim)
+    ws_set_data(c, f);
   snprintf(f->ws_ip, sizeof(f->ws_ip), "%s", ws_remote_ip(c));
 }
 
@@ -121,6 +123,9 @@ static void on_ws_message(void *arg, struct ws_conn *c, const char *data, size_t
       }
     }
     f->send_err_after = ws_send_text(c, "x", 1);
+  } else if (len == 5 && !memcmp(data, "claim", 5)) {
+    ws_set_data(c, f);
+    ws_send_text(c, data, len);
   } else if (len == 8 && !memcmp(data, "shutdown", 8)) {
     httpd_close(f->s, on_done, f);
   } else if (binary) {

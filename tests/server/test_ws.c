@@ -63,10 +63,32 @@ static const char ws_req[] =
     "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
     "Sec-WebSocket-Version: 13\r\n\r\n";
 
-static struct wsc *wsc_open(struct fx *f) {
+/* A client whose receive buffer is rcvbuf bytes from the start (0: the default), so that
+ * the server's sending backs up at once when it does not read. */
+static struct cli *cli_connect_rcvbuf(struct fx *f, int rcvbuf) {
+  struct cli *c;
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)f->port) };
+  struct timeval tv = { .tv_sec = 5 };
+  if (!rcvbuf)
+    return cli_connect(f);
+  c = calloc(1, sizeof(*c));
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  c->fd = socket(AF_INET, SOCK_STREAM, 0);
+  setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+    close(c->fd);
+    free(c);
+    return NULL;
+  }
+  return c;
+}
+
+static struct wsc *wsc_open_rcvbuf(struct fx *f, int rcvbuf) {
   struct wsc *w = calloc(1, sizeof(*w));
   struct resp r;
-  if (!(w->c = cli_connect(f)) || !cli_sends(w->c, ws_req) ||
+  if (!(w->c = cli_connect_rcvbuf(f, rcvbuf)) || !cli_sends(w->c, ws_req) ||
       !read_response(w->c, &r, false) || r.status != 101 ||
       /* RFC 6455 section 1.3's example: SHA-1 of the key + GUID, base64. */
       !strstr(r.head, "\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n")) {
@@ -77,6 +99,10 @@ static struct wsc *wsc_open(struct fx *f) {
   }
   wslay_frame_context_init(&w->fr, &wsc_cbs, w);
   return w;
+}
+
+static struct wsc *wsc_open(struct fx *f) {
+  return wsc_open_rcvbuf(f, 0);
 }
 
 static void wsc_free(struct wsc *w) {
@@ -345,6 +371,207 @@ static void test_ws_pong_flood(void **state) {
   free(f);
 }
 
+/* Empty pings, whose pongs carry no payload, from a client that never reads: each
+ * queued pong counts against max_ws_outbuf, so the connection is dropped instead of
+ * growing without bound (before, they counted as 0 bytes and 9M of them held 600 MB). */
+static void cl_ws_empty_ping_flood(struct fx *f) {
+  struct wsc *w;
+  static char batch[4096 * 6];
+  int i;
+  /* A tiny receive window, so the pongs back up on the server's side at once. */
+  CHECK(f, (w = wsc_open_rcvbuf(f, 4096)));
+  w->batch = batch;
+  for (i = 0; i < 4096; i++)
+    CHECK(f, wsc_frame(w, WSLAY_PING, 1, 1, "", 0));
+  w->batch = NULL;
+  /* 400k pings at most (2.4 MB, which the kernel may well take at once); the server
+   * closes the connection once their pongs pass the budget. */
+  for (i = 0; i < 100 && cli_send(w->c, batch, w->blen); i++)
+    ;
+  CHECK(f, wait_eof(w->c));
+  wsc_free(w);
+}
+
+static void test_ws_empty_ping_flood(void **state) {
+  struct fx *f = fx_new();
+  f->cfg.max_ws_outbuf = 64 * 1024;
+  run(f, cl_ws_empty_ping_flood);
+  assert_int_equal(f->ws_closes, 1);
+  free(f);
+}
+
+/* One-byte fragments: a message may have max_ws_fragments frames (64 by default) and is
+ * reassembled in one buffer; one more frame closes the connection with 1008. Before,
+ * fragments had no limit and each cost about 90 bytes of wslay's bookkeeping. */
+static void cl_ws_fragments(struct fx *f) {
+  struct wsc *w;
+  char buf[256];
+  size_t n;
+  int i;
+  CHECK(f, (w = wsc_open(f)));
+  for (i = 0; i < 64; i++)
+    CHECK(f, wsc_frame(w, i ? WSLAY_CONTINUATION_FRAME : WSLAY_TEXT_FRAME, i == 63, 1,
+                       &"abcdefgh"[i % 8], 1));
+  CHECK(f, wsc_read(w, buf, sizeof(buf), &n) == WSLAY_TEXT_FRAME);
+  CHECK(f, n == 64 && !memcmp(buf, "abcdefgh", 8) && !memcmp(buf + 56, "abcdefgh", 8));
+  /* Control frames between fragments do not count; the 65th data frame does. */
+  for (i = 0; i < 65; i++) {
+    CHECK(f, wsc_frame(w, i ? WSLAY_CONTINUATION_FRAME : WSLAY_BINARY_FRAME, 0, 1, "x", 1));
+    if (i % 16 == 0)
+      CHECK(f, wsc_frame(w, WSLAY_PING, 1, 1, "", 0));
+  }
+  CHECK(f, wsc_expect_close(w, 1008));
+  wsc_free(w);
+}
+
+static void test_ws_fragments(void **state) {
+  struct fx *f = fx_new();
+  run(f, cl_ws_fragments);
+  assert_int_equal(f->ws_msgs, 1);
+  assert_int_equal(f->ws_closes, 1);
+  free(f);
+}
+
+/* A message begun and never finished, on a connection kept alive with pings: closed
+ * (1008) once it is older than idle_timeout_ms, instead of holding its buffer forever. */
+static void cl_ws_stale_fragment(struct fx *f) {
+  struct wsc *w;
+  char buf[256];
+  size_t n;
+  int i, op = -1;
+  CHECK(f, (w = wsc_open(f)));
+  CHECK(f, wsc_frame(w, WSLAY_TEXT_FRAME, 0, 1, "never ", 6));
+  for (i = 0; i < 60; i++) {
+    CHECK(f, wsc_frame(w, WSLAY_PING, 1, 1, "", 0));
+    while ((op = wsc_read(w, buf, sizeof(buf), &n)) == WSLAY_PING || op == WSLAY_PONG)
+      if (op == WSLAY_PONG)
+        break;
+    if (op != WSLAY_PONG)
+      break;
+    usleep(50 * 1000);
+  }
+  CHECK(f, op == WSLAY_CONNECTION_CLOSE && n >= 2 &&
+               (((uint8_t)buf[0] << 8) | (uint8_t)buf[1]) == 1008);
+  wsc_free(w);
+}
+
+static void test_ws_stale_fragment(void **state) {
+  struct fx *f = fx_new();
+  f->cfg.ws_ping_ms = 100;
+  f->cfg.idle_timeout_ms = 400;
+  run(f, cl_ws_stale_fragment);
+  assert_int_equal(f->ws_msgs, 0);
+  assert_int_equal(f->ws_closes, 1);
+  free(f);
+}
+
+/* The status of a handshake with these extra header lines (each ending in CRLF). */
+static int ws_status(struct fx *f, const char *host, const char *extra) {
+  struct cli *c = cli_connect(f);
+  struct resp r;
+  char req[1024];
+  int st = -1;
+  snprintf(req, sizeof(req),
+           "GET /ws HTTP/1.1\r\n%s%s%sUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+           host ? "Host: " : "", host ? host : "", host ? "\r\n" : "", extra);
+  if (c && cli_sends(c, req) && read_response(c, &r, false))
+    st = r.status;
+  cli_free(c);
+  return st;
+}
+
+/* Finding 10: any web page could make its visitors' browsers use the server. By default
+ * only the page's own origin may (Origin's host and port are Host's); clients that send no
+ * Origin are not browsers and are let in. */
+static void cl_ws_origin_default(struct fx *f) {
+  CHECK(f, ws_status(f, "test", "") == 101);
+  CHECK(f, ws_status(f, NULL, "") == 101);
+  CHECK(f, ws_status(f, "test", "Origin: http://test\r\n") == 101);
+  CHECK(f, ws_status(f, "Test:80", "Origin: http://tEst\r\n") == 101);
+  CHECK(f, ws_status(f, "test", "Origin: https://test\r\n") == 101);
+  CHECK(f, ws_status(f, "test:8080", "Origin: http://test:8080\r\n") == 101);
+  CHECK(f, ws_status(f, "[::1]:8080", "Origin: http://[::1]:8080\r\n") == 101);
+  CHECK(f, ws_status(f, "test", "Origin: http://evil.example\r\n") == 403);
+  CHECK(f, ws_status(f, "test", "Origin: http://test.evil.example\r\n") == 403);
+  CHECK(f, ws_status(f, "test:8080", "Origin: http://test:8081\r\n") == 403);
+  CHECK(f, ws_status(f, "test:80", "Origin: https://test\r\n") == 403);
+  CHECK(f, ws_status(f, "test", "Origin: null\r\n") == 403);
+  CHECK(f, ws_status(f, NULL, "Origin: http://test\r\n") == 403);
+  CHECK(f, ws_status(f, "test", "Origin: http://test@evil\r\n") == 403);
+  CHECK(f, ws_status(f, "test", "Origin: http://test/\r\n") == 403);
+}
+
+static void test_ws_origin_default(void **state) {
+  struct fx *f = fx_new();
+  run(f, cl_ws_origin_default);
+  assert_int_equal(f->ws_opens, 7);
+  free(f);
+}
+
+static void cl_ws_origin_list(struct fx *f) {
+  CHECK(f, ws_status(f, "x", "Origin: https://tandem.example\r\n") == 101);
+  CHECK(f, ws_status(f, "x", "Origin: HTTP://LOCALHOST:8080\r\n") == 101);
+  CHECK(f, ws_status(f, "x", "") == 101);
+  /* With a list, only the list: a rebound name (Host = Origin = evil) is refused. */
+  CHECK(f, ws_status(f, "x", "Origin: http://x\r\n") == 403);
+  CHECK(f, ws_status(f, "x", "Origin: https://tandem.example.evil\r\n") == 403);
+  CHECK(f, ws_status(f, "x", "Origin: https://tandem\r\n") == 403);
+}
+
+static void test_ws_origin_list(void **state) {
+  struct fx *f = fx_new();
+  f->cfg.ws_origins = " https://tandem.example,http://localhost:8080 ";
+  run(f, cl_ws_origin_list);
+  assert_int_equal(f->ws_opens, 3);
+  free(f);
+}
+
+static void cl_ws_origin_any(struct fx *f) {
+  CHECK(f, ws_status(f, "x", "Origin: http://anything.example\r\n") == 101);
+}
+
+static void test_ws_origin_any(void **state) {
+  struct fx *f = fx_new();
+  f->cfg.ws_origins = "*";
+  run(f, cl_ws_origin_any);
+  assert_int_equal(f->ws_opens, 1);
+  free(f);
+}
+
+/* A WebSocket its owner never claims (no hello, in the server) is closed after
+ * ws_claim_ms; a claimed one lives on and is pinged as usual. */
+static void cl_ws_claim(struct fx *f) {
+  struct wsc *a, *b;
+  char buf[256];
+  size_t n;
+  CHECK(f, (a = wsc_open(f)));
+  CHECK(f, (b = wsc_open(f)));
+  CHECK(f, wsc_text(b, "claim"));
+  CHECK(f, wsc_read(b, buf, sizeof(buf), &n) == WSLAY_TEXT_FRAME);
+  CHECK(f, wsc_expect_close(a, 1008));
+  CHECK(f, wsc_frame(a, WSLAY_CONNECTION_CLOSE, 1, 1, "", 0));
+  CHECK(f, wait_eof(a->c));
+  CHECK(f, wsc_read(b, buf, sizeof(buf), &n) == WSLAY_PING);
+  CHECK(f, wsc_frame(b, WSLAY_PONG, 1, 1, "", 0));
+  CHECK(f, wsc_text(b, "still here"));
+  CHECK(f, wsc_read(b, buf, sizeof(buf), &n) == WSLAY_TEXT_FRAME);
+  CHECK(f, n == 10);
+  wsc_free(a);
+  wsc_free(b);
+}
+
+static void test_ws_claim(void **state) {
+  struct fx *f = fx_new();
+  f->cfg.ws_claim_ms = 200;
+  f->cfg.ws_ping_ms = 300;
+  f->ws_noclaim = true;
+  run(f, cl_ws_claim);
+  assert_int_equal(f->ws_opens, 2);
+  assert_int_equal(f->ws_closes, 2);
+  free(f);
+}
+
 static void cl_ws_ping(struct fx *f) {
   struct wsc *w;
   char buf[256];
@@ -427,6 +654,13 @@ int main(void) {
     cmocka_unit_test(test_ws_backpressure),
     cmocka_unit_test(test_ws_ping),
     cmocka_unit_test(test_ws_pong_flood),
+    cmocka_unit_test(test_ws_empty_ping_flood),
+    cmocka_unit_test(test_ws_fragments),
+    cmocka_unit_test(test_ws_stale_fragment),
+    cmocka_unit_test(test_ws_origin_default),
+    cmocka_unit_test(test_ws_claim),
+    cmocka_unit_test(test_ws_origin_list),
+    cmocka_unit_test(test_ws_origin_any),
     cmocka_unit_test(test_ws_httpd_close),
     cmocka_unit_test(test_close_with_open_connections),
   };
