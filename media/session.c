@@ -121,8 +121,12 @@ void session__send_rtcp(struct session *s, uint8_t *buf, size_t len) {
 
 void session__check_ready(struct session *s, uint64_t now) {
   struct worker *w = s->w;
-  bool flowing = s->dtls_done && s->in[KIND_VIDEO].packets > 0 &&
-                 now - s->in[KIND_VIDEO].last_ms < w->cfg.silence_ms;
+  /* READY needs video (nobody is matched with a black screen); after that any media keeps a
+   * session flowing, so a browser with its camera off (sending no video) keeps its pair. */
+  uint64_t last = s->in[KIND_VIDEO].last_ms;
+  if (s->ready && s->in[KIND_AUDIO].last_ms > last)
+    last = s->in[KIND_AUDIO].last_ms;
+  bool flowing = s->dtls_done && s->in[KIND_VIDEO].packets > 0 && now - last < w->cfg.silence_ms;
   if (!s->ready && flowing) {
     s->ready = s->flowing = true;
     worker__event(w, WEV_READY, s->id, (int)s->profile, NULL, 0);

@@ -119,7 +119,7 @@ function render() {
     : s === 'cooldown' && cooling ? `Too many skips. Back in ${secondsLeft()} s`
     : s === 'ready' && cooling ? `Too many skips. Start again in ${secondsLeft()} s`
     : s === 'waiting' || s === 'cooldown' ? 'Looking for someone…'
-    : s === 'paired' ? 'Connecting video…'
+    : s === 'paired' ? (st.noPicture ? "No picture: the stranger's camera may be off" : 'Connecting video…')
     : s === 'leaving' ? '' : st.wantStart ? 'Getting ready…'
     : 'Press Start to meet someone';
 
@@ -155,6 +155,7 @@ function watchFrames() {
   const v = ui.remote;
   if (!v.requestVideoFrameCallback) return;
   const onFrame = (now, meta) => {
+    st.lastFrameAt = performance.now();
     if (!st.showing && st.state === 'paired' && st.partnerTs !== null) {
       const ts = meta && typeof meta.rtpTimestamp === 'number' ? meta.rtpTimestamp : null;
       if (ts === null || ((ts - st.partnerTs) | 0) >= 0) {
@@ -167,8 +168,9 @@ function watchFrames() {
   v.requestVideoFrameCallback(onFrame);
 }
 
-// A picture that stays black (the partner turned their camera off) gets a word, rather than
-// a black box that looks broken.
+// A partner whose camera is off sends no video (or, from other clients, black frames): a picture
+// that stops or stays black gets a word rather than a frozen or black box that looks broken, and
+// so does a new partner whose first picture does not come.
 function watchDark() {
   const c = document.createElement('canvas');
   c.width = 8; c.height = 6;
@@ -184,8 +186,15 @@ function watchDark() {
       dark = sum / 48 < 16;
     }
     darkFor = dark ? darkFor + 1 : 0;
-    ui.remoteBox.classList.toggle('dark', darkFor >= 2);
-  }, 1000);
+    const now = performance.now();
+    const stalled = st.showing && st.state === 'paired' && now - (st.lastFrameAt || 0) > 1500;
+    ui.remoteBox.classList.toggle('dark', darkFor >= 2 || stalled);
+    const noPicture = st.state === 'paired' && !st.showing && Date.now() - st.pairedAt > 4000;
+    if (noPicture !== st.noPicture) {
+      st.noPicture = noPicture;
+      render();
+    }
+  }, 500);
 }
 
 // ---- text chat ----
@@ -377,6 +386,7 @@ function onMessage(m) {
       break;
     }
     case 'matched':
+      st.pairedAt = Date.now();
       if (m.resumed && st.state === 'paired') { render(); break; }
       endPair();
       ui.shared.textContent = m.shared && m.shared.length ? `You both like: ${m.shared.join(', ')}` : '';
@@ -620,8 +630,8 @@ document.addEventListener('keydown', (e) => {
   escTimer = setTimeout(() => { st.escAt = 0; ui.escHint.hidden = true; }, 3000);
 });
 
-// Microphone, camera (the tracks are disabled: the partner gets silence and black frames)
-// and the partner's volume.
+// Microphone (the track is disabled: the partner gets silence), camera (no video is sent at all
+// while it is off; the server keeps a pair alive on audio) and the partner's volume.
 function applyToggles() {
   const muted = ui.mute.getAttribute('aria-pressed') === 'true';
   const camOff = ui.camera.getAttribute('aria-pressed') === 'true';
@@ -632,19 +642,14 @@ function applyToggles() {
   ui.mute.title = muted ? 'Unmute your microphone' : 'Mute your microphone';
   ui.camera.title = camOff ? 'Turn your camera on' : 'Turn your camera off';
   ui.localBox.classList.toggle('off', camOff);
-  limitVideo(camOff);
+  sendVideo(!camOff);
 }
 
-// A disabled camera still sends (black) frames: the server counts a peer whose video stops as
-// gone. Two a second keep the pair and a keyframe for each new partner, at almost no cost.
-function limitVideo(camOff) {
-  const sender = st.pc && st.pc.getSenders().find((x) => x.track && x.track.kind === 'video');
-  if (!sender) return;
-  const p = sender.getParameters();
-  if (!p.encodings || !p.encodings.length) return;
-  if (camOff) p.encodings[0].maxFramerate = 2;
-  else delete p.encodings[0].maxFramerate;
-  sender.setParameters(p).catch(() => {});
+function sendVideo(on) {
+  if (!st.pc || !st.stream) return;
+  const tr = st.pc.getTransceivers().find((x) => x.receiver.track && x.receiver.track.kind === 'video');
+  const track = on ? st.stream.getVideoTracks()[0] || null : null;
+  if (tr && tr.sender.track !== track) tr.sender.replaceTrack(track).catch(() => {});
 }
 for (const b of [ui.mute, ui.camera]) {
   b.onclick = () => {

@@ -1,6 +1,6 @@
 // page_media.test.mjs -- mute and camera off reach the partner, read from what the partner's
-// RTCPeerConnection decodes: audio energy stops growing, video turns black and falls to a
-// trickle of frames (the server needs some video to keep the pair), and both come back. The
+// RTCPeerConnection decodes: audio energy stops growing, video frames stop (no video is sent;
+// the pair lives on audio) and the partner is told there is no picture, and both come back. The
 // self-view is mirrored, the partner's video is not; the volume control sets the partner's
 // volume.
 import { test } from 'node:test';
@@ -19,11 +19,6 @@ async function rates(p, ms = 2000) {
   const s = (Date.now() - t0) / 1000;
   return { fps: (b.frames - a.frames) / s, energy: b.energy - a.energy, audioPps: (b.audioPackets - a.audioPackets) / s };
 }
-
-const brightness = async (p) => {
-  const rgb = await p.page.evaluate(() => window.__sampleRemote());
-  return rgb ? (rgb[0] + rgb[1] + rgb[2]) / 3 : null;
-};
 
 test('mute and camera off reach the partner; the self-view is mirrored', async (t) => {
   const server = await startServer();
@@ -58,31 +53,24 @@ test('mute and camera off reach the partner; the self-view is mirrored', async (
     });
     console.log('muted', JSON.stringify(muted));
 
-    // Camera off: B's picture turns black and its decoded frame rate drops to a trickle.
+    // Camera off: B's decoded frames stop (A sends no video at all) and B is told.
     await A.page.click('#camera');
     assert.equal(await A.page.getAttribute('#camera', 'aria-pressed'), 'true');
     assert.ok(await A.page.isVisible('#local-box .cam-off'), 'A sees that the camera is off');
-    await waitFor('B sees black', async () => {
-      const v = await brightness(B);
-      return { ok: v !== null && v < 25, v };
-    });
-    const dark = await waitFor('B decodes a trickle', async () => {
-      const r = await rates(B, 3000);
-      return { ok: r.fps <= 3.5, ...r };
+    const dark = await waitFor('B decodes no more frames', async () => {
+      const r = await rates(B, 2000);
+      return { ok: r.fps === 0 && r.audioPps > 10, ...r };
     });
     console.log('camera off', JSON.stringify(dark));
     await waitFor('B is told there is no picture', async () => ({ ok: await B.page.isVisible('#dark-note') }));
     await A.shot('desktop-muted-camera-off.png');
     await B.shot('desktop-partner-camera-off.png');
-    // The pair outlives the server's silence limit (3 s) with the camera off.
+    // The pair outlives the server's silence limit (3 s) with no video at all: audio keeps it.
     const f0 = (await B.inbound()).frames;
-    await waitFor('B keeps receiving A for more than 3 s', async () => {
-      const s = await B.state();
-      const f = (await B.inbound()).frames;
-      if (s.state !== 'paired') throw new Error(`B left the pair: ${JSON.stringify(s)}`);
-      return { ok: f >= f0 + 8, frames: f - f0 };
-    }, 30000, 500);
-    assert.equal((await A.state()).state, 'paired');
+    await new Promise((r) => setTimeout(r, 4500));
+    assert.equal((await B.state()).state, 'paired', 'B should still be paired with A');
+    assert.equal((await A.state()).state, 'paired', 'A should still be paired with B');
+    assert.equal((await B.inbound()).frames, f0, 'no frame from A while its camera is off');
 
     // Both back on: colour, a full frame rate and sound again.
     await A.page.click('#camera');
