@@ -118,7 +118,8 @@ async function main() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-soak-'));
   const server = spawn(bin, [`--http-port=${port}`, '--http-addr=127.0.0.1', '--media-port=0',
     '--media-addr=127.0.0.1', '--public-ip=127.0.0.1', `--data-dir=${dataDir}`,
-    '--log-level=info', `--max-peers=${peers * 2}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--log-level=info', `--max-peers=${peers * 2}`, '--max-visitors-per-ip=0',
+    '--max-conns-per-ip=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   server.stdout.on('data', (d) => { log += d; });
   server.stderr.on('data', (d) => { log += d; });
