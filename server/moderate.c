@@ -3,6 +3,7 @@
 #include "server/moderate.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,27 @@ void moderate_close(struct app *a, void (*done)(void *), void *arg) {
   hmap_free(m->blocks);
   free(m);
   part_done(c);
+}
+
+void moderate_metrics(void *file, struct app *a) {
+  FILE *f = file;
+  struct moderate *m = a->mod;
+  if (!m)
+    return;
+  struct workpool_stats ws;
+  workpool_get_stats(m->pool, &ws);
+  fprintf(f, "# HELP tandem_bans_in_force Bans in force (device, address, /64).\n"
+             "# TYPE tandem_bans_in_force gauge\ntandem_bans_in_force %zu\n",
+          ban_set_count(m->bans));
+  fprintf(f, "# HELP tandem_store_pending Store operations queued and not yet answered.\n"
+             "# TYPE tandem_store_pending gauge\ntandem_store_pending %zu\n",
+          store_pending(m->store));
+  fprintf(f, "# HELP tandem_modpool_jobs Snapshot and evidence jobs in the moderation pool.\n"
+             "# TYPE tandem_modpool_jobs gauge\ntandem_modpool_jobs %u\n",
+          ws.in_pool);
+  fprintf(f, "# HELP tandem_modpool_rejected_total Jobs refused because the pool was full.\n"
+             "# TYPE tandem_modpool_rejected_total counter\ntandem_modpool_rejected_total %llu\n",
+          (unsigned long long)ws.rejected);
 }
 
 void moderate_tick(struct app *a) {
