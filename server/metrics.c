@@ -125,6 +125,7 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_chats_total", "counter", "Chat messages relayed.", (double)a->n.chats);
   metric(f, "tandem_chats_dropped_total", "counter", "Chat messages refused (rate, no partner).", (double)a->n.chats_dropped);
   metric(f, "tandem_blocks_total", "counter", "Blocks.", (double)a->n.blocks);
+  metric(f, "tandem_rate_limited_total", "counter", "Offers and resumes refused by offers_per_min, offers_per_min_per_ip or resumes_per_min.", (double)a->n.rate_limited);
   metric(f, "tandem_reports_total", "counter", "Reports stored (with their evidence) and acknowledged.", (double)a->n.reports);
   metric(f, "tandem_reports_failed_total", "counter", "Reports that could not be stored.", (double)a->n.reports_failed);
   metric(f, "tandem_bans_total", "counter", "Bans made (by moderators, the report policy or the classifier).", (double)a->n.bans);

@@ -22,7 +22,7 @@ after(async () => { for (const f of cleanup.reverse()) await f(); });
 
 test('every acknowledged report survives kill -9, with its evidence', { timeout: 240000 }, async () => {
   const s1 = await startServer([`--admin-token=${TOKEN}`, '--media-workers=2',
-    '--max-visitors-per-ip=0', '--max-conns-per-ip=0', '--report-max=8']);
+    '--max-visitors-per-ip=0', '--max-conns-per-ip=0', '--offers-per-min-per-ip=0', '--report-max=8']);
   const dataDir = s1.dataDir;
   cleanup.push(async () => {
     if (s1.proc.exitCode === null) s1.proc.kill('SIGKILL');
