@@ -929,6 +929,8 @@ int main(int argc, char **argv) {
       snprintf(name, sizeof(name), "%.*s", (int)(len < 60 ? len : 60), a);
       return usage(NULL, "unknown option: %s", name);
     }
+    if (o->flag && eq)
+      return usage(NULL, "%s takes no value", o->name);
     if (o->flag)
       *o->flag = true;
     else if (eq)
