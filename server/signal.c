@@ -5,17 +5,21 @@
 #include "media/sdp.h"
 #include "server/app_int.h"
 #include "server/log.h"
+#include "server/moderate.h"
 #include "server/sigmsg.h"
 
 /* A hello that starts a visit: refused while draining, over the address's or the server's
  * limit (peer_admit may make room by ending visits in grace); otherwise welcomed. */
-void signal_new_visit(struct app *a, struct ws_conn *c) {
+void signal_new_visit(struct app *a, struct ws_conn *c, const char *device, size_t device_len) {
   if (a->draining) {
     peer_error(NULL, c, "draining", "this server is being taken out of service; reconnect",
                "hello");
     ws_close(c, 1013, "draining");
     return;
   }
+  /* A banned device or address is told so, whatever else. */
+  if (!moderate_admit(a, c, device, device_len))
+    return;
   int rc = peer_admit(a, ws_remote_ip(c));
   if (rc == -EBUSY) {
     peer_error(NULL, c, "ip_limit",
@@ -34,6 +38,7 @@ void signal_new_visit(struct app *a, struct ws_conn *c) {
     peer_error(NULL, c, "internal", "out of memory", "hello");
     return;
   }
+  moderate_peer_new(p, device, device_len);
   ws_set_data(c, p);
   peer_attach(p, c);
   peer_welcome(p, false);
@@ -52,7 +57,7 @@ static void on_hello(struct app *a, struct ws_conn *c, const struct sigmsg *msg)
     peer_resume_or_probe(p, c);
     return;
   }
-  signal_new_visit(a, c);
+  signal_new_visit(a, c, msg->device, msg->device_len);
 }
 
 static void on_offer(struct app *a, struct peer *p, const struct sigmsg *msg) {
@@ -174,6 +179,7 @@ static void on_block(struct app *a, struct peer *p) {
     return;
   }
   a->n.blocks++;
+  moderate_block(a, p, peer_by_id(a, partner));
   if (match_block(a->match, p->id, partner, uv_now(a->loop)) < 0)
     peer_error(p, NULL, "internal", "out of memory", "block"); /* -ENOMEM or -ENOSPC */
   app_dispatch_match(a);
@@ -210,6 +216,7 @@ void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_
     case SIGMSG_STOP: on_stop(a, p); break;
     case SIGMSG_CHAT: on_chat(a, p, &m); break;
     case SIGMSG_BLOCK: on_block(a, p); break;
+    case SIGMSG_REPORT: moderate_report(a, p, &m); break;
     case SIGMSG_PING: peer_send(p, json_pack("{s:s}", "type", "pong")); break;
     default: break;
     }
