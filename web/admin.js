@@ -40,7 +40,7 @@ const st = {
   token: storage.get(KEY_TOKEN), actor: storage.get(KEY_ACTOR) || '',
   session: 0,          // bumped at every login and logout: late answers of an old one are dropped
   view: 'live',
-  live: { tiles: new Map(), gone: new Map(), inflight: 0, timer: 0, pump: 0, polling: false, peers: 0, lastOk: 0 },
+  live: { tiles: new Map(), gone: new Map(), inflight: 0, timer: 0, pump: 0, polling: false },
   reports: { urls: [], next: null, loading: false },
   bans: { next: null },
   audit: { pages: [null], next: null },
@@ -135,9 +135,7 @@ function fmtTime(ms) {
   const d = new Date(ms);
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
-function timeEl(ms) {
-  return ms ? el('time', { datetime: new Date(ms).toISOString(), text: fmtTime(ms) }) : '—';
-}
+const timeEl = (ms) => (ms ? el('time', { datetime: new Date(ms).toISOString(), text: fmtTime(ms) }) : '—');
 function fmtDuration(s) {
   if (!s) return 'permanently';
   if (s % 86400 === 0 && s > 86400) return `for ${s / 86400} days`;
@@ -153,14 +151,9 @@ function fmtAgo(ms) {
 const shortDevice = (d) => (d ? `${d.slice(0, 8)}…` : 'none');
 const deviceEl = (d) => (d ? el('code', { title: d, text: shortDevice(d) }) : el('span', { class: 'hint', text: 'none' }));
 
-function flash(text, bad = false) {
-  ui.flash.textContent = text;
-  ui.flash.classList.toggle('bad', bad);
-}
+const flash = (text, bad = false) => { ui.flash.textContent = text; ui.flash.classList.toggle('bad', bad); };
 
-function setError(node, e) {
-  node.textContent = e ? (typeof e === 'string' ? e : errText(e)) : '';
-}
+const setError = (node, e) => { node.textContent = e ? (typeof e === 'string' ? e : errText(e)) : ''; };
 
 // The ban settings on the page: {duration_s, reason, words}.
 function banSettings() {
@@ -293,13 +286,9 @@ function select(view, focus) {
 for (const t of ui.tabs) {
   t.addEventListener('click', () => select(t.id.slice(4), false));
   t.addEventListener('keydown', (e) => {
-    const i = ui.tabs.indexOf(t);
-    let j = null;
-    if (e.key === 'ArrowRight') j = (i + 1) % ui.tabs.length;
-    else if (e.key === 'ArrowLeft') j = (i + ui.tabs.length - 1) % ui.tabs.length;
-    else if (e.key === 'Home') j = 0;
-    else if (e.key === 'End') j = ui.tabs.length - 1;
-    if (j === null) return;
+    const i = ui.tabs.indexOf(t), n = ui.tabs.length;
+    const j = { ArrowRight: (i + 1) % n, ArrowLeft: (i + n - 1) % n, Home: 0, End: n - 1 }[e.key];
+    if (j === undefined) return;
     e.preventDefault();
     select(ui.tabs[j].id.slice(4), true);
   });
@@ -332,7 +321,6 @@ async function pollPeers() {
     const j = await api('/api/peers');
     if (session !== st.session) return;
     renderPeers(Array.isArray(j.peers) ? j.peers : []);
-    st.live.lastOk = Date.now();
     setError(ui.liveError, null);
   } catch (e) {
     if (quiet(e)) return;
@@ -345,10 +333,8 @@ async function pollPeers() {
   }
 }
 
-function stateWords(p) {
-  if (p.state === 'paired' && p.partner !== null && p.partner !== undefined) return `paired with ${p.partner}`;
-  return p.state || 'unknown';
-}
+const stateWords = (p) => (p.state === 'paired' && p.partner !== null && p.partner !== undefined
+  ? `paired with ${p.partner}` : p.state || 'unknown');
 
 function renderPeers(peers) {
   const now = Date.now();
@@ -364,16 +350,13 @@ function renderPeers(peers) {
     }
     updateTile(t, p);
   }
-  for (const [id, t] of st.live.tiles) {
-    if (!seen.has(id)) dropTile(t, true);
-  }
+  for (const [id, t] of st.live.tiles) if (!seen.has(id)) dropTile(t, true);
   // Tiles in peer id order (oldest visits first), moved only when out of place.
   const order = [...st.live.tiles.values()].sort((a, b) => a.id - b.id);
   order.forEach((t, i) => { if (ui.grid.children[i] !== t.el) ui.grid.insertBefore(t.el, ui.grid.children[i] || null); });
   ui.gridEmpty.hidden = st.live.tiles.size > 0;
   const others = peers.length - withMedia.length;
   const pairs = withMedia.filter((p) => p.state === 'paired').length / 2;
-  st.live.peers = peers.length;
   ui.liveSummary.textContent = `${withMedia.length} with media, ${Math.floor(pairs)} ${Math.floor(pairs) === 1 ? 'pair' : 'pairs'}`
     + `${others > 0 ? `, ${others} more connecting` : ''} · updated ${fmtTime(now).slice(11)}`;
   pumpShots();
@@ -462,9 +445,7 @@ async function fetchShot(t) {
   } catch (e) {
     if (quiet(e) || t.gone || session !== st.session) return;
     if (e.status === 404) { dropTile(t, true); return; }
-    const why = {
-      409: 'No media session', 504: 'No keyframe in time', 503: 'The server is busy',
-    }[e.status] || 'Snapshot failed';
+    const why = { 409: 'No media session', 504: 'No keyframe in time', 503: 'The server is busy' }[e.status] || 'Snapshot failed';
     t.ph.textContent = `No picture: ${why} — ${errText(e)}`;
     t.ph.hidden = false;
     t.img.hidden = true;
@@ -590,9 +571,16 @@ function party(who, label) {
   return el('div', {}, el('dt', { text: label }), el('dd', {}, ...bits));
 }
 
-// Fetches one piece of evidence (the token cannot go in a src) and shows it when it comes.
+// Fetches one piece of evidence (the token cannot go in a src: a blob's object URL is used)
+// and shows it when it comes; or says that none was captured.
 async function evidence(path, make, box, what) {
   const session = st.session;
+  if (!path) {
+    box.classList.add('none');
+    box.append(el('p', { class: 'placeholder', text: `No ${what} was captured.` }));
+    return;
+  }
+  box.append(el('p', { class: 'placeholder', text: `Loading ${what}…` }));
   try {
     const blob = await api(path, { as: 'blob' });
     if (session !== st.session || !box.isConnected) return;
@@ -611,21 +599,9 @@ function reportItem(r) {
   const pic = el('div', { class: 'evidence-box' });
   const clip = el('div', { class: 'evidence-box' });
   const ev = r.evidence || {};
-  if (ev.jpeg) {
-    pic.append(el('p', { class: 'placeholder', text: 'Loading picture…' }));
-    evidence(ev.jpeg, (u) => el('img', { src: u, alt: `Evidence picture for report ${id}`, class: 'ev-jpeg' }), pic, 'picture');
-  } else {
-    pic.classList.add('none');
-    pic.append(el('p', { class: 'placeholder', text: 'No picture was captured.' }));
-  }
-  if (ev.webm) {
-    clip.append(el('p', { class: 'placeholder', text: 'Loading clip…' }));
-    evidence(ev.webm, (u) => el('video', { src: u, controls: true, preload: 'metadata', playsinline: true,
-      class: 'ev-webm', 'aria-label': `Evidence clip for report ${id}` }), clip, 'clip');
-  } else {
-    clip.classList.add('none');
-    clip.append(el('p', { class: 'placeholder', text: 'No clip was captured.' }));
-  }
+  evidence(ev.jpeg, (u) => el('img', { src: u, alt: `Evidence picture for report ${id}`, class: 'ev-jpeg' }), pic, 'picture');
+  evidence(ev.webm, (u) => el('video', { src: u, controls: true, preload: 'metadata', playsinline: true,
+    class: 'ev-webm', 'aria-label': `Evidence clip for report ${id}` }), clip, 'clip');
 
   const status = el('p', { class: 'report-status', role: 'status' });
   const actions = el('div', { class: 'actions' });
@@ -722,11 +698,7 @@ ui.reportsMore.addEventListener('click', () => loadReports(false));
 // ---------------------------------------------------------------------------------------------
 // Bans
 
-function banState(b) {
-  if (b.lifted_ms) return 'lifted';
-  if (b.expires_ms && b.expires_ms <= Date.now()) return 'expired';
-  return 'active';
-}
+const banState = (b) => (b.lifted_ms ? 'lifted' : b.expires_ms && b.expires_ms <= Date.now() ? 'expired' : 'active');
 
 async function loadBans(reset) {
   const session = st.session;

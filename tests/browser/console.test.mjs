@@ -338,6 +338,34 @@ test('the console: log in, a live grid of colours, one-click ban cuts off at onc
     assert.equal(one.report.state, 'resolved');
     assert.equal(one.report.resolution, 'dismissed');
 
+    // Ban reported: green reports blue once more (its partner of a moment ago); the button
+    // bans blue's device and address, blue is cut off, and the report is resolved "banned".
+    const report2At = Date.now();
+    await green.page.evaluate(() => window.tandem.ws.send(JSON.stringify({ type: 'report', reason: 'harassment' })));
+    const ack2 = await waitFor('green\'s second report acknowledged', async () => {
+      const f = framesOf(green, (m) => m.type === 'reported', report2At);
+      return { ok: f.length > 0, id: f.length && f[0].msg.id,
+        errors: framesOf(green, (m) => m.type === 'error', report2At).map((x) => x.msg) };
+    }, 15000);
+    const sel2 = `#reports li.report[data-report="${ack2.id}"]`;
+    await waitFor('the second report shows', async () => {
+      await con.click('#reports-refresh');
+      await con.waitForTimeout(500);
+      return { ok: (await con.$$(sel2)).length === 1 };
+    }, 10000, 200);
+    const banPosts = [];
+    con.on('request', (r) => { if (r.url().endsWith('/api/bans') && r.method() === 'POST') banPosts.push(JSON.parse(r.postData())); });
+    const blueBanAt = Date.now();
+    await con.click(`${sel2} button[aria-label^="Ban the person reported"]`);
+    await waitFor('the second report resolved', async () => ({ ok: (await con.$$(sel2)).length === 0 }), 10000);
+    await waitFor('blue told banned', async () => ({ ok: framesOf(blue, isBanned, blueBanAt).length > 0 }), 5000, 50);
+    assert.deepEqual(banPosts.map((b) => b.kind), ['device', 'ip']);
+    assert.equal(banPosts[1].target, ADDR.blue);
+    assert.ok(banPosts.every((b) => b.duration_s === 86400 && /report #/.test(b.reason)), JSON.stringify(banPosts));
+    const two = await api(`/api/reports/${ack2.id}`);
+    assert.equal(two.report.resolution, 'banned');
+    assert.equal(banPosts[0].target, two.report.reported.device);
+
     // Log out: back to the login; the token is forgotten.
     await con.click('#logout');
     await waitFor('logged out', async () => ({ ok: await con.isVisible('#login-form') }), 5000);
