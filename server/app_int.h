@@ -34,6 +34,7 @@ struct peer {
   uint64_t ws_lost_ms;            /* when the WebSocket went away (grace start), 0 if attached */
   uint64_t media_lost_ms;         /* when the session was replaced or failed, 0 if fine */
   struct ratelimit chat_rl;       /* chat messages */
+  struct ratelimit offer_rl, resume_rl; /* limits against hostile clients (signal.c) */
   json_t *shared;                 /* the current pair's shared tags (owned), NULL if unpaired */
   bool have_partner_ts;           /* partner_ts is the current partner's first keyframe */
   uint32_t partner_ts;
@@ -77,7 +78,7 @@ struct app_counters {
   uint64_t matches, nexts, resumes, media_failures, chats, chats_dropped, blocks;
   uint64_t visits, moved;
   uint64_t banned_refused, device_refused, kicks, bans, reports, reports_failed;
-  uint64_t snapshots, snapshots_failed;
+  uint64_t snapshots, snapshots_failed, rate_limited;
 };
 
 /* A pair that ended during a signalling message; logged once the message's type is known. */

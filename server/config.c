@@ -85,6 +85,9 @@ static const struct key keys[] = {
     {"hello_timeout_ms", T_INT, S(hello_timeout_ms), "10000", "a WebSocket that sends no hello within this is closed (0 = never)", R(0, 600000)},
     {"offer_timeout_ms", T_INT, S(offer_timeout_ms), "10000", "a visitor without media that sends no offer within this of its welcome is closed (0 = never)", R(0, 600000)},
     {"ready_timeout_ms", T_INT, S(ready_timeout_ms), "30000", "a visitor whose media is not flowing within this of its offer is closed (0 = never)", R(0, 600000)},
+    {"offers_per_min", T_INT, S(offers_per_min), "10", "offers (each a media session and a DTLS handshake) one visitor may make a minute, half of them at once (0 = no limit)", R(0, 100000)},
+    {"resumes_per_min", T_INT, S(resumes_per_min), "20", "resumes of one visit a minute, half of them at once (0 = no limit)", R(0, 100000)},
+    {"offers_per_min_per_ip", T_INT, S(offers_per_min_per_ip), "120", "offers from one client address (IPv6: /64) a minute, half of them at once (0 = no limit; load tests from one machine need 0)", R(0, 1000000)},
     /* Moderation (docs/admin-api.md, docs/moderation.md). */
     {"admin_token", T_STR, S(admin_token), "", "bearer token of the admin API (/api/) and the console (/admin); empty = both off", .check = check_admin_token},
     {"snapshot_max_age_ms", T_INT, S(snapshot_max_age_ms), "5000", "a snapshot this recent is answered from the cache; older ones ask the browser for a fresh keyframe", R(0, 600000)},

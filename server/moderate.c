@@ -3,6 +3,7 @@
 #include "server/moderate.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,7 +197,9 @@ int moderate_open(struct app *a) {
   m->bans = ban_set_new(seed64());
   m->by_device = hmap_new();
   m->blocks = hmap_new();
-  if (!m->bans || !m->by_device || !m->blocks || report_policy_new(&pc, &m->policy))
+  m->recents = modmap_new(seed64());
+  if (!m->bans || !m->by_device || !m->blocks || !m->recents ||
+      report_policy_new(&pc, &m->policy))
     return -ENOMEM;
   struct workpool_config wc;
   workpool_config_default(&wc);
@@ -281,8 +284,33 @@ void moderate_close(struct app *a, void (*done)(void *), void *arg) {
   if (m->blocks)
     hmap_each(m->blocks, free_block, NULL);
   hmap_free(m->blocks);
+  size_t cur = 0, budget = SIZE_MAX;
+  for (void *v; (v = modmap_next(m->recents, &cur, &budget)) != NULL;)
+    free(v);
+  modmap_free(m->recents);
   free(m);
   part_done(c);
+}
+
+void moderate_metrics(void *file, struct app *a) {
+  FILE *f = file;
+  struct moderate *m = a->mod;
+  if (!m)
+    return;
+  struct workpool_stats ws;
+  workpool_get_stats(m->pool, &ws);
+  fprintf(f, "# HELP tandem_bans_in_force Bans in force (device, address, /64).\n"
+             "# TYPE tandem_bans_in_force gauge\ntandem_bans_in_force %zu\n",
+          ban_set_count(m->bans));
+  fprintf(f, "# HELP tandem_store_pending Store operations queued and not yet answered.\n"
+             "# TYPE tandem_store_pending gauge\ntandem_store_pending %zu\n",
+          store_pending(m->store));
+  fprintf(f, "# HELP tandem_modpool_jobs Snapshot and evidence jobs in the moderation pool.\n"
+             "# TYPE tandem_modpool_jobs gauge\ntandem_modpool_jobs %u\n",
+          ws.in_pool);
+  fprintf(f, "# HELP tandem_modpool_rejected_total Jobs refused because the pool was full.\n"
+             "# TYPE tandem_modpool_rejected_total counter\ntandem_modpool_rejected_total %llu\n",
+          (unsigned long long)ws.rejected);
 }
 
 void moderate_tick(struct app *a) {
@@ -292,6 +320,7 @@ void moderate_tick(struct app *a) {
   uint64_t now = moderate_wall_ms();
   ban_set_prune(m->bans, now, 64);
   report_policy_prune(m->policy, now, 256);
+  modrecent_prune(m, now, 256);
 }
 
 /* ---- visitors ---- */
@@ -400,9 +429,12 @@ void moderate_peer_new(struct peer *p, const char *tok, size_t len) {
   dev_link(m, p);
   store_device_seen(m->store, &p->device, now, NULL, NULL);
   modblock_apply(a, p);
+  modrecent_apply(a, p);
 }
 
 void moderate_pair_changed(struct peer *p, uint64_t partner) {
+  if (partner && partner != p->last_partner)
+    modrecent_add(p, peer_by_id(p->app, partner));
   if (partner) {
     p->last_partner = partner;
     p->last_partner_ms = 0;
@@ -629,61 +661,4 @@ int moderate_unban(struct app *a, int64_t id, const char *actor, moderate_done_f
   if (rc)
     free(j);
   return rc;
-}
-
-/* ---- never again, by device ---- */
-
-#define BLOCKS_PER_DEVICE 64
-#define BLOCK_DEVICES_MAX 200000
-
-struct devblock {
-  struct device_id ids[BLOCKS_PER_DEVICE];
-  unsigned n, next; /* a ring: the oldest is forgotten first */
-};
-
-static void block_one(struct moderate *m, const struct device_id *a, const struct device_id *b) {
-  struct devblock *d = hmap_get(m->blocks, a, sizeof(*a));
-  if (!d) {
-    if (hmap_count(m->blocks) >= BLOCK_DEVICES_MAX || !(d = calloc(1, sizeof(*d))))
-      return;
-    if (hmap_put(m->blocks, a, sizeof(*a), d)) {
-      free(d);
-      return;
-    }
-  }
-  for (unsigned i = 0; i < d->n; i++)
-    if (!memcmp(&d->ids[i], b, sizeof(*b)))
-      return;
-  d->ids[d->next] = *b;
-  d->next = (d->next + 1) % BLOCKS_PER_DEVICE;
-  if (d->n < BLOCKS_PER_DEVICE)
-    d->n++;
-}
-
-void modblock_add(struct moderate *m, const struct device_id *a, const struct device_id *b) {
-  if (!memcmp(a, b, sizeof(*a)))
-    return;
-  block_one(m, a, b);
-  block_one(m, b, a);
-}
-
-/* A new visit of a device meets none of the devices it blocked or reported (or that blocked
- * or reported it), whatever their visits are now: the match engine is told per visit. */
-void modblock_apply(struct app *a, struct peer *p) {
-  struct moderate *m = a->mod;
-  struct devblock *d = hmap_get(m->blocks, &p->device, sizeof(p->device));
-  if (!d)
-    return;
-  uint64_t now = uv_now(a->loop);
-  for (unsigned i = 0; i < d->n; i++)
-    for (struct peer *q = hmap_get(m->by_device, &d->ids[i], sizeof(d->ids[i])); q;
-         q = q->dev_next)
-      if (q != p)
-        match_block(a->match, p->id, q->id, now);
-}
-
-/* p blocked (or reported) its partner q: their devices never meet again either. */
-void moderate_block(struct app *a, struct peer *p, struct peer *q) {
-  if (a->mod && p->has_device && q && q->has_device)
-    modblock_add(a->mod, &p->device, &q->device);
 }

@@ -81,6 +81,9 @@ int moderate_unban(struct app *a, int64_t id, const char *actor, moderate_done_f
  * evidence. */
 void moderate_report(struct app *a, struct peer *p, const struct sigmsg *m);
 
+/* Gauges of the bans in force, the store's queue and the snapshot pool (f is a FILE *). */
+void moderate_metrics(void *f, struct app *a);
+
 /* The store, the pool and the signer, for admin.c and report.c. */
 struct store *moderate_store(struct app *a);
 uint64_t moderate_wall_ms(void); /* unix ms */

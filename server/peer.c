@@ -266,6 +266,9 @@ struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
   p->ws = ws;
   make_token(p->token);
   snprintf(p->ip, sizeof(p->ip), "%s", ip ? ip : "");
+  uint32_t om = (uint32_t)a->cfg.offers_per_min, rm = (uint32_t)a->cfg.resumes_per_min;
+  ratelimit_init_per_min(&p->offer_rl, om > 1 ? om / 2 : 1, om, uv_now(a->loop));
+  ratelimit_init_per_min(&p->resume_rl, rm > 1 ? rm / 2 : 1, rm, uv_now(a->loop));
   ratelimit_init(&p->chat_rl, (uint32_t)a->cfg.chat_burst, (uint32_t)a->cfg.chat_per_sec,
                  uv_now(a->loop));
   if (ip_add(p)) {
