@@ -375,7 +375,7 @@ function makeTile(p) {
     onclick: () => kickPeer(t) });
   t.ban = el('button', { type: 'button', class: 'danger ban', 'aria-label': `Ban peer ${p.id}`, text: 'Ban',
     onclick: () => banPeer(t) });
-  t.el = el('li', { class: 'tile', dataset: { peer: p.id }, 'aria-labelledby': t.title.id },
+  t.el = el('li', { class: 'tile', dataset: { peer: p.id }, 'aria-labelledby': t.title.id, tabindex: -1 },
     el('div', { class: 'shot' }, t.img, t.ph),
     el('div', { class: 'about' },
       el('div', { class: 'line' }, t.title, t.state),
@@ -392,11 +392,13 @@ function updateTile(t, p) {
   t.state.className = `state state-${p.state}`;
   t.device.replaceChildren(deviceEl(p.device));
   t.ip.textContent = p.ip || '—';
-  t.visit.textContent = p.visit_ms ? `${fmtAgo(p.visit_ms)} · ${p.pairs || 0} pairs, ${p.nexts || 0} nexts` : '—';
+  const n = (k, w) => `${p[k] || 0} ${w}${p[k] === 1 ? '' : 's'}`;
+  t.visit.textContent = p.visit_ms ? `${fmtAgo(p.visit_ms)} · ${n('pairs', 'pair')}, ${n('nexts', 'next')}` : '—';
   t.ban.title = `Ban at once, ${banSettings().words}, with the reason below the tabs`;
 }
 
-// Removes a tile (the peer left, or was banned or kicked); focus moves to a neighbour's button.
+// Removes a tile (the peer left, or was banned or kicked). Focus moves to a neighbour tile
+// itself, not to its Ban button: a repeated Enter must not ban the next person.
 function dropTile(t, announce) {
   t.gone = true;
   if (t.url) URL.revokeObjectURL(t.url);
@@ -406,8 +408,7 @@ function dropTile(t, announce) {
   t.el.remove();
   st.live.tiles.delete(t.id);
   if (hadFocus) {
-    const target = next ? next.querySelector('button.ban') : null;
-    if (target) target.focus(); else ui.main.focus();
+    (next || ui.main).focus();
   }
   if (announce) ui.gridEmpty.hidden = st.live.tiles.size > 0;
 }
@@ -619,7 +620,8 @@ function reportItem(r) {
   } else {
     status.textContent = `Resolved: ${r.resolution || '—'} by ${r.resolved_by || '—'} at ${fmtTime(r.resolved_ms)}`;
   }
-  const item = el('li', { class: `report ${open ? 'open' : 'resolved'}`, dataset: { report: id } },
+  const item = el('li', { class: `report ${open ? 'open' : 'resolved'}`, dataset: { report: id }, tabindex: -1,
+    'aria-labelledby': titleId },
     el('article', { 'aria-labelledby': titleId },
       el('h3', { id: titleId }, `#${id} · `, el('span', { class: 'reason', text: r.reason || 'no reason' }),
         ' · ', timeEl(r.time_ms)),
@@ -645,7 +647,7 @@ async function resolveReport(item, r, resolution, buttons, status) {
   }
 }
 
-// The report leaves the open queue; focus goes to the next report's first button.
+// The report leaves the open queue; focus goes to the next report (not to a button in it).
 function reportDone(item, r, text) {
   flash(text);
   if (ui.reportsState.value !== 'open') { loadReports(true); return; }
@@ -657,10 +659,7 @@ function reportDone(item, r, text) {
   }
   item.remove();
   ui.reportsEmpty.hidden = ui.reports.children.length > 0;
-  if (hadFocus) {
-    const b = next && next.querySelector('button');
-    if (b) b.focus(); else ui.main.focus();
-  }
+  if (hadFocus) (next || ui.main).focus();
   refreshBadge();
 }
 
