@@ -195,19 +195,13 @@ function endSession() {
   st.session++;
   for (const c of [...st.aborts]) c.abort();
   st.aborts.clear();
-  clearTimeout(st.live.timer);
-  clearInterval(st.live.pump);
-  clearTimeout(st.badgeTimer);
-  st.live.timer = 0;
-  st.live.pump = 0;
-  st.live.polling = false;
-  st.live.inflight = 0;
+  clearTimeout(st.live.timer); clearInterval(st.live.pump); clearTimeout(st.badgeTimer);
+  Object.assign(st.live, { timer: 0, pump: 0, polling: false, inflight: 0 });
   for (const t of st.live.tiles.values()) dropTile(t, false);
   st.live.tiles.clear();
   st.live.gone.clear();
   clearReports();
-  ui.bans.replaceChildren();
-  ui.audit.replaceChildren();
+  ui.bans.replaceChildren(); ui.audit.replaceChildren();
   ui.reportsCount.textContent = '';
 }
 
@@ -403,7 +397,7 @@ function dropTile(t, announce) {
   t.gone = true;
   if (t.url) URL.revokeObjectURL(t.url);
   t.url = null;
-  const hadFocus = t.el.contains(document.activeElement);
+  const hadFocus = t.keepFocus || t.el.contains(document.activeElement);
   const next = t.el.nextElementSibling || t.el.previousElementSibling;
   t.el.remove();
   st.live.tiles.delete(t.id);
@@ -461,7 +455,11 @@ async function fetchShot(t) {
   }
 }
 
+// Disabling a focused button drops focus to <body>: whether the tile had it is noted first.
+const noteFocus = (t) => { t.keepFocus = t.el.contains(document.activeElement); };
+
 async function kickPeer(t) {
+  noteFocus(t);
   t.kick.disabled = true;
   t.ban.disabled = true;
   try {
@@ -473,6 +471,7 @@ async function kickPeer(t) {
     if (quiet(e)) return;
     t.kick.disabled = false;
     t.ban.disabled = false;
+    if (t.keepFocus) t.kick.focus();
     flash(`Could not kick peer ${t.id}: ${errText(e)}`, true);
   }
 }
@@ -484,6 +483,7 @@ function describeBans(bans) {
 // One click: the peer's device and address are banned with the page's duration and reason.
 async function banPeer(t) {
   const s = banSettings();
+  noteFocus(t);
   t.kick.disabled = true;
   t.ban.disabled = true;
   t.ban.textContent = 'Banning…';
@@ -501,6 +501,7 @@ async function banPeer(t) {
     t.kick.disabled = false;
     t.ban.disabled = false;
     t.ban.textContent = 'Ban';
+    if (t.keepFocus) t.ban.focus();
     flash(`Could not ban peer ${t.id}: ${errText(e)}`, true);
   }
 }
@@ -635,6 +636,7 @@ function reportItem(r) {
 }
 
 async function resolveReport(item, r, resolution, buttons, status) {
+  if (item.contains(document.activeElement)) item.dataset.focus = '1';
   for (const b of buttons) b.disabled = true;
   try {
     await post(`/api/reports/${r.id}/resolve`, { resolution });
@@ -651,7 +653,7 @@ async function resolveReport(item, r, resolution, buttons, status) {
 function reportDone(item, r, text) {
   flash(text);
   if (ui.reportsState.value !== 'open') { loadReports(true); return; }
-  const hadFocus = item.contains(document.activeElement);
+  const hadFocus = item.dataset.focus === '1' || item.contains(document.activeElement);
   const next = item.nextElementSibling || item.previousElementSibling;
   for (const m of item.querySelectorAll('img, video')) {
     const u = m.getAttribute('src');
@@ -669,6 +671,7 @@ async function banReported(item, r, buttons, status) {
   const targets = [];
   if (r.reported.device) targets.push({ kind: 'device', target: r.reported.device });
   if (r.reported.ip) targets.push({ kind: r.reported.ip.includes(':') ? 'ip6_64' : 'ip', target: r.reported.ip });
+  if (item.contains(document.activeElement)) item.dataset.focus = '1';
   for (const b of buttons) b.disabled = true;
   status.textContent = 'Banning…';
   const made = [];

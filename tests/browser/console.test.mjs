@@ -377,10 +377,39 @@ test('the console: log in, a live grid of colours, one-click ban cuts off at onc
     assert.equal(two.report.resolution, 'banned');
     assert.equal(banPosts[0].target, two.report.reported.device);
 
+    // Kick: green (still here, alone) is told (an `error` with code `kicked`) and its tile
+    // goes; the audit has it. A kick is no ban: the page may come back as a new visit.
+    await con.click('#tab-live');
+    const greenTile = `.tile[data-peer="${idOf.green}"]`;
+    await waitFor('green\'s tile', async () => ({ ok: (await con.$$(greenTile)).length === 1 }), 15000);
+    const kickAt = Date.now();
+    await con.click(`${greenTile} button.kick`);
+    await waitFor('green told kicked', async () => ({
+      ok: framesOf(green, (m) => m.type === 'error' && m.code === 'kicked', kickAt).length > 0,
+      frames: framesOf(green, () => true, kickAt).map((f) => f.msg.type + (f.msg.code ? `:${f.msg.code}` : '')),
+    }), 5000, 50);
+    await waitFor('green\'s tile gone', async () => ({ ok: (await con.$$(greenTile)).length === 0 }), 5000);
+    assert.equal(await con.evaluate(() => document.activeElement.classList.contains('tile')
+      || document.activeElement.id === 'main'), true, 'focus after the kick is on a tile or the main area');
+    const audited = await api('/api/audit');
+    assert.ok(audited.audit.some((a) => a.action === 'kick' && a.target === `peer:${idOf.green}` && a.actor === 'mod-test'),
+      JSON.stringify(audited.audit.slice(0, 3)));
+
     // Log out: back to the login; the token is forgotten.
     await con.click('#logout');
     await waitFor('logged out', async () => ({ ok: await con.isVisible('#login-form') }), 5000);
     assert.equal(await con.evaluate(() => sessionStorage.getItem('tandem.admin.token')), null);
+
+    // A token refused in the middle of a session (here: the page's copy spoiled) returns to
+    // the login with the reason.
+    await con.fill('#token', TOKEN);
+    await con.click('#login-submit');
+    await waitFor('logged in again', async () => ({ ok: await con.isVisible('#grid') }), 5000);
+    await con.evaluate(() => { window.tandemAdmin.token = 'spoiled'; });
+    await waitFor('back at the login after a 401', async () => {
+      const text = await con.textContent('#login-error');
+      return { ok: (await con.isVisible('#login-form')) && /logged out/i.test(text), text };
+    }, 10000);
   } catch (e) {
     console.error(server.log().split('\n').slice(-80).join('\n'));
     for (const p of people) console.error(p.logs.slice(-30).join('\n'));
