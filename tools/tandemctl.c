@@ -25,9 +25,11 @@ static const char usage_text[] =
     "  snapshot ID -o FILE [--max-age MS] [--max-side N]\n"
     "                                   a peer's picture now, as JPEG (-o - for stdout)\n"
     "  kick ID [--reason TEXT]          ends a peer's visit\n"
-    "  ban (--peer ID | --device HEX | --ip ADDR | --ip6-64 NET) [--duration D]\n"
-    "      [--reason TEXT]              D: 30m, 24h, 7d, 3600 (seconds) or permanent\n"
-    "                                   (the default); --peer bans its device and address\n"
+    "  ban (--peer ID [--device-only] | --device HEX | --ip ADDR | --ip6-64 NET)\n"
+    "      [--duration D] [--reason TEXT]\n"
+    "                                   D: 30m, 24h, 7d, 3600 (seconds) or permanent\n"
+    "                                   (the default); --peer bans its device and its\n"
+    "                                   address (--device-only: the device alone)\n"
     "  unban BAN_ID                     lifts a ban\n"
     "  bans [--all] [--kind K]          bans in force (--all: every ban ever; K: device,\n"
     "                                   ip or ip6_64), every page\n"
@@ -463,7 +465,9 @@ static void print_ban(json_t *b) {
 
 static int cmd_ban(struct ctl *c, int argc, char **argv) {
   const char *peer = NULL, *device = NULL, *ip = NULL, *net = NULL, *dur = NULL, *reason = NULL;
-  const struct opt own[] = {{"--peer", NULL, &peer, NULL},     {"--device", NULL, &device, NULL},
+  bool device_only = false;
+  const struct opt own[] = {{"--device-only", NULL, NULL, &device_only},
+                            {"--peer", NULL, &peer, NULL},     {"--device", NULL, &device, NULL},
                             {"--ip", NULL, &ip, NULL},         {"--ip6-64", NULL, &net, NULL},
                             {"--duration", NULL, &dur, NULL},  {"--reason", NULL, &reason, NULL},
                             {NULL, NULL, NULL, NULL}};
@@ -473,6 +477,8 @@ static int cmd_ban(struct ctl *c, int argc, char **argv) {
     return rc;
   if (!!peer + !!device + !!ip + !!net != 1)
     return usage(c, "give exactly one of --peer ID, --device HEX, --ip ADDR, --ip6-64 NET%s", "");
+  if (device_only && !peer)
+    return usage(c, "--device-only goes with --peer%s", "");
   long long secs = 0;
   if (dur && (rc = parse_duration(c, dur, &secs)))
     return rc;
@@ -493,6 +499,8 @@ static int cmd_ban(struct ctl *c, int argc, char **argv) {
       return rc;
     }
     json_object_set_new(body, "peer", json_integer((json_int_t)pid));
+    if (device_only)
+      json_object_set_new(body, "address", json_false());
   } else {
     const char *kind = device ? "device" : ip ? "ip" : "ip6_64";
     const char *target = device ? device : ip ? ip : net;

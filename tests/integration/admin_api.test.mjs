@@ -394,13 +394,11 @@ test('snapshots of a peer with media; a report with evidence, resolved', { timeo
   assert.equal(jpg.type, 'image/jpeg');
   isJpeg(jpg.buf, 'the evidence picture');
   const clip = await api(u, 'GET', `/api/reports/${report.id}/clip.webm`);
-  if (report.evidence.webm) {
-    assert.equal(clip.status, 200);
-    assert.equal(clip.type, 'video/webm');
-    assert.equal(clip.buf.readUInt32BE(0), 0x1a45dfa3, 'WebM (EBML) magic');
-  } else {
-    isError(clip, 404, 'not_found', 'a clip the report does not have');
-  }
+  assert.equal(report.evidence.webm, `/api/reports/${report.id}/clip.webm`);
+  assert.equal(clip.status, 200);
+  assert.equal(clip.type, 'video/webm');
+  assert.equal(clip.buf.readUInt32BE(0), 0x1a45dfa3, 'WebM (EBML) magic');
+  assert.ok(clip.buf.length > 1000, `a clip of ${clip.buf.length} bytes`);
 
   // A live peer with media: its picture now, and scaled down.
   const peers = (await api(u, 'GET', '/api/peers')).json.peers;

@@ -15,6 +15,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const buildDir = process.env.TANDEM_BUILD_DIR || path.join(root, 'build');
 if (!process.env.TANDEM_BIN) process.env.TANDEM_BIN = path.join(buildDir, 'tandem');
 const { startServer, waitFor, freePort, tandemBin } = await import('../lib/server.mjs');
+const { SignalClient } = await import('../lib/signal.mjs');
 const ctlBin = path.join(path.dirname(tandemBin), 'tandemctl');
 const benchBin = path.join(buildDir, 'bench', 'tandem-bench');
 
@@ -68,7 +69,7 @@ test('usage errors exit 2, an unreachable server 3, a refused token 4', { timeou
     ['snapshot', '12', '-o'], ['kick'], ['kick', '-3'], ['kick', '99999999999999999999'],
     ['ban'], ['ban', '--peer', '1', '--ip', '203.0.113.1'], ['ban', '--device', 'abc'],
     ['ban', '--ip', '300.1.2.3'], ['ban', '--ip6-64', '203.0.113.1'], ['ban', '--peer', '1', '--duration', '3w'],
-    ['ban', '--peer', '1', '--duration', '0'], ['ban', '--peer', '1', '--duration', '4000d'],
+    ['ban', '--peer', '1', '--duration', '0'], ['ban', '--ip', '203.0.113.1', '--device-only'], ['ban', '--peer', '1', '--duration', '4000d'],
     ['unban'], ['unban', 'x'], ['bans', '--kind', 'laser'], ['reports', '--state', 'closed'],
     ['reports', '--limit', '0'], ['report'], ['resolve', '7', '--resolution', ''], ['audit', '--limit', '5000'],
     ['--url', 'ftp://127.0.0.1/', 'peers'], ['--actor', '', 'peers'], ['--actor', 'x'.repeat(65), 'peers'],
@@ -230,7 +231,7 @@ test('a hostile or broken server gets a clean error, never a crash', { timeout: 
 test('every command against a running server, with media from tandem-bench', { timeout: 240000 }, async () => {
   assert.ok(fs.existsSync(benchBin), `${benchBin} is missing: build the tandem-bench target`);
   const s = await startServer([`--admin-token=${TOKEN}`, '--max-visitors-per-ip=0', '--max-conns-per-ip=0',
-    '--offers-per-min-per-ip=0']);
+    '--offers-per-min-per-ip=0', '--offer-timeout-ms=0']);
   cleanup.push(() => s.stop());
   const env = { TANDEM_URL: s.url, TANDEM_ADMIN_TOKEN: TOKEN };
   const json = async (args) => JSON.parse(ok(await ctl(['--json', ...args], env), args.join(' ')).out);
@@ -296,15 +297,15 @@ test('every command against a running server, with media from tandem-bench', { t
   r = ok(await ctl(['report', String(report.id), '--jpeg', ejpg], env), 'report --jpeg');
   isJpeg(fs.readFileSync(ejpg), 'report --jpeg');
   const eclip = path.join(tmp, 'evidence.webm');
-  r = await ctl(['report', String(report.id), '--clip', eclip], env);
-  if (report.evidence.webm) {
-    assert.equal(r.code, 0, r.err);
-    assert.equal(fs.readFileSync(eclip).readUInt32BE(0), 0x1a45dfa3, 'a WebM clip');
-  } else {
-    // The server captured no clip for this report: said so, exit 1.
-    assert.equal(r.code, 1);
-    assert.match(r.err, new RegExp(`report ${report.id} has no evidence clip`));
-  }
+  assert.ok(report.evidence.webm, `report ${report.id} has a clip: ${JSON.stringify(report.evidence)}`);
+  r = ok(await ctl(['report', String(report.id), '--clip', eclip], env), 'report --clip');
+  assert.match(r.out, /bytes of WebM clip written to/);
+  const webm = fs.readFileSync(eclip);
+  assert.ok(webm.length > 1000, `${webm.length} bytes`);
+  assert.equal(webm.readUInt32BE(0), 0x1a45dfa3, 'a WebM (EBML) clip');
+  // Both to files, or one to stdout (then the report itself is not printed).
+  r = ok(await ctl(['report', String(report.id), '--clip', '-'], env), 'report --clip -');
+  assert.ok(r.buf.equals(webm), 'the clip on stdout');
   r = await ctl(['report', '99999'], env);
   assert.equal(r.code, 1);
   assert.match(r.err, /404 not_found/);
@@ -334,12 +335,24 @@ test('every command against a running server, with media from tandem-bench', { t
   assert.match(r.out, /nobody live was cut off/);
   r = ok(await ctl(['ban', '--ip6-64', '2001:db8:7::/64', '--duration', 'permanent'], env), 'ban --ip6-64');
   assert.match(r.out, /ip6_64 2001:db8:7::\/64, permanent/);
+  // --device-only: a visitor's device alone (its address stays free).
+  const v = new SignalClient(s.url);
+  cleanup.push(() => v.close());
+  await v.opened;
+  v.send({ type: 'hello', resume: null });
+  await v.type('welcome');
+  const vp = (await json(['peers'])).peers.find((p) => !p.media);
+  assert.ok(vp, 'the visitor is listed');
+  const only = await json(['ban', '--peer', String(vp.id), '--device-only']);
+  assert.deepEqual(only.bans.map((b) => `${b.kind} ${b.target} ${b.expires_ms}`), [`device ${vp.device} 0`]);
+  assert.deepEqual(only.cut_off, [vp.id]);
+  await v.next((m) => m.code === 'banned');
   r = ok(await ctl(['--actor', 'mod dave', 'ban', '--peer', String(pa.id), '--duration', '30m', '--reason', 'harassment'], env), 'ban --peer');
   assert.match(r.out, new RegExp(`device ${pa.device}`));
   assert.match(r.out, /ip 127\.0\.0\.1/);
   assert.match(r.out, new RegExp(`cut off: peers? .*\\b${pa.id}\\b`));
   const inForce = await json(['bans']);
-  assert.equal(inForce.bans.length, 5);
+  assert.equal(inForce.bans.length, 6);
   assert.equal(inForce.next_after_id, null);
   r = ok(await ctl(['bans', '--kind', 'ip'], env), 'bans --kind ip');
   assert.match(r.out, /^ID +KIND +TARGET +CREATED \(UTC\) +EXPIRES +BY +REASON$/m);
@@ -353,7 +366,7 @@ test('every command against a running server, with media from tandem-bench', { t
   assert.equal(r.code, 1);
   assert.match(r.err, /409 conflict/);
   assert.deepEqual((await json(['bans'])).bans, []);
-  assert.equal((await json(['bans', '--all'])).bans.length, 5);
+  assert.equal((await json(['bans', '--all'])).bans.length, 6);
   assert.match(ok(await ctl(['bans', '--all'], env), 'bans --all').out, /LIFTED/);
 
   // audit: a table and JSON, newest first, with the actors.
