@@ -1,5 +1,6 @@
-/* ctl.h -- what tandemctl's files share: the connection to the admin API (ctl_http.c), the
- * tables and the messages it prints (ctl_out.c). docs/admin-api.md is the contract. */
+/* ctl.h -- what tandemctl's files share: the command line (ctl_args.c), the connection to the
+ * admin API (ctl_http.c), the tables and the messages it prints (ctl_out.c). The commands are
+ * in tandemctl.c; docs/admin-api.md is the contract. */
 #ifndef TANDEM_TOOLS_CTL_H
 #define TANDEM_TOOLS_CTL_H
 
@@ -89,5 +90,36 @@ int64_t ctl_jint64(json_t *o, const char *key);
 
 /* Writes len bytes to path ("-": stdout). CTL_OK or CTL_FAILED with the message printed. */
 int ctl_write_file(const struct ctl *c, const char *path, const char *data, size_t len);
+
+/* ctl_args.c: the command line. */
+extern const char ctl_usage_text[];
+
+/* One option of a command: a value (val) or a flag. */
+struct opt {
+  const char *name;  /* "--reason" */
+  const char *alias; /* "-o", or NULL */
+  const char **val;
+  bool *flag;
+};
+
+#define CTL_HELP (-2) /* --help after the command: the usage, and nothing done */
+
+/* Prints "tandemctl: CMD: " fmt (with arg), then the usage, on stderr: CTL_USAGE. */
+int ctl_usage(const struct ctl *c, const char *fmt, const char *arg);
+/* The global options before the command; *next is the command's index. CTL_OK or CTL_USAGE. */
+int ctl_parse_globals(int argc, char **argv, int *next);
+bool ctl_help_asked(void);
+/* A command's options (its own and the global ones, anywhere) and up to maxpos positional
+ * arguments. CTL_OK, CTL_HELP, or CTL_USAGE with the message printed. */
+int ctl_parse_args(const struct ctl *c, int argc, char **argv, const struct opt *own,
+                   const char **pos, size_t maxpos, size_t *npos);
+/* The settings after parsing: defaults ($TANDEM_URL, $TANDEM_ADMIN_TOKEN), then checks. */
+int ctl_settle(struct ctl *c);
+void ctl_args_free(void);
+/* A decimal id (1 to 2^63-1), a number in [lo, hi], a ban duration ("permanent" is 0). */
+int ctl_parse_id(const struct ctl *c, const char *s, const char *what, int64_t *out);
+int ctl_parse_num(const struct ctl *c, const char *s, const char *opt, long long lo,
+                  long long hi, long long *out);
+int ctl_parse_duration(const struct ctl *c, const char *s, long long *out);
 
 #endif

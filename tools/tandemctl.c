@@ -15,231 +15,6 @@
 
 #include "tools/ctl.h"
 
-static const char usage_text[] =
-    "usage: tandemctl [--url URL] [--token TOKEN] [--json] [--actor NAME] [--timeout S]\n"
-    "                 COMMAND [ARGS]\n"
-    "\n"
-    "commands:\n"
-    "  peers                            live peers\n"
-    "  pairs                            live pairs\n"
-    "  snapshot ID -o FILE [--max-age MS] [--max-side N]\n"
-    "                                   a peer's picture now, as JPEG (-o - for stdout)\n"
-    "  kick ID [--reason TEXT]          ends a peer's visit\n"
-    "  ban (--peer ID [--device-only] | --device HEX | --ip ADDR | --ip6-64 NET)\n"
-    "      [--duration D] [--reason TEXT]\n"
-    "                                   D: 30m, 24h, 7d, 3600 (seconds) or permanent\n"
-    "                                   (the default); --peer bans its device and its\n"
-    "                                   address (--device-only: the device alone)\n"
-    "  unban BAN_ID                     lifts a ban\n"
-    "  bans [--all] [--kind K]          bans in force (--all: every ban ever; K: device,\n"
-    "                                   ip or ip6_64), every page\n"
-    "  reports [--state open|resolved|any] [--limit N]\n"
-    "                                   reports, newest first (open, 100 by default)\n"
-    "  report ID [--jpeg FILE] [--clip FILE]\n"
-    "                                   one report; saves its evidence picture or clip\n"
-    "  resolve ID [--resolution TEXT]   resolves a report (default resolution: dismissed)\n"
-    "  audit [--limit N]                the moderators' audit log, newest first\n"
-    "  help                             this text\n"
-    "\n"
-    "  --url      the server (default $TANDEM_URL, else http://127.0.0.1:8080)\n"
-    "  --token    the admin token (default $TANDEM_ADMIN_TOKEN; prefer the variable: a flag\n"
-    "             shows in the process list)\n"
-    "  --json     print the server's JSON instead of a table\n"
-    "  --actor    your name in the audit log (default tandemctl)\n"
-    "  --timeout  seconds a request may take (default 60)\n"
-    "\n"
-    "exit codes: 0 done; 1 the server refused (or answered nonsense, or a file could not be\n"
-    "written); 2 usage; 3 the server cannot be reached; 4 the admin token was refused\n";
-
-/* ---- the command line ---- */
-
-/* One option of a command: a value (val) or a flag. */
-struct opt {
-  const char *name;  /* "--reason" */
-  const char *alias; /* "-o", or NULL */
-  const char **val;
-  bool *flag;
-};
-
-#define CTL_HELP (-2) /* --help after the command: the usage, and nothing done */
-
-static const char *g_url, *g_token, *g_actor, *g_timeout;
-static bool g_json, g_help;
-static char *g_url_buf;
-
-static const struct opt globals[] = {
-    {"--url", NULL, &g_url, NULL},         {"--token", NULL, &g_token, NULL},
-    {"--actor", NULL, &g_actor, NULL},     {"--timeout", NULL, &g_timeout, NULL},
-    {"--json", NULL, NULL, &g_json},       {"--help", "-h", NULL, &g_help},
-    {NULL, NULL, NULL, NULL},
-};
-
-static int usage(const struct ctl *c, const char *fmt, const char *arg) {
-  fputs("tandemctl: ", stderr);
-  if (c && c->cmd)
-    fprintf(stderr, "%s: ", c->cmd);
-  fprintf(stderr, fmt, arg);
-  fputs("\n\n", stderr);
-  fputs(usage_text, stderr);
-  return CTL_USAGE;
-}
-
-static const struct opt *find_opt(const struct opt *set, const char *name, size_t len) {
-  for (; set && set->name; set++)
-    if ((strlen(set->name) == len && !strncmp(set->name, name, len)) ||
-        (set->alias && strlen(set->alias) == len && !strncmp(set->alias, name, len)))
-      return set;
-  return NULL;
-}
-
-/* Options (the command's and the global ones, anywhere) and up to maxpos positional arguments.
- * With stop_at_pos, returns at the first positional one (*npos = its index). CTL_OK or
- * CTL_USAGE with the message printed. */
-static int parse_args(const struct ctl *c, int argc, char **argv, const struct opt *own,
-                      const char **pos, size_t maxpos, size_t *npos) {
-  bool only_pos = false;
-  *npos = 0;
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
-    if (!only_pos && !strcmp(a, "--")) {
-      only_pos = true;
-      continue;
-    }
-    if (only_pos || a[0] != '-' || !a[1]) {
-      if (*npos == maxpos)
-        return usage(c, "unexpected argument: %s", a);
-      pos[(*npos)++] = a;
-      continue;
-    }
-    const char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
-    size_t len = eq ? (size_t)(eq - a) : strlen(a);
-    const struct opt *o = find_opt(own, a, len);
-    if (!o)
-      o = find_opt(globals, a, len);
-    if (!o) {
-      char name[64];
-      snprintf(name, sizeof(name), "%.*s", (int)(len < 60 ? len : 60), a);
-      return usage(c, "unknown option: %s", name);
-    }
-    if (o->flag) {
-      if (eq)
-        return usage(c, "%s takes no value", o->name);
-      *o->flag = true;
-    } else if (eq) {
-      *o->val = eq + 1;
-    } else if (i + 1 < argc) {
-      *o->val = argv[++i];
-    } else {
-      return usage(c, "%s needs a value", o->name);
-    }
-  }
-  return g_help ? CTL_HELP : CTL_OK;
-}
-
-/* The settings after parsing: defaults, then checks. */
-static int settle(struct ctl *c) {
-  const char *url = g_url ? g_url : getenv("TANDEM_URL");
-  if (!url || !*url)
-    url = "http://127.0.0.1:8080";
-  if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))
-    return usage(c, "--url must start with http:// or https://, not %s", url);
-  for (const char *s = url; *s; s++)
-    if ((unsigned char)*s <= ' ' || *s == 0x7f)
-      return usage(c, "--url must not contain spaces or control characters%s", "");
-  if (strlen(url) > 2000)
-    return usage(c, "--url is too long%s", "");
-  free(g_url_buf);
-  if (!(g_url_buf = strdup(url)))
-    return ctl_fail(c, CTL_FAILED, "out of memory");
-  size_t n = strlen(g_url_buf);
-  while (n > 8 && g_url_buf[n - 1] == '/')
-    g_url_buf[--n] = 0;
-  c->url = g_url_buf;
-
-  c->token = g_token ? g_token : getenv("TANDEM_ADMIN_TOKEN");
-  if (c->token && strlen(c->token) > 4096)
-    return usage(c, "the admin token is too long (at most 4096 characters)%s", "");
-  for (const char *s = c->token; s && *s; s++)
-    if (*s <= ' ' || *s > '~')
-      return usage(c, "the admin token must be printable ASCII without spaces%s", "");
-
-  c->actor = g_actor ? g_actor : "tandemctl";
-  size_t al = strlen(c->actor);
-  if (al == 0 || al > 64)
-    return usage(c, "--actor is 1-64 printable ASCII characters%s", "");
-  for (const char *s = c->actor; *s; s++)
-    if (*s < ' ' || *s > '~')
-      return usage(c, "--actor is 1-64 printable ASCII characters%s", "");
-
-  c->timeout_ms = 60000;
-  if (g_timeout) {
-    char *end;
-    errno = 0;
-    long t = strtol(g_timeout, &end, 10);
-    if (!*g_timeout || *end || errno || t < 1 || t > 3600)
-      return usage(c, "--timeout is 1-3600 seconds, not %s", g_timeout);
-    c->timeout_ms = t * 1000;
-  }
-  c->json = g_json;
-  return CTL_OK;
-}
-
-/* A decimal id, 1 to 2^63-1. */
-static int parse_id(const struct ctl *c, const char *s, const char *what, int64_t *out) {
-  char *end;
-  errno = 0;
-  if (!s)
-    return usage(c, "missing %s", what);
-  long long v = strtoll(s, &end, 10);
-  if (*s < '0' || *s > '9' || *end || errno || v <= 0)
-    return usage(c, "not an id (a positive decimal number): %s", s);
-  *out = v;
-  return CTL_OK;
-}
-
-/* A number in [lo, hi]. */
-static int parse_num(const struct ctl *c, const char *s, const char *opt, long long lo,
-                     long long hi, long long *out) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (*s < '0' || *s > '9' || *end || errno || v < lo || v > hi) {
-    char msg[160];
-    snprintf(msg, sizeof(msg), "%s is a number from %lld to %lld, not %%s", opt, lo, hi);
-    return usage(c, msg, s);
-  }
-  *out = v;
-  return CTL_OK;
-}
-
-#define TEN_YEARS_S (10LL * 366 * 86400) /* the server's bound (docs/admin-api.md) */
-
-/* "30m", "24h", "7d", "3600", "90s" or "permanent" (0) as seconds. */
-static int parse_duration(const struct ctl *c, const char *s, long long *out) {
-  if (!strcmp(s, "permanent")) {
-    *out = 0;
-    return CTL_OK;
-  }
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  long long mul = 1;
-  if (*end && !end[1]) {
-    switch (*end) {
-    case 's': mul = 1; end++; break;
-    case 'm': mul = 60; end++; break;
-    case 'h': mul = 3600; end++; break;
-    case 'd': mul = 86400; end++; break;
-    default: break;
-    }
-  }
-  if (*s < '0' || *s > '9' || *end || errno || v <= 0 || v > TEN_YEARS_S / mul)
-    return usage(c, "--duration is like 30m, 24h, 7d, 3600 (seconds) or permanent, at most "
-                    "10 years; not %s", s);
-  *out = v * mul;
-  return CTL_OK;
-}
-
 /* ---- answers ---- */
 
 /* GET/POST/DELETE expecting a JSON object: CTL_OK with *j, or the exit code. */
@@ -287,7 +62,7 @@ static int fetch_media(struct ctl *c, const char *path, const char *file, const 
 
 static int refuse_terminal(const struct ctl *c, const char *file, const char *what) {
   if (file && !strcmp(file, "-") && isatty(STDOUT_FILENO))
-    return usage(c, "refusing to write %s to a terminal: redirect stdout or give a file", what);
+    return ctl_usage(c, "refusing to write %s to a terminal: redirect stdout or give a file", what);
   return CTL_OK;
 }
 
@@ -298,8 +73,8 @@ static const char WEBM_MAGIC[] = "\x1a\x45\xdf\xa3";
 
 static int cmd_peers(struct ctl *c, int argc, char **argv) {
   size_t np;
-  int rc = parse_args(c, argc, argv, NULL, NULL, 0, &np);
-  if (rc || (rc = settle(c)))
+  int rc = ctl_parse_args(c, argc, argv, NULL, NULL, 0, &np);
+  if (rc || (rc = ctl_settle(c)))
     return rc;
   struct ctl_resp r;
   json_t *j = NULL, *list;
@@ -336,8 +111,8 @@ static int cmd_peers(struct ctl *c, int argc, char **argv) {
 
 static int cmd_pairs(struct ctl *c, int argc, char **argv) {
   size_t np;
-  int rc = parse_args(c, argc, argv, NULL, NULL, 0, &np);
-  if (rc || (rc = settle(c)))
+  int rc = ctl_parse_args(c, argc, argv, NULL, NULL, 0, &np);
+  if (rc || (rc = ctl_settle(c)))
     return rc;
   struct ctl_resp r;
   json_t *j = NULL, *list;
@@ -381,17 +156,17 @@ static int cmd_snapshot(struct ctl *c, int argc, char **argv) {
                             {NULL, NULL, NULL, NULL}};
   int64_t id;
   long long vage = -1, vside = -1;
-  int rc = parse_args(c, argc, argv, own, pos, 1, &np);
-  if (rc || (rc = parse_id(c, np ? pos[0] : NULL, "the peer's ID", &id)))
+  int rc = ctl_parse_args(c, argc, argv, own, pos, 1, &np);
+  if (rc || (rc = ctl_parse_id(c, np ? pos[0] : NULL, "the peer's ID", &id)))
     return rc;
   if (!file)
-    return usage(c, "give -o FILE (or -o - for stdout)%s", "");
-  if ((age && (rc = parse_num(c, age, "--max-age", 0, 86400000, &vage))) ||
-      (side && (rc = parse_num(c, side, "--max-side", 0, 4096, &vside))))
+    return ctl_usage(c, "give -o FILE (or -o - for stdout)%s", "");
+  if ((age && (rc = ctl_parse_num(c, age, "--max-age", 0, 86400000, &vage))) ||
+      (side && (rc = ctl_parse_num(c, side, "--max-side", 0, 4096, &vside))))
     return rc;
   if (vside > 0 && vside < 16)
-    return usage(c, "--max-side is 0 (as sent) or 16-4096, not %s", side);
-  if ((rc = settle(c)) || (rc = refuse_terminal(c, file, "a JPEG")))
+    return ctl_usage(c, "--max-side is 0 (as sent) or 16-4096, not %s", side);
+  if ((rc = ctl_settle(c)) || (rc = refuse_terminal(c, file, "a JPEG")))
     return rc;
   char path[160];
   int n = snprintf(path, sizeof(path), "/api/peers/%lld/snapshot.jpg", (long long)id);
@@ -426,12 +201,12 @@ static int cmd_kick(struct ctl *c, int argc, char **argv) {
   size_t np;
   const struct opt own[] = {{"--reason", NULL, &reason, NULL}, {NULL, NULL, NULL, NULL}};
   int64_t id;
-  int rc = parse_args(c, argc, argv, own, pos, 1, &np);
-  if (rc || (rc = parse_id(c, np ? pos[0] : NULL, "the peer's ID", &id)) || (rc = settle(c)))
+  int rc = ctl_parse_args(c, argc, argv, own, pos, 1, &np);
+  if (rc || (rc = ctl_parse_id(c, np ? pos[0] : NULL, "the peer's ID", &id)) || (rc = ctl_settle(c)))
     return rc;
   json_t *body = reason ? json_pack("{s:s}", "reason", reason) : json_object();
   if (!body)
-    return usage(c, "--reason must be UTF-8 text%s", "");
+    return ctl_usage(c, "--reason must be UTF-8 text%s", "");
   char path[80];
   snprintf(path, sizeof(path), "/api/peers/%lld/kick", (long long)id);
   struct ctl_resp r;
@@ -472,29 +247,29 @@ static int cmd_ban(struct ctl *c, int argc, char **argv) {
                             {"--duration", NULL, &dur, NULL},  {"--reason", NULL, &reason, NULL},
                             {NULL, NULL, NULL, NULL}};
   size_t np;
-  int rc = parse_args(c, argc, argv, own, NULL, 0, &np);
+  int rc = ctl_parse_args(c, argc, argv, own, NULL, 0, &np);
   if (rc)
     return rc;
   if (!!peer + !!device + !!ip + !!net != 1)
-    return usage(c, "give exactly one of --peer ID, --device HEX, --ip ADDR, --ip6-64 NET%s", "");
+    return ctl_usage(c, "give exactly one of --peer ID, --device HEX, --ip ADDR, --ip6-64 NET%s", "");
   if (device_only && !peer)
-    return usage(c, "--device-only goes with --peer%s", "");
+    return ctl_usage(c, "--device-only goes with --peer%s", "");
   long long secs = 0;
-  if (dur && (rc = parse_duration(c, dur, &secs)))
+  if (dur && (rc = ctl_parse_duration(c, dur, &secs)))
     return rc;
   if (reason && strlen(reason) > 1000)
-    return usage(c, "--reason is at most 1000 bytes%s", "");
+    return ctl_usage(c, "--reason is at most 1000 bytes%s", "");
   json_t *body = json_pack("{s:I}", "duration_s", (json_int_t)secs);
   if (!body)
     return ctl_fail(c, CTL_FAILED, "out of memory");
   if (reason && json_object_set_new(body, "reason", json_string(reason))) {
     json_decref(body);
-    return usage(c, "--reason must be UTF-8 text%s", "");
+    return ctl_usage(c, "--reason must be UTF-8 text%s", "");
   }
   int64_t pid;
   unsigned char tmp[16];
   if (peer) {
-    if ((rc = parse_id(c, peer, "--peer", &pid))) {
+    if ((rc = ctl_parse_id(c, peer, "--peer", &pid))) {
       json_decref(body);
       return rc;
     }
@@ -519,7 +294,7 @@ static int cmd_ban(struct ctl *c, int argc, char **argv) {
     }
     if (!ok) {
       json_decref(body);
-      return usage(c, device ? "--device is 32 hex digits, not %s"
+      return ctl_usage(c, device ? "--device is 32 hex digits, not %s"
                       : ip   ? "--ip is an IPv4 or IPv6 address, not %s"
                              : "--ip6-64 is an IPv6 /64 (2001:db8:1:2::/64) or an address "
                                "in it, not %s",
@@ -528,7 +303,7 @@ static int cmd_ban(struct ctl *c, int argc, char **argv) {
     json_object_set_new(body, "kind", json_string(kind));
     json_object_set_new(body, "target", json_string(target));
   }
-  if ((rc = settle(c))) {
+  if ((rc = ctl_settle(c))) {
     json_decref(body);
     return rc;
   }
@@ -564,8 +339,8 @@ static int cmd_unban(struct ctl *c, int argc, char **argv) {
   const char *pos[1];
   size_t np;
   int64_t id;
-  int rc = parse_args(c, argc, argv, NULL, pos, 1, &np);
-  if (rc || (rc = parse_id(c, np ? pos[0] : NULL, "the ban's ID", &id)) || (rc = settle(c)))
+  int rc = ctl_parse_args(c, argc, argv, NULL, pos, 1, &np);
+  if (rc || (rc = ctl_parse_id(c, np ? pos[0] : NULL, "the ban's ID", &id)) || (rc = ctl_settle(c)))
     return rc;
   char path[80];
   snprintf(path, sizeof(path), "/api/bans/%lld", (long long)id);
@@ -590,12 +365,12 @@ static int cmd_bans(struct ctl *c, int argc, char **argv) {
   const struct opt own[] = {{"--all", NULL, NULL, &all}, {"--kind", NULL, &kind, NULL},
                             {NULL, NULL, NULL, NULL}};
   size_t np;
-  int rc = parse_args(c, argc, argv, own, NULL, 0, &np);
+  int rc = ctl_parse_args(c, argc, argv, own, NULL, 0, &np);
   if (rc)
     return rc;
   if (kind && strcmp(kind, "device") && strcmp(kind, "ip") && strcmp(kind, "ip6_64"))
-    return usage(c, "--kind is device, ip or ip6_64, not %s", kind);
-  if ((rc = settle(c)))
+    return ctl_usage(c, "--kind is device, ip or ip6_64, not %s", kind);
+  if ((rc = ctl_settle(c)))
     return rc;
   json_t *acc = json_array();
   long long after = 0;
@@ -681,12 +456,12 @@ static int cmd_reports(struct ctl *c, int argc, char **argv) {
                             {NULL, NULL, NULL, NULL}};
   size_t np;
   long long n = 100;
-  int rc = parse_args(c, argc, argv, own, NULL, 0, &np);
-  if (rc || (limit && (rc = parse_num(c, limit, "--limit", 1, 1000, &n))))
+  int rc = ctl_parse_args(c, argc, argv, own, NULL, 0, &np);
+  if (rc || (limit && (rc = ctl_parse_num(c, limit, "--limit", 1, 1000, &n))))
     return rc;
   if (state && strcmp(state, "open") && strcmp(state, "resolved") && strcmp(state, "any"))
-    return usage(c, "--state is open, resolved or any, not %s", state);
-  if ((rc = settle(c)))
+    return ctl_usage(c, "--state is open, resolved or any, not %s", state);
+  if ((rc = ctl_settle(c)))
     return rc;
   char path[96];
   snprintf(path, sizeof(path), "/api/reports?state=%s&limit=%lld", state ? state : "open", n);
@@ -772,12 +547,12 @@ static int cmd_report(struct ctl *c, int argc, char **argv) {
                             {NULL, NULL, NULL, NULL}};
   size_t np;
   int64_t id;
-  int rc = parse_args(c, argc, argv, own, pos, 1, &np);
-  if (rc || (rc = parse_id(c, np ? pos[0] : NULL, "the report's ID", &id)))
+  int rc = ctl_parse_args(c, argc, argv, own, pos, 1, &np);
+  if (rc || (rc = ctl_parse_id(c, np ? pos[0] : NULL, "the report's ID", &id)))
     return rc;
   if (jpeg && clip && !strcmp(jpeg, "-") && !strcmp(clip, "-"))
-    return usage(c, "only one of --jpeg and --clip may be - (stdout)%s", "");
-  if ((rc = settle(c)) || (rc = refuse_terminal(c, jpeg, "a JPEG")) ||
+    return ctl_usage(c, "only one of --jpeg and --clip may be - (stdout)%s", "");
+  if ((rc = ctl_settle(c)) || (rc = refuse_terminal(c, jpeg, "a JPEG")) ||
       (rc = refuse_terminal(c, clip, "a clip")))
     return rc;
   bool to_stdout = (jpeg && !strcmp(jpeg, "-")) || (clip && !strcmp(clip, "-"));
@@ -830,18 +605,18 @@ static int cmd_resolve(struct ctl *c, int argc, char **argv) {
   const struct opt own[] = {{"--resolution", NULL, &res, NULL}, {NULL, NULL, NULL, NULL}};
   size_t np;
   int64_t id;
-  int rc = parse_args(c, argc, argv, own, pos, 1, &np);
-  if (rc || (rc = parse_id(c, np ? pos[0] : NULL, "the report's ID", &id)))
+  int rc = ctl_parse_args(c, argc, argv, own, pos, 1, &np);
+  if (rc || (rc = ctl_parse_id(c, np ? pos[0] : NULL, "the report's ID", &id)))
     return rc;
   if (!res)
     res = "dismissed";
   if (!*res || strlen(res) > 200)
-    return usage(c, "--resolution is 1-200 bytes of text%s", "");
-  if ((rc = settle(c)))
+    return ctl_usage(c, "--resolution is 1-200 bytes of text%s", "");
+  if ((rc = ctl_settle(c)))
     return rc;
   json_t *body = json_pack("{s:s}", "resolution", res);
   if (!body)
-    return usage(c, "--resolution must be UTF-8 text%s", "");
+    return ctl_usage(c, "--resolution must be UTF-8 text%s", "");
   char path[96];
   snprintf(path, sizeof(path), "/api/reports/%lld/resolve", (long long)id);
   struct ctl_resp r;
@@ -866,8 +641,8 @@ static int cmd_audit(struct ctl *c, int argc, char **argv) {
   const struct opt own[] = {{"--limit", NULL, &limit, NULL}, {NULL, NULL, NULL, NULL}};
   size_t np;
   long long n = 100;
-  int rc = parse_args(c, argc, argv, own, NULL, 0, &np);
-  if (rc || (limit && (rc = parse_num(c, limit, "--limit", 1, 1000, &n))) || (rc = settle(c)))
+  int rc = ctl_parse_args(c, argc, argv, own, NULL, 0, &np);
+  if (rc || (limit && (rc = ctl_parse_num(c, limit, "--limit", 1, 1000, &n))) || (rc = ctl_settle(c)))
     return rc;
   char path[64];
   snprintf(path, sizeof(path), "/api/audit?limit=%lld", n);
@@ -921,39 +696,15 @@ static const struct {
 
 int main(int argc, char **argv) {
   struct ctl c = {0};
-  /* The global options before the command. */
-  int i = 1;
-  for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-    const char *a = argv[i];
-    const char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
-    size_t len = eq ? (size_t)(eq - a) : strlen(a);
-    if (!strcmp(a, "--")) {
-      i++;
-      break;
-    }
-    const struct opt *o = find_opt(globals, a, len);
-    if (!o) {
-      char name[64];
-      snprintf(name, sizeof(name), "%.*s", (int)(len < 60 ? len : 60), a);
-      return usage(NULL, "unknown option: %s", name);
-    }
-    if (o->flag && eq)
-      return usage(NULL, "%s takes no value", o->name);
-    if (o->flag)
-      *o->flag = true;
-    else if (eq)
-      *o->val = eq + 1;
-    else if (i + 1 < argc)
-      *o->val = argv[++i];
-    else
-      return usage(NULL, "%s needs a value", o->name);
-  }
-  if (g_help || (i < argc && !strcmp(argv[i], "help"))) {
-    fputs(usage_text, stdout);
+  int i, rc0 = ctl_parse_globals(argc, argv, &i);
+  if (rc0)
+    return rc0;
+  if (ctl_help_asked() || (i < argc && !strcmp(argv[i], "help"))) {
+    fputs(ctl_usage_text, stdout);
     return CTL_OK;
   }
   if (i == argc)
-    return usage(NULL, "no command given%s", "");
+    return ctl_usage(NULL, "no command given%s", "");
   int rc = -1;
   for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
     if (!strcmp(argv[i], commands[k].name)) {
@@ -962,16 +713,16 @@ int main(int argc, char **argv) {
         return ctl_fail(&c, CTL_FAILED, "cannot start libcurl");
       rc = commands[k].fn(&c, argc - i - 1, argv + i + 1);
       if (rc == CTL_HELP) {
-        fputs(usage_text, stdout);
+        fputs(ctl_usage_text, stdout);
         rc = CTL_OK;
       }
       ctl_close(&c);
       curl_global_cleanup();
       break;
     }
-  free(g_url_buf);
+  ctl_args_free();
   if (rc < 0)
-    return usage(NULL, "unknown command: %s", argv[i]);
+    return ctl_usage(NULL, "unknown command: %s", argv[i]);
   if (fflush(stdout) && rc == CTL_OK)
     return ctl_fail(&c, CTL_FAILED, "cannot write to stdout: %s", strerror(errno));
   return rc;
