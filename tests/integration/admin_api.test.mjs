@@ -87,7 +87,7 @@ async function closedWith(v, code) {
   assert.equal(v.closed, code);
 }
 
-test('every route is 401 without the token, with a wrong one, and with the API off', { timeout: 60000 }, async () => {
+test('every route is 401 without the token, with a wrong one, and with the API off', { timeout: 120000 }, async () => {
   const on = await startServer([`--admin-token=${TOKEN}`]);
   cleanup.push(() => on.stop());
   const off = await startServer([]);
@@ -122,7 +122,7 @@ test('every route is 401 without the token, with a wrong one, and with the API o
   assert.deepEqual(audit.json.audit, []);
 });
 
-test('bad JSON, missing and ill-typed fields, unknown ids, wrong methods', { timeout: 60000 }, async () => {
+test('bad JSON, missing and ill-typed fields, unknown ids, wrong methods', { timeout: 120000 }, async () => {
   const s = await startServer([`--admin-token=${TOKEN}`]);
   cleanup.push(() => s.stop());
   const u = s.url;
@@ -215,7 +215,7 @@ test('bad JSON, missing and ill-typed fields, unknown ids, wrong methods', { tim
   assert.deepEqual((await api(u, 'GET', '/api/pairs')).json, { pairs: [], count: 0 });
 });
 
-test('kicks and bans cut live visitors off; bans page, lift, and are audited', { timeout: 90000 }, async () => {
+test('kicks and bans cut live visitors off; bans page, lift, and are audited', { timeout: 120000 }, async () => {
   const s = await startServer([`--admin-token=${TOKEN}`, '--offer-timeout-ms=0']);
   cleanup.push(() => s.stop());
   const u = s.url;
