@@ -8,7 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 static char dir[64];
@@ -292,6 +292,89 @@ static void test_slowloris(void **state) {
   tls_fx_free(f);
 }
 
+/* /big?n: 16 KiB, with the query echoed in X-Query. */
+static bool big_route(struct fx *f, const struct httpd_request *req, struct httpd_reply *rep) {
+  (void)f;
+  if (strcmp(req->path, "/big"))
+    return false;
+  httpd_reply_status(rep, 200);
+  httpd_reply_header(rep, "X-Query", req->query);
+  httpd_reply_body(rep, "text/plain", big, sizeof(big), false);
+  return true;
+}
+
+/* The output limit holds over TLS: thousands of pipelined requests never read are answered
+ * only until about HTTPD__OUT_MAX is queued. */
+static void client_pipeline_unread(struct fx *f) {
+  struct tcli *t = tcli_connect(f);
+  static char reqs[3000 * 32];
+  size_t n = 0;
+  CHECK(f, t);
+  for (int i = 0; i < 3000; i++)
+    n += (size_t)snprintf(reqs + n, sizeof(reqs) - n, "GET /big?%d HTTP/1.1\r\n\r\n", i);
+  CHECK(f, tcli_send(t, reqs, n));
+  usleep(300 * 1000);
+  tcli_free(t);
+}
+
+static void test_pipeline_unread(void **state) {
+  struct fx *f = tls_fx(cert1, key1);
+  (void)state;
+  f->route = big_route;
+  run(f, client_pipeline_unread);
+  print_message("answered %d of 3000 pipelined requests\n", f->requests);
+  assert_true(f->requests < 600);
+  tls_fx_free(f);
+}
+
+/* Read slowly, every answer comes, in order: nothing stays stuck inside OpenSSL while the
+ * server has stopped reading. Then the header limit, over TLS too. */
+static void client_pipeline_slow(struct fx *f) {
+  struct tcli *t = tcli_connect(f);
+  static char reqs[400 * 32];
+  char want[32], *hdr;
+  struct resp r;
+  size_t n = 0;
+  CHECK(f, t);
+  for (int i = 0; i < 400; i++)
+    n += (size_t)snprintf(reqs + n, sizeof(reqs) - n, "GET /big?%d HTTP/1.1\r\n\r\n", i);
+  CHECK(f, tcli_send(t, reqs, n));
+  usleep(100 * 1000);
+  for (int i = 0; i < 400; i++) {
+    snprintf(want, sizeof(want), "\r\nX-Query: %d\r\n", i);
+    /* tcli_get sends one more request: read the answers with an empty path instead. */
+    char *end;
+    size_t hl, bl;
+    while (!(end = memmem(t->c->buf, t->c->len, "\r\n\r\n", 4)))
+      CHECK(f, tcli_fill(t));
+    hl = (size_t)(end + 4 - t->c->buf);
+    CHECK(f, !strncmp(t->c->buf, "HTTP/1.1 200", 12) && memmem(t->c->buf, hl, want, strlen(want)));
+    bl = sizeof(big);
+    while (t->c->len < hl + bl)
+      CHECK(f, tcli_fill(t));
+    memmove(t->c->buf, t->c->buf + hl + bl, t->c->len - hl - bl);
+    t->c->len -= hl + bl;
+  }
+  hdr = calloc(1, 20000);
+  CHECK(f, hdr);
+  memset(hdr, 'a', 19999);
+  n = (size_t)snprintf(reqs, sizeof(reqs), "GET /hello HTTP/1.1\r\nX-Long: ");
+  CHECK(f, tcli_send(t, reqs, n) && tcli_send(t, hdr, 19999));
+  free(hdr);
+  CHECK(f, tcli_get(t, "/hello", &r));
+  CHECK(f, r.status == 431 && strstr(r.head, "Connection: close"));
+  tcli_free(t);
+}
+
+static void test_pipeline_slow(void **state) {
+  struct fx *f = tls_fx(cert1, key1);
+  (void)state;
+  f->route = big_route;
+  run(f, client_pipeline_slow);
+  assert_int_equal(f->requests, 400);
+  tls_fx_free(f);
+}
+
 /* /reload switches the server to user (the second certificate). */
 static bool reload_route(struct fx *f, const struct httpd_request *req, struct httpd_reply *rep) {
   if (strcmp(req->path, "/reload"))
@@ -360,7 +443,13 @@ int main(void) {
     cmocka_unit_test(test_websocket),
     cmocka_unit_test(test_plain_refused),
     cmocka_unit_test(test_slowloris),
+    cmocka_unit_test(test_pipeline_unread),
+    cmocka_unit_test(test_pipeline_slow),
     cmocka_unit_test(test_reload),
   };
+  memset(big, 'b', sizeof(big));
+  /* As in tandem (main.c): a write to a connection the peer has reset returns EPIPE. The
+   * client's SSL_write needs it too. */
+  signal(SIGPIPE, SIG_IGN);
   return cmocka_run_group_tests(tests, setup, teardown);
 }
