@@ -81,6 +81,7 @@ struct httpd_conn {
 
   struct ws_conn *ws; /* non-NULL once upgraded */
   struct ssl_st *ssl; /* TLS (httpd_tls.c); NULL for plain HTTP */
+  bool tls_started;   /* its first bytes have come */
 };
 
 struct httpd {

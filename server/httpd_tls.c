@@ -248,10 +248,12 @@ static void refuse_plain(struct httpd_conn *c) {
 void httpd__tls_read(struct httpd_conn *c, const char *data, size_t len) {
   struct httpd *s = c->srv;
   int n, e;
-  if (len && SSL_in_before(c->ssl) && BIO_ctrl_pending(SSL_get_rbio(c->ssl)) == 0 &&
-      (unsigned char)data[0] != 22) {
-    refuse_plain(c);
-    return;
+  if (!c->tls_started) {
+    c->tls_started = true;
+    if ((unsigned char)data[0] != 22) {
+      refuse_plain(c);
+      return;
+    }
   }
   if (BIO_write(SSL_get_rbio(c->ssl), data, (int)len) != (int)len) {
     httpd__conn_close(c);

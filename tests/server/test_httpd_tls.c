@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -292,6 +293,55 @@ static void test_slowloris(void **state) {
   tls_fx_free(f);
 }
 
+/* A ClientHello sent a byte at a time (over memory BIOs, so the client controls the
+ * segments) still completes the handshake: only a first byte that is no TLS record is
+ * taken for plain HTTP. */
+static void client_split_hello(struct fx *f) {
+  struct cli *c = cli_connect(f);
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+  BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
+  char buf[16384];
+  int r, flights = 0, one = 1;
+  bool done = false;
+  CHECK(f, c && ssl && rb && wb);
+  setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  SSL_set_bio(ssl, rb, wb);
+  SSL_set_connect_state(ssl);
+  for (int i = 0; i < 20 && !done; i++) {
+    r = SSL_do_handshake(ssl);
+    done = r == 1;
+    CHECK(f, done || SSL_get_error(ssl, r) == SSL_ERROR_WANT_READ);
+    while ((r = BIO_read(wb, buf, sizeof(buf))) > 0) {
+      for (int k = 0; k < r; k++) {
+        /* The first flight a byte at a time, the rest at once. */
+        CHECK(f, cli_send(c, buf + k, flights == 0 ? 1 : (size_t)(r - k)));
+        if (flights == 0)
+          usleep(k < 8 ? 20000 : 0);
+        else
+          break;
+      }
+      flights++;
+    }
+    if (!done) {
+      ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+      CHECK(f, n > 0);
+      BIO_write(rb, buf, (int)n);
+    }
+  }
+  CHECK(f, done);
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  cli_free(c);
+}
+
+static void test_split_hello(void **state) {
+  struct fx *f = tls_fx(cert1, key1);
+  (void)state;
+  run(f, client_split_hello);
+  tls_fx_free(f);
+}
+
 /* /big?n: 16 KiB, with the query echoed in X-Query. */
 static bool big_route(struct fx *f, const struct httpd_request *req, struct httpd_reply *rep) {
   (void)f;
@@ -443,6 +493,7 @@ int main(void) {
     cmocka_unit_test(test_websocket),
     cmocka_unit_test(test_plain_refused),
     cmocka_unit_test(test_slowloris),
+    cmocka_unit_test(test_split_hello),
     cmocka_unit_test(test_pipeline_unread),
     cmocka_unit_test(test_pipeline_slow),
     cmocka_unit_test(test_reload),
