@@ -12,9 +12,15 @@
 static struct httpd_tls *load(const struct app *a, const char *event) {
   struct httpd_tls *t = NULL;
   const char *bad = NULL;
+  char fp[128];
+  int days;
   int rc = httpd_tls_new(a->cfg.tls_cert, a->cfg.tls_key, &t, &bad);
-  if (rc == 0)
+  if (rc == 0) {
+    httpd_tls_info(t, fp, sizeof(fp), &days);
+    log_event(days < 14 ? LOG_WARN : LOG_INFO, "tls_cert", LF_STR("file", a->cfg.tls_cert),
+              LF_STR("sha256", fp), LF_INT("days_left", days));
     return t;
+  }
   log_event(LOG_ERROR, event,
             LF_STR("key", bad == a->cfg.tls_key ? "tls_key" : "tls_cert"),
             LF_STR("file", bad ? bad : ""), LF_STR("error", httpd_tls_strerror(rc)));

@@ -253,6 +253,9 @@ int httpd_tls_new(const char *cert_file, const char *key_file, struct httpd_tls 
                   const char **bad_file);
 /* What an httpd_tls_new error means, for a message after the file name. */
 const char *httpd_tls_strerror(int err);
+/* For logs: the certificate's SHA-256 fingerprint ("AB:CD:..." into fp, at least 96 bytes)
+ * and the days until it expires (negative once expired). */
+void httpd_tls_info(const struct httpd_tls *t, char *fp, size_t fplen, int *days_left);
 /* Drops the caller's reference; servers and connections using it keep theirs.
  * NULL is ignored. */
 void httpd_tls_free(struct httpd_tls *t);

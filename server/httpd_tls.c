@@ -8,6 +8,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 /* TLS's own output (handshake, tickets, alerts, KeyUpdate answers) queued in libuv past
  * this means a peer that makes us talk without reading: it is dropped. */
@@ -121,6 +122,24 @@ const char *httpd_tls_strerror(int err) {
   default:
     return strerror(-err);
   }
+}
+
+void httpd_tls_info(const struct httpd_tls *t, char *fp, size_t fplen, int *days_left) {
+  X509 *x = SSL_CTX_get0_certificate(t->ctx);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned mdlen = 0, i;
+  int days = 0, secs = 0;
+  size_t n = 0;
+  if (fplen)
+    fp[0] = '\0';
+  *days_left = 0;
+  if (!x)
+    return;
+  if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1)
+    for (i = 0; i < mdlen && n + 4 <= fplen; i++)
+      n += (size_t)snprintf(fp + n, fplen - n, i ? ":%02X" : "%02X", md[i]);
+  if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)) == 1)
+    *days_left = days;
 }
 
 void httpd_tls_free(struct httpd_tls *t) {

@@ -482,6 +482,13 @@ static void test_load_errors(void **state) {
   assert_null(t);
   assert_non_null(strstr(httpd_tls_strerror(-EINVAL), "match"));
   assert_int_equal(httpd_tls_new(cert2, key2, &t, &bad), 0);
+  {
+    char fp[128];
+    int days = -5;
+    httpd_tls_info(t, fp, sizeof(fp), &days);
+    assert_int_equal(strlen(fp), 95); /* 32 bytes as XX:XX:... */
+    assert_true(days == 0 || days == 1); /* valid for a day from setup */
+  }
   httpd_tls_free(t);
   httpd_tls_free(NULL);
 }
