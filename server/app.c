@@ -413,6 +413,8 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   a->httpd = httpd_new(loop, &hc, &hh);
   if (!a->httpd)
     goto fail;
+  if ((rc = app_tls_load(a)) != 0)
+    goto fail;
   rc = httpd_listen(a->httpd);
   if (rc) {
     log_event(LOG_ERROR, "listen_failed", LF_STR("what", "http"), LF_STR("addr", cfg->http_addr),
@@ -426,6 +428,8 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
     if (rc)
       goto fail;
   }
+  if ((rc = app_tls_listen_redirect(a)) != 0)
+    goto fail;
   uv_timer_init(loop, &a->tick);
   a->tick.data = a;
   uv_timer_start(&a->tick, tick_cb, TICK_MS, TICK_MS);
@@ -437,6 +441,7 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   snprintf(http, sizeof(http), "%s:%d", cfg->http_addr, httpd_port(a->httpd));
   log_event(LOG_INFO, "start", LF_STR("version", tandem_version()),
             LF_STR("commit", tandem_commit()), LF_STR("http", http),
+            LF_STR("scheme", a->tls ? "https" : "http"),
             LF_STR("metrics", cfg->metrics_addr[0] ? cfg->metrics_addr : http),
             LF_UINT("media_workers", mediaplane_workers(a->media)),
             LF_STR("media_addr", cfg->media_addr), LF_STR("media_ports", ports),
@@ -469,6 +474,7 @@ static void part_closed(void *arg) {
   hmap_free(a->by_id);
   hmap_free(a->by_sid);
   iptab_free(a->by_ip);
+  httpd_tls_free(a->tls);
   void (*done)(void *) = a->done;
   void *darg = a->done_arg;
   free(a);
@@ -506,6 +512,10 @@ void app_close(struct app *a, void (*done)(void *), void *arg) {
   if (a->metrics_httpd) {
     a->pending_closes++;
     httpd_close(a->metrics_httpd, part_closed, a);
+  }
+  if (a->redirect_httpd) {
+    a->pending_closes++;
+    httpd_close(a->redirect_httpd, part_closed, a);
   }
   if (a->mod) {
     /* Before the media plane: its requests waiting on workers are withdrawn first. */

@@ -20,4 +20,8 @@ void app_drain(struct app *a, void (*done)(void *arg), void *arg);
 /* Closes every connection and session, frees the app, then calls done(arg). */
 void app_close(struct app *a, void (*done)(void *arg), void *arg);
 
+/* SIGHUP: reloads tls_cert and tls_key for new connections (existing ones and their calls
+ * keep the old certificate); a failure is logged and the old certificate stays. */
+void app_reload_tls(struct app *a);
+
 #endif

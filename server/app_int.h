@@ -101,6 +101,8 @@ struct app {
   struct mediaplane *media;
   struct httpd *httpd;
   struct httpd *metrics_httpd;  /* metrics_addr's listener, NULL when /metrics is public */
+  struct httpd *redirect_httpd; /* http_redirect_port's listener (app_tls.c), or NULL */
+  struct httpd_tls *tls;        /* tls_cert/tls_key as last loaded, or NULL */
   struct match_engine *match;
   struct hmap *by_token;
   struct hmap *by_id;
@@ -184,6 +186,12 @@ void drain_match_event(struct app *a, struct peer *p, const struct match_event *
 void drain_tick(struct app *a, uint64_t now);   /* may call app_close */
 bool drain_ws_closed(struct app *a, struct ws_conn *c); /* true: one we had told to move */
 void drain_tell_all(struct app *a, const char *reason); /* best effort, before app_close */
+
+/* app_tls.c -- tls_cert/tls_key on the public listener, and http_redirect_port. */
+/* Loads the certificate onto a->httpd (before it listens): 0, or -EINVAL logged. */
+int app_tls_load(struct app *a);
+/* The redirect listener, if configured: 0, or a negative errno logged. */
+int app_tls_listen_redirect(struct app *a);
 
 /* signal.c */
 void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_t len);

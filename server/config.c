@@ -49,6 +49,9 @@ static int check_autoban_steps(const char *v, char *why, size_t len);
 static const struct key keys[] = {
     {"http_addr", T_STR, S(http_addr), "0.0.0.0", "address for HTTP/WebSocket (an IP address or localhost)", .check = check_http_addr},
     {"http_port", T_INT, S(http_port), "8080", "port for HTTP/WebSocket (0 = any free port)", R(0, 65535)},
+    {"tls_cert", T_STR, S(tls_cert), "", "PEM certificate (chain) file: http_port serves HTTPS and WSS; reloaded on SIGHUP (empty = plain HTTP)"},
+    {"tls_key", T_STR, S(tls_key), "", "PEM private key file of tls_cert (both or neither)"},
+    {"http_redirect_port", T_INT, S(http_redirect_port), "0", "with TLS: a plain-HTTP port answering 308 to https:// on http_port (0 = off)", R(0, 65535)},
     {"media_addr", T_STR, S(media_addr), "0.0.0.0", "address for the media ports, UDP and ICE-TCP (an IP address)", .check = check_bind_ip},
     {"media_port", T_INT, S(media_port), "40000", "UDP port of the first media worker; worker i uses media_port+i (0 = any)", R(0, 65535)},
     {"media_workers", T_INT, S(media_workers), "0", "media worker threads, each with its own UDP port (0 = one per core, at most 256)", R(0, 256)},
@@ -597,6 +600,15 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
       mport == c->http_port) {
     snprintf(err, errlen, "metrics_addr: port %d is also http_port; give /metrics a port of "
              "its own", mport);
+    return -EINVAL;
+  }
+  if (!c->tls_cert[0] != !c->tls_key[0]) {
+    snprintf(err, errlen, "tls_cert and tls_key: give both (HTTPS) or neither (plain HTTP)");
+    return -EINVAL;
+  }
+  if (c->http_redirect_port && (!c->tls_cert[0] || c->http_redirect_port == c->http_port)) {
+    snprintf(err, errlen, "http_redirect_port: %d needs tls_cert and tls_key, and a port other "
+             "than http_port", c->http_redirect_port);
     return -EINVAL;
   }
   if (print) {

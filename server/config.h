@@ -9,6 +9,9 @@
 struct config {
   char http_addr[64];
   int http_port;
+  char tls_cert[256];     /* PEM certificate chain: http_port speaks HTTPS; "" = plain HTTP */
+  char tls_key[256];      /* its PEM private key (both or neither) */
+  int http_redirect_port; /* plain HTTP here answers 308 to https://; 0 = off */
   char media_addr[64];
   int media_port;
   int media_workers;      /* 0 = one per core */

@@ -57,6 +57,7 @@ static void maybe_free_server(struct httpd *s) {
   free(s->ws_origins);
   free(s->reserve_paths);
   iptab_free(s->per_ip);
+  httpd_set_tls(s, NULL);
   free(s);
   if (done)
     done(arg);
@@ -76,6 +77,7 @@ static void conn_free(struct httpd_conn *c) {
   if (c->next)
     c->next->prev = c->prev;
   s->nconns--;
+  httpd__tls_conn_free(c);
   free(c->hbuf);
   free(c->body);
   free(c->held);
@@ -146,6 +148,9 @@ void httpd__conn_finish(struct httpd_conn *c) {
     return;
   /* Bounds the time the queued output may take, then the linger. */
   uv_timer_start(&c->timer, on_timer_close, t, 0);
+  httpd__tls_shutdown(c);
+  if (c->closing)
+    return;
   c->shutdown.data = c;
   if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
     httpd__conn_close(c);
@@ -380,12 +385,21 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   }
   if (c->draining)
     return;
-  if (c->ws)
-    ws__on_read(c, buf->base, (size_t)nread);
-  else if (held(c))
-    hold(c, buf->base, (size_t)nread);
+  if (c->ssl)
+    httpd__tls_read(c, buf->base, (size_t)nread);
   else
-    http_feed(c, buf->base, (size_t)nread);
+    httpd__conn_input(c, buf->base, (size_t)nread);
+}
+
+void httpd__conn_input(struct httpd_conn *c, const char *data, size_t len) {
+  if (c->closing || c->draining)
+    return;
+  if (c->ws)
+    ws__on_read(c, data, len);
+  else if (held(c))
+    hold(c, data, len);
+  else
+    http_feed(c, data, len);
 }
 
 /* ---- server ---- */
@@ -467,6 +481,10 @@ static void on_connection(uv_stream_t *ls, int status) {
   }
   c->reserve = s->nfds > s->cfg.max_conns - s->cfg.reserve_conns;
   uv_tcp_nodelay(&c->tcp, 1);
+  if (httpd__tls_accept(c) != 0) {
+    httpd__conn_close(c);
+    return;
+  }
   if (c->reserve) {
     httpd__rfifo_add(c);
     uv_timer_start(&c->timer, on_timer_close, RESERVE_IDLE_MS, 0);

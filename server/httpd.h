@@ -234,6 +234,38 @@ unsigned httpd_max_conns(const struct httpd *s);
  * httpd_listen. Returns the soft limit now, or a negative errno. */
 long httpd_raise_nofile(void);
 
+/* ---- TLS (httpd_tls.c) ----
+ *
+ * With a certificate set, every connection accepted afterwards speaks TLS
+ * (1.2 or 1.3, ALPN http/1.1, no renegotiation); all the limits above apply
+ * to the decrypted stream unchanged, and the handshake counts in
+ * idle_timeout_ms. A client speaking plain HTTP there gets a 400 and is
+ * closed. Connections keep the certificate they were accepted with, so a
+ * new one never disturbs them. */
+struct httpd_tls;
+
+/* Loads a PEM certificate chain and its private key. Returns 0 and *out (free
+ * with httpd_tls_free); or, with *bad_file set to cert_file or key_file (the
+ * one at fault): a negative errno from opening it (-ENOENT, -EACCES...),
+ * -EBADMSG when it holds no usable PEM certificate (key), -EINVAL when the key
+ * does not match the certificate (bad_file = key_file), -ENOMEM. */
+int httpd_tls_new(const char *cert_file, const char *key_file, struct httpd_tls **out,
+                  const char **bad_file);
+/* What an httpd_tls_new error means, for a message after the file name. */
+const char *httpd_tls_strerror(int err);
+/* For logs: the certificate's SHA-256 fingerprint ("AB:CD:..." into fp, at least 96 bytes)
+ * and the days until it expires (negative once expired). */
+void httpd_tls_info(const struct httpd_tls *t, char *fp, size_t fplen, int *days_left);
+/* Drops the caller's reference; servers and connections using it keep theirs.
+ * NULL is ignored. */
+void httpd_tls_free(struct httpd_tls *t);
+/* Connections accepted from now on use t (s takes its own reference; the
+ * caller keeps its own), or plain HTTP when t is NULL. Existing connections
+ * are untouched. Callable at any time on the loop thread. */
+void httpd_set_tls(struct httpd *s, struct httpd_tls *t);
+/* Whether connections accepted now speak TLS. */
+bool httpd_tls_on(const struct httpd *s);
+
 /* Opaque per-connection user pointer; NULL initially; never freed by us. */
 void ws_set_data(struct ws_conn *c, void *data);
 void *ws_get_data(const struct ws_conn *c);

@@ -8,6 +8,9 @@
 #include "server/httpd.h"
 #include "server/iptab.h"
 
+struct ssl_st;     /* OpenSSL's SSL, kept out of the other files */
+struct ssl_ctx_st; /* and SSL_CTX */
+
 #define HTTPD__MAX_HEADERS 64
 #define HTTPD__IP_LEN 64
 #define HTTPD__READ_BUF 65536
@@ -77,6 +80,8 @@ struct httpd_conn {
   bool resume_pending; /* the timer will parse `held` (httpd__conn_resume) */
 
   struct ws_conn *ws; /* non-NULL once upgraded */
+  struct ssl_st *ssl; /* TLS (httpd_tls.c); NULL for plain HTTP */
+  bool tls_started;   /* its first bytes have come */
 };
 
 struct httpd {
@@ -96,7 +101,9 @@ struct httpd {
   size_t nconns;
   void (*done)(void *arg);
   void *done_arg;
+  struct ssl_ctx_st *tls_ctx; /* new connections speak TLS; NULL = plain */
   char rbuf[HTTPD__READ_BUF]; /* shared: every read is consumed at once */
+  char tbuf[16384];           /* shared: one decrypted TLS record at a time */
 };
 
 /* The response under construction (see httpd_reply_* in httpd.h). */
@@ -116,6 +123,27 @@ struct httpd_reply {
 /* httpd.c, for ws.c */
 void httpd__conn_close(struct httpd_conn *c);  /* drop now (idempotent) */
 void httpd__conn_finish(struct httpd_conn *c); /* shut down, await EOF */
+
+/* httpd.c, for httpd_tls.c */
+/* Bytes read (decrypted with TLS) for the HTTP parser or the WebSocket, or
+ * held behind a deferred reply; ignored once c is closing or draining. */
+void httpd__conn_input(struct httpd_conn *c, const char *data, size_t len);
+
+/* httpd_tls.c, for httpd.c, httpd_reply.c and ws.c */
+/* On accept: c speaks TLS if its server has a certificate. 0 or -ENOMEM. */
+int httpd__tls_accept(struct httpd_conn *c);
+/* Ciphertext read from the socket: runs the handshake, passes the plaintext
+ * to httpd__conn_input and sends what TLS has to say. A failure closes c. */
+void httpd__tls_read(struct httpd_conn *c, const char *data, size_t len);
+/* Every write on c: uv_write as is, or with TLS encrypted first. cb gets req
+ * (its data untouched) with the status of the write. 0 or a negative errno
+ * (cb is then not called). */
+int httpd__write(struct httpd_conn *c, uv_write_t *req, const uv_buf_t *bufs, unsigned n,
+                 uv_write_cb cb);
+/* Before our FIN: queues TLS's close_notify (nothing for plain HTTP). */
+void httpd__tls_shutdown(struct httpd_conn *c);
+/* From conn_free, and from httpd_close for the server's context. */
+void httpd__tls_conn_free(struct httpd_conn *c);
 
 /* httpd.c, for httpd_req.c and httpd_reply.c */
 /* Grows *buf (realloc, doubling from 256) to at least need bytes: 0 or -ENOMEM. */

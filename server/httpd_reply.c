@@ -89,7 +89,7 @@ static int raw_write(struct httpd_conn *c, struct out_req *w, uv_buf_t *bufs, un
   w->cost = HTTPD__WRITE_COST;
   for (i = 0; i < n; i++)
     w->cost += bufs[i].len;
-  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write) != 0) {
+  if (httpd__write(c, &w->req, bufs, n, on_write) != 0) {
     free(w->owned);
     free(w);
     httpd__conn_close(c);

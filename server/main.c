@@ -12,13 +12,22 @@
 #include "server/log.h"
 
 static struct app *app;
-static uv_signal_t sigint, sigterm;
+static uv_signal_t sigint, sigterm, sighup;
 static int stopping;
 
 static void on_closed(void *arg) {
   (void)arg;
   uv_close((uv_handle_t *)&sigint, NULL);
   uv_close((uv_handle_t *)&sigterm, NULL);
+  uv_close((uv_handle_t *)&sighup, NULL);
+}
+
+/* SIGHUP reloads tls_cert and tls_key; calls and connections carry on. */
+static void on_sighup(uv_signal_t *h, int signum) {
+  (void)h;
+  (void)signum;
+  if (!stopping)
+    app_reload_tls(app);
 }
 
 /* SIGTERM drains (calls continue until they end or drain_timeout_ms); SIGINT, or a second
@@ -70,6 +79,8 @@ int main(int argc, char **argv) {
   uv_signal_start(&sigint, on_signal, SIGINT);
   uv_signal_init(loop, &sigterm);
   uv_signal_start(&sigterm, on_signal, SIGTERM);
+  uv_signal_init(loop, &sighup);
+  uv_signal_start(&sighup, on_sighup, SIGHUP);
   uv_run(loop, UV_RUN_DEFAULT);
   uv_loop_close(loop);
   return 0;

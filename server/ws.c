@@ -253,7 +253,7 @@ static void ws_flush(struct ws_conn *ws) {
   }
   b = uv_buf_init((char *)ws->wbuf, (unsigned)ws->wlen);
   ws->wreq.data = ws;
-  if (uv_write(&ws->wreq, (uv_stream_t *)&c->tcp, &b, 1, ws_on_write) != 0) {
+  if (httpd__write(c, &ws->wreq, &b, 1, ws_on_write) != 0) {
     httpd__conn_close(c);
     return;
   }

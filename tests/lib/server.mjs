@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
+import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -21,6 +22,20 @@ export function freePort() {
   });
 }
 
+// GET url with any certificate accepted (a test's self-signed one): the status, or throws.
+export function getInsecure(url) {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+  });
+}
+
+// Starts tandem with extraArgs; with --tls-cert among them the URL is https:// (the server
+// is probed with any certificate accepted).
 export async function startServer(extraArgs = []) {
   const httpPort = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-data-'));
@@ -31,13 +46,18 @@ export async function startServer(extraArgs = []) {
   let log = '';
   proc.stdout.on('data', (d) => { log += d; });
   proc.stderr.on('data', (d) => { log += d; });
-  const url = `http://127.0.0.1:${httpPort}`;
+  const tls = extraArgs.some((a) => a.startsWith('--tls-cert'));
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${httpPort}`;
   const deadline = Date.now() + 15000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`tandem exited early:\n${log}`);
     try {
-      const r = await fetch(`${url}/healthz`);
-      if (r.ok) break;
+      if (tls) {
+        if (await getInsecure(`${url}/healthz`) === 200) break;
+      } else {
+        const r = await fetch(`${url}/healthz`);
+        if (r.ok) break;
+      }
     } catch { /* not yet */ }
     if (Date.now() > deadline) throw new Error(`tandem did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 100));

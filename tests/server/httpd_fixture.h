@@ -41,6 +41,7 @@ struct fx {
   /* Extra routes, tried first; true when it handled the request. */
   bool (*route)(struct fx *f, const struct httpd_request *req, struct httpd_reply *rep);
   void *user; /* the route's state */
+  struct httpd_tls *tls; /* set on the server before it listens (test_httpd_tls.c) */
 };
 
 #define CHECK(f, cond)                                                        \
@@ -184,6 +185,8 @@ static void run(struct fx *f, void (*client)(struct fx *)) {
   assert_int_equal(uv_loop_init(&f->loop), 0);
   f->s = httpd_new(&f->loop, &f->cfg, &h);
   assert_non_null(f->s);
+  if (f->tls)
+    httpd_set_tls(f->s, f->tls);
   assert_int_equal(httpd_listen(f->s), 0);
   f->port = httpd_port(f->s);
   assert_true(f->port > 0);
