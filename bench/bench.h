@@ -11,7 +11,7 @@
 #include "bench/stats.h"
 
 /* How a simulated visitor behaves once it is paired (bench/README.md). */
-enum bench_behaviour { BH_STAY, BH_SKIP, BH_SKIPNOW, BH_REFRESH, BH_VANISH, BH_COUNT };
+enum bench_behaviour { BH_STAY, BH_SKIP, BH_SKIPNOW, BH_REFRESH, BH_VANISH, BH_REPORT, BH_COUNT };
 
 /* Command-line options; filled by main.c, read-only afterwards. */
 struct bench_opts {
@@ -69,6 +69,7 @@ enum bench_metric {
 /* Totals across all peers, updated as things happen. */
 struct bench_totals {
   uint64_t visits, ready, matched, nexts, partner_left, cooldowns, refreshes, resumed, vanished;
+  uint64_t reports, reported, reports_limited; /* report behaviour: sent, acknowledged, refused */
   uint64_t tx_packets, tx_bytes, tx_dropped, rx_packets, rx_bytes;
   uint64_t rtp_packets[2], rtp_bytes[2]; /* audio, video RTP sent, sizes before SRTP */
   uint64_t forged_alerts;    /* --forge-alert records sent */

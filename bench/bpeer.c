@@ -163,6 +163,7 @@ static void on_matched(struct bpeer *p, json_t *m, uint64_t now) {
   p->measure_gap = false;
   switch (p->behaviour) {
   case BH_SKIP: schedule(p, ACT_NEXT, now + uniform_us(p)); break;
+  case BH_REPORT: schedule(p, ACT_REPORT, now + uniform_us(p)); break;
   case BH_SKIPNOW: send_next(p, now); break;
   case BH_REFRESH:
     if (p->action == ACT_NONE)
@@ -179,6 +180,12 @@ static void on_matched(struct bpeer *p, json_t *m, uint64_t now) {
 static void on_error_msg(struct bpeer *p, json_t *m) {
   const char *code = json_string_value(json_object_get(m, "code"));
   const char *msg = json_string_value(json_object_get(m, "message"));
+  const char *ref = json_string_value(json_object_get(m, "ref"));
+  if (code && ref && !strcmp(ref, "report") &&
+      (!strcmp(code, "rate_limited") || !strcmp(code, "bad_state"))) {
+    p->run->t.reports_limited++; /* over report_max, or the partner left first */
+    return;
+  }
   if (code && !strcmp(code, "cooldown")) {
     p->run->t.cooldowns++; /* the expected answer to too many Nexts */
     return;
@@ -223,6 +230,8 @@ static void ws_text(void *arg, const char *data, size_t len) {
       p->last_pv_ts = ts;
       rxcheck_partner_video(p->tr, ts);
     }
+  } else if (!strcmp(type, "reported")) {
+    r->t.reported++;
   } else if (!strcmp(type, "partner_left")) {
     r->t.partner_left++;
     pair_end(p, now, true);
@@ -321,6 +330,14 @@ static void run_action(struct bpeer *p, uint64_t now) {
   case ACT_NEXT:
     if (pair_open(p))
       send_next(p, now);
+    break;
+  case ACT_REPORT:
+    /* The server moves a reporter on at once, as for Next. */
+    if (pair_open(p)) {
+      r->t.reports++;
+      send_json(p, json_pack("{s:s, s:s}", "type", "report", "reason", "spam"));
+      pair_end(p, now, true);
+    }
     break;
   case ACT_REFRESH:
     r->t.refreshes++;

@@ -88,7 +88,7 @@ struct bptransport {
   uint32_t pv_ts;
 };
 
-enum bp_action { ACT_NONE, ACT_NEXT, ACT_REFRESH, ACT_VANISH, ACT_REVISIT };
+enum bp_action { ACT_NONE, ACT_NEXT, ACT_REFRESH, ACT_VANISH, ACT_REVISIT, ACT_REPORT };
 
 struct wsclient;
 

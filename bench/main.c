@@ -27,7 +27,7 @@
 #define PROGRESS_EVERY 5        /* seconds between progress lines when stderr is not a tty */
 
 const char *const bench_behaviour_names[BH_COUNT] = {"stay", "skip", "skipnow", "refresh",
-                                                     "vanish"};
+                                                     "vanish", "report"};
 const char *const bench_err_names[BE_COUNT] = {
     "ws_connect",   "ws_closed", "protocol",      "bad_answer",   "ice",
     "dtls",         "srtp",      "ready_timeout", "media_failed", "rtp",

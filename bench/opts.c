@@ -18,7 +18,8 @@ void opts_usage(FILE *f) {
       "  --duration S         length of the run in seconds, ramp included (default 20)\n"
       "  --ramp R             browsers started per second (default 50; 0 = all at once)\n"
       "  --mix LIST           behaviours in percent, e.g. stay=50,skip=30,skipnow=5,refresh=10,\n"
-      "                       vanish=5 (the default); must add up to 100\n"
+      "                       vanish=5 (the default); report=N reports each partner (reason spam)\n"
+      "                       instead of Next; must add up to 100\n"
       "  --skip-min S         shortest pairing before skip/refresh/vanish (default 5)\n"
       "  --skip-max S         longest (default 15)\n"
       "  --video-kbps K       VP8 bitrate of the synthetic camera (default 300)\n"
@@ -42,7 +43,8 @@ void opts_usage(FILE *f) {
       f);
 }
 
-static const char *const names[BH_COUNT] = {"stay", "skip", "skipnow", "refresh", "vanish"};
+static const char *const names[BH_COUNT] = {"stay", "skip", "skipnow", "refresh", "vanish",
+                                                "report"};
 
 static int parse_mix(const char *s, int mix[BH_COUNT]) {
   char buf[256];

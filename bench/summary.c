@@ -37,11 +37,12 @@ void summary_print_table(FILE *f, struct brun *r, const struct bench_result *res
   }
   fprintf(f,
           "\nevents: %llu matched, %llu nexts, %llu partner_left, %llu cooldowns, %llu refreshes "
-          "(%llu resumed), %llu vanished\n",
+          "(%llu resumed), %llu vanished, %llu reports (%llu acknowledged, %llu refused)\n",
           (unsigned long long)t->matched, (unsigned long long)t->nexts,
           (unsigned long long)t->partner_left, (unsigned long long)t->cooldowns,
           (unsigned long long)t->refreshes, (unsigned long long)t->resumed,
-          (unsigned long long)t->vanished);
+          (unsigned long long)t->vanished, (unsigned long long)t->reports,
+          (unsigned long long)t->reported, (unsigned long long)t->reports_limited);
   fprintf(f, "media: sent %llu packets (%.2f Mbit/s; %llu could not be sent), received %llu "
              "(%.2f Mbit/s); %llu PLI, %llu FIR, %llu NACK received; %llu keyframes sent\n",
           (unsigned long long)t->tx_packets, (double)t->tx_bytes * 8 / 1e6 / res->wall_s,
@@ -140,7 +141,7 @@ void summary_print_json(FILE *f, struct brun *r, const struct bench_result *res)
       "{s:b, s:f,"
       " s:{s:s, s:i, s:f, s:f, s:o, s:f, s:f, s:i, s:b, s:b, s:I},"
       " s:{s:i, s:i, s:I, s:I, s:o},"
-      " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
+      " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
       " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:f},"
       " s:{s:I, s:I, s:I, s:I, s:I, s:I},"
       " s:o, s:o}",
@@ -152,7 +153,8 @@ void summary_print_json(FILE *f, struct brun *r, const struct bench_result *res)
       "visits_ready", U(t->ready), "by_behaviour", by,
       "events", "matched", U(t->matched), "nexts", U(t->nexts), "partner_left",
       U(t->partner_left), "cooldowns", U(t->cooldowns), "refreshes", U(t->refreshes), "resumed",
-      U(t->resumed), "vanished", U(t->vanished),
+      U(t->resumed), "vanished", U(t->vanished), "reports", U(t->reports), "reported",
+      U(t->reported), "reports_refused", U(t->reports_limited),
       "media", "tx_packets", U(t->tx_packets), "tx_bytes", U(t->tx_bytes), "tx_dropped",
       U(t->tx_dropped), "rx_packets",
       U(t->rx_packets), "rx_bytes", U(t->rx_bytes), "plis", U(t->plis), "firs", U(t->firs),

@@ -215,6 +215,24 @@ int match_remove(struct match_engine *e, match_id id, uint64_t now_ms) {
   return 0;
 }
 
+int match_remember(struct match_engine *e, match_id id, match_id other, uint64_t until_ms,
+                   uint64_t now_ms) {
+  struct match__peer *p, *q;
+  int rc;
+
+  if (other == 0 || other == id)
+    return -EINVAL;
+  rc = engine_begin(e, id, now_ms, &p);
+  if (rc < 0)
+    return rc;
+  q = engine_peer(e, other);
+  if (q == NULL)
+    return -ENOENT;
+  match__recent_note(e, p, q, until_ms);
+  match__recent_note(e, q, p, until_ms);
+  return 0;
+}
+
 int match_set_ready(struct match_engine *e, match_id id, bool ready, uint64_t now_ms) {
   struct match__peer *p;
   int rc = engine_begin(e, id, now_ms, &p);

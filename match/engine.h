@@ -89,6 +89,11 @@ int match_stop(struct match_engine *e, match_id id, uint64_t now_ms);
  * they are paired now, this acts like match_next by id without the rate
  * limit. -EINVAL other == id or 0, -ENOENT either unknown, -ENOMEM. */
 int match_block(struct match_engine *e, match_id id, match_id other, uint64_t now_ms);
+/* id and other count as each other's recent partners until until_ms, as if they had
+ * just been paired (a new visit of someone's device remembers whom that device met: the
+ * rematch rules then apply across visits). Nothing else changes. -EINVAL, -ENOENT. */
+int match_remember(struct match_engine *e, match_id id, match_id other, uint64_t until_ms,
+                   uint64_t now_ms);
 /* Banning ends a pair (partner gets PARTNER_LEFT, keeps its place) or leaves
  * the pool, stops wanting (STOPPED if it was) and makes match_start fail
  * with -EPERM until unbanned. Unbanning changes nothing else. -ENOENT. */

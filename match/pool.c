@@ -251,8 +251,8 @@ struct match__memb *match__pool_retag(struct match_engine *e, struct match__peer
   return old;
 }
 
-static void pool_recent_add(const struct match_engine *e, struct match__peer *x,
-                            const struct match__peer *y) {
+void match__recent_note(const struct match_engine *e, struct match__peer *x,
+                        const struct match__peer *y, uint64_t until_ms) {
   uint32_t k = e->cfg.recent_k;
   uint32_t i;
 
@@ -269,8 +269,13 @@ static void pool_recent_add(const struct match_engine *e, struct match__peer *x,
     x->nrecent--;
   }
   x->recent[x->nrecent].serial = y->serial;
-  x->recent[x->nrecent].until_ms = e->now + e->cfg.rematch_cooldown_ms;
+  x->recent[x->nrecent].until_ms = until_ms;
   x->nrecent++;
+}
+
+static void pool_recent_add(const struct match_engine *e, struct match__peer *x,
+                            const struct match__peer *y) {
+  match__recent_note(e, x, y, e->now + e->cfg.rematch_cooldown_ms);
 }
 
 void match__pair_end(struct match_engine *e, struct match__peer *p) {

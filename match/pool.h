@@ -148,6 +148,9 @@ struct match__memb *match__pool_retag(struct match_engine *e, struct match__peer
 /* Ends p's pair: the partner gets PARTNER_LEFT and re-enters keeping its place.
  * p is left out of the pool. */
 void match__pair_end(struct match_engine *e, struct match__peer *p);
+/* y becomes x's most recent partner until until_ms (an earlier entry of y moves up). */
+void match__recent_note(const struct match_engine *e, struct match__peer *x,
+                        const struct match__peer *y, uint64_t until_ms);
 /* Tick work on one waiting peer: widening, and periodic re-scan. */
 void match__pool_widen(struct match_engine *e, struct match__peer *p);
 void match__pool_retry(struct match_engine *e, struct match__peer *p);

@@ -84,16 +84,24 @@ void capture__on_video(struct session *s, const uint8_t *buf, const struct rtp_v
   }
 }
 
+#define CAPTURE_REASK_MS 400 /* a PLI lost, or swallowed by the router's minimum gap: again */
+
 void capture__tick(struct worker *w, uint64_t now) {
   struct kf_wait **pp = &w->kf_waits;
   while (*pp) {
     struct kf_wait *k = *pp;
-    if (!worker__session(w, k->sid))
+    struct session *s = worker__session(w, k->sid);
+    if (!s) {
       answer(w, pp, -ENOENT);
-    else if (now >= k->deadline)
+    } else if (now >= k->deadline) {
       answer(w, pp, -ETIMEDOUT);
-    else
+    } else {
+      /* Browsers send keyframes only when asked: a request that came just after another
+       * one's keyframe (its PLI fell in the router's gap) or whose PLI was lost asks again. */
+      if (now - s->last_kf_req_ms >= CAPTURE_REASK_MS)
+        router__keyframe(s, now, false);
       pp = &k->next;
+    }
   }
 }
 

@@ -90,6 +90,9 @@ enum {
   /* Asks the browser for a keyframe (PLI) and answers with the first whole one: the VP8 frame,
    * as libvpx decodes it. timeout_ms 0 = 2000. */
   MEDIAPLANE_REQ_KEYFRAME = 1,
+  /* The session's recent packets for an evidence clip: recorder_export()'s buffer
+   * (moderation/recorder.h), at once; -ENODATA when nothing is recorded. */
+  MEDIAPLANE_REQ_CLIP = 2,
 };
 /* payload (len bytes, may be NULL) is copied for the worker: what the request type says it
  * carries (MEDIAPLANE_REQ_KEYFRAME carries nothing). */

@@ -11,11 +11,15 @@
 struct ratelimit {
   uint32_t burst;
   uint32_t per_sec;
+  uint32_t per_min;       /* used instead of per_sec when per_sec is 0 */
   uint64_t tokens_milli; /* tokens x 1000 */
   uint64_t last_ms;
 };
 
 void ratelimit_init(struct ratelimit *r, uint32_t burst, uint32_t per_sec, uint64_t now_ms);
+/* The same with a refill of per_min tokens a minute (offers, resumes: rarer than chat). */
+void ratelimit_init_per_min(struct ratelimit *r, uint32_t burst, uint32_t per_min,
+                            uint64_t now_ms);
 
 /* Takes one token if there is one: true = allowed. */
 bool ratelimit_take(struct ratelimit *r, uint64_t now_ms);

@@ -12,9 +12,11 @@
 #include "media/dtls.h"
 #include "media/ice.h"
 #include "media/srtpctx.h"
+#include "server/admin.h"
 #include "server/app_int.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/moderate.h"
 #include "server/version.h"
 #include "server/webassets.h"
 
@@ -132,6 +134,17 @@ static void on_request(void *arg, const struct httpd_request *req, struct httpd_
     free(s);
     return;
   }
+  if (!strncmp(req->path, "/api/", 5)) {
+    admin_request(a, req, rep);
+    return;
+  }
+  if (!strcmp(req->path, "/admin") || !strcmp(req->path, "/admin/")) {
+    /* The moderation console: the page itself holds nothing secret; every API call it
+     * makes needs the token. */
+    if ((!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) &&
+        serve_static(a, "/admin.html", rep))
+      return;
+  }
   if ((!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) && serve_static(a, req->path, rep))
     return;
   httpd_reply_status(rep, 404);
@@ -226,6 +239,7 @@ static void tick_cb(uv_timer_t *t) {
   match_tick(a->match, now);
   app_dispatch_match(a);
   peer_tick(a, now); /* limits against hostile clients: the offer and READY deadlines */
+  moderate_tick(a);
   struct peer *p = a->peers, *next;
   for (; p; p = next) {
     next = p->next;
@@ -370,6 +384,11 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
     goto fail;
   }
 
+  /* Moderation before the first visitor: the bans in force are loaded here. */
+  rc = moderate_open(a);
+  if (rc)
+    goto fail;
+
   struct httpd_config hc;
   httpd_config_default(&hc);
   hc.host = cfg->http_addr;
@@ -486,6 +505,11 @@ void app_close(struct app *a, void (*done)(void *), void *arg) {
   if (a->metrics_httpd) {
     a->pending_closes++;
     httpd_close(a->metrics_httpd, part_closed, a);
+  }
+  if (a->mod) {
+    /* Before the media plane: its requests waiting on workers are withdrawn first. */
+    a->pending_closes++;
+    moderate_close(a, part_closed, a);
   }
   if (a->media) {
     a->pending_closes++;

@@ -9,6 +9,8 @@
 #include "match/engine.h"
 #include "media/hmap.h"
 #include "media/mediaplane.h"
+#include "moderation/device.h"
+#include "moderation/netaddr.h"
 #include "moderation/ratelimit.h"
 #include "server/app.h"
 #include "server/httpd.h"
@@ -32,6 +34,7 @@ struct peer {
   uint64_t ws_lost_ms;            /* when the WebSocket went away (grace start), 0 if attached */
   uint64_t media_lost_ms;         /* when the session was replaced or failed, 0 if fine */
   struct ratelimit chat_rl;       /* chat messages */
+  struct ratelimit offer_rl, resume_rl; /* limits against hostile clients (signal.c) */
   json_t *shared;                 /* the current pair's shared tags (owned), NULL if unpaired */
   bool have_partner_ts;           /* partner_ts is the current partner's first keyframe */
   uint32_t partner_ts;
@@ -53,12 +56,29 @@ struct peer {
   struct ws_conn *probe_ws;       /* a resume waiting while the live ws is probed, or NULL */
   uint64_t probe_rx;              /* ws_rx_bytes(ws) when the probe began */
   uint64_t probe_until_ms;        /* no bytes from ws by then: it is dead, the resume wins */
+  /* Moderation (moderate.c, modsnap.c, report.c). */
+  bool has_device, has_addr, dev_linked;
+  struct device_id device;        /* from its device token (signed by this server) */
+  char device_tok[DEVICE_TOKEN_LEN + 1];
+  struct netaddr addr;            /* ip, parsed */
+  struct peer *dev_prev, *dev_next; /* the live peers of this device */
+  uint64_t last_partner;          /* the current or last partner, for a report */
+  uint64_t last_partner_ms;       /* when that pair ended (uv_now), 0 while it lasts */
+  uint64_t report_times[8];       /* the reporter's latest reports (uv_now), a ring */
+  unsigned report_next;
+  struct modsnap_job *snap_job;   /* a snapshot being taken */
+  uint8_t *snap_jpeg;             /* the latest snapshot (owned), NULL none */
+  size_t snap_len;
+  uint64_t snap_ms;               /* when its keyframe came (uv_now) */
+  int snap_side;                  /* its max_side */
 };
 
 struct app_counters {
   uint64_t ws_opened, ws_messages, ws_errors, offers, offers_rejected;
   uint64_t matches, nexts, resumes, media_failures, chats, chats_dropped, blocks;
   uint64_t visits, moved;
+  uint64_t banned_refused, device_refused, kicks, bans, reports, reports_failed;
+  uint64_t snapshots, snapshots_failed, rate_limited;
 };
 
 /* A pair that ended during a signalling message; logged once the message's type is known. */
@@ -110,6 +130,7 @@ struct app {
   /* Limits against hostile clients (peer.c, docs/security.md). */
   struct iptab *by_ip;                   /* visitors per client address */
   struct peer *grace_head, *grace_tail;  /* visitors in grace, oldest first */
+  struct moderate *mod;                  /* moderation (moderate.c), NULL when closed */
 };
 
 /* peer.c */
@@ -166,6 +187,7 @@ void drain_tell_all(struct app *a, const char *reason); /* best effort, before a
 
 /* signal.c */
 void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_t len);
-void signal_new_visit(struct app *a, struct ws_conn *c); /* a hello that starts a visit */
+/* A hello that starts a visit, with its device token (NULL: none). */
+void signal_new_visit(struct app *a, struct ws_conn *c, const char *device, size_t device_len);
 
 #endif

@@ -34,6 +34,8 @@ static int check_log_level(const char *v, char *why, size_t len);
 static int check_log_format(const char *v, char *why, size_t len);
 static int check_transports(const char *v, char *why, size_t len);
 static int check_metrics_addr(const char *v, char *why, size_t len);
+static int check_admin_token(const char *v, char *why, size_t len);
+static int check_autoban_steps(const char *v, char *why, size_t len);
 
 #define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define R(lo, hi) .min = (lo), .max = (hi)
@@ -83,6 +85,20 @@ static const struct key keys[] = {
     {"hello_timeout_ms", T_INT, S(hello_timeout_ms), "10000", "a WebSocket that sends no hello within this is closed (0 = never)", R(0, 600000)},
     {"offer_timeout_ms", T_INT, S(offer_timeout_ms), "10000", "a visitor without media that sends no offer within this of its welcome is closed (0 = never)", R(0, 600000)},
     {"ready_timeout_ms", T_INT, S(ready_timeout_ms), "30000", "a visitor whose media is not flowing within this of its offer is closed (0 = never)", R(0, 600000)},
+    {"offers_per_min", T_INT, S(offers_per_min), "10", "offers (each a media session and a DTLS handshake) one visitor may make a minute, half of them at once (0 = no limit)", R(0, 100000)},
+    {"resumes_per_min", T_INT, S(resumes_per_min), "20", "resumes of one visit a minute, half of them at once (0 = no limit)", R(0, 100000)},
+    {"offers_per_min_per_ip", T_INT, S(offers_per_min_per_ip), "120", "offers from one client address (IPv6: /64) a minute, half of them at once (0 = no limit; load tests from one machine need 0)", R(0, 1000000)},
+    /* Moderation (docs/admin-api.md, docs/moderation.md). */
+    {"admin_token", T_STR, S(admin_token), "", "bearer token of the admin API (/api/) and the console (/admin); empty = both off", .check = check_admin_token},
+    {"snapshot_max_age_ms", T_INT, S(snapshot_max_age_ms), "5000", "a snapshot this recent is answered from the cache; older ones ask the browser for a fresh keyframe", R(0, 600000)},
+    {"snapshot_timeout_ms", T_INT, S(snapshot_timeout_ms), "2000", "how long a snapshot waits for that keyframe", R(100, 60000)},
+    {"snapshot_threads", T_INT, S(snapshot_threads), "1", "low-priority threads that decode and encode snapshots and evidence", R(1, 64)},
+    {"snapshot_max_jobs", T_INT, S(snapshot_max_jobs), "64", "snapshots in progress at once (more are refused with 503)", R(1, 100000)},
+    {"report_max", T_INT, S(report_max), "5", "reports one visitor may send within report_window_ms", R(1, 8)},
+    {"report_window_ms", T_INT, S(report_window_ms), "600000", "the report window", R(1000, DAY_MS)},
+    {"autoban_threshold", T_INT, S(autoban_threshold), "3", "reports from this many distinct people (devices and networks) within autoban_window_ms ban a device", R(1, 64)},
+    {"autoban_window_ms", T_INT, S(autoban_window_ms), "3600000", "the automatic ban window", R(60000, 30 * DAY_MS)},
+    {"autoban_steps", T_STR, S(autoban_steps), "1h,24h,7d,permanent", "length of the 1st, 2nd, ... automatic ban of a device (s, m, h, d or permanent; the last repeats)", .check = check_autoban_steps},
 };
 #pragma GCC diagnostic pop
 #undef S
@@ -90,6 +106,44 @@ static const struct key keys[] = {
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 /* ---- rules for string keys ---- */
+
+static int check_admin_token(const char *v, char *why, size_t len) {
+  for (const char *c = v; *c; c++)
+    if (*c <= ' ' || *c > '~') {
+      snprintf(why, len, "must be printable ASCII without spaces (it is sent in an HTTP header)");
+      return -EINVAL;
+    }
+  return 0;
+}
+
+static int check_autoban_steps(const char *v, char *why, size_t len) {
+  int n = 0;
+  const char *s = v;
+  while (*s) {
+    while (*s == ',' || *s == ' ')
+      s++;
+    if (!*s)
+      break;
+    if (!strncmp(s, "permanent", 9)) {
+      s += 9;
+    } else {
+      char *end;
+      unsigned long long x = strtoull(s, &end, 10);
+      if (end == s || x == 0 || !strchr("smhd", *end) || !*end || x > 3153600000ull)
+        goto bad;
+      s = end + 1;
+    }
+    if (*s && *s != ',' && *s != ' ')
+      goto bad;
+    if (++n > 8)
+      goto bad;
+  }
+  if (n)
+    return 0;
+bad:
+  snprintf(why, len, "is not 1 to 8 durations such as 1h,24h,7d,permanent (s, m, h or d)");
+  return -EINVAL;
+}
 
 static bool is_ip(const char *v) {
   unsigned char buf[16];

@@ -42,6 +42,20 @@ struct config {
   int hello_timeout_ms;   /* a WebSocket must send hello within this */
   int offer_timeout_ms;   /* a visitor without media must send an offer within this of welcome */
   int ready_timeout_ms;   /* an offer's media must be flowing within this */
+  int offers_per_min;     /* offers per visitor a minute (a burst of half); 0 = no limit */
+  int resumes_per_min;    /* resumes per visit a minute (a burst of half); 0 = no limit */
+  int offers_per_min_per_ip; /* offers per client address a minute (burst half); 0 = none */
+  /* Moderation (docs/admin-api.md, docs/moderation.md). */
+  char admin_token[256];  /* bearer token of /api/ and /admin; "" = the admin API is off */
+  int snapshot_max_age_ms; /* a cached snapshot this young is answered as is */
+  int snapshot_timeout_ms; /* how long to wait for a fresh keyframe */
+  int snapshot_threads;   /* threads decoding and encoding snapshots and evidence */
+  int snapshot_max_jobs;  /* snapshots in progress at once; more get 503 */
+  int report_max;         /* reports per visitor within report_window_ms (1-8) */
+  int report_window_ms;
+  int autoban_threshold;  /* distinct reporters within autoban_window_ms that ban */
+  int autoban_window_ms;
+  char autoban_steps[128]; /* ban lengths of the 1st, 2nd... offence: "1h,24h,7d,permanent" */
 };
 
 /* Fills c from defaults, then the file named by --config / TANDEM_CONFIG (if any), then

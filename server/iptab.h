@@ -2,7 +2,10 @@
 #ifndef TANDEM_IPTAB_H
 #define TANDEM_IPTAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "moderation/ratelimit.h"
 
 /* One address's entry: what its owner counts, and a pointer of the owner's (e.g. the first
  * of a list). Both start at 0/NULL; the table never looks at them except to free an entry
@@ -10,6 +13,8 @@
 struct iptab_entry {
   unsigned n;
   void *head;
+  struct ratelimit offers; /* offers from this address (signal.c); set up when rl_ready is 0 */
+  bool rl_ready;
 };
 
 /* Addresses are the text of an IP literal, as httpd's remote_ip. An IPv4-mapped IPv6

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "server/app_int.h"
+#include "server/moderate.h"
 #include "server/version.h"
 
 void metrics_hist_init(struct metrics_hist *h, const double *bounds, size_t n) {
@@ -124,6 +125,16 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_chats_total", "counter", "Chat messages relayed.", (double)a->n.chats);
   metric(f, "tandem_chats_dropped_total", "counter", "Chat messages refused (rate, no partner).", (double)a->n.chats_dropped);
   metric(f, "tandem_blocks_total", "counter", "Blocks.", (double)a->n.blocks);
+  metric(f, "tandem_rate_limited_total", "counter", "Offers and resumes refused by offers_per_min, offers_per_min_per_ip or resumes_per_min.", (double)a->n.rate_limited);
+  metric(f, "tandem_reports_total", "counter", "Reports stored (with their evidence) and acknowledged.", (double)a->n.reports);
+  metric(f, "tandem_reports_failed_total", "counter", "Reports that could not be stored.", (double)a->n.reports_failed);
+  metric(f, "tandem_bans_total", "counter", "Bans made (by moderators, the report policy or the classifier).", (double)a->n.bans);
+  metric(f, "tandem_banned_refused_total", "counter", "Hellos and live visitors turned away by a ban.", (double)a->n.banned_refused);
+  metric(f, "tandem_kicks_total", "counter", "Visits ended by a moderator or the classifier.", (double)a->n.kicks);
+  metric(f, "tandem_device_tokens_refused_total", "counter", "Device tokens refused (forged, tampered with, another key): a new device was issued.", (double)a->n.device_refused);
+  metric(f, "tandem_snapshots_total", "counter", "Snapshots taken (keyframe decoded and encoded as JPEG).", (double)a->n.snapshots);
+  metric(f, "tandem_snapshots_failed_total", "counter", "Snapshots that failed (no keyframe in time, busy, undecodable).", (double)a->n.snapshots_failed);
+  moderate_metrics(f, a);
   hist(f, "tandem_connect_seconds", "From a visit's hello to its media flowing (ICE, DTLS, SRTP: ready).", &a->h_connect);
   hist(f, "tandem_match_wait_seconds", "From entering the pool (Start, Next, a partner leaving) to being paired.", &a->h_wait);
   hist(f, "tandem_first_frame_seconds", "From a pair being made to the partner's first keyframe being forwarded, per receiver.", &a->h_first_frame);

@@ -6,6 +6,7 @@
 
 #include "server/app_int.h"
 #include "server/log.h"
+#include "server/moderate.h"
 #include "server/sigmsg.h"
 
 static void make_token(char out[PEER_TOKEN_LEN + 1]) {
@@ -153,8 +154,11 @@ static void rotate_token(struct peer *p) {
 void peer_welcome(struct peer *p, bool resumed) {
   if (resumed)
     rotate_token(p);
-  peer_send(p, json_pack("{s:s, s:s, s:b}", "type", "welcome", "resume", p->token, "resumed",
-                         resumed));
+  json_t *w = json_pack("{s:s, s:s, s:b}", "type", "welcome", "resume", p->token, "resumed",
+                        resumed);
+  if (w && p->device_tok[0])
+    json_object_set_new(w, "device", json_string(p->device_tok));
+  peer_send(p, w);
   if (resumed)
     peer_send_resume(p);
 }
@@ -201,7 +205,8 @@ static bool probe_check(struct peer *p, uint64_t now) {
               LF_STR("why", "its connection is alive"));
     p->probe_ws = NULL;
     ws_set_data(c, NULL);
-    signal_new_visit(p->app, c);
+    /* The same browser (it had the visit's token): the visit's device. */
+    signal_new_visit(p->app, c, p->device_tok[0] ? p->device_tok : NULL, strlen(p->device_tok));
     attached_later(p->app, c);
     return true;
   }
@@ -261,6 +266,9 @@ struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
   p->ws = ws;
   make_token(p->token);
   snprintf(p->ip, sizeof(p->ip), "%s", ip ? ip : "");
+  uint32_t om = (uint32_t)a->cfg.offers_per_min, rm = (uint32_t)a->cfg.resumes_per_min;
+  ratelimit_init_per_min(&p->offer_rl, om > 1 ? om / 2 : 1, om, uv_now(a->loop));
+  ratelimit_init_per_min(&p->resume_rl, rm > 1 ? rm / 2 : 1, rm, uv_now(a->loop));
   ratelimit_init(&p->chat_rl, (uint32_t)a->cfg.chat_burst, (uint32_t)a->cfg.chat_per_sec,
                  uv_now(a->loop));
   if (ip_add(p)) {
@@ -291,6 +299,7 @@ void peer_free(struct peer *p) {
     log_event(LOG_ERROR, "match_error", LF_UINT("peer", p->id), LF_STR("call", "remove"),
               LF_STR("error", uv_strerror(rc)));
   peer_set_session(p, 0);
+  moderate_peer_free(p);
   if (p->ws)
     ws_set_data(p->ws, NULL);
   if (p->probe_ws) {
@@ -435,6 +444,11 @@ void app_dispatch_match(struct app *a) {
     struct peer *p = peer_by_id(a, ev.peer);
     if (!p)
       continue;
+    /* Who p may still report (moderate.c): its partner, or its last one for a minute. */
+    if (ev.type == MATCH_EV_PAIRED)
+      moderate_pair_changed(p, ev.partner);
+    else if (!match_partner(a->match, p->id))
+      moderate_pair_changed(p, 0);
     switch (ev.type) {
     case MATCH_EV_PAIRED: {
       struct peer *q = peer_by_id(a, ev.partner);

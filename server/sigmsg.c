@@ -12,7 +12,7 @@ static const struct {
 } types[] = {
     {"hello", SIGMSG_HELLO}, {"offer", SIGMSG_OFFER}, {"start", SIGMSG_START},
     {"next", SIGMSG_NEXT},   {"stop", SIGMSG_STOP},   {"chat", SIGMSG_CHAT},
-    {"block", SIGMSG_BLOCK}, {"ping", SIGMSG_PING},
+    {"block", SIGMSG_BLOCK}, {"ping", SIGMSG_PING}, {"report", SIGMSG_REPORT},
 };
 
 /* The length of the well-formed UTF-8 character at s (RFC 3629, Unicode table 3-7: no
@@ -112,6 +112,33 @@ static int parse_start(struct sigmsg *m, struct sigmsg_error *err) {
   return 0;
 }
 
+static const char *const report_reasons[] = {"nudity", "harassment", "minor", "spam", "other",
+                                             NULL};
+
+static int parse_report(struct sigmsg *m, struct sigmsg_error *err) {
+  json_t *j = json_object_get(m->root, "reason");
+  if (!json_is_string(j))
+    return fail(m, err, "bad_message", "report",
+                "report needs a reason: nudity, harassment, minor, spam or other");
+  for (size_t i = 0; report_reasons[i]; i++)
+    if (!strcmp(json_string_value(j), report_reasons[i]) &&
+        json_string_length(j) == strlen(report_reasons[i]))
+      m->reason = report_reasons[i];
+  if (!m->reason)
+    return fail(m, err, "bad_message", "report",
+                "reason must be one of nudity, harassment, minor, spam, other");
+  j = json_object_get(m->root, "note");
+  if (j && !json_is_null(j)) {
+    if (!plain_string(j) || json_string_length(j) > SIGMSG_NOTE_MAX)
+      return fail(m, err, "bad_message", "report", "note must be a string of at most 500 bytes");
+    if (json_string_length(j)) {
+      m->note = json_string_value(j);
+      m->note_len = json_string_length(j);
+    }
+  }
+  return 0;
+}
+
 static int parse_fields(struct sigmsg *m, struct sigmsg_error *err) {
   json_t *j;
   switch (m->type) {
@@ -120,6 +147,13 @@ static int parse_fields(struct sigmsg *m, struct sigmsg_error *err) {
     if (j && !json_is_null(j) && !plain_string(j))
       return fail(m, err, "bad_message", "hello", "resume must be a string");
     m->resume = json_is_string(j) ? json_string_value(j) : NULL;
+    j = json_object_get(m->root, "device");
+    if (j && !json_is_null(j) && (!plain_string(j) || json_string_length(j) > SIGMSG_DEVICE_MAX))
+      return fail(m, err, "bad_message", "hello", "device must be the device token of a welcome");
+    if (json_is_string(j)) {
+      m->device = json_string_value(j);
+      m->device_len = json_string_length(j);
+    }
     return 0;
   case SIGMSG_OFFER:
     j = json_object_get(m->root, "sdp");
@@ -139,6 +173,8 @@ static int parse_fields(struct sigmsg *m, struct sigmsg_error *err) {
     m->text = json_string_value(j);
     m->text_len = json_string_length(j);
     return 0;
+  case SIGMSG_REPORT:
+    return parse_report(m, err);
   default:
     return 0; /* next, stop, block, ping: no fields */
   }

@@ -10,6 +10,8 @@
 #define SIGMSG_LANG_MAX 16   /* bytes of a lang tag */
 #define SIGMSG_REF_MAX 64    /* bytes of a type echoed back in an error's ref */
 #define SIGMSG_TEXT_MAX 200  /* bytes of an error's message */
+#define SIGMSG_NOTE_MAX 500  /* bytes of a report's note */
+#define SIGMSG_DEVICE_MAX 100 /* bytes of a device token (a valid one is 76) */
 
 enum sigmsg_type {
   SIGMSG_HELLO = 1,
@@ -20,6 +22,7 @@ enum sigmsg_type {
   SIGMSG_CHAT,
   SIGMSG_BLOCK,
   SIGMSG_PING,
+  SIGMSG_REPORT,
 };
 
 /* A valid message. Every pointer is borrowed from `root` (owned by the message) and lives
@@ -29,6 +32,11 @@ struct sigmsg {
   enum sigmsg_type type;
   const char *type_name;            /* static: "hello", "offer", ... */
   const char *resume;               /* hello: the token, NULL if absent or null */
+  const char *device;               /* hello: the device token, NULL if absent or null */
+  size_t device_len;
+  const char *reason;               /* report: static, one of nudity harassment minor spam other */
+  const char *note;                 /* report: NULL if absent, null or "" */
+  size_t note_len;
   const char *sdp;                  /* offer */
   size_t sdp_len;
   const char *tags[SIGMSG_MAX_TAGS]; /* start: the interests, as given */

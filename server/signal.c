@@ -1,21 +1,26 @@
 /* signal.c -- the WebSocket signalling protocol (docs/protocol.md). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "media/sdp.h"
 #include "server/app_int.h"
 #include "server/log.h"
+#include "server/moderate.h"
 #include "server/sigmsg.h"
 
 /* A hello that starts a visit: refused while draining, over the address's or the server's
  * limit (peer_admit may make room by ending visits in grace); otherwise welcomed. */
-void signal_new_visit(struct app *a, struct ws_conn *c) {
+void signal_new_visit(struct app *a, struct ws_conn *c, const char *device, size_t device_len) {
   if (a->draining) {
     peer_error(NULL, c, "draining", "this server is being taken out of service; reconnect",
                "hello");
     ws_close(c, 1013, "draining");
     return;
   }
+  /* A banned device or address is told so, whatever else. */
+  if (!moderate_admit(a, c, device, device_len))
+    return;
   int rc = peer_admit(a, ws_remote_ip(c));
   if (rc == -EBUSY) {
     peer_error(NULL, c, "ip_limit",
@@ -34,9 +39,50 @@ void signal_new_visit(struct app *a, struct ws_conn *c) {
     peer_error(NULL, c, "internal", "out of memory", "hello");
     return;
   }
+  moderate_peer_new(p, device, device_len);
   ws_set_data(c, p);
   peer_attach(p, c);
   peer_welcome(p, false);
+}
+
+/* Limits against hostile clients (docs/security.md, finding 5): every offer costs a media
+ * session and a DTLS handshake, so offers are limited per visitor and per address, and
+ * resumes (each may bring an offer) per visit. true = allowed; else the client was told. */
+static bool limit_ok(struct app *a, struct peer *p, struct ws_conn *c, struct ratelimit *rl,
+                     const char *ref, const char *what) {
+  uint64_t now = uv_now(a->loop);
+  if (ratelimit_take(rl, now))
+    return true;
+  json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "error", "code", "rate_limited",
+                        "message", what, "ref", ref, "retry_ms",
+                        (json_int_t)ratelimit_wait_ms(rl, now));
+  char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+  json_decref(e);
+  struct ws_conn *ws = c ? c : p->ws;
+  if (s && ws)
+    ws_send_text(ws, s, strlen(s));
+  free(s);
+  a->n.rate_limited++;
+  app_on_error(p, "rate_limited", what, ref);
+  return false;
+}
+
+static bool offer_allowed(struct app *a, struct peer *p) {
+  if (a->cfg.offers_per_min &&
+      !limit_ok(a, p, NULL, &p->offer_rl, "offer", "too many offers: wait a little"))
+    return false;
+  if (!a->cfg.offers_per_min_per_ip)
+    return true;
+  struct iptab_entry *e = iptab_get(a->by_ip, p->ip);
+  if (!e)
+    return true;
+  if (!e->rl_ready) {
+    uint32_t pm = (uint32_t)a->cfg.offers_per_min_per_ip;
+    ratelimit_init_per_min(&e->offers, pm > 1 ? pm / 2 : 1, pm, uv_now(a->loop));
+    e->rl_ready = true;
+  }
+  return limit_ok(a, p, NULL, &e->offers, "offer",
+                  "too many offers from your network: wait a little");
 }
 
 static void on_hello(struct app *a, struct ws_conn *c, const struct sigmsg *msg) {
@@ -49,10 +95,15 @@ static void on_hello(struct app *a, struct ws_conn *c, const struct sigmsg *msg)
    * only from a connection that is gone, or proves dead (peer_resume_or_probe); a token
    * that cannot resume anything starts a new visit, as no token does. */
   if (msg->resume && (p = peer_by_token(a, msg->resume)) != NULL && !p->probe_ws) {
+    if (a->cfg.resumes_per_min &&
+        !limit_ok(a, p, c, &p->resume_rl, "hello", "too many reconnects: wait a little")) {
+      ws_close(c, 1013, "rate limited");
+      return;
+    }
     peer_resume_or_probe(p, c);
     return;
   }
-  signal_new_visit(a, c);
+  signal_new_visit(a, c, msg->device, msg->device_len);
 }
 
 static void on_offer(struct app *a, struct peer *p, const struct sigmsg *msg) {
@@ -61,6 +112,8 @@ static void on_offer(struct app *a, struct peer *p, const struct sigmsg *msg) {
                "this connection already has media; Tandem never renegotiates", "offer");
     return;
   }
+  if (!offer_allowed(a, p))
+    return;
   a->n.offers++;
   struct sdp_offer *o = malloc(sizeof(*o));
   if (!o) {
@@ -174,6 +227,7 @@ static void on_block(struct app *a, struct peer *p) {
     return;
   }
   a->n.blocks++;
+  moderate_block(a, p, peer_by_id(a, partner));
   if (match_block(a->match, p->id, partner, uv_now(a->loop)) < 0)
     peer_error(p, NULL, "internal", "out of memory", "block"); /* -ENOMEM or -ENOSPC */
   app_dispatch_match(a);
@@ -210,6 +264,7 @@ void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_
     case SIGMSG_STOP: on_stop(a, p); break;
     case SIGMSG_CHAT: on_chat(a, p, &m); break;
     case SIGMSG_BLOCK: on_block(a, p); break;
+    case SIGMSG_REPORT: moderate_report(a, p, &m); break;
     case SIGMSG_PING: peer_send(p, json_pack("{s:s}", "type", "pong")); break;
     default: break;
     }

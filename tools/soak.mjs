@@ -119,7 +119,7 @@ async function main() {
   const server = spawn(bin, [`--http-port=${port}`, '--http-addr=127.0.0.1', '--media-port=0',
     '--media-addr=127.0.0.1', '--public-ip=127.0.0.1', `--data-dir=${dataDir}`,
     '--log-level=info', `--max-peers=${peers * 2}`, '--max-visitors-per-ip=0',
-    '--max-conns-per-ip=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--max-conns-per-ip=0', '--offers-per-min-per-ip=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   server.stdout.on('data', (d) => { log += d; });
   server.stderr.on('data', (d) => { log += d; });

@@ -47,12 +47,18 @@ export async function startServer(extraArgs = []) {
     log: () => log,
     async stop() {
       if (process.env.TANDEM_TEST_LOG) fs.appendFileSync(process.env.TANDEM_TEST_LOG, log);
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGINT');
         await new Promise((r) => { proc.once('exit', r); setTimeout(r, 5000); });
         if (proc.exitCode === null) proc.kill('SIGKILL');
       }
       fs.rmSync(dataDir, { recursive: true, force: true });
+      // A server built with sanitizers (tools/tandem test runs the integration tests so too):
+      // anything they found fails the test that ran it.
+      const report = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/.exec(log);
+      if (report) {
+        throw new Error(`the server's sanitizers reported:\n${log.slice(Math.max(0, report.index - 200), report.index + 3000)}`);
+      }
     },
   };
 }

@@ -53,6 +53,34 @@ static void test_lonely_rematch(void **state) {
   assert_pair(f, 1, 2);
 }
 
+/* A new visit told whom its device met (match_remember) is not paired with them again
+ * within the cool-down, until loneliness; with a newcomer it is. */
+static void test_remember_across_visits(void **state) {
+  struct fx *f;
+  struct match_config c;
+
+  match_config_default(&c);
+  c.rematch_lonely_ms = 20000;
+  fx_setup_cfg(state, &c);
+  f = *state;
+  assert_int_equal(match_add(f->e, 1, 0), 0);
+  assert_int_equal(match_add(f->e, 2, 0), 0);
+  assert_int_equal(match_remember(f->e, 1, 2, 60000, 0), 0);
+  assert_int_equal(match_remember(f->e, 1, 1, 60000, 0), -EINVAL);
+  assert_int_equal(match_remember(f->e, 1, 9, 60000, 0), -ENOENT);
+  assert_int_equal(match_set_ready(f->e, 1, true, 0), 0);
+  assert_int_equal(start_csv(f, 1, "", NULL, 0), 0);
+  assert_int_equal(match_set_ready(f->e, 2, true, 0), 0);
+  assert_int_equal(start_csv(f, 2, "", NULL, 0), 0);
+  assert_int_equal(match_state_of(f->e, 1), MATCH_WAITING);
+  assert_int_equal(match_state_of(f->e, 2), MATCH_WAITING);
+  assert_int_equal(match_tick(f->e, 19999), 0);
+  assert_int_equal(match_state_of(f->e, 1), MATCH_WAITING);
+  assert_int_equal(join(f, 3, "", 19999), 0);
+  assert_int_equal(match_state_of(f->e, 3), MATCH_PAIRED);
+  teardown(state);
+}
+
 static void test_lonely_needs_both(void **state) {
   struct fx *f = *state;
 
@@ -313,6 +341,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_no_rematch_within_cooldown, setup, teardown),
     cmocka_unit_test(test_rematch_after_cooldown),
     cmocka_unit_test_setup_teardown(test_lonely_rematch, setup, teardown),
+    cmocka_unit_test(test_remember_across_visits),
     cmocka_unit_test_setup_teardown(test_lonely_needs_both, setup, teardown),
     cmocka_unit_test_setup_teardown(test_block_never_again, setup, teardown),
     cmocka_unit_test_setup_teardown(test_next_keeps_place, setup, teardown),
