@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A job is on exactly one list: waiting (FIFO, for a slot), or active (holding a slot: its
  * transfer is in the multi handle, or it waits in `backoff` for its next attempt). Active jobs
@@ -179,6 +180,8 @@ static void copy_device(char *out, const char *s) {
   out[n] = '\0';
 }
 
+static int on_closesocket(void *clientp, curl_socket_t fd);
+
 static int job_setup(struct job *j) {
   struct classifier *cl = j->cl;
   char peer[64], device[32 + CLASSIFIER_MAX_DEVICE];
@@ -219,6 +222,8 @@ static int job_setup(struct job *j) {
   bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
   bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+  bad |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_closesocket);
+  bad |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, cl);
   return bad ? -EIO : 0;
 }
 
@@ -393,6 +398,30 @@ static void csock_close(struct classifier *cl, struct csock *cs) {
   uv_close((uv_handle_t *)&cs->poll, sock_closed);
 }
 
+/* Our watcher of fd, if any. */
+static struct csock *csock_find(struct classifier *cl, curl_socket_t fd) {
+  for (struct csock *cs = cl->socks; cs; cs = cs->next)
+    if (cs->fd == fd)
+      return cs;
+  return NULL;
+}
+
+/* curl closes a socket (CURLOPT_CLOSESOCKETFUNCTION). It does not always say CURL_POLL_REMOVE
+ * first: a connection found dead in its cache is closed without a word. A uv_poll_t left
+ * watching the number would then be handed the next socket that gets it, and libuv, thinking
+ * that descriptor registered already, would never watch the new one: every later transfer on
+ * it would time out. So the watcher goes here, before the descriptor does. */
+static int on_closesocket(void *clientp, curl_socket_t fd) {
+  struct classifier *cl = clientp;
+  struct csock *cs = csock_find(cl, fd);
+  if (cs) {
+    csock_close(cl, cs);
+    if (!cl->closing) /* no stale socketp for the next socket with this number */
+      curl_multi_assign(cl->multi, fd, NULL);
+  }
+  return close(fd);
+}
+
 static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp) {
   struct classifier *cl = userp;
   struct csock *cs = socketp;
@@ -405,6 +434,10 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
     return 0;
   }
   if (!cs) {
+    /* Belt and braces: a watcher still on this number belongs to a socket gone. */
+    struct csock *stale = csock_find(cl, fd);
+    if (stale)
+      csock_close(cl, stale);
     cs = calloc(1, sizeof(*cs));
     if (!cs)
       return -1;

@@ -461,6 +461,23 @@ static void test_slow_blocks_nothing(void **state) {
   assert_int_equal(good.open, 0);
 }
 
+/* The server closes each kept-alive connection after answering: curl finds the cached one dead
+ * and closes it without saying CURL_POLL_REMOVE, and the next socket often gets the same
+ * number. Every answer must still arrive (a stale watcher made them all time out). */
+static void test_connections_closed_by_server(void **state) {
+  (void)state;
+  struct wh_resp r[] = {{WH_SHUT, 200, "{\"action\":\"none\"}", 0}};
+  wh_script(&fx->srv, r, 1);
+  start_at(fx->srv.port, 1000, 0, 50, 16, 1);
+  for (int i = 0; i < 6; i++) {
+    assert_int_equal(submit(i, "d"), 0);
+    run_until(i + 1, 3000);
+    assert_int_equal(fx->ans[i].status, 0);
+    run_for(30); /* the server's close reaches curl's cached connection */
+  }
+  assert_int_equal(fx->srv.requests, 6);
+}
+
 /* Submitting from inside a callback works, and that job's answer comes later. */
 static struct classifier *chain_cl;
 static int chain_rc = 1;
@@ -501,6 +518,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_close_from_callback, setup, teardown),
       cmocka_unit_test_setup_teardown(test_slow_blocks_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_submit_from_callback, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_connections_closed_by_server, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@ enum wh_mode {
   WH_NEVER,  /* read the request, answer nothing, keep the connection open */
   WH_NOLEN,  /* status and body without Content-Length, then close (the body ends at EOF) */
   WH_DROP,   /* read the request, close the connection without a word */
+  WH_SHUT,   /* answer as WH_NORMAL (keep-alive, by the headers), then close the connection */
 };
 
 struct wh_resp {
@@ -133,6 +134,10 @@ static void wh_serve(struct wh_conn *c) {
     c->len -= head + clen;
     if (s->script[i].mode == WH_DROP)
       wh_conn_close(c);
+    else if (s->script[i].mode == WH_SHUT) {
+      wh_send(c, &s->script[i]);
+      wh_conn_close(c); /* libuv has written what fitted, all of it for a small answer */
+    }
     else if (s->script[i].mode != WH_NEVER)
       wh_send(c, &s->script[i]);
     if (c->closing)
