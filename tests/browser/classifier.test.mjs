@@ -141,15 +141,17 @@ async function healthzWorst(url, ms) {
 test('the classifier kicks red only; a hung or dead classifier stalls nothing', { timeout: 240000 }, async (t) => {
   const fc = await fakeClassifier();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-y4m-'));
-  const server = await startServer([`--classifier-url=http://127.0.0.1:${fc.port}/classify`,
-    '--classifier-interval-ms=1000', '--classifier-timeout-ms=3000']);
   const people = [];
+  let server = null;
+  // Registered first: a server that fails to start must not leave the fake classifier open.
   t.after(async () => {
     for (const p of people) await p.close();
-    await server.stop();
+    if (server) await server.stop();
     await fc.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  server = await startServer([`--classifier-url=http://127.0.0.1:${fc.port}/classify`,
+    '--classifier-interval-ms=1000', '--classifier-timeout-ms=3000']);
   const cast = [['red', 'red'], ['green', 'green'], ['blue', 'blue']];
   for (const [name, colour] of cast) {
     const p = await openPerson(server.url, name, dir, { colour });
