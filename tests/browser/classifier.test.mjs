@@ -162,7 +162,8 @@ test('the classifier kicks red only; a hung or dead classifier stalls nothing', 
   const [red, green, blue] = people;
   for (const p of [green, blue]) {
     await waitFor(`${p.name} ready`, stateIs(p, 'ready'), 60000);
-    await p.page.click('#start');
+    // Three Chromiums on a crowded machine: a page may take a while to take a click.
+    await p.page.click('#start', { timeout: 90000 });
   }
   // Red may be kicked (and its page reloading) before it could press Start: best effort.
   await red.page.click('#start', { timeout: 5000 }).catch(() => {});
