@@ -16,6 +16,7 @@
 #include "server/app_int.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/classify.h"
 #include "server/moderate.h"
 #include "server/version.h"
 #include "server/webassets.h"
@@ -389,6 +390,8 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   rc = moderate_open(a);
   if (rc)
     goto fail;
+  if ((rc = classify_start(a)))
+    goto fail;
 
   struct httpd_config hc;
   httpd_config_default(&hc);
@@ -516,6 +519,10 @@ void app_close(struct app *a, void (*done)(void *), void *arg) {
   if (a->redirect_httpd) {
     a->pending_closes++;
     httpd_close(a->redirect_httpd, part_closed, a);
+  }
+  if (a->classify) {
+    a->pending_closes++;
+    classify_stop(a, part_closed, a);
   }
   if (a->mod) {
     /* Before the media plane: its requests waiting on workers are withdrawn first. */

@@ -133,6 +133,7 @@ struct app {
   struct iptab *by_ip;                   /* visitors per client address */
   struct peer *grace_head, *grace_tail;  /* visitors in grace, oldest first */
   struct moderate *mod;                  /* moderation (moderate.c), NULL when closed */
+  struct classify *classify;             /* the classifier's rounds (classify.c), NULL = off */
 };
 
 /* peer.c */

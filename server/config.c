@@ -37,6 +37,7 @@ static int check_transports(const char *v, char *why, size_t len);
 static int check_metrics_addr(const char *v, char *why, size_t len);
 static int check_admin_token(const char *v, char *why, size_t len);
 static int check_autoban_steps(const char *v, char *why, size_t len);
+static int check_classifier_url(const char *v, char *why, size_t len);
 
 #define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define R(lo, hi) .min = (lo), .max = (hi)
@@ -105,6 +106,10 @@ static const struct key keys[] = {
     {"autoban_threshold", T_INT, S(autoban_threshold), "3", "reports from this many distinct people (devices and networks) within autoban_window_ms ban a device", R(1, 64)},
     {"autoban_window_ms", T_INT, S(autoban_window_ms), "3600000", "the automatic ban window", R(60000, 30 * DAY_MS)},
     {"autoban_steps", T_STR, S(autoban_steps), "1h,24h,7d,permanent", "length of the 1st, 2nd, ... automatic ban of a device (s, m, h, d or permanent; the last repeats)", .check = check_autoban_steps},
+    {"classifier_url", T_STR, S(classifier_url), "", "POST a JPEG snapshot of every live visitor to this http(s) URL each classifier_interval_ms; its answer may kick or ban (empty = off)", .check = check_classifier_url},
+    {"classifier_interval_ms", T_INT, S(classifier_interval_ms), "10000", "how often each live visitor is sent to the classifier (spread over the interval)", R(1000, 3600000)},
+    {"classifier_token", T_STR, S(classifier_token), "", "bearer token sent to the classifier (empty = no Authorization header)", .check = check_admin_token},
+    {"classifier_timeout_ms", T_INT, S(classifier_timeout_ms), "3000", "how long one request to the classifier may take (it is tried 3 times)", R(100, 60000)},
 };
 #pragma GCC diagnostic pop
 #undef S
@@ -117,6 +122,19 @@ static int check_admin_token(const char *v, char *why, size_t len) {
   for (const char *c = v; *c; c++)
     if (*c <= ' ' || *c > '~') {
       snprintf(why, len, "must be printable ASCII without spaces (it is sent in an HTTP header)");
+      return -EINVAL;
+    }
+  return 0;
+}
+
+static int check_classifier_url(const char *v, char *why, size_t len) {
+  if (*v && strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+    snprintf(why, len, "is not an http:// or https:// URL");
+    return -EINVAL;
+  }
+  for (const char *c = v; *c; c++)
+    if (*c <= ' ' || *c > '~') {
+      snprintf(why, len, "must be printable ASCII without spaces");
       return -EINVAL;
     }
   return 0;

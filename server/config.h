@@ -60,6 +60,11 @@ struct config {
   int autoban_threshold;  /* distinct reporters within autoban_window_ms that ban */
   int autoban_window_ms;
   char autoban_steps[128]; /* ban lengths of the 1st, 2nd... offence: "1h,24h,7d,permanent" */
+  /* Automated moderation: snapshots to a classifier webhook (server/classify.c). */
+  char classifier_url[512];   /* "" = off */
+  int classifier_interval_ms; /* each live peer is sent once per interval */
+  char classifier_token[256]; /* bearer token sent to the classifier; "" = none */
+  int classifier_timeout_ms;  /* per attempt */
 };
 
 /* Fills c from defaults, then the file named by --config / TANDEM_CONFIG (if any), then
