@@ -9,17 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, openPerson, pairUp, waitFor, contrastProblems, unlabelled } from './lib.mjs';
-
-// Every frame the page sends and gets on its WebSockets, as playwright sees them.
-function watchFrames(p) {
-  const frames = { sent: [], got: [] };
-  p.page.on('websocket', (ws) => {
-    ws.on('framesent', (f) => { try { frames.sent.push(JSON.parse(f.payload)); } catch { /* not JSON */ } });
-    ws.on('framereceived', (f) => { try { frames.got.push(JSON.parse(f.payload)); } catch { /* not JSON */ } });
-  });
-  return frames;
-}
+import { startServer, openPerson, pairUp, waitFor, contrastProblems, unlabelled, watchFrames } from './lib.mjs';
 
 const reportVisible = (p) => p.page.isVisible('#report');
 const focusedId = (p) => p.page.evaluate(() => document.activeElement && document.activeElement.id);
