@@ -11,6 +11,7 @@
 #include "media/sdp.h"
 #include "media/session_int.h"
 #include "media/udp_int.h"
+#include "moderation/recorder.h"
 
 #define SID_WORKER_BITS 8
 
@@ -223,7 +224,8 @@ static int start(struct mediaplane *mp, const struct dtls_cert *cert, bool bind)
 int mediaplane__new(uv_loop_t *loop, const struct mediaplane_config *cfg,
                     const struct mediaplane_events *ev, const struct dtls_cert *cert, bool bind,
                     struct mediaplane **out) {
-  if (cfg->workers < 1 || cfg->workers > MEDIAPLANE_MAX_WORKERS)
+  if (cfg->workers < 1 || cfg->workers > MEDIAPLANE_MAX_WORKERS ||
+      (cfg->record_max_bytes && cfg->record_max_bytes < 2 * RECORDER_CHUNK))
     return -EINVAL;
   struct mediaplane *mp = calloc(1, sizeof(*mp));
   if (!mp)

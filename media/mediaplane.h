@@ -25,6 +25,10 @@ struct mediaplane_config {
   uint32_t poll_ms;             /* that timer's period, 1-20 ms; 2 */
   size_t ring_bytes;            /* each worker-to-worker ring; 4 MiB (0 = that) */
   unsigned transports;          /* MEDIAPLANE_UDP | MEDIAPLANE_TCP offered to browsers; both */
+  uint32_t record_ms;           /* evidence recording: keep this much of each READY session's
+                                   RTP for MEDIAPLANE_REQ_CLIP; 0 = off (the default here) */
+  size_t record_max_bytes;      /* and never more than this per session; 0 = the recorder's
+                                   default (1.5 MiB), else at least 2 x RECORDER_CHUNK */
 };
 /* UDP is always bound (it is also how a worker sends); TCP listens on the same port number. */
 enum { MEDIAPLANE_UDP = 1, MEDIAPLANE_TCP = 2 };
@@ -60,6 +64,7 @@ struct mediaplane_stats {
   uint64_t sessions_live;
   uint64_t tcp_dropped;         /* packets a slow ICE-TCP reader could not take */
   uint64_t workers_polling;     /* workers in timer-driven receive right now */
+  uint64_t recorder_bytes;      /* memory the sessions' recorders hold right now */
 };
 
 /* Starts the workers (threads) and binds their ports. 0 or -errno (message logged by caller). */
@@ -82,7 +87,7 @@ void mediaplane_unlink(struct mediaplane *mp, uint64_t sid);
 
 /* Requests answered by a session's worker. The callback runs on the control loop exactly once:
  * with status 0 and a malloc'd payload it now owns (free() it), or a negative errno and NULL
- * (-ENOENT no such session, -ETIMEDOUT, -EBUSY, -ENOMEM; -ECANCELED from inside
+ * (-ENOENT no such session, -ETIMEDOUT, -EBUSY, -ENOMEM, -ENODATA; -ECANCELED from inside
  * mediaplane_close); never after mediaplane_cancel(). Returns the request id, or 0 when the
  * session is unknown or memory runs out (the callback is never called then). */
 typedef void (*mediaplane_reply_fn)(void *arg, int status, void *payload, size_t len);
@@ -90,8 +95,11 @@ enum {
   /* Asks the browser for a keyframe (PLI) and answers with the first whole one: the VP8 frame,
    * as libvpx decodes it. timeout_ms 0 = 2000. */
   MEDIAPLANE_REQ_KEYFRAME = 1,
-  /* The session's recent packets for an evidence clip: recorder_export()'s buffer
-   * (moderation/recorder.h), at once; -ENODATA when nothing is recorded. */
+  /* The session's recent RTP (record_ms of it), answered at once without waiting: the buffer
+   * of moderation/recorder.h's recorder_export() (read it with recorder_rec_next(), or make a
+   * WebM with clip_webm_records()); -ENODATA when recording is off or nothing was recorded yet
+   * (a session records from READY on). Arrival times are the worker's monotonic clock (ms).
+   * timeout_ms is not used. */
   MEDIAPLANE_REQ_CLIP = 2,
 };
 /* payload (len bytes, may be NULL) is copied for the worker: what the request type says it

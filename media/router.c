@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "media/capture.h"
+#include "media/record.h"
 #include "media/rtcp.h"
 #include "media/rtp.h"
 #include "media/router_int.h"
@@ -57,14 +58,14 @@ static void ask_keyframe(struct session *r, uint64_t now, bool fir) {
 
 /* ---- the packet path ---- */
 
-/* One packet of src, rewritten for the receiver o and sent. buf is not modified. */
+/* One packet of src, rewritten for the receiver o and sent. buf is not modified. For video, d
+ * is its VP8 descriptor (NULL when it did not parse). */
 static void forward(struct session *src, struct outbound *o, int kind, const uint8_t *buf,
-                    const struct rtp_view *v, uint64_t now) {
+                    const struct rtp_view *v, const struct vp8_desc *d, uint64_t now) {
   struct worker *w = src->w;
   struct out_track *t = &o->out[kind];
   const uint8_t *payload = buf + v->payload_off;
   size_t plen = v->payload_len;
-  struct vp8_desc d;
   bool first_key = false;
   if (!o->srtp || o->path.kind == TX_NONE || plen == 0)
     goto drop;
@@ -81,10 +82,10 @@ static void forward(struct session *src, struct outbound *o, int kind, const uin
     t->src_ssrc = v->ssrc;
   }
   if (kind == KIND_VIDEO) {
-    if (vp8_parse(payload, plen, &d) != 0)
+    if (!d)
       goto drop;
     if (t->need_keyframe) {
-      if (!d.keyframe)
+      if (!d->keyframe)
         goto drop;
       t->need_keyframe = false;
       first_key = true;
@@ -116,8 +117,8 @@ static void forward(struct session *src, struct outbound *o, int kind, const uin
   if (kind == KIND_VIDEO) {
     uint16_t pid;
     uint8_t tl0;
-    vp8map_map(&t->vp8, &d, &pid, &tl0);
-    vp8_rewrite(out + hl, &d, pid, tl0);
+    vp8map_map(&t->vp8, d, &pid, &tl0);
+    vp8_rewrite(out + hl, d, pid, tl0);
   }
   size_t len = (size_t)hl + plen;
   if (srtpctx_protect_rtp(o->srtp, out, &len, cap + SRTPCTX_TRAILER) != 0)
@@ -154,10 +155,16 @@ void router__on_rtp(struct session *s, uint8_t *buf, size_t len, uint64_t now) {
   in->packets++;
   in->bytes += len;
   in->last_ms = now;
+  /* The VP8 descriptor is parsed once, for the recording's keyframe flag and the rewrite. */
+  struct vp8_desc d;
+  bool vp8_ok = kind == KIND_VIDEO && (s->rec || s->sink_out) &&
+                vp8_parse(buf + v.payload_off, v.payload_len, &d) == 0;
+  if (s->rec)
+    record__rtp(s, buf, len, kind == KIND_VIDEO, vp8_ok && d.keyframe, now);
   if (kind == KIND_VIDEO && s->captures)
     capture__on_video(s, buf, &v);
   if (s->sink_out)
-    forward(s, s->sink_out, kind, buf, &v, now);
+    forward(s, s->sink_out, kind, buf, &v, vp8_ok ? &d : NULL, now);
 }
 
 /* ---- RTCP ---- */

@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "media/hmap.h"
+#include "media/record.h"
 #include "media/router_int.h"
+#include "moderation/recorder.h"
 
 /* A paired browser sends audio every 20 ms and video every 33 ms: 300 ms without any after its
  * alert means it really closed. */
@@ -65,6 +67,7 @@ void session__free(struct session *s) {
   srtpctx_free(s->srtp);
   handover__outbound_free(s->outb);
   handover__outbound_free(s->sink_out);
+  recorder_free(s->rec);
   memset(&s->keys, 0, sizeof(s->keys));
   free(s);
 }
@@ -129,6 +132,7 @@ void session__check_ready(struct session *s, uint64_t now) {
   bool flowing = s->dtls_done && s->in[KIND_VIDEO].packets > 0 && now - last < w->cfg.silence_ms;
   if (!s->ready && flowing) {
     s->ready = s->flowing = true;
+    record__start(s, now);
     worker__event(w, WEV_READY, s->id, (int)s->profile, NULL, 0);
   } else if (s->ready && flowing != s->flowing) {
     s->flowing = flowing;
@@ -173,4 +177,5 @@ void session__tick(struct session *s, uint64_t now) {
   if (s->ready)
     session__check_ready(s, now);
   router__tick(s, now);
+  record__tick(s, now);
 }

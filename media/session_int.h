@@ -13,6 +13,8 @@
 #include "media/transport.h"
 #include "media/worker_int.h"
 
+struct recorder;
+
 enum { KIND_AUDIO = 0, KIND_VIDEO = 1 };
 #define MAX_ADDRS_PER_SESSION 4
 #define MAX_SSRCS 6
@@ -67,6 +69,10 @@ struct session {
   uint64_t last_kf_req_ms;     /* as a source: last PLI/FIR sent to it */
   struct srtp_keys keys;       /* for the outbound's own RTP context */
   unsigned captures;           /* keyframe requests waiting for this session's video */
+  /* Evidence recording (record.c), from READY on when the worker records, else NULL: */
+  struct recorder *rec;
+  uint64_t rec_since_ms;       /* when it began */
+  uint64_t rec_next_pli_ms;    /* no keyframe request for the recording before this */
 
   /* Forwarding (handover.c): */
   struct link link;

@@ -7,6 +7,7 @@
 
 #include "media/capture.h"
 #include "media/hmap.h"
+#include "media/record.h"
 #include "media/router_int.h"
 
 #define RING_BATCH 4096      /* records handled per ring per wake-up */
@@ -47,6 +48,8 @@ static void run_command(struct worker *w, struct wcmd *c) {
   case WCMD_REQUEST:
     if (c->req_type == MEDIAPLANE_REQ_KEYFRAME)
       capture__request(w, c->req, c->sid, c->timeout_ms);
+    else if (c->req_type == MEDIAPLANE_REQ_CLIP)
+      record__request(w, c->req, c->sid);
     else
       worker__event(w, WEV_REPLY, c->req, -ENOTSUP, NULL, 0);
     break;
@@ -215,13 +218,17 @@ static void tick_cb(uv_timer_t *t) {
   uint64_t now = worker__now(w);
   session__reap(w);
   worker__drain_rings(w); /* in case a wake-up raced with a commit */
-  for (size_t i = 0; i < w->n_list; i++)
+  uint64_t rec_bytes = 0;
+  for (size_t i = 0; i < w->n_list; i++) {
     if (!w->list[i]->closing)
       session__tick(w->list[i], now);
+    rec_bytes += record__bytes(w->list[i]);
+  }
   capture__tick(w, now);
   udp__adapt(w, now);
   tcp__tick(w, now);
   w->st.sessions_live = w->n_list;
+  w->st.recorder_bytes = rec_bytes;
   w->st.workers_polling = w->udp.polling;
   uv_mutex_lock(&w->stat_lock);
   w->pub = w->st;

@@ -24,6 +24,7 @@ struct key {
   const char *def;
   const char *help;
   long min, max;  /* T_INT: the range, named in errors and in --help */
+  bool zero_ok;   /* T_INT: 0 (off) is allowed besides the range */
   check_fn check; /* T_STR: NULL = any text without control characters but \n and \t */
 };
 
@@ -39,6 +40,7 @@ static int check_autoban_steps(const char *v, char *why, size_t len);
 
 #define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define R(lo, hi) .min = (lo), .max = (hi)
+#define R0(lo, hi) .min = (lo), .max = (hi), .zero_ok = true
 #define DAY_MS 86400000L
 /* Entries give only the fields they use: a range for numbers, a rule for some strings. A
  * number without a range (min = max = 0) takes 0 to 100000000. */
@@ -53,6 +55,7 @@ static const struct key keys[] = {
     {"media_poll_pps", T_INT, S(media_poll_pps), "3000", "above this many datagrams/s a worker polls its socket every media_poll_ms (0 = never)", R(0, 100000000)},
     {"media_transports", T_STR, S(media_transports), "both", "media transports offered to browsers: udp, tcp (ICE-TCP on the same port numbers) or both", .check = check_transports},
     {"media_poll_ms", T_INT, S(media_poll_ms), "2", "the period of that polling: longer means fewer wake-ups and more latency", R(1, 20)},
+    {"media_record_ms", T_INT, S(media_record_ms), "10000", "evidence clips: ms of each session's recent media its worker keeps (0.45 MiB a peer at 10 s and 300 kbit/s, at most 1.5 MiB; 0 = off)", R0(2000, 60000)},
     {"public_ip", T_STR, S(public_ip), "", "IP address advertised to browsers in the ICE candidate (empty = the first non-loopback IPv4)", .check = check_public_ip},
     {"data_dir", T_STR, S(data_dir), "./data", "where the server keeps its data"},
     {"log_level", T_STR, S(log_level), "info", "error, warn, info or debug", .check = check_log_level},
@@ -303,8 +306,9 @@ static int set_value(struct config *c, const struct key *k, const char *v, char 
     long n = strtol(v, &end, 10);
     if (errno || end == v || *end || isspace((unsigned char)*v))
       snprintf(why, sizeof(why), "is not a whole number (range %ld to %ld)", lo, hi);
-    else if (n < lo || n > hi)
-      snprintf(why, sizeof(why), "is out of range (%ld to %ld)", lo, hi);
+    else if ((n < lo || n > hi) && !(k->zero_ok && n == 0))
+      snprintf(why, sizeof(why), "is out of range (%s%ld to %ld)", k->zero_ok ? "0, or " : "",
+               lo, hi);
     else {
       *(int *)dst = (int)n;
       return 0;

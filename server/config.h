@@ -14,6 +14,7 @@ struct config {
   int media_workers;      /* 0 = one per core */
   int media_poll_pps;     /* timer-driven receive above this rate per worker; 0 = never */
   int media_poll_ms;      /* its period */
+  int media_record_ms;    /* evidence recording per session; 0 = off, else 2000-60000 */
   char media_transports[8]; /* udp, tcp or both: what browsers are offered */
   char public_ip[64];     /* "" = detect: the first non-loopback IPv4, else 127.0.0.1 */
   char data_dir[256];

@@ -165,6 +165,9 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_media_workers_polling", "gauge", "Media workers draining their socket on a timer (high load).", (double)ws.workers_polling);
   metric(f, "tandem_sessions_live", "gauge", "Media sessions alive.", (double)ws.sessions_live);
   metric(f, "tandem_sessions_total", "counter", "Media sessions created.", (double)ws.sessions);
+  metric(f, "tandem_recorder_bytes", "gauge",
+         "Memory the media sessions' evidence recorders hold (media_record_ms).",
+         (double)ws.recorder_bytes);
   process_metrics(f, a);
   fclose(f);
   *out = buf;

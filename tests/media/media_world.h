@@ -226,19 +226,24 @@ static inline void pli_burst(struct world *W, int i, int n) {
   }
 }
 
-static inline void open_world_n(struct world *W, unsigned seed, size_t ring_bytes, unsigned workers) {
+/* A world whose media plane has the configuration cfg (workers driven by hand). */
+static inline void open_world_cfg(struct world *W, unsigned seed, const struct mediaplane_config *cfg) {
   memset(W, 0, sizeof(*W));
   G = W;
   W->rng = seed;
   assert_int_equal(uv_loop_init(&W->loop), 0);
   W->cert = dtls_cert_new();
   assert_non_null(W->cert);
+  W->nworkers = cfg->workers;
+  assert_int_equal(mediaplane__new(&W->loop, cfg, NULL, W->cert, false, &W->mp), 0);
+}
+
+static inline void open_world_n(struct world *W, unsigned seed, size_t ring_bytes, unsigned workers) {
   struct mediaplane_config cfg;
   mediaplane_config_default(&cfg);
   cfg.workers = workers;
-  W->nworkers = workers;
   cfg.ring_bytes = ring_bytes;
-  assert_int_equal(mediaplane__new(&W->loop, &cfg, NULL, W->cert, false, &W->mp), 0);
+  open_world_cfg(W, seed, &cfg);
 }
 
 static uint64_t total_parked, total_queued;

@@ -25,6 +25,7 @@ static void test_defaults(void **state) {
   assert_string_equal(c.log_level, "info");
   assert_int_equal(c.match_widen_ms, 5000);
   assert_int_equal(c.media_poll_ms, 2);
+  assert_int_equal(c.media_record_ms, 10000);
   assert_false(c.trust_proxy);
   assert_string_equal(c.terms_text, "");
   assert_string_equal(c.log_format, "text");
@@ -151,6 +152,13 @@ static void test_ranges_and_places(void **state) {
   char *a4[] = {"tandem", "--media-transports=quic", NULL};
   assert_int_equal(config_load(&c, 2, a4, err, sizeof(err)), -EINVAL);
   assert_non_null(strstr(err, "media_transports: 'quic' is not one of udp, tcp, both"));
+  /* media_record_ms: 0 (off), or 2000 to 60000. */
+  char *a5[] = {"tandem", "--media-record-ms=1999", NULL};
+  assert_int_equal(config_load(&c, 2, a5, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "media_record_ms: '1999' is out of range (0, or 2000 to 60000)"));
+  char *a6[] = {"tandem", "--media-record-ms=0", NULL};
+  assert_int_equal(config_load(&c, 2, a6, err, sizeof(err)), 0);
+  assert_int_equal(c.media_record_ms, 0);
 
   char *path = write_temp("# comment\n\nhttp_port = 9000\nsilence_ms = 10\n");
   assert_int_equal(load_file_only(&c, path, err, sizeof(err)), -EINVAL);
