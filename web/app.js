@@ -777,7 +777,8 @@ function endVisit(kind, m) {
       ui.endedText.append(para(`You are banned until ${when}.`));
     } else if (b.message) ui.endedText.append(para(b.message));
     if (b.reason) ui.endedText.append(para(`Reason: ${b.reason}`));
-    ui.endedText.append(para('Until then Tandem will not connect you to anyone.'));
+    ui.endedText.append(para(b.until === null ? 'Tandem will not connect you to anyone.'
+      : 'Until then Tandem will not connect you to anyone.'));
     ui.endedRestart.hidden = true;
   } else {
     ui.endedTitle.textContent = 'A moderator ended your visit';
