@@ -182,3 +182,49 @@ test('Report on a 390x844 phone: the button and the dialog are on screen and wor
   await A.shot('phone-report-sent.png');
   assert.deepEqual(frames.sent.filter((m) => m.type === 'report'), [{ type: 'report', reason: 'spam' }]);
 });
+
+test('a report the server refuses: the page says so and leaves that stranger as Block does', { timeout: 300000 }, async (t) => {
+  // One report per visitor: the second is refused (rate_limited).
+  const server = await startServer(['--match-rematch-lonely-ms=0', '--report-max=1']);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-page-report-refused-'));
+  const people = [];
+  t.after(async () => {
+    for (const p of people) await p.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const [A, B, C] = await Promise.all([
+    openPerson(server.url, 'A', dir, { colour: 'red' }),
+    openPerson(server.url, 'B', dir, { colour: 'green' }),
+    openPerson(server.url, 'C', dir, { colour: 'blue' }),
+  ]);
+  people.push(A, B, C);
+  const report = async (reason) => {
+    await A.page.click('#report');
+    await A.page.check(`#report-form input[value="${reason}"]`);
+    await A.page.click('#report-send');
+  };
+  await pairUp(A, B);
+  await report('harassment');
+  await waitFor('the first is thanked', async () => ({ ok: /Thanks/.test(await A.page.textContent('#toast')) }), 30000);
+  // B leaves; C comes and meets A.
+  await waitFor('B waits', async () => ({ ok: (await B.state()).state === 'waiting' }), 15000);
+  await B.page.click('#stop');
+  await waitFor('C ready', async () => ({ ok: (await C.state()).state === 'ready' }), 60000);
+  await C.page.click('#start');
+  await waitFor('A meets C', async () => ({ ok: (await A.state()).state === 'paired' && await A.seen() === 'blue' }), 60000);
+
+  await report('spam');
+  await waitFor('the refusal is shown', async () => {
+    const text = await A.page.textContent('#toast');
+    return { ok: /not sent/.test(text) && /never meet|not meet/.test(text), text };
+  }, 30000);
+  const sent = (await A.sent()).map((m) => m.type);
+  assert.equal(sent.filter((x) => x === 'report').length, 2);
+  assert.equal(sent.filter((x) => x === 'block').length, 1, `A did not leave C: ${sent}`);
+  assert.equal(sent.filter((x) => x === 'next').length, 0);
+  await waitFor('C is left', async () => ({ ok: (await C.state()).state === 'waiting' }), 15000);
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal((await A.state()).state, 'waiting', 'A met C again');
+  await A.shot('desktop-report-refused.png');
+});
