@@ -12,7 +12,7 @@ void record__start(struct session *s, uint64_t now) {
     return;
   struct recorder_config rc;
   recorder_config_default(&rc);
-  rc.window_ms = c->record_ms;
+  rc.window_ms = c->record_ms + RECORD_KEY_EVERY_MS / 2 + 500;
   if (c->record_max_bytes)
     rc.max_bytes = c->record_max_bytes;
   s->rec = recorder_new(&rc);
@@ -34,8 +34,7 @@ void record__tick(struct session *s, uint64_t now) {
   /* A browser with its camera off sends no video: nothing to ask for. */
   if (!s->in[KIND_VIDEO].last_ms || now - s->in[KIND_VIDEO].last_ms > RECORD_FIRST_KEY_MS)
     return;
-  uint32_t win = s->w->cfg.record_ms;
-  uint64_t limit = win > RECORD_KEY_LEAD_MS ? win - RECORD_KEY_LEAD_MS : 0;
+  uint64_t limit = RECORD_KEY_EVERY_MS;
   uint64_t age = recorder_keyframe_age_ms(s->rec, now);
   bool due = age == UINT64_MAX ? now - s->rec_since_ms > RECORD_FIRST_KEY_MS : age > limit;
   if (!due)

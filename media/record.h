@@ -11,10 +11,12 @@
 struct worker;
 struct session;
 
-/* How often a recording session's browser may be asked for a keyframe, and how long before the
- * window's end the last keyframe must be renewed: a clip starts on a keyframe. */
+/* A clip starts on a keyframe, and browsers send one only when asked: a recording session's
+ * browser is asked (PLI) whenever its newest keyframe is RECORD_KEY_EVERY_MS old, at most
+ * every RECORD_PLI_GAP_MS. The recorder holds record_ms plus half that interval, so a clip of
+ * record_ms can start on the keyframe nearest its start: record_ms within +-2 s. */
 #define RECORD_PLI_GAP_MS 3000
-#define RECORD_KEY_LEAD_MS 3000
+#define RECORD_KEY_EVERY_MS 4000
 #define RECORD_FIRST_KEY_MS 1000 /* READY this long without a keyframe recorded: ask */
 
 /* At READY, when the worker records (cfg.record_ms > 0): gives s its recorder. Out of memory
@@ -26,7 +28,7 @@ void record__start(struct session *s, uint64_t now);
 void record__rtp(struct session *s, const uint8_t *buf, size_t len, bool video, bool keyframe,
                  uint64_t now);
 /* From the 20 ms tick: one PLI when the newest keyframe recorded is getting too old for a clip
- * (older than record_ms - RECORD_KEY_LEAD_MS, or none RECORD_FIRST_KEY_MS after READY), at
+ * (older than RECORD_KEY_EVERY_MS, or none RECORD_FIRST_KEY_MS after READY), at
  * most every RECORD_PLI_GAP_MS, and only while the browser sends video. */
 void record__tick(struct session *s, uint64_t now);
 /* A MEDIAPLANE_REQ_CLIP request, answered at once (WEV_REPLY): status 0 with

@@ -32,10 +32,11 @@ struct clip_stats {
 /* Builds the clip from pkts[0..n) in arrival order (reordered, duplicated and lost packets
  * are expected; other payload types, padding-only packets and packets that do not parse are
  * skipped; of each payload type, only the SSRC of the newest packet is used).
- * - The window is the last clip_ms before the newest packet's arrival.
+ * - The window is the last clip_ms before the newest packet's arrival; the video starts on the
+ *   keyframe nearest the window's start (before or after it).
  * - Video: VP8 frames are depacketized per RFC 7741; a frame with a missing packet is
- *   dropped (counted). The clip starts at the first whole keyframe in the window (or, when
- *   the window has none, the last one before it). Without any keyframe the clip has no video.
+ *   dropped (counted). The clip starts at the whole keyframe nearest the window's start.
+ *   Without any keyframe the clip has no video.
  * - Audio: Opus packets as they are (48 kHz, written as 2 channels, as negotiated in WebRTC's
  *   opus/48000/2).
  * - Timestamps come from RTP timestamps (90 kHz, 48 kHz); each stream is placed on the arrival

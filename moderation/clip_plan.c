@@ -277,16 +277,22 @@ int clip__plan(const struct clip_pkt *pkts, size_t n, const struct clip_params *
   nv = w;
   size_t nf = find_frames(v, nv, fr);
   int64_t voff = clock_offset(v, nv, 90);
-  /* The first keyframe inside the window, else the last one before it. */
-  size_t start = nf, before = nf;
-  for (size_t i = 0; i < nf && start == nf; i++) {
-    if (fr[i].key && us_of(fr[i].ts, voff, 90) >= from_us)
+  /* The keyframe nearest the window's start, before or after it: the clip is then as close
+   * to clip_ms long as the keyframes allow (the media worker asks for one every few
+   * seconds and keeps a little more than the window). */
+  size_t start = nf;
+  int64_t best = INT64_MAX;
+  for (size_t i = 0; i < nf; i++) {
+    if (!fr[i].key || !fr[i].whole)
+      continue;
+    int64_t d = us_of(fr[i].ts, voff, 90) - from_us;
+    if (d < 0)
+      d = -d;
+    if (d < best) {
+      best = d;
       start = i;
-    else if (fr[i].key)
-      before = i;
+    }
   }
-  if (start == nf)
-    start = before;
   int64_t t0_us = from_us;
   size_t nvu = 0, off = 0;
   if (start < nf) {

@@ -185,13 +185,20 @@ void admin_post_ban(struct admin_req *r) {
       goto out;
     }
     /* Its device and its address (IPv6: its /64), so neither a new address nor a new
-     * device from the same network gets back in. */
+     * device from the same network gets back in; "address": false bans the device alone
+     * (a shared address: a campus, a carrier's NAT). */
+    json_t *ja = json_object_get(body, "address");
+    if (ja && !json_is_boolean(ja)) {
+      admin_error(r->rep, 400, "bad_request", "address is true or false");
+      goto out;
+    }
+    bool with_addr = !ja || json_is_true(ja);
     if (p->has_device) {
       more[n] = b;
       more[n].target.kind = BAN_DEVICE;
       more[n++].target.device = p->device;
     }
-    if (p->has_addr) {
+    if (p->has_addr && with_addr) {
       more[n] = b;
       more[n].target.kind = p->addr.family == NETADDR_V6 ? BAN_IP6_64 : BAN_IP;
       if (p->addr.family == NETADDR_V6)

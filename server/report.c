@@ -35,6 +35,7 @@ struct report_job {
   size_t vp8_len, recs_len;
   bool have_jpeg, have_webm;
   char dir[300];
+  uint32_t clip_ms;                 /* media_record_ms */
 };
 
 static int write_file(const char *dir, const char *name, const uint8_t *buf, size_t len) {
@@ -82,6 +83,7 @@ static int evidence_work(void *arg) {
     size_t len = 0;
     struct clip_params cp;
     clip_params_default(&cp);
+    cp.clip_ms = j->clip_ms;
     snprintf(file, sizeof(file), "%s.webm", j->name);
     if (clip_webm_records(j->recs, j->recs_len, &cp, &webm, &len, NULL) == 0 &&
         write_file(j->dir, file, webm, len) == 0)
@@ -296,6 +298,7 @@ void moderate_report(struct app *a, struct peer *p, const struct sigmsg *msg) {
   snprintf(j->jpeg_path, sizeof(j->jpeg_path), "evidence/%s.jpg", j->name);
   snprintf(j->webm_path, sizeof(j->webm_path), "evidence/%s.webm", j->name);
   snprintf(j->dir, sizeof(j->dir), "%s", m->evidence_dir);
+  j->clip_ms = a->cfg.media_record_ms ? (uint32_t)a->cfg.media_record_ms : 10000;
   /* The reporter moves on now; the two (and their devices) never meet again. */
   moderate_block(a, p, q);
   if (partner && match_block(a->match, p->id, q->id, now) < 0)

@@ -270,13 +270,13 @@ static void test_keyframe_age_pli(void **state) {
   for (uint64_t t = t0 + 1040; t < t0 + 4020; t += 20)
     assert_int_equal(tick_at(&W, &seq, false, true, t), 1);
   assert_int_equal(tick_at(&W, &seq, false, true, t0 + 4020), 2);
-  /* A keyframe at t1: nothing until it is record_ms - 3 s old. */
+  /* A keyframe at t1: nothing until it is RECORD_KEY_EVERY_MS (4 s) old. */
   uint64_t t1 = t0 + 5000;
   assert_int_equal(tick_at(&W, &seq, true, true, t1), 2);
-  for (uint64_t t = t1 + 20; t <= t1 + 7000; t += 20)
+  for (uint64_t t = t1 + 20; t <= t1 + 4000; t += 20)
     assert_int_equal(tick_at(&W, &seq, false, true, t), 2);
-  assert_int_equal(tick_at(&W, &seq, false, true, t1 + 7020), 3);
-  assert_int_equal(tick_at(&W, &seq, false, true, t1 + 9000), 3);
+  assert_int_equal(tick_at(&W, &seq, false, true, t1 + 4020), 3);
+  assert_int_equal(tick_at(&W, &seq, false, true, t1 + 7000), 3);
   /* Camera off (no video for over 1 s): the browser is not asked. */
   assert_int_equal(tick_at(&W, &seq, false, false, t1 + 10100), 3);
   assert_int_equal(tick_at(&W, &seq, false, false, t1 + 13000), 3);

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "server/sigmsg.h"
@@ -114,6 +115,38 @@ static void test_unknown_type_cut(void **state) {
   assert_utf8(e.message);
 }
 
+/* Moderation's fields: hello's device token, report's reason and note. */
+static void test_moderation_fields(void **state) {
+  (void)state;
+  struct sigmsg m;
+  struct sigmsg_error e;
+  assert_int_equal(parse("{\"type\":\"hello\",\"device\":\"abc\"}", &m, &e), 0);
+  assert_int_equal(m.device_len, 3);
+  assert_string_equal(m.device, "abc");
+  sigmsg_clear(&m);
+  assert_int_equal(parse("{\"type\":\"hello\",\"device\":null}", &m, &e), 0);
+  assert_null(m.device);
+  sigmsg_clear(&m);
+  assert_int_equal(parse("{\"type\":\"report\",\"reason\":\"minor\"}", &m, &e), 0);
+  assert_int_equal(m.type, SIGMSG_REPORT);
+  assert_string_equal(m.reason, "minor");
+  assert_null(m.note);
+  sigmsg_clear(&m);
+  assert_int_equal(parse("{\"type\":\"report\",\"reason\":\"spam\",\"note\":\"buy x\"}", &m, &e),
+                   0);
+  assert_int_equal(m.note_len, 5);
+  sigmsg_clear(&m);
+  expect_error("{\"type\":\"hello\",\"device\":5}", "bad_message", "hello");
+  expect_error("{\"type\":\"hello\",\"device\":\"a\\u0000b\"}", "bad_json", "");
+  expect_error("{\"type\":\"report\"}", "bad_message", "report");
+  expect_error("{\"type\":\"report\",\"reason\":\"nuditys\"}", "bad_message", "report");
+  expect_error("{\"type\":\"report\",\"reason\":\"nudity\\u0000\"}", "bad_json", "");
+  expect_error("{\"type\":\"report\",\"reason\":\"spam\",\"note\":7}", "bad_message", "report");
+  char big[700];
+  snprintf(big, sizeof(big), "{\"type\":\"report\",\"reason\":\"spam\",\"note\":\"%0501d\"}", 0);
+  expect_error(big, "bad_message", "report");
+}
+
 static void test_utf8_copy(void **state) {
   char out[16];
   static const struct {
@@ -148,6 +181,7 @@ int main(void) {
     cmocka_unit_test(test_refused),
     cmocka_unit_test(test_unknown_type_cut),
     cmocka_unit_test(test_utf8_copy),
+    cmocka_unit_test(test_moderation_fields),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
