@@ -14,6 +14,10 @@ const ui = {
   messages: $('messages'), chatForm: $('chat-form'), chatInput: $('chat-input'), chatSend: $('chat-send'),
   terms: $('terms'), termsText: $('terms-text'), termsAccept: $('terms-accept'),
   termsCancel: $('terms-cancel'), showTerms: $('show-terms'),
+  report: $('report'), reportDlg: $('report-dialog'), reportForm: $('report-form'),
+  reportNote: $('report-note'), reportCancel: $('report-cancel'), toast: $('toast'),
+  app: $('app'), ended: $('ended'), endedTitle: $('ended-title'), endedText: $('ended-text'),
+  endedRestart: $('ended-restart'),
 };
 
 const store = {
@@ -37,7 +41,12 @@ const st = {
   wantStart: false,         // the user pressed Start and not Stop
   coolUntil: 0,             // Date.now() when a Next cool-down ends
   partnerLeft: false,       // the last partner left (shown until someone new comes)
-  banned: false,
+  noMatch: false,           // the server would not take a start (error banned, ref start)
+  // Moderation: the device token of the latest welcome (kept in localStorage); a ban
+  // ({until, reason, message}: until is unix ms or null for permanent) or a kick ({message})
+  // that ended the visit; the report sent and not yet answered ({gen, moved}).
+  device: store.get('tandem.device'),
+  banned: null, kicked: null, report: null, reportsAcked: [],
   partnerTs: null,          // RTP timestamp from which remote video is the current partner's
   showing: false,           // the remote video shows the current partner
   pairGen: 0, retries: 0, fatal: null,
@@ -76,7 +85,7 @@ function statusText() {
   }
   switch (st.state) {
     case 'connecting': return [st.wantStart ? 'Connecting your video to the server…' : 'Connecting to the server…'];
-    case 'ready': return [st.banned ? 'You cannot be matched right now' : 'Ready — press Start to meet someone'];
+    case 'ready': return [st.noMatch ? 'You cannot be matched right now' : 'Ready — press Start to meet someone'];
     case 'waiting': return [st.partnerLeft ? 'Stranger left — looking for someone new…' : 'Looking for someone…'];
     case 'paired': return [st.showing ? 'You are talking to a stranger' : 'Stranger found — their video is on its way…'];
     case 'cooldown': return ['Back in the queue…'];
@@ -99,6 +108,9 @@ function render() {
   ui.start.disabled = !live || st.wantStart || cooling || !(s === 'ready' || s === 'connecting');
   ui.next.disabled = !paired;
   ui.block.disabled = !paired;
+  // Report: only while there is someone to report.
+  ui.report.hidden = !paired;
+  ui.report.disabled = !paired;
   ui.stop.disabled = !live || !st.wantStart;
   // Before Start: Start alone. In a session: Next, Stop and Block.
   ui.start.hidden = st.wantStart;
@@ -125,7 +137,7 @@ function render() {
 
   // A button that was just used and is now disabled hands focus to the next useful one.
   if (active && active.tagName === 'BUTTON' && (active.disabled || active.hidden) && active.closest('.buttons')) focusLost = true;
-  if (focusLost && !ui.terms.open) {
+  if (focusLost && !ui.terms.open && !ui.reportDlg.open && ui.ended.hidden) {
     const cur = document.activeElement;
     if (cur && cur !== document.body && cur !== active && !cur.disabled && !cur.hidden) focusLost = false;
     else {
@@ -352,6 +364,11 @@ function onMessage(m) {
     case 'welcome':
       st.token = m.resume;
       sessionStorage.setItem('tandem.resume', m.resume);
+      // The server's word on this browser's device token is final: a new one replaces ours.
+      if (typeof m.device === 'string' && m.device) {
+        st.device = m.device;
+        store.set('tandem.device', m.device);
+      }
       st.retries = 0;
       st.net = 'open';
       if (!st.pc) {
@@ -368,13 +385,14 @@ function onMessage(m) {
         .catch((e) => fail('Video connection failed', `The server's answer was not accepted: ${e}`));
       break;
     case 'state': {
+      if (st.report) st.report.moved = true;
       const was = st.state;
       // A reconnection during a cool-down: the server calls it ready (out of the pool), and
       // still puts us back when it ends.
       if (m.state === 'ready' && was === 'cooldown' && st.coolUntil > Date.now()) { render(); break; }
       if (m.state !== 'paired' && was === 'paired') hideRemote();
       st.state = m.state === 'idle' ? 'ready' : m.state;
-      if (st.state === 'waiting' || st.state === 'paired') { st.wantStart = true; st.banned = false; st.coolUntil = 0; }
+      if (st.state === 'waiting' || st.state === 'paired') { st.wantStart = true; st.noMatch = false; st.coolUntil = 0; }
       if (st.state === 'ready' && ['waiting', 'paired', 'leaving', 'cooldown'].includes(was)) st.wantStart = false;
       if (st.state === 'ready') st.partnerLeft = false;
       if (st.state === 'ready' && st.restart) {
@@ -387,8 +405,14 @@ function onMessage(m) {
     }
     case 'matched':
       st.pairedAt = Date.now();
+      if (st.report) st.report.moved = true;
       if (m.resumed && st.state === 'paired') { render(); break; }
       endPair();
+      // A report being written is about the previous stranger: never send it about this one.
+      if (ui.reportDlg.open) {
+        ui.reportDlg.close();
+        toast('That stranger left before you sent the report, so it was not sent.');
+      }
       ui.shared.textContent = m.shared && m.shared.length ? `You both like: ${m.shared.join(', ')}` : '';
       st.pairGen++;
       st.state = 'paired';
@@ -435,6 +459,11 @@ function onMessage(m) {
     case 'pong':
       onPong();
       break;
+    case 'reported':
+      st.report = null;
+      st.reportsAcked.push(m.id);
+      toast('Thanks — we got your report');
+      break;
     case 'error':
       onError(m);
       break;
@@ -445,6 +474,7 @@ function onMessage(m) {
 
 function onError(m) {
   if (m.ref === 'chat') { chatError(m); return; }
+  if (m.ref === 'report') { reportError(m); return; }
   switch (m.code) {
     case 'cooldown':
       if (typeof m.retry_ms === 'number') {
@@ -461,10 +491,19 @@ function onError(m) {
       tick();
       break;
     case 'banned':
-      st.wantStart = false;
-      st.banned = true;
-      notice('You cannot be matched right now. Please try again later.');
-      render();
+      if (m.ref === 'start') {
+        // The matching engine would not take a start: the connection stays.
+        st.wantStart = false;
+        st.noMatch = true;
+        notice('You cannot be matched right now. Please try again later.');
+        render();
+        break;
+      }
+      // A moderator's ban (on hello, or in the middle of a call): the server closes with 4003.
+      endVisit('banned', m);
+      break;
+    case 'kicked':
+      endVisit('kicked', m);
       break;
     case 'media_failed':
       // Before this page's answer it is about the media of the page this one replaced (a
@@ -501,8 +540,10 @@ function connect() {
   const ws = new WebSocket(`${proto}://${location.host}/ws`);
   st.ws = ws;
   if (st.net === 'full') st.net = 'reconnecting';
-  ws.onopen = () => send({ type: 'hello', resume: st.token || null });
+  ws.onopen = () => send({ type: 'hello', resume: st.token || null, device: st.device || null });
   ws.onmessage = (e) => {
+    // After a ban or a kick, nothing more from this connection counts.
+    if (st.ws !== ws || st.banned || st.kicked) return;
     let m;
     try { m = JSON.parse(e.data); } catch { return; }
     onMessage(m);
@@ -511,6 +552,11 @@ function connect() {
     if (st.ws !== ws) return;
     // Lines not yet answered may or may not have reached the partner.
     for (const p of st.pending.splice(0)) settleChat(p, '— may not have been delivered (connection lost).');
+    // Banned (4003) or kicked (4004), should the error before it have been lost: never reconnect.
+    if (e.code === 4003 || e.code === 4004) {
+      if (!st.banned && !st.kicked) endVisit(e.code === 4003 ? 'banned' : 'kicked', {});
+      return;
+    }
     if (e.code === 4000) {
       st.net = 'elsewhere';
       fail('Tandem is open in another tab', 'This chat continues in another tab or window. Reload here to start a new one.');
@@ -556,7 +602,7 @@ function showTermsText(text) {
 
 function doStart() {
   st.wantStart = true;
-  st.banned = false;
+  st.noMatch = false;
   st.partnerLeft = false;
   clearChat();
   notice('');
@@ -602,6 +648,165 @@ ui.block.onclick = () => {
   send({ type: 'block' });
   render();
 };
+
+// ---- moderation: report, banned, kicked ----
+
+let toastTimer = null;
+function toast(text) {
+  ui.toast.textContent = text;
+  ui.toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { ui.toast.hidden = true; }, 6000);
+}
+
+// The longest start of s that is at most max bytes of UTF-8 (the server's limit is in bytes).
+function clipBytes(s, max) {
+  const enc = new TextEncoder();
+  if (enc.encode(s).length <= max) return s;
+  let out = '';
+  let n = 0;
+  for (const ch of s) {
+    const b = enc.encode(ch).length;
+    if (n + b > max) break;
+    out += ch;
+    n += b;
+  }
+  return out;
+}
+
+let reportGen = 0;
+function openReport() {
+  if (ui.report.hidden || ui.report.disabled || st.state !== 'paired') return;
+  ui.reportForm.reset();
+  reportGen = st.pairGen;
+  ui.reportDlg.showModal();
+  ui.reportForm.querySelector('input[name="reason"]').focus();
+}
+
+// Reporting moves on at once, as Next does (the server ends the pair and looks for someone
+// new; the page sends no next). If the stranger had already left, the server still takes a
+// report about them for a while.
+function sendReport(reason, note) {
+  ui.reportDlg.close();
+  if (!wsOpen() || st.fatal) { toast('You are not connected, so the report was not sent. Please try again.'); return; }
+  const msg = { type: 'report', reason };
+  const n = clipBytes(note.trim(), 500);
+  if (n) msg.note = n;
+  const paired = st.state === 'paired' && st.pairGen === reportGen;
+  st.report = { gen: reportGen, paired, moved: false };
+  if (paired) {
+    endPair();
+    st.state = 'waiting';
+    st.wantStart = true;
+  }
+  notice('');
+  send(msg);
+  render();
+}
+
+// The server refused the report before doing anything: nor did it end the pair. The person
+// wanted that stranger gone, so the page leaves them as Block does.
+function reportError(m) {
+  const r = st.report;
+  st.report = null;
+  const left = r && r.paired && !r.moved;
+  if (left) send({ type: 'block' });
+  const why = m.message || m.code;
+  toast(`Your report was not sent: ${why.replace(/\.$/, '')}.${left ? ' You will not meet that stranger again.' : ''}`);
+}
+
+ui.report.onclick = openReport;
+ui.reportCancel.onclick = () => ui.reportDlg.close();
+ui.reportForm.onsubmit = (e) => {
+  e.preventDefault();
+  const reason = new FormData(ui.reportForm).get('reason');
+  if (!reason) return;
+  sendReport(String(reason), ui.reportNote.value);
+};
+
+function para(text) {
+  const p = document.createElement('p');
+  p.textContent = text;
+  return p;
+}
+
+// A ban or a kick ends the visit: the partner's picture and sound go at once, so do the media
+// connection and the camera, and the page never reconnects by itself.
+function endVisit(kind, m) {
+  if (kind === 'banned') {
+    st.banned = {
+      until: typeof m.until === 'number' ? m.until : m.until === null ? null : undefined,
+      reason: typeof m.reason === 'string' ? m.reason : '',
+      message: typeof m.message === 'string' ? m.message : '',
+    };
+  } else {
+    st.kicked = { message: typeof m.message === 'string' ? m.message : '' };
+  }
+  st.fatal = kind === 'banned' ? 'You are banned from Tandem' : 'A moderator ended your visit';
+  st.wantStart = false;
+  st.restart = false;
+  st.report = null;
+  endPair();
+  ui.remote.pause();
+  ui.remote.srcObject = null;
+  if (st.pc) st.pc.close();
+  st.pc = null;
+  st.answered = false;
+  if (st.stream) for (const t of st.stream.getTracks()) t.stop();
+  st.stream = null;
+  ui.local.srcObject = null;
+  st.media = 'off';
+  st.state = kind;
+  st.token = null;
+  sessionStorage.removeItem('tandem.resume');
+  for (const p of st.pending.splice(0)) settleChat(p, '');
+  // The server closes the connection (4003, 4004); should it not, the page does.
+  const ws = st.ws;
+  setTimeout(() => { if (ws && ws.readyState === WebSocket.OPEN) ws.close(); }, 3000);
+  if (ui.reportDlg.open) ui.reportDlg.close();
+  if (ui.terms.open) ui.terms.close();
+  notice('');
+
+  ui.endedText.textContent = '';
+  if (kind === 'banned') {
+    const b = st.banned;
+    ui.endedTitle.textContent = 'You are banned from Tandem';
+    if (b.until === null) ui.endedText.append(para('You are banned permanently.'));
+    else if (typeof b.until === 'number') {
+      const when = new Date(b.until).toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'short' });
+      ui.endedText.append(para(`You are banned until ${when}.`));
+    } else if (b.message) ui.endedText.append(para(b.message));
+    if (b.reason) ui.endedText.append(para(`Reason: ${b.reason}`));
+    ui.endedText.append(para(b.until === null ? 'Tandem will not connect you to anyone.'
+      : 'Until then Tandem will not connect you to anyone.'));
+    ui.endedRestart.hidden = true;
+  } else {
+    ui.endedTitle.textContent = 'A moderator ended your visit';
+    ui.endedText.append(para('Your video and chat were stopped. You can start again: please keep to the rules.'));
+    ui.endedRestart.hidden = false;
+  }
+  ui.app.inert = true;
+  ui.ended.hidden = false;
+  const box = ui.ended.querySelector('.ended-box');
+  box.tabIndex = -1;
+  (ui.endedRestart.hidden ? box : ui.endedRestart).focus();
+  render();
+}
+
+// After a kick: a new visit (hello, offer) that presses Start by itself once it is ready.
+ui.endedRestart.onclick = () => {
+  if (!st.kicked) return;
+  st.kicked = null;
+  st.fatal = null;
+  st.state = 'connecting';
+  st.net = 'connecting';
+  st.retries = 0;
+  st.restart = true;
+  ui.ended.hidden = true;
+  ui.app.inert = false;
+  initMedia();
+};
+
 ui.chatForm.onsubmit = (e) => {
   e.preventDefault();
   const text = ui.chatInput.value.trim();
@@ -619,7 +824,8 @@ const isTextField = (el) => el && (el.isContentEditable || el.tagName === 'TEXTA
   || (el.tagName === 'INPUT' && !['button', 'checkbox', 'radio', 'range', 'submit', 'reset', 'color', 'file'].includes(el.type)));
 let escTimer = null;
 document.addEventListener('keydown', (e) => {
-  if (e.key !== 'Escape' || e.defaultPrevented || e.isComposing || ui.terms.open) return;
+  if (e.key !== 'Escape' || e.defaultPrevented || e.isComposing || ui.terms.open || ui.reportDlg.open
+    || !ui.ended.hidden) return;
   if (isTextField(e.target) || ui.next.disabled) return;
   e.preventDefault();
   const now = Date.now();

@@ -380,3 +380,31 @@ export async function visiblePicture(page, selector, rgb) {
       video: { w: v.videoWidth, h: v.videoHeight }, fit: getComputedStyle(v).objectFit };
   }, { b64: png.toString('base64'), sel: selector, rgb });
 }
+
+// Every JSON frame p's page sends and gets on its WebSockets, as playwright sees them, and
+// every WebSocket it opens: { sent, got, sockets }. Only those opened after this call.
+export function watchFrames(p) {
+  const frames = { sent: [], got: [], sockets: 0 };
+  p.page.on('websocket', (ws) => {
+    frames.sockets++;
+    ws.on('framesent', (f) => { try { frames.sent.push(JSON.parse(f.payload)); } catch { /* not JSON */ } });
+    ws.on('framereceived', (f) => { try { frames.got.push(JSON.parse(f.payload)); } catch { /* not JSON */ } });
+  });
+  return frames;
+}
+
+// The device id (32 hex digits, as the admin API shows it) inside a device token: the token is
+// base64url of version (1 byte) | device id (16) | issue time (8) | HMAC (32).
+export const deviceHex = (token) => Buffer.from(token, 'base64url').subarray(1, 17).toString('hex');
+
+// The admin API of a server started with --admin-token=token: JSON, or a Buffer with raw.
+export function adminApi(server, token) {
+  return async (method, route, body, raw = false) => {
+    const r = await fetch(`${server.url}${route}`, {
+      method, headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const data = raw ? Buffer.from(await r.arrayBuffer()) : await r.json().catch(() => null);
+    return { status: r.status, type: r.headers.get('content-type'), data };
+  };
+}
