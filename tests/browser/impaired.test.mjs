@@ -36,11 +36,12 @@ const why = unavailable();
 // (no RTX is negotiated), and the server's inbound SRTP context refuses it as a replay of the
 // packet it already had (tandem_srtp_errors_total counts them; media/srtpctx.c, window 1024, no
 // repeats allowed inbound) -- so that receiver's video freezes most of the time. Until the
-// server answers such NACKs (a retransmission buffer or RTX), the test is a TODO: it runs and
-// prints its figures, and its failure does not fail the suite. TANDEM_IMPAIRED_STRICT=1 makes
-// it an ordinary test.
-const TODO = process.env.TANDEM_IMPAIRED_STRICT === '1' ? false
-  : 'retransmissions of packets lost between the server and the receiver are refused by the server as SRTP replays';
+// server answers such NACKs (a retransmission buffer or RTX), that direction's recovery (fps,
+// residual loss, freezes) is printed, not asserted; everything else is, in both directions.
+// TANDEM_IMPAIRED_STRICT=1 asserts it too.
+const STRICT = process.env.TANDEM_IMPAIRED_STRICT === '1';
+const KNOWN = 'retransmissions of packets lost between the server and the receiver are refused by '
+  + 'the server as SRTP replays (a retransmission buffer at the server is still to be built)';
 
 // The page's video stats: inbound (what it receives) and outbound (what it sends).
 const videoStats = (p) => p.page.evaluate(async () => {
@@ -149,7 +150,7 @@ async function serverCounters(url) {
 const delta = (b, a) => Object.fromEntries(Object.keys(b).map((k) => [k, +(b[k] - a[k]).toFixed(3)]));
 
 test('impaired path (netem 5% loss, 50 ms, reordering): video keeps flowing both ways, NACKs recover losses',
-  { skip: why || false, todo: TODO, timeout: 180000 }, async (t) => {
+  { skip: why || false, timeout: 180000 }, async (t) => {
     const id = `${process.pid % 200 + 20}`;
     const ns = `tandem-netem-${id}`, host = `tnh${id}`, peer = `tnp${id}`;
     const hostIp = `10.214.${id}.1`, nsIp = `10.214.${id}.2`;
@@ -257,14 +258,19 @@ test('impaired path (netem 5% loss, 50 ms, reordering): video keeps flowing both
 
       for (const r of rows) {
         const [tx, rx] = r.direction.split('->');
-        // Decoding all along: at least 10 fps of the fake camera's 30.
-        assert.ok(r.fps >= 10, `${rx} decoded only ${r.fps} fps from ${tx}`);
         // The receiver saw losses and asked for them again ...
         assert.ok(r.nacksSentByReceiver > 0, `${rx} sent no NACK over a lossy path`);
         // ... the server passed the NACKs on to the sender, which retransmitted ...
         assert.ok(r.nacksReachingSender > 0,
           `${tx} received none of the ${r.nacksSentByReceiver} NACKs ${rx} sent: the server does not forward them`);
         assert.ok(r.retransmittedBySender > 0, `${tx} retransmitted nothing`);
+        // B -> A loses its packets between the server and A (see KNOWN above).
+        if (r.direction === 'B->A' && !STRICT) {
+          console.log(`not asserted for B->A: ${KNOWN}; measured ${r.fps} fps, ${r.residualLossPct}% lost, ${r.freezeSeconds} s frozen`);
+          continue;
+        }
+        // Decoding all along: at least 10 fps of the fake camera's 30.
+        assert.ok(r.fps >= 10, `${rx} decoded only ${r.fps} fps from ${tx}`);
         // ... and most losses were recovered: 5% (and more, with the retransmissions' own
         // losses) without NACK; well under half of that with it.
         assert.ok(r.residualLossPct < 2.5,
