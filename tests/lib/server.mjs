@@ -1,5 +1,5 @@
 // server.mjs -- start the real tandem server for a test, and wait for conditions.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +34,20 @@ export function getInsecure(url) {
   });
 }
 
+// Where a server that did not start is: its state, and its threads' stacks if gdb is here.
+function stuckWhere(pid) {
+  let out = '';
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')
+      .filter((l) => /^(State|Threads|VmRSS)/.test(l)).join(', ');
+    out += `process ${pid}: ${st}; wchan ${fs.readFileSync(`/proc/${pid}/wchan`, 'utf8')}\n`;
+    out += execFileSync('gdb', ['-p', String(pid), '-batch', '-ex', 'thread apply all bt 12'],
+      { encoding: 'utf8', timeout: 30000, stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n').filter((l) => /^(#|Thread)/.test(l)).join('\n');
+  } catch (e) { out += `(${e.message.split('\n')[0]})`; }
+  return out;
+}
+
 // Starts tandem with extraArgs; with --tls-cert among them the URL is https:// (the server
 // is probed with any certificate accepted).
 export async function startServer(extraArgs = []) {
@@ -50,7 +64,9 @@ export async function startServer(extraArgs = []) {
   const url = `${tls ? 'https' : 'http'}://127.0.0.1:${httpPort}`;
   const deadline = Date.now() + 15000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`tandem exited early:\n${log}`);
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      throw new Error(`tandem exited early (${proc.exitCode ?? proc.signalCode}):\n${log}`);
+    }
     try {
       if (tls) {
         if (await getInsecure(`${url}/healthz`) === 200) break;
@@ -59,7 +75,12 @@ export async function startServer(extraArgs = []) {
         if (r.ok) break;
       }
     } catch { /* not yet */ }
-    if (Date.now() > deadline) throw new Error(`tandem did not start:\n${log}`);
+    if (Date.now() > deadline) {
+      // Killed, or its pipes would keep this test process (and the suite) alive for ever.
+      const where = stuckWhere(proc.pid);
+      proc.kill('SIGKILL');
+      throw new Error(`tandem did not start in 15 s:\n${log}\n${where}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
