@@ -55,6 +55,7 @@ struct mediaplane_stats {
   uint64_t dtls_released;       /* DTLS objects freed after the browser's first SRTP */
   uint64_t srtp_errors;
   uint64_t rtp_forwarded, rtp_dropped;
+  uint64_t rtp_retransmitted;   /* of rtp_forwarded, retransmissions a receiver asked for */
   uint64_t keyframe_requests;
   uint64_t xworker_packets;     /* records for another worker */
   uint64_t xworker_queued;      /* of those, queued because the ring was full */

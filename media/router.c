@@ -16,6 +16,8 @@
 #define FIR_AFTER 3             /* PLIs before falling back to FIR */
 #define RTCP_BUF (1500 + SRTPCTX_TRAILER)
 #define MAX_NACK 128
+#define RTX_SLOTS 64            /* retransmissions a source may owe at once */
+#define RTX_WAIT_MS 1000        /* how long one is awaited */
 
 static bool is_local(struct worker *w, struct sref r) { return r.sid && r.worker == w->index; }
 
@@ -167,6 +169,73 @@ void router__on_rtp(struct session *s, uint8_t *buf, size_t len, uint64_t now) {
     forward(s, s->sink_out, kind, buf, &v, vp8_ok ? &d : NULL, now);
 }
 
+/* ---- retransmissions ---- */
+
+struct rtx_wait {
+  struct {
+    uint64_t until;             /* 0 = free */
+    uint16_t seq;
+    uint8_t kind;
+  } e[RTX_SLOTS];
+  unsigned next;                /* the slot taken next (the oldest when all are in use) */
+};
+
+static void rtx_expect(struct session *src, int kind, const uint16_t *seqs, size_t n, uint64_t now) {
+  if (!src->rtx && !(src->rtx = calloc(1, sizeof(*src->rtx))))
+    return;
+  struct rtx_wait *r = src->rtx;
+  for (size_t i = 0; i < n; i++) {
+    r->e[r->next].until = now + RTX_WAIT_MS;
+    r->e[r->next].seq = seqs[i];
+    r->e[r->next].kind = (uint8_t)kind;
+    r->next = (r->next + 1) % RTX_SLOTS;
+  }
+}
+
+/* The slot awaiting (kind, seq), or -1. */
+static int rtx_find(const struct rtx_wait *r, int kind, uint16_t seq, uint64_t now) {
+  for (int i = 0; r && i < RTX_SLOTS; i++)
+    if (r->e[i].until >= now && r->e[i].until && r->e[i].seq == seq && r->e[i].kind == kind)
+      return i;
+  return -1;
+}
+
+static int kind_of_ssrc(const struct session *s, uint32_t ssrc) {
+  return ssrc && ssrc == s->in[KIND_VIDEO].ssrc   ? KIND_VIDEO
+         : ssrc && ssrc == s->in[KIND_AUDIO].ssrc ? KIND_AUDIO
+                                                  : -1;
+}
+
+bool router__rtx_expected(const struct session *s, const uint8_t *buf, size_t len, uint64_t now) {
+  if (!s->rtx || len < 12)
+    return false;
+  int kind = kind_of_ssrc(s, (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 |
+                                 (uint32_t)buf[10] << 8 | buf[11]);
+  return kind >= 0 && rtx_find(s->rtx, kind, (uint16_t)(buf[2] << 8 | buf[3]), now) >= 0;
+}
+
+void router__on_rtp_again(struct session *s, uint8_t *buf, size_t len, uint64_t now) {
+  struct rtp_view v;
+  struct worker *w = s->w;
+  int kind, slot;
+  if (rtp_parse(buf, len, &v) != 0 || (kind = kind_of_ssrc(s, v.ssrc)) < 0 ||
+      v.pt != s->in[kind].pt || (slot = rtx_find(s->rtx, kind, v.seq, now)) < 0) {
+    w->st.rtp_dropped++;
+    return;
+  }
+  s->rtx->e[slot].until = 0; /* once */
+  struct vp8_desc d;
+  bool vp8_ok = kind == KIND_VIDEO && vp8_parse(buf + v.payload_off, v.payload_len, &d) == 0;
+  if (!s->sink_out) {
+    w->st.rtp_dropped++;
+    return;
+  }
+  uint64_t before = w->st.rtp_forwarded;
+  forward(s, s->sink_out, kind, buf, &v, vp8_ok ? &d : NULL, now);
+  if (w->st.rtp_forwarded != before)
+    w->st.rtp_retransmitted++;
+}
+
 /* ---- RTCP ---- */
 
 /* RTCP for a browser is protected and sent by its home worker (one SRTCP context, one index). */
@@ -228,8 +297,10 @@ static void nack_translate(struct session *src, uint64_t rsid, int kind, const u
     return;
   uint8_t buf[RTCP_BUF];
   int len = rtcp_write_nack(buf, 1500, src->out_ssrc[kind], src->in[kind].ssrc, in, m);
-  if (len > 0)
+  if (len > 0) {
+    rtx_expect(src, kind, in, m, worker__now(src->w));
     session__send_rtcp(src, buf, (size_t)len);
+  }
 }
 
 static void on_nack(struct session *r, const struct rtcp_item *it) {

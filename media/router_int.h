@@ -18,4 +18,14 @@ void router__attach(struct session *src, struct outbound *o, uint64_t now);
 /* Asks src's browser for a keyframe (PLI, or FIR), at most every 100 ms. */
 void router__keyframe(struct session *src, uint64_t now, bool fir);
 
+/* Retransmissions. A receiver's NACK is passed on to the source's browser, which sends those
+ * packets again with their first index; inbound SRTP refuses them as replays (we had them: the
+ * loss was after us). So the source remembers what it was asked for (each index once, for
+ * about a second), and such a packet is checked with srtpctx_unprotect_rtp_again and only
+ * forwarded (not recorded, not counted as the stream's).
+ * router__rtx_expected: is this still-protected RTP packet of s one we asked s's browser for?
+ * router__on_rtp_again: forwards an authenticated retransmission and forgets its index. */
+bool router__rtx_expected(const struct session *s, const uint8_t *buf, size_t len, uint64_t now);
+void router__on_rtp_again(struct session *s, uint8_t *buf, size_t len, uint64_t now);
+
 #endif

@@ -68,6 +68,7 @@ void session__free(struct session *s) {
   handover__outbound_free(s->outb);
   handover__outbound_free(s->sink_out);
   recorder_free(s->rec);
+  free(s->rtx);
   memset(&s->keys, 0, sizeof(s->keys));
   free(s);
 }

@@ -33,6 +33,8 @@ struct link {
   uint64_t partner_seq;        /* the seq of the partner's LINK: the stamp our outbound carries */
 };
 
+struct rtx_wait;
+
 struct session {
   struct worker *w;
   uint64_t id;
@@ -71,6 +73,7 @@ struct session {
   unsigned captures;           /* keyframe requests waiting for this session's video */
   /* Evidence recording (record.c), from READY on when the worker records, else NULL: */
   struct recorder *rec;
+  struct rtx_wait *rtx;        /* retransmissions asked of this browser (router.c), or NULL */
   uint64_t rec_since_ms;       /* when it began */
   uint64_t rec_next_pli_ms;    /* no keyframe request for the recording before this */
 

@@ -239,6 +239,11 @@ static void on_packet(struct worker *w, struct session *s, enum demux_kind k, ui
   size_t n = len;
   int rc = k == DEMUX_RTP ? srtpctx_unprotect_rtp(s->srtp, buf, &n)
                           : srtpctx_unprotect_rtcp(s->srtp, buf, &n);
+  bool again = false;
+  if (rc == -EALREADY && k == DEMUX_RTP && router__rtx_expected(s, buf, len, now)) {
+    rc = srtpctx_unprotect_rtp_again(s->srtp, buf, &n); /* a retransmission a receiver asked for */
+    again = true;
+  }
   if (rc != 0) {
     w->st.srtp_errors++;
     return;
@@ -247,7 +252,9 @@ static void on_packet(struct worker *w, struct session *s, enum demux_kind k, ui
     s->ssrcs[s->n_ssrcs++] = ssrc;
   on_authenticated(w, s, now);
   follow_media(s, from);
-  if (k == DEMUX_RTP) {
+  if (again) {
+    router__on_rtp_again(s, buf, n, now);
+  } else if (k == DEMUX_RTP) {
     router__on_rtp(s, buf, n, now);
     if (!s->flowing)
       session__check_ready(s, now);

@@ -22,6 +22,9 @@ struct srtpctx {
   srtp_t in;   /* ssrc_any_inbound, the remote key */
   srtp_t out;  /* ssrc_any_outbound, the local key */
   size_t tag;  /* authentication tag length of the profile */
+  enum srtpctx_profile profile;
+  uint8_t remote[SRTPCTX_MAX_KEY + 14]; /* for retransmissions (srtpctx_unprotect_rtp_again) */
+  size_t remote_len;
 };
 
 static pthread_once_t srtpctx_once = PTHREAD_ONCE_INIT;
@@ -49,8 +52,10 @@ int srtpctx_global_init(void) {
   return srtpctx_init_rc;
 }
 
+/* An inbound or outbound session for any SSRC; or, with ssrc != 0, an inbound one for that
+ * SSRC only (a one-off for a retransmission). */
 static int srtpctx__session(srtp_t *out, enum srtpctx_profile profile, const uint8_t *key,
-                            size_t key_len, bool inbound) {
+                            size_t key_len, bool inbound, uint32_t ssrc) {
   srtp_policy_t p;
   uint8_t k[SRTPCTX_MAX_KEY + 14];
   memset(&p, 0, sizeof(p));
@@ -67,7 +72,8 @@ static int srtpctx__session(srtp_t *out, enum srtpctx_profile profile, const uin
     return -EINVAL;
   }
   memcpy(k, key, key_len);
-  p.ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
+  p.ssrc.type = ssrc ? ssrc_specific : inbound ? ssrc_any_inbound : ssrc_any_outbound;
+  p.ssrc.value = ssrc;
   p.key = k;
   p.window_size = inbound ? SRTPCTX_REPLAY_WINDOW : 0;
   /* A NACKed packet is protected again with the same index and payload. */
@@ -107,8 +113,11 @@ struct srtpctx *srtpctx_new(const struct srtp_keys *k) {
     return NULL;
   s->tag = tag;
   size_t kl = k->key_len + k->salt_len;
-  if (srtpctx__session(&s->in, k->profile, k->remote, kl, true) != 0 ||
-      srtpctx__session(&s->out, k->profile, k->local, kl, false) != 0) {
+  s->profile = k->profile;
+  memcpy(s->remote, k->remote, kl);
+  s->remote_len = kl;
+  if (srtpctx__session(&s->in, k->profile, k->remote, kl, true, 0) != 0 ||
+      srtpctx__session(&s->out, k->profile, k->local, kl, false, 0) != 0) {
     srtpctx_free(s);
     return NULL;
   }
@@ -122,6 +131,7 @@ void srtpctx_free(struct srtpctx *s) {
     srtp_dealloc(s->in);
   if (s->out)
     srtp_dealloc(s->out);
+  memset(s->remote, 0, sizeof(s->remote));
   free(s);
 }
 
@@ -170,6 +180,37 @@ int srtpctx_unprotect_rtp(struct srtpctx *s, uint8_t *buf, size_t *len) {
     return -EBADMSG;
   int n = (int)*len;
   int rc = srtpctx__errno(srtp_unprotect(s->in, buf, &n));
+  if (rc == 0) {
+    if (n < 0 || (size_t)n > *len)
+      return -EBADMSG;
+    *len = (size_t)n;
+  }
+  return rc;
+}
+
+int srtpctx_unprotect_rtp_again(struct srtpctx *s, uint8_t *buf, size_t *len) {
+  if (!s || !buf || !len)
+    return -EINVAL;
+  size_t h = srtpctx__rtp_header(buf, *len);
+  if (h == 0 || *len < h + s->tag || *len > INT_MAX)
+    return -EBADMSG;
+  uint32_t ssrc = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 | buf[11];
+  uint32_t roc = 0;
+  if (ssrc == 0 || srtp_get_stream_roc(s->in, ssrc, &roc) != srtp_err_status_ok)
+    return -ENOENT;
+  /* A fresh stream takes the packet's index as the stream's rollover counter with its sequence
+   * number (libsrtp's pending ROC; none is needed at 0). Its replay window starts empty. */
+  srtp_t once;
+  int rc = srtpctx__session(&once, s->profile, s->remote, s->remote_len, true, ssrc);
+  if (rc)
+    return rc;
+  if (roc && srtp_set_stream_roc(once, ssrc, roc) != srtp_err_status_ok) {
+    srtp_dealloc(once);
+    return -EIO;
+  }
+  int n = (int)*len;
+  rc = srtpctx__errno(srtp_unprotect(once, buf, &n));
+  srtp_dealloc(once);
   if (rc == 0) {
     if (n < 0 || (size_t)n > *len)
       return -EBADMSG;

@@ -46,6 +46,15 @@ void srtpctx_free(struct srtpctx *s);
 int srtpctx_unprotect_rtp(struct srtpctx *s, uint8_t *buf, size_t *len);
 int srtpctx_unprotect_rtcp(struct srtpctx *s, uint8_t *buf, size_t *len);
 
+/* Unprotects a retransmission: an RTP packet srtpctx_unprotect_rtp refused as a replay
+ * (-EALREADY, which leaves buf as it was) because the sender sent that index again -- what a
+ * browser does when a receiver asks (NACK) for a packet lost after us. It is checked by a
+ * one-off session of the same key at the stream's rollover counter, so the inbound replay
+ * window is neither bypassed nor changed; which indices may come again, and how often (once
+ * each), is the caller's to decide. Returns as srtpctx_unprotect_rtp (-ENOENT: no stream of
+ * that SSRC has been received). */
+int srtpctx_unprotect_rtp_again(struct srtpctx *s, uint8_t *buf, size_t *len);
+
 /* Protect in place: buf holds *len bytes of RTP/RTCP inside cap bytes of
  * writable memory; *len out is the SRTP/SRTCP length. -ENOSPC if cap cannot
  * hold the tag (leaving SRTPCTX_TRAILER bytes always suffices), -EBADMSG for

@@ -159,6 +159,7 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_dtls_failures_total", "counter", "DTLS handshakes failed.", (double)ws.dtls_failed);
   metric(f, "tandem_srtp_errors_total", "counter", "Packets failing SRTP authentication.", (double)ws.srtp_errors);
   metric(f, "tandem_rtp_forwarded_total", "counter", "RTP packets forwarded to a receiver.", (double)ws.rtp_forwarded);
+  metric(f, "tandem_rtp_retransmitted_total", "counter", "Of those forwarded, packets a receiver asked for again (NACK) that the sender resent.", (double)ws.rtp_retransmitted);
   metric(f, "tandem_rtp_dropped_total", "counter", "RTP packets not forwarded (waiting for a keyframe, malformed, late).", (double)ws.rtp_dropped);
   metric(f, "tandem_keyframe_requests_total", "counter", "PLI/FIR sent to senders.", (double)ws.keyframe_requests);
   metric(f, "tandem_xworker_packets_total", "counter", "Packets handed between media workers.", (double)ws.xworker_packets);

@@ -1,7 +1,8 @@
 /* test_router.c -- what a session accepts from its browser's address and what its partner gets:
  * a spoofed check cannot take another session's address or move where we send; only
  * authenticated media moves it; garbage cannot take SSRC slots; sender reports carry our clock,
- * not the sender's. (docs/security.md findings 6, 7 and 12.) */
+ * not the sender's; a retransmission passes only when a receiver asked for it. (docs/security.md
+ * findings 6, 7 and 12.) */
 #include <time.h>
 
 #include "tests/media/media_world.h"
@@ -143,12 +144,85 @@ static void test_sender_report_retimed(void **state) {
   close_world(&W);
 }
 
+/* An audio packet of session i's browser with sequence number seq, protected with its keys and
+ * carrying its session id (what the receiving browser checks). */
+static size_t protected_audio(struct world *W, int i, uint16_t seq, uint8_t *pkt, size_t cap) {
+  struct session *s = sess(W, i);
+  struct rtp_header h = {.pt = (uint8_t)s->in[KIND_AUDIO].pt, .seq = seq, .ts = seq * 960u,
+                         .ssrc = 0x4242};
+  int hl = rtp_write_header(pkt, cap, &h);
+  assert_true(hl > 0);
+  memcpy(pkt + hl, &W->sids[i], sizeof(W->sids[i]));
+  size_t len = (size_t)hl + sizeof(W->sids[i]);
+  assert_int_equal(srtpctx_protect_rtp(W->br[i]->rx, pkt, &len, cap), 0);
+  return len;
+}
+
+static void arrive(struct world *W, int i, const uint8_t *pkt, size_t len) {
+  uint8_t copy[300];
+  memcpy(copy, pkt, len);
+  session__on_stream_packet(sess(W, i), copy, len);
+  quiesce(W);
+}
+
+/* A packet lost between us and the receiver: the receiver's NACK reaches the sender, whose
+ * resend (its first SRTP index again) is passed on once; a replay nobody asked for is not. */
+static void test_retransmission_asked_for_passes_once(void **state) {
+  (void)state;
+  struct world W;
+  open_world_n(&W, 5, 4 * 1024 * 1024, 1);
+  add_session(&W);
+  add_session(&W);
+  link_pair(&W, 0, 1);
+  quiesce(&W);
+  uint8_t sent[6][300];
+  size_t sent_len[6];
+  for (uint16_t k = 1; k <= 5; k++) {
+    sent_len[k] = protected_audio(&W, 0, (uint16_t)(100 + k), sent[k], sizeof(sent[k]));
+    arrive(&W, 0, sent[k], sent_len[k]);
+  }
+  assert_int_equal(W.br[1]->got, 5);
+  struct worker *w = wk(&W, 0);
+  struct session *s0 = sess(&W, 0), *s1 = sess(&W, 1);
+  /* A replay nobody asked for: refused. */
+  arrive(&W, 0, sent[3], sent_len[3]);
+  assert_int_equal(W.br[1]->got, 5);
+  assert_int_equal(w->st.srtp_errors, 1);
+  assert_null(s0->rtx);
+  /* Browser 1 lost the third (its sequence number is two before the last it got) and asks. */
+  uint16_t lost = (uint16_t)(seqmap_last_seq(&s0->sink_out->out[KIND_AUDIO].seq) - 2);
+  uint8_t nack[100 + SRTPCTX_TRAILER];
+  int n = rtcp_write_nack(nack, 100, 0x7777, s1->out_ssrc[KIND_AUDIO], &lost, 1);
+  assert_true(n > 0);
+  router__on_rtcp(s1, nack, (size_t)n, worker__now(w));
+  quiesce(&W);
+  assert_non_null(s0->rtx);
+  /* Browser 1 never had it: here its SRTP starts again (a new replay window, same keys). */
+  struct srtp_keys srv, brw;
+  make_keys(W.sids[1], &srv, &brw);
+  srtpctx_free(W.br[1]->rx);
+  W.br[1]->rx = srtpctx_new(&brw);
+  /* Browser 0 sends it again: passed on, once. */
+  arrive(&W, 0, sent[3], sent_len[3]);
+  assert_int_equal(W.br[1]->got, 6);
+  assert_int_equal(w->st.rtp_retransmitted, 1);
+  assert_int_equal(s0->in[KIND_AUDIO].packets, 5); /* not counted as the stream's */
+  arrive(&W, 0, sent[3], sent_len[3]);
+  arrive(&W, 0, sent[2], sent_len[2]); /* not asked for */
+  assert_int_equal(W.br[1]->got, 6);
+  assert_int_equal(w->st.rtp_retransmitted, 1);
+  assert_int_equal(w->st.srtp_errors, 3);
+  assert_int_equal(W.failures, 0);
+  close_world(&W);
+}
+
 int main(void) {
   srtpctx_global_init();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_spoofed_check_cannot_take_an_address),
       cmocka_unit_test(test_garbage_cannot_take_ssrc_slots),
       cmocka_unit_test(test_sender_report_retimed),
+      cmocka_unit_test(test_retransmission_asked_for_passes_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -267,6 +267,87 @@ static void test_limits(void **state) {
   srtpctx_free(c);
 }
 
+/* The browser sends a NACKed packet again with its first index: the inbound session refuses it
+ * as a replay and leaves it as it was; srtpctx_unprotect_rtp_again reads it (also after the
+ * sequence numbers wrapped), and refuses a forged one and an unknown SSRC. */
+static void retransmissions(const char *client_profiles) {
+  struct srtp_keys ks, kc;
+  handshake(client_profiles, &ks, &kc);
+  struct srtpctx *server = srtpctx_new(&ks), *browser = srtpctx_new(&kc);
+  assert_non_null(server);
+  assert_non_null(browser);
+  const uint32_t ssrc = 0x0badcafeu;
+  /* 65520 ... 65535, 0 ... 39: the stream's rollover counter becomes 1. */
+  uint8_t sent[56][1200 + SRTPCTX_TRAILER];
+  size_t sent_len[56];
+  for (int i = 0; i < 56; i++) {
+    uint16_t seq = (uint16_t)(65520 + i);
+    uint8_t plain[1200];
+    size_t n = make_rtp(plain, seq, ssrc, 200);
+    memcpy(sent[i], plain, n);
+    sent_len[i] = n;
+    assert_int_equal(srtpctx_protect_rtp(browser, sent[i], &sent_len[i], sizeof(sent[i])), 0);
+    uint8_t rx[1200 + SRTPCTX_TRAILER];
+    memcpy(rx, sent[i], sent_len[i]);
+    size_t rl = sent_len[i];
+    assert_int_equal(srtpctx_unprotect_rtp(server, rx, &rl), 0);
+    assert_memory_equal(rx, plain, n);
+  }
+  for (int i = 30; i < 56; i += 5) { /* seq 14, 19, ... 39: rollover counter 1 */
+    uint8_t plain[1200], again[1200 + SRTPCTX_TRAILER];
+    size_t n = make_rtp(plain, (uint16_t)(65520 + i), ssrc, 200);
+    size_t len = n;
+    memcpy(again, plain, n);
+    assert_int_equal(srtpctx_protect_rtp(browser, again, &len, sizeof(again)), 0); /* resent */
+    assert_int_equal(len, sent_len[i]);
+    assert_memory_equal(again, sent[i], len);
+    assert_int_equal(srtpctx_unprotect_rtp(server, again, &len), -EALREADY);
+    assert_memory_equal(again, sent[i], len); /* refused, untouched */
+    uint8_t forged[1200 + SRTPCTX_TRAILER];
+    memcpy(forged, again, len);
+    forged[40] ^= 1;
+    size_t fl = len;
+    assert_int_equal(srtpctx_unprotect_rtp_again(server, forged, &fl), -EACCES);
+    assert_int_equal(srtpctx_unprotect_rtp_again(server, again, &len), 0);
+    assert_int_equal(len, n);
+    assert_memory_equal(again, plain, n);
+    /* The stream itself goes on as before. */
+    uint8_t next[1200 + SRTPCTX_TRAILER];
+    size_t nl = make_rtp(next, (uint16_t)(100 + i), ssrc, 50);
+    assert_int_equal(srtpctx_protect_rtp(browser, next, &nl, sizeof(next)), 0);
+    assert_int_equal(srtpctx_unprotect_rtp(server, next, &nl), 0);
+  }
+  /* Before any wrap (rollover counter 0), from another SSRC. */
+  uint8_t a[1200 + SRTPCTX_TRAILER], b[1200 + SRTPCTX_TRAILER];
+  size_t al = make_rtp(a, 40000, 0x5555u, 100);
+  assert_int_equal(srtpctx_protect_rtp(browser, a, &al, sizeof(a)), 0);
+  memcpy(b, a, al);
+  size_t bl = al;
+  assert_int_equal(srtpctx_unprotect_rtp(server, a, &al), 0);
+  assert_int_equal(srtpctx_unprotect_rtp(server, b, &bl), -EALREADY);
+  assert_int_equal(srtpctx_unprotect_rtp_again(server, b, &bl), 0);
+  assert_memory_equal(a, b, bl);
+  /* An SSRC the server never received, and garbage. */
+  size_t ul = make_rtp(a, 7, 0x7777u, 100);
+  assert_int_equal(srtpctx_protect_rtp(browser, a, &ul, sizeof(a)), 0);
+  assert_int_equal(srtpctx_unprotect_rtp_again(server, a, &ul), -ENOENT);
+  size_t gl = 5;
+  assert_int_equal(srtpctx_unprotect_rtp_again(server, a, &gl), -EBADMSG);
+  assert_int_equal(srtpctx_unprotect_rtp_again(NULL, a, &gl), -EINVAL);
+  srtpctx_free(server);
+  srtpctx_free(browser);
+}
+
+static void test_retransmission_gcm(void **state) {
+  (void)state;
+  retransmissions(NULL);
+}
+
+static void test_retransmission_sha1_80(void **state) {
+  (void)state;
+  retransmissions("SRTP_AES128_CM_SHA1_80");
+}
+
 static int setup(void **state) {
   (void)state;
   assert_int_equal(srtpctx_global_init(), 0);
@@ -279,6 +360,8 @@ int main(void) {
       cmocka_unit_test(test_gcm),
       cmocka_unit_test(test_sha1_80),
       cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_retransmission_gcm),
+      cmocka_unit_test(test_retransmission_sha1_80),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
