@@ -173,10 +173,9 @@ void udp__adapt(struct worker *w, uint64_t now) {
 
 /* ---- set-up and tear-down ---- */
 
-int udp__bind(struct worker *w) {
+int udp__bind(struct worker *w, uint16_t port) {
   struct udp *u = &w->udp;
   struct sockaddr_storage ss;
-  uint16_t port = w->cfg.port ? (uint16_t)(w->cfg.port + w->index) : 0;
   int rc = strchr(w->bind_ip, ':') ? uv_ip6_addr(w->bind_ip, port, (struct sockaddr_in6 *)&ss)
                                    : uv_ip4_addr(w->bind_ip, port, (struct sockaddr_in *)&ss);
   if (rc)
@@ -193,6 +192,7 @@ int udp__bind(struct worker *w) {
   uv_timer_init(&w->loop, &u->poll);
   u->poll.data = w;
   w->open_handles++;
+  u->open = true;
   rc = uv_udp_bind(&u->handle, (const struct sockaddr *)&ss, 0);
   if (rc)
     return rc;
@@ -208,7 +208,7 @@ int udp__bind(struct worker *w) {
 }
 
 void udp__close(struct worker *w, uv_close_cb cb) {
-  if (!uv_is_closing((uv_handle_t *)&w->udp.handle)) {
+  if (w->udp.open && !uv_is_closing((uv_handle_t *)&w->udp.handle)) {
     uv_close((uv_handle_t *)&w->udp.handle, cb);
     uv_close((uv_handle_t *)&w->udp.poll, cb);
   }

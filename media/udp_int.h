@@ -18,6 +18,7 @@ struct worker;
 struct udp_txbatch;
 
 struct udp {
+  bool open;                         /* handle and poll are initialised (udp__close closes them) */
   uv_udp_t handle;
   uv_timer_t poll;
   int fd;
@@ -36,9 +37,9 @@ struct udp {
   unsigned ntx;                      /* datagrams waiting in all batches */
 };
 
-/* Binds port cfg.port + index (0 = any), starts receiving. Adds its two handles to
- * w->open_handles. 0 or a negative errno. */
-int udp__bind(struct worker *w);
+/* Binds `port` (0 = any), starts receiving. Adds its two handles to w->open_handles (closed by
+ * udp__close, also after a failure). 0 or a negative errno. */
+int udp__bind(struct worker *w, uint16_t port);
 void udp__close(struct worker *w, uv_close_cb cb);   /* closes both handles */
 void udp__free(struct worker *w);                    /* after the loop is done */
 uint16_t udp__port(struct worker *w);

@@ -1,6 +1,9 @@
 /* worker.c -- a media worker: one thread and libuv loop; commands from the control loop carried
  * out in posted order; rings to and from the other workers; the 20 ms tick; shutdown. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,12 +315,49 @@ struct worker *worker_new(struct mediaplane *mp, unsigned index, const struct me
   return w;
 }
 
-int worker_bind(struct worker *w) {
-  int rc = udp__bind(w);
-  if (!rc && (w->cfg.transports & MEDIAPLANE_TCP))
-    rc = tcp__listen(w, udp__port(w));
+/* A port number free for both UDP and TCP on ip: UDP on an ephemeral port says which, and TCP
+ * must be free there too (an outgoing connection of any program may hold that number). Probed
+ * with plain sockets, closed again before libuv binds them; 0 or a negative errno. */
+static int shared_port(const char *ip, uint16_t *port) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  int fam = strchr(ip, ':') ? AF_INET6 : AF_INET;
+  int rc = fam == AF_INET6 ? uv_ip6_addr(ip, 0, (struct sockaddr_in6 *)&ss)
+                           : uv_ip4_addr(ip, 0, (struct sockaddr_in *)&ss);
   if (rc)
     return rc;
+  socklen_t sl = fam == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  for (int attempt = 0; attempt < 64; attempt++) {
+    int u = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int t = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    rc = u < 0 || t < 0 ? -errno : 0;
+    struct sockaddr_storage got = ss;
+    socklen_t gl = sl;
+    if (!rc && (bind(u, (struct sockaddr *)&ss, sl) || getsockname(u, (struct sockaddr *)&got, &gl)))
+      rc = -errno;
+    if (!rc) {
+      setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* as libuv binds it */
+      if (bind(t, (struct sockaddr *)&got, gl))
+        rc = -errno;
+    }
+    if (u >= 0)
+      close(u);
+    if (t >= 0)
+      close(t);
+    if (!rc) {
+      *port = ntohs(fam == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                                    : ((struct sockaddr_in *)&got)->sin_port);
+      return 0;
+    }
+    if (rc != -EADDRINUSE)
+      return rc;
+  }
+  return -EADDRINUSE;
+}
+
+int worker_bind(struct worker *w) {
+  /* Handles first: whatever fails below, stop_now closes what was opened. */
   uv_timer_init(&w->loop, &w->tick);
   w->tick.data = w;
   w->open_handles++;
@@ -325,6 +365,16 @@ int worker_bind(struct worker *w) {
   w->check.data = w;
   w->open_handles++;
   w->bound = true;
+  uint16_t port = w->cfg.port ? (uint16_t)(w->cfg.port + w->index) : 0;
+  int rc = 0;
+  if (!port && (w->cfg.transports & MEDIAPLANE_TCP))
+    rc = shared_port(w->bind_ip, &port);
+  if (!rc)
+    rc = udp__bind(w, port);
+  if (!rc && (w->cfg.transports & MEDIAPLANE_TCP))
+    rc = tcp__listen(w, udp__port(w));
+  if (rc)
+    return rc;
   uv_timer_start(&w->tick, tick_cb, TICK_MS, TICK_MS);
   uv_check_start(&w->check, check_cb);
   return 0;

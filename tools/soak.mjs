@@ -3,7 +3,9 @@
 // and vanishes) while a trickle of bad input hits every port, samples the server's RSS and
 // descriptors, and at the end checks: RSS flat after warm-up (growth < 5%), descriptors back to
 // where they started, zero cross-talk and errors, every session closed. Prints the figures.
-//   node tools/soak.mjs [--seconds 600] [--peers 400] [--bin build/tandem]
+// A server built with sanitizers (tools/tandem soak --tsan builds one with ThreadSanitizer) fails
+// the soak with anything they report.
+//   node tools/soak.mjs [--seconds 600] [--peers 400] [--bin build/tandem] [--bench-bin B]
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -21,7 +23,7 @@ const opt = (name, dflt) => {
 const seconds = Number(opt('seconds', 600));
 const peers = Number(opt('peers', 400));
 const bin = opt('bin', path.join(root, 'build', 'tandem'));
-const benchBin = path.join(path.dirname(bin), 'bench', 'tandem-bench');
+const benchBin = opt('bench-bin', path.join(path.dirname(bin), 'bench', 'tandem-bench'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function freePort() {
@@ -173,7 +175,10 @@ async function main() {
   const result = /RESULT: (\w+)/.exec(benchOut);
   console.log(benchOut.split('\n').filter((l) => /cross-talk|errors:|events:|server \(pid|memory/.test(l)).join('\n'));
   console.log(`soak: ${attacks} hostile inputs; RSS after warm-up ${warm.length ? warm[0].rss : '-'} -> max ${warm.length ? Math.max(...warm.map((s) => s.rss)) : '-'} KiB (growth ${(growth * 100).toFixed(1)}%); fds ${base.fds} at start, ${end.fds} at the end; live sessions at the end ${live}, peers ${peersNow}`);
-  const ok = benchCode === 0 && result && result[1] === 'PASS' && growth < 0.05 &&
+  const report = /WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/.exec(log);
+  if (report) console.log(`soak: the server's sanitizers reported:\n${log.slice(report.index, report.index + 4000)}`);
+  console.log(`soak: sanitizer reports: ${(log.match(/WARNING: ThreadSanitizer|ERROR: \w+Sanitizer|runtime error:/g) || []).length}`);
+  const ok = benchCode === 0 && result && result[1] === 'PASS' && growth < 0.05 && !report &&
     end.fds <= base.fds + 2 && (Number.isNaN(live) || live === 0);
   console.log(`soak: ${ok ? 'PASS' : 'FAIL'}`);
   process.exit(ok ? 0 : 1);

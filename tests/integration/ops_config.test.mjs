@@ -1,12 +1,13 @@
 // ops_config.test.mjs -- the command line an operator meets first: --version, --print-config
 // output that reads back to the same configuration, and clear refusals (a host name as
-// public_ip, numbers out of range, errors with their file:line).
+// public_ip, numbers out of range, errors with their file:line, a media port that is taken).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import { tandemBin } from '../lib/server.mjs';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-config-'));
@@ -80,4 +81,22 @@ test('numbers out of range name the range; file errors name file:line', () => {
   assert.ok(f.stderr.includes(`${file}:3: media_poll_ms: '50' is out of range (1 to 20)`), f.stderr);
   fs.writeFileSync(file, 'log_format = yaml\n');
   assert.ok(tandem([`--config=${file}`]).stderr.includes(`${file}:1: log_format: 'yaml' is not one of text, json`));
+});
+
+// Before: a worker whose TCP listener failed after its UDP socket was bound left that socket
+// open, and the failing start waited for it for ever, silent (seen in CI, where an ephemeral
+// UDP port's number was held by a TCP connection of another program).
+test('a media port whose TCP number is taken: the server says which and exits at once', async () => {
+  const holder = net.createServer();
+  await new Promise((r) => holder.listen(0, '127.0.0.1', r));
+  const { port } = holder.address();
+  try {
+    const r = tandem(['--http-port=0', '--http-addr=127.0.0.1', `--media-port=${port}`,
+      '--media-workers=2', '--media-addr=127.0.0.1', `--data-dir=${path.join(tmp, 'taken')}`]);
+    assert.equal(r.error, undefined, `it did not exit within 10 s: ${r.error}`);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`listen_failed what=media .*port=${port} error="address already in use"`));
+  } finally {
+    holder.close();
+  }
 });
