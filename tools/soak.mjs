@@ -5,7 +5,7 @@
 // where they started, zero cross-talk and errors, every session closed. Prints the figures.
 // A server built with sanitizers (tools/tandem soak --tsan builds one with ThreadSanitizer) fails
 // the soak with anything they report.
-//   node tools/soak.mjs [--seconds 600] [--peers 400] [--bin build/tandem] [--bench-bin B]
+//   node tools/soak.mjs [--seconds 600] [--peers 400] [--bin build/tandem] [--bench-bin B] [--tsan]
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -23,6 +23,8 @@ const opt = (name, dflt) => {
 const seconds = Number(opt('seconds', 600));
 const peers = Number(opt('peers', 400));
 const bin = opt('bin', path.join(root, 'build', 'tandem'));
+// Under ThreadSanitizer the RSS is printed, not judged: its runtime keeps history that grows.
+const tsan = process.argv.includes('--tsan');
 const benchBin = opt('bench-bin', path.join(path.dirname(bin), 'bench', 'tandem-bench'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -121,7 +123,10 @@ async function main() {
   const server = spawn(bin, [`--http-port=${port}`, '--http-addr=127.0.0.1', '--media-port=0',
     '--media-addr=127.0.0.1', '--public-ip=127.0.0.1', `--data-dir=${dataDir}`,
     '--log-level=info', `--max-peers=${peers * 2}`, '--max-visitors-per-ip=0',
-    '--max-conns-per-ip=0', '--offers-per-min-per-ip=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // One machine plays every browser, each refreshing up to every 2 s: the per-address and
+    // per-visitor offer and resume limits (tested on their own in hostile_offers) are off.
+    '--max-conns-per-ip=0', '--offers-per-min-per-ip=0', '--offers-per-min=0', '--resumes-per-min=0'],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   server.stdout.on('data', (d) => { log += d; });
   server.stderr.on('data', (d) => { log += d; });
@@ -178,7 +183,8 @@ async function main() {
   const report = /WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/.exec(log);
   if (report) console.log(`soak: the server's sanitizers reported:\n${log.slice(report.index, report.index + 4000)}`);
   console.log(`soak: sanitizer reports: ${(log.match(/WARNING: ThreadSanitizer|ERROR: \w+Sanitizer|runtime error:/g) || []).length}`);
-  const ok = benchCode === 0 && result && result[1] === 'PASS' && growth < 0.05 && !report &&
+  if (tsan) console.log('soak: RSS growth not judged under ThreadSanitizer (its own history grows)');
+  const ok = benchCode === 0 && result && result[1] === 'PASS' && (tsan || growth < 0.05) && !report &&
     end.fds <= base.fds + 2 && (Number.isNaN(live) || live === 0);
   console.log(`soak: ${ok ? 'PASS' : 'FAIL'}`);
   process.exit(ok ? 0 : 1);
