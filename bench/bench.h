@@ -27,6 +27,7 @@ struct bench_opts {
   bool hold_media;         /* until every seat is READY, send only the first keyframe */
   bool floor;              /* after the run, the bare relay floor on the same packets */
   bool forge_alert;        /* 2 s into media, each session sends a forged DTLS alert record */
+  bool tcp;                /* --transport=tcp: media over ICE-TCP (RFC 6544/4571), not UDP */
   const char *report;
   uint64_t seed;
   int server_pid;          /* 0: find it by the --url port */
@@ -48,6 +49,7 @@ enum bench_err {
   BE_RTP,            /* a received packet without a valid identity trailer or VP8 header */
   BE_PARTNER_VIDEO,  /* partner_video named a timestamp whose packet is not a keyframe start */
   BE_MISSING_MEDIA,  /* a pairing of >= 3 s without both the partner's audio and video */
+  BE_TCP,            /* --transport=tcp: connect failed, a bad frame, the server closed it */
   BE_COUNT
 };
 
@@ -73,6 +75,10 @@ struct bench_totals {
   uint64_t tx_packets, tx_bytes, tx_dropped, rx_packets, rx_bytes;
   uint64_t rtp_packets[2], rtp_bytes[2]; /* audio, video RTP sent, sizes before SRTP */
   uint64_t forged_alerts;    /* --forge-alert records sent */
+  uint64_t udp_rx;           /* datagrams received from the server's media address */
+  uint64_t tcp_connects, tcp_connected; /* ICE-TCP connections attempted / established */
+  uint64_t tcp_rx_frames, tcp_rx_bytes;  /* RFC 4571 frames received (payload bytes) */
+  uint64_t tcp_queued;       /* packets the socket did not take at once (written later) */
   uint64_t plis, firs, nacks, keyframes_sent;
   uint64_t xtalk_order[2];  /* audio, video: a packet numbered inside another sender's run */
   uint64_t xtalk_foreign;   /* a sender id that is not a bench peer of this run, or ourselves */
@@ -112,7 +118,7 @@ struct brun {
   struct bench_totals t;
   unsigned logged[BE_COUNT];         /* lines printed per error kind (bounded) */
   unsigned xtalk_logged;
-  uint8_t rxbuf[65536];              /* every UDP socket reads here (one thread) */
+  uint8_t rxbuf[65536];              /* every UDP and TCP socket reads here (one thread) */
 };
 
 /* Microseconds since the run started. */

@@ -4,6 +4,7 @@
 
 #include "bench/bpeer.h"
 #include "bench/offer.h"
+#include "media/framing.h"
 #include "media/ice.h"
 #include "media/srtpctx.h"
 
@@ -56,11 +57,20 @@ struct bp_frame {
 /* One media session (one RTCPeerConnection): replaced on refresh. Freed when
  * its UDP handle has closed; after bptransport_close it calls nothing but
  * bpeer__on_transport_closed. */
+enum bp_tcp_state { BPT_NONE, BPT_IDLE, BPT_CONNECTING, BPT_UP, BPT_DOWN };
+
 struct bptransport {
   struct bpeer *p;
   uint32_t stream;             /* this session's number in the run (xtalk segments) */
   uv_udp_t udp;
+  int handles;                 /* libuv handles not closed yet; t is freed when none is left */
   bool closing;
+  /* --transport=tcp (bptcp.c): one ICE-TCP connection to the answer's passive candidate. */
+  enum bp_tcp_state tcp_state; /* BPT_NONE with UDP; BPT_DOWN once closed or given up */
+  uv_tcp_t tcp;
+  uv_connect_t connect_req;
+  struct framing_reader rd;
+  size_t tcp_queued;           /* bytes handed to uv_write and not written yet */
   uint16_t port;
   char ufrag[ICE_UFRAG_SIZE], pwd[ICE_PWD_SIZE];
   struct answer_info ans;
@@ -129,6 +139,20 @@ void bptransport_close(struct bptransport *t, bool polite);
 /* The answer arrived: 0 (ICE starts), or -EBADMSG (the error is counted). */
 int bptransport_answer(struct bptransport *t, const char *sdp, size_t len);
 void bptransport_tick(struct bptransport *t, uint64_t now_us);
+
+/* bptransport.c, for bptcp.c: a packet from the server (any kind; buf is writable), and the
+ * close callback of every handle of t. */
+void bptransport__on_packet(struct bptransport *t, uint8_t *buf, size_t len, uint64_t now);
+void bptransport__handle_closed(uv_handle_t *h);
+
+/* bptcp.c: --transport=tcp. bptcp_init makes the handle (0 or a negative errno);
+ * bptcp_connect starts the connection to t->ans.tcp_cand once the answer is in;
+ * bptcp_send writes one packet as an RFC 4571 frame (dropped, counted, while not
+ * connected or when the bounded queue is full); bptcp_close closes the handle (idempotent). */
+int bptcp_init(struct bptransport *t);
+void bptcp_connect(struct bptransport *t);
+void bptcp_send(struct bptransport *t, const uint8_t *buf, size_t len);
+void bptcp_close(struct bptransport *t);
 
 /* bpeer.c, called by the transport. */
 void bpeer__on_partner_keyframe(struct bpeer *p, uint64_t t_us);

@@ -1,4 +1,5 @@
-/* bptransport.c -- a simulated browser's media session: ICE, DTLS-SRTP, media and RTCP out. */
+/* bptransport.c -- a simulated browser's media session: ICE, DTLS-SRTP, media and RTCP out,
+ * over UDP or (bptcp.c) ICE-TCP. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/rand.h>
@@ -33,6 +34,10 @@ static uint32_t rand32(void) {
 static void send_raw(struct bptransport *t, const uint8_t *buf, size_t len) {
   if (t->closing || !t->have_answer)
     return;
+  if (t->tcp_state != BPT_NONE) {
+    bptcp_send(t, buf, len);
+    return;
+  }
   uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
   if (uv_udp_try_send(&t->udp, &b, 1, (const struct sockaddr *)&t->ans.cand) >= 0) {
     t->p->run->t.tx_packets++;
@@ -270,6 +275,8 @@ void bptransport_tick(struct bptransport *t, uint64_t now) {
       t->have_answer = false; /* give up on this session */
       return;
     }
+    if (t->tcp_state != BPT_NONE && t->tcp_state != BPT_UP)
+      return; /* ICE-TCP: the checks wait for the connection */
     if (now >= t->ice_next_us) {
       send_check(t, t->ice_ok);
       t->ice_tries++;
@@ -371,11 +378,16 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
   struct bptransport *t = h->data;
   if (t->closing || nread <= 0 || !addr || (flags & UV_UDP_PARTIAL) || !t->have_answer)
     return;
-  if (!same_addr(addr, &t->ans.cand))
+  bool tcp = t->tcp_state != BPT_NONE;
+  if (!same_addr(addr, tcp ? &t->ans.tcp_cand : &t->ans.cand))
     return; /* only the server's media address may talk to us */
-  uint8_t *b = (uint8_t *)buf->base;
-  size_t len = (size_t)nread;
-  uint64_t now = brun_now_us(t->p->run);
+  t->p->run->t.udp_rx++;
+  if (tcp)
+    return; /* --transport=tcp plays a browser whose UDP is blocked */
+  bptransport__on_packet(t, (uint8_t *)buf->base, (size_t)nread, brun_now_us(t->p->run));
+}
+
+void bptransport__on_packet(struct bptransport *t, uint8_t *b, size_t len, uint64_t now) {
   switch (demux_classify(b, len)) {
   case DEMUX_STUN: on_stun(t, b, len, now); break;
   case DEMUX_DTLS: on_dtls(t, b, len, now); break;
@@ -416,7 +428,12 @@ struct bptransport *bptransport_new(struct bpeer *p) {
     return NULL;
   }
   t->udp.data = t;
-  p->closing_transports++; /* released when the handle has closed */
+  t->handles = 1;
+  p->closing_transports++; /* released when every handle has closed */
+  if (r->o->tcp && bptcp_init(t) != 0) {
+    bptransport_close(t, false);
+    return NULL;
+  }
   /* Our socket is on the --url host's address: traffic stays on this machine. */
   struct sockaddr_storage ss = r->http_addr;
   if (ss.ss_family == AF_INET)
@@ -448,6 +465,7 @@ int bptransport_offer(struct bptransport *t, char *out, size_t cap) {
       .fingerprint = r->fingerprint,
       .ip = r->o->host,
       .port = t->port,
+      .tcp_active = r->o->tcp,
       .audio_ssrc = t->tx[0].ssrc,
       .video_ssrc = t->tx[1].ssrc,
       .rtx_ssrc = rand32(),
@@ -460,13 +478,14 @@ int bptransport_offer(struct bptransport *t, char *out, size_t cap) {
 int bptransport_answer(struct bptransport *t, const char *sdp, size_t len) {
   struct brun *r = t->p->run;
   const char *err = NULL;
-  if (offer_parse_answer(sdp, len, &t->ans, &err) != 0) {
+  bool tcp = t->tcp_state != BPT_NONE;
+  if (offer_parse_answer(sdp, len, tcp, &t->ans, &err) != 0) {
     brun_error(r, BE_BAD_ANSWER, t->p->index, "%s", err);
     return -EBADMSG;
   }
   /* The media address must be the --url host itself (or loopback), never elsewhere. */
   char ip[64] = "";
-  const struct sockaddr *c = (const struct sockaddr *)&t->ans.cand;
+  const struct sockaddr *c = (const struct sockaddr *)(tcp ? &t->ans.tcp_cand : &t->ans.cand);
   if (c->sa_family == AF_INET)
     uv_ip4_name((const struct sockaddr_in *)c, ip, sizeof(ip));
   else
@@ -480,11 +499,15 @@ int bptransport_answer(struct bptransport *t, const char *sdp, size_t len) {
   t->have_answer = true;
   t->ice_started_us = brun_now_us(r);
   t->ice_next_us = t->ice_started_us;
+  if (tcp)
+    bptcp_connect(t); /* the checks start once it is up */
   return 0;
 }
 
-static void closed_cb(uv_handle_t *h) {
+void bptransport__handle_closed(uv_handle_t *h) {
   struct bptransport *t = h->data;
+  if (--t->handles > 0)
+    return;
   struct bpeer *p = t->p;
   dtls_free(t->dtls);
   srtpctx_free(t->srtp);
@@ -500,5 +523,6 @@ void bptransport_close(struct bptransport *t, bool polite) {
     dtls_close(t->dtls);
   t->closing = true;
   uv_udp_recv_stop(&t->udp);
-  uv_close((uv_handle_t *)&t->udp, closed_cb);
+  bptcp_close(t);
+  uv_close((uv_handle_t *)&t->udp, bptransport__handle_closed);
 }

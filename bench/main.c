@@ -31,7 +31,7 @@ const char *const bench_behaviour_names[BH_COUNT] = {"stay", "skip", "skipnow", 
 const char *const bench_err_names[BE_COUNT] = {
     "ws_connect",   "ws_closed", "protocol",      "bad_answer",   "ice",
     "dtls",         "srtp",      "ready_timeout", "media_failed", "rtp",
-    "partner_video", "missing_media"};
+    "partner_video", "missing_media", "tcp"};
 const char *const bench_metric_names[BM_COUNT] = {
     "ready",           "start_to_matched", "match_to_keyframe", "next_to_matched",
     "next_to_frame",   "refresh_to_media", "loss_audio",        "loss_video",
@@ -115,7 +115,7 @@ static double cpu_seconds(void) {
 static int check_offer(struct brun *r) {
   char buf[16384];
   struct offer_params op = {"abcd", "abcdefghijklmnopqrstuvwx", r->fingerprint, r->o->host, 9,
-                            1, 2, 3, "cname", 1};
+                            r->o->tcp, 1, 2, 3, "cname", 1};
   int n = offer_build(r->offer_template, &op, buf, sizeof(buf));
   static struct sdp_offer so;
   const char *err = "cannot build";

@@ -115,9 +115,13 @@ int offer_build(const char *tmpl, const struct offer_params *p, char *outbuf, si
       put(&o, "c=IN IP4 %s\r\n", section == 0 ? p->ip : "0.0.0.0");
     } else if (starts(s, ln, "a=candidate:")) {
       /* One host candidate, as Chrome has after gathering on a loopback-only machine. */
-      if (section == 0 && !cand_done)
+      if (section == 0 && !cand_done) {
         put(&o, "a=candidate:1 1 udp 2122260223 %s %u typ host generation 0 network-id 1\r\n",
             p->ip, p->port);
+        if (p->tcp_active)
+          put(&o, "a=candidate:2 1 tcp 1518280447 %s 9 typ host tcptype active generation 0 "
+                  "network-id 1\r\n", p->ip);
+      }
       cand_done = true;
     } else if (starts(s, ln, "a=ice-ufrag:")) {
       put(&o, "a=ice-ufrag:%s\r\n", p->ufrag);
@@ -148,37 +152,54 @@ static void copy_value(char *dst, size_t cap, const char *v, size_t n) {
   dst[n] = 0;
 }
 
-/* "foundation comp transport priority ip port typ host ..." -> the address of a UDP one. */
+/* "foundation comp transport priority ip port typ host [tcptype passive] ..." -> the address
+ * of a UDP host candidate into a->cand, or of a passive TCP one into a->tcp_cand (the first of
+ * each). Anything else is skipped. */
 static int parse_candidate(const char *v, size_t n, struct answer_info *a) {
-  char buf[256], *tok[8], *save = NULL;
+  char buf[256], *tok[10], *save = NULL;
   copy_value(buf, sizeof(buf), v, n);
   int k = 0;
-  for (char *t = strtok_r(buf, " ", &save); t && k < 8; t = strtok_r(NULL, " ", &save))
+  for (char *t = strtok_r(buf, " ", &save); t && k < 10; t = strtok_r(NULL, " ", &save))
     tok[k++] = t;
-  if (k < 8 || strcasecmp(tok[2], "udp") != 0 || strcmp(tok[7], "host") != 0)
+  if (k < 8 || strcmp(tok[6], "typ") != 0 || strcmp(tok[7], "host") != 0)
+    return -EBADMSG;
+  bool udp = strcasecmp(tok[2], "udp") == 0;
+  bool tcp = strcasecmp(tok[2], "tcp") == 0 && k >= 10 && strcmp(tok[8], "tcptype") == 0 &&
+             strcmp(tok[9], "passive") == 0;
+  if ((!udp || a->cand_len) && (!tcp || a->tcp_cand_len))
     return -EBADMSG;
   char *end;
   long port = strtol(tok[5], &end, 10);
   if (*end || port <= 0 || port > 65535)
     return -EBADMSG;
-  memset(&a->cand, 0, sizeof(a->cand));
-  struct sockaddr_in *in4 = (struct sockaddr_in *)&a->cand;
-  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->cand;
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  socklen_t len;
+  struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
   if (inet_pton(AF_INET, tok[4], &in4->sin_addr) == 1) {
     in4->sin_family = AF_INET;
     in4->sin_port = htons((uint16_t)port);
-    a->cand_len = sizeof(*in4);
+    len = sizeof(*in4);
   } else if (inet_pton(AF_INET6, tok[4], &in6->sin6_addr) == 1) {
     in6->sin6_family = AF_INET6;
     in6->sin6_port = htons((uint16_t)port);
-    a->cand_len = sizeof(*in6);
+    len = sizeof(*in6);
   } else {
     return -EBADMSG;
+  }
+  if (udp) {
+    a->cand = ss;
+    a->cand_len = len;
+  } else {
+    a->tcp_cand = ss;
+    a->tcp_cand_len = len;
   }
   return 0;
 }
 
-int offer_parse_answer(const char *sdp, size_t len, struct answer_info *a, const char **err) {
+int offer_parse_answer(const char *sdp, size_t len, bool tcp, struct answer_info *a,
+                       const char **err) {
   memset(a, 0, sizeof(*a));
   a->pt[0] = a->pt[1] = -1;
   int kind = -1;
@@ -207,7 +228,7 @@ int offer_parse_answer(const char *sdp, size_t len, struct answer_info *a, const
       fp = dtls_fingerprint_parse(s + 22, ln - 22, a->fp) == 0;
     } else if (starts(s, ln, "a=setup:")) {
       passive = ln == 15 && starts(s, ln, "a=setup:passive");
-    } else if (starts(s, ln, "a=candidate:") && !a->cand_len) {
+    } else if (starts(s, ln, "a=candidate:")) {
       parse_candidate(s + 12, ln - 12, a);
     } else if (starts(s, ln, "a=ssrc:") && kind >= 0 && !a->ssrc[kind]) {
       a->ssrc[kind] = (uint32_t)strtoul(s + 7, NULL, 10);
@@ -220,8 +241,10 @@ int offer_parse_answer(const char *sdp, size_t len, struct answer_info *a, const
     *err = "answer has no usable sha-256 fingerprint";
   else if (!passive)
     *err = "answer is not a=setup:passive";
-  else if (!a->cand_len)
+  else if (!tcp && !a->cand_len)
     *err = "answer has no UDP host candidate";
+  else if (tcp && !a->tcp_cand_len)
+    *err = "answer has no passive TCP host candidate (is the server's media_transports udp?)";
   else if (a->pt[0] < 0 || a->pt[1] < 0 || !a->ssrc[0] || !a->ssrc[1])
     *err = "answer lacks an audio or video section with an SSRC";
   return *err ? -EBADMSG : 0;

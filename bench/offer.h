@@ -2,6 +2,7 @@
 #ifndef TANDEM_BENCH_OFFER_H
 #define TANDEM_BENCH_OFFER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@ struct offer_params {
   const char *fingerprint;  /* "AB:CD:..." of the process's certificate */
   const char *ip;           /* our host candidate */
   uint16_t port;
+  bool tcp_active;          /* also an active TCP host candidate (port 9), as Chromium gathers */
   uint32_t audio_ssrc, video_ssrc, rtx_ssrc;
   const char *cname;
   uint64_t session_id;
@@ -40,13 +42,17 @@ struct answer_info {
   uint8_t fp[DTLS_FP_LEN];
   struct sockaddr_storage cand; /* the first UDP host candidate */
   socklen_t cand_len;
+  struct sockaddr_storage tcp_cand; /* the first TCP host candidate with tcptype passive */
+  socklen_t tcp_cand_len;
   uint32_t ssrc[2];             /* the server's SSRC per kind (audio, video), 0 if absent */
   int pt[2];                    /* the payload type the server answered per kind, -1 if none */
 };
 
 /* Reads an answer (no NUL needed; \r\n or \n). 0, or -EBADMSG with *err set
- * to a static description (missing ICE credentials, fingerprint, candidate,
- * a section, or not a=setup:passive). Pure. */
-int offer_parse_answer(const char *sdp, size_t len, struct answer_info *a, const char **err);
+ * to a static description (missing ICE credentials, fingerprint, candidate of
+ * the wanted transport -- a UDP one, or with `tcp` a passive TCP one --, a
+ * section, or not a=setup:passive). Pure. */
+int offer_parse_answer(const char *sdp, size_t len, bool tcp, struct answer_info *a,
+                       const char **err);
 
 #endif

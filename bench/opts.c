@@ -31,6 +31,10 @@ void opts_usage(FILE *f) {
       "                       the server must keep the session, since media continues)\n"
       "  --floor              after the run, measure the bare relay floor (relay_floor, next to\n"
       "                       this program) on the same packets: rate, sizes, one stream per peer\n"
+      "  --transport=udp|tcp  how media reaches the server (default udp); tcp connects over ICE-TCP\n"
+      "                       to the answer's passive TCP host candidate, as Chromium does when\n"
+      "                       UDP is blocked: STUN, DTLS, SRTP and SRTCP in RFC 4571 frames, one\n"
+      "                       connection per media session (the server must offer tcp or both)\n"
       "  --ready-timeout S    a visit must be READY within this (default 30)\n"
       "  --server-pid PID     the server's process, for memory (default: found by the port)\n"
       "  --seed N             seed for behaviours and timings (default 1)\n"
@@ -169,7 +173,7 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
   o->ready_timeout_s = 30;
   o->trace_peer = -1;
   enum { O_URL = 256, O_PEERS, O_DUR, O_RAMP, O_MIX, O_SMIN, O_SMAX, O_KBPS, O_NOV, O_NOA, O_HOLD, O_FLOOR, O_FORGE,
-         O_JSON, O_REPORT, O_SEED, O_PID, O_RTO, O_TRACE, O_HELP };
+         O_TRANSPORT, O_JSON, O_REPORT, O_SEED, O_PID, O_RTO, O_TRACE, O_HELP };
   static const struct option lo[] = {
       {"url", required_argument, 0, O_URL},       {"peers", required_argument, 0, O_PEERS},
       {"duration", required_argument, 0, O_DUR},  {"ramp", required_argument, 0, O_RAMP},
@@ -181,6 +185,7 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
       {"ready-timeout", required_argument, 0, O_RTO}, {"help", no_argument, 0, O_HELP},
       {"trace-peer", required_argument, 0, O_TRACE}, {"hold-media", no_argument, 0, O_HOLD},
       {"floor", no_argument, 0, O_FLOOR}, {"forge-alert", no_argument, 0, O_FORGE},
+      {"transport", required_argument, 0, O_TRANSPORT},
       {0, 0, 0, 0}};
   int c;
   double v = 0;
@@ -209,6 +214,10 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
     case O_HOLD: o->hold_media = true; break;
     case O_FLOOR: o->floor = true; break;
     case O_FORGE: o->forge_alert = true; break;
+    case O_TRANSPORT:
+      ok = !strcmp(optarg, "udp") || !strcmp(optarg, "tcp");
+      o->tcp = !strcmp(optarg, "tcp");
+      break;
     case O_JSON: o->json = true; break;
     case O_REPORT: o->report = optarg; break;
     case O_SEED:

@@ -50,6 +50,15 @@ void summary_print_table(FILE *f, struct brun *r, const struct bench_result *res
           (unsigned long long)t->rx_packets, (double)t->rx_bytes * 8 / 1e6 / res->wall_s,
           (unsigned long long)t->plis, (unsigned long long)t->firs, (unsigned long long)t->nacks,
           (unsigned long long)t->keyframes_sent);
+  if (r->o->tcp)
+    fprintf(f, "transport: ICE-TCP, %llu of %llu connections established, %llu frames received "
+               "(%.2f Mbit/s), %llu packets queued behind a full socket; %llu UDP datagrams "
+               "received\n",
+            (unsigned long long)t->tcp_connected, (unsigned long long)t->tcp_connects,
+            (unsigned long long)t->tcp_rx_frames, (double)t->tcp_rx_bytes * 8 / 1e6 / res->wall_s,
+            (unsigned long long)t->tcp_queued, (unsigned long long)t->udp_rx);
+  else
+    fprintf(f, "transport: UDP, %llu datagrams received\n", (unsigned long long)t->udp_rx);
 
   fprintf(f, "\n  %-22s %7s %9s %9s %9s %9s %9s\n", "figure", "n", "p50", "p95", "p99", "max",
           "mean");
@@ -183,8 +192,17 @@ void summary_print_json(FILE *f, struct brun *r, const struct bench_result *res)
                           res->srv_dtls_failed, "srtp_errors", res->srv_srtp_errors,
                           "rtp_dropped", res->srv_dropped, "keyframe_requests",
                           res->srv_keyframe_requests, "media_failures", res->srv_media_failures);
-  json_object_set_new(json_object_get(root, "media"), "forged_alerts",
-                      json_integer((json_int_t)t->forged_alerts));
+  json_t *media = json_object_get(root, "media");
+  json_object_set_new(media, "forged_alerts", json_integer((json_int_t)t->forged_alerts));
+  json_object_set_new(json_object_get(root, "config"), "transport",
+                      json_string(o->tcp ? "tcp" : "udp"));
+  json_object_set_new(media, "transport",
+                      json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "kind",
+                                o->tcp ? "tcp" : "udp", "udp_rx_datagrams", U(t->udp_rx),
+                                "tcp_connects", U(t->tcp_connects), "tcp_connected",
+                                U(t->tcp_connected), "tcp_rx_frames", U(t->tcp_rx_frames),
+                                "tcp_rx_bytes", U(t->tcp_rx_bytes), "tcp_queued",
+                                U(t->tcp_queued)));
   if (srv && res->floor_valid)
     json_object_set_new(srv, "floor", json_pack("{s:f, s:f, s:f, s:f}", "us_per_packet",
                                                 res->floor_us, "rate", res->floor_rate,

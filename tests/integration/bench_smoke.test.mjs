@@ -1,5 +1,6 @@
 // bench_smoke.test.mjs -- 20 simulated browsers (tandem-bench) against the real server for 20 s:
-// every one reaches READY, gets its partners' audio and video, and never anyone else's media.
+// every one reaches READY, gets its partners' audio and video, and never anyone else's media;
+// then the same over ICE-TCP (--transport=tcp).
 // It asserts behaviour only, never speed: the figures tandem-bench prints are not checked here.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -113,6 +114,51 @@ test('a forged DTLS alert from a browser\'s address does not end its live sessio
   assert.equal(after.tandem_media_failures_total, before.tandem_media_failures_total,
     JSON.stringify(after));
   assert.ok(after.tandem_dtls_released_total >= before.tandem_dtls_released_total + 6,
+    JSON.stringify(after));
+});
+
+test('tandem-bench --transport=tcp: 8 browsers with skips over ICE-TCP; zero cross-talk', {
+  timeout: 120000,
+}, async () => {
+  // Each simulated browser plays Chromium with UDP blocked: it connects to the answer's passive
+  // TCP candidate (the server offers both by default) and sends STUN, DTLS, SRTP and SRTCP in
+  // RFC 4571 frames. The server counts TCP and UDP packets together in /metrics, so the proof
+  // that media went over TCP is the bench's own per-transport count.
+  const before = await metrics(server.url);
+  const r = await runBench([`--url=${server.url}`, '--peers=8', '--duration=12', '--ramp=0',
+    '--mix=stay=50,skip=50', '--skip-min=3', '--skip-max=5', '--transport=tcp',
+    '--ready-timeout=60', `--server-pid=${server.proc.pid}`, '--seed=3', '--json'], 90000);
+  const why = `tandem-bench exited ${r.code}\n--- stderr ---\n${r.err}`;
+  let res;
+  try { res = JSON.parse(r.out); } catch { assert.fail(`no JSON on stdout\n${why}\n${r.out}`); }
+  assert.equal(r.code, 0, why);
+  assert.equal(res.ok, true, why);
+  assert.equal(res.config.transport, 'tcp', why);
+  assert.equal(res.peers.ever_ready, 8, why);
+  assert.equal(res.crosstalk.total, 0, why);
+  assert.ok(res.crosstalk.runs_audited > 0, why);
+  assert.equal(res.errors.total, 0, why);
+  assert.equal(res.errors.tcp, 0, why);
+  assert.ok(res.events.nexts > 0, why);
+  assert.ok(res.media.pairings_checked > 0, why);
+  assert.equal(res.media.pairings_ok, res.media.pairings_checked, why);
+  // Every media session connected over TCP, and everything the server sent came that way:
+  // no UDP datagram reached any browser, and the frames carried at least every RTP packet.
+  const tr = res.media.transport;
+  assert.equal(tr.kind, 'tcp', why);
+  assert.equal(tr.tcp_connects, res.peers.visits, why);
+  assert.equal(tr.tcp_connected, tr.tcp_connects, why);
+  assert.equal(tr.udp_rx_datagrams, 0, why);
+  assert.ok(res.media.rx_packets > 0, why);
+  assert.ok(tr.tcp_rx_frames >= res.media.rx_packets, why);
+  // The server forwarded it, with no SRTP or DTLS trouble and nothing dropped on a slow stream.
+  const after = await metrics(server.url);
+  assert.ok(after.tandem_rtp_forwarded_total > before.tandem_rtp_forwarded_total,
+    JSON.stringify(after));
+  assert.equal(after.tandem_srtp_errors_total, before.tandem_srtp_errors_total, JSON.stringify(after));
+  assert.equal(after.tandem_dtls_failures_total, before.tandem_dtls_failures_total,
+    JSON.stringify(after));
+  assert.equal(after.tandem_tcp_dropped_total, before.tandem_tcp_dropped_total,
     JSON.stringify(after));
 });
 
