@@ -254,6 +254,22 @@ int match_set_ready(struct match_engine *e, match_id id, bool ready, uint64_t no
   return 0;
 }
 
+int match_set_away(struct match_engine *e, match_id id, bool away, uint64_t now_ms) {
+  struct match__peer *p;
+  int rc = engine_begin(e, id, now_ms, &p);
+
+  if (rc < 0)
+    return rc;
+  if (p->away == away)
+    return 0;
+  p->away = away;
+  if (away)
+    match__pool_leave(e, p);
+  else if (match__pool_eligible(e, p))
+    match__pool_enter(e, p, MATCH__ENTER_KEEP);
+  return 0;
+}
+
 /* Builds the membership array for normalised tags and a language, taking one
  * reference per tag. *out is NULL when there are none. */
 static int engine_make_memb(struct match_engine *e, const struct match__tagset *ts,

@@ -59,6 +59,11 @@ int match_remove(struct match_engine *e, match_id id, uint64_t now_ms);
  * for id itself on the way out. Repeating the current value changes nothing
  * (except that a cool-down already over lets the peer back in). -ENOENT. */
 int match_set_ready(struct match_engine *e, match_id id, bool ready, uint64_t now_ms);
+/* AWAY = nobody can tell the peer anything (its connection dropped; it may come back). An away
+ * peer keeps its pair, and all it wants, but never enters the pool: a waiting one leaves it, and
+ * one whose pair ends while away stays out. Coming back puts it in line as before (its place
+ * kept). No event for id on the way out. Repeating the current value changes nothing. -ENOENT. */
+int match_set_away(struct match_engine *e, match_id id, bool away, uint64_t now_ms);
 /* The peer wants a partner. tags are normalised (ASCII lower-case, trimmed,
  * deduplicated, NULL and empty dropped); lang (NULL or "" for none) is
  * normalised the same way and acts as one more preferred tag. -EINVAL: more

@@ -163,7 +163,8 @@ int match__pool_eligible(struct match_engine *e, struct match__peer *p) {
     p->cooling = 0;
     match__list_unlink(&p->cool_link);
   }
-  return p->want && p->ready && !p->banned && !p->cooling && p->partner == NULL && !p->in_pool;
+  return p->want && p->ready && !p->away && !p->banned && !p->cooling && p->partner == NULL &&
+         !p->in_pool;
 }
 
 void match__pool_link(struct match_engine *e, struct match__peer *p) {

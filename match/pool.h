@@ -80,7 +80,7 @@ struct match__peer {
   struct match__memb *memb;
   uint32_t nblk;    /* serials this peer blocked, in blk */
   uint32_t nrecent; /* recent partners, in recent[] */
-  uint8_t ready, want, banned, in_pool, open, cooling;
+  uint8_t ready, want, banned, in_pool, open, cooling, away;
   uint8_t ntags;                 /* user tags: memb[0 .. ntags) */
   uint8_t nmemb;                 /* plus the language, if any, at memb[ntags] */
   struct match__link widen_link; /* in engine->widen while waiting, not open */

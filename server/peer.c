@@ -116,6 +116,8 @@ void peer_attach(struct peer *p, struct ws_conn *c) {
   grace_del(p);
   p->ws = c;
   p->ws_lost_ms = 0;
+  /* Back (a resume): it may be matched again; it kept its place while away. */
+  match_set_away(a->match, p->id, false, now);
   p->offered_on_ws = false;
   /* A visit without a media session must offer soon; one whose session survived (a
    * network switch) keeps its READY deadline, if it still has one. */
@@ -176,6 +178,7 @@ static void resume_on(struct peer *p, struct ws_conn *c) {
   peer_attach(p, c);
   p->app->n.resumes++;
   peer_welcome(p, true);
+  app_dispatch_match(p->app); /* after the welcome: it may pair at once */
 }
 
 void peer_resume_or_probe(struct peer *p, struct ws_conn *c) {
@@ -373,6 +376,9 @@ void peer_ws_lost(struct peer *p) {
   p->ws = NULL;
   p->offered_on_ws = false;
   p->ws_lost_ms = uv_now(p->app->loop);
+  /* Nobody can tell it `matched` now: no new partner for it (a vanished visitor's media runs
+   * on until silence_ms, and someone would meet a frozen picture); its pair, if any, goes on. */
+  match_set_away(p->app->match, p->id, true, p->ws_lost_ms);
   grace_add(p);
 }
 

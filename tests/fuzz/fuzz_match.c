@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t n;
 
     now += take(&c) * 37u;
-    switch (op % 10) {
+    switch (op % 11) {
     case 0: (void)match_add(e, id, now); break;
     case 1: (void)match_remove(e, id, now); break;
     case 2: (void)match_set_ready(e, id, op & 0x80, now); break;
@@ -105,6 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 6: (void)match_block(e, id, other, now); break;
     case 7: (void)match_ban(e, id, op & 0x80, now); break;
     case 8: (void)match_tick(e, now); break;
+    case 9: (void)match_set_away(e, id, op & 0x80, now); break;
     default: (void)match_cooldown_until(e, id, now); break;
     }
     check(e);

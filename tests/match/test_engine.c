@@ -25,6 +25,43 @@ static void test_ready_gate(void **state) {
   assert_int_equal(match_state_of(f->e, 3), MATCH_IDLE);
 }
 
+/* A peer whose connection dropped is nobody's new partner until it is back; a pair it is in
+ * goes on, and when that pair ends it waits outside the pool. */
+static void test_away(void **state) {
+  struct fx *f = *state;
+
+  assert_int_equal(join(f, 1, "", 0), 0);
+  assert_int_equal(match_state_of(f->e, 1), MATCH_WAITING);
+  assert_int_equal(match_set_away(f->e, 1, true, 5), 0);
+  assert_int_equal(match_set_away(f->e, 1, true, 5), 0); /* again: nothing */
+  assert_int_equal(match_state_of(f->e, 1), MATCH_IDLE);
+  assert_int_equal(match_waiting_count(f->e), 0);
+  assert_int_equal(join(f, 2, "", 10), 0);
+  assert_int_equal(match_state_of(f->e, 2), MATCH_WAITING);
+  drain(f);
+  /* Back: it pairs at once with the one who waits. */
+  assert_int_equal(match_set_away(f->e, 1, false, 20), 0);
+  assert_pair(f, 1, 2);
+  drain(f);
+  /* Away while paired: the pair goes on ... */
+  assert_int_equal(match_set_away(f->e, 2, true, 30), 0);
+  assert_pair(f, 1, 2);
+  /* ... and when it ends, 2 is told but stays out of the pool; 3 meets 1, not 2. */
+  assert_int_equal(match_next(f->e, 1, 40), 0);
+  drain(f);
+  assert_true(find_ev(f, MATCH_EV_PARTNER_LEFT, 2, 1) >= 0);
+  assert_int_equal(match_state_of(f->e, 2), MATCH_IDLE);
+  assert_int_equal(join(f, 3, "", 50), 0);
+  assert_pair(f, 1, 3);
+  /* Back again: it waits, keeping what it wanted. */
+  drain(f);
+  assert_int_equal(match_set_away(f->e, 2, false, 60), 0);
+  drain(f);
+  assert_int_equal(match_state_of(f->e, 2), MATCH_WAITING);
+  assert_true(find_ev(f, MATCH_EV_WAITING, 2, 0) >= 0);
+  assert_int_equal(match_set_away(f->e, 99, true, 70), -ENOENT);
+}
+
 static void test_immediate_pairing(void **state) {
   struct fx *f = *state;
 
@@ -309,6 +346,7 @@ static void test_free_with_everything_live(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_ready_gate, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_away, setup, teardown),
     cmocka_unit_test_setup_teardown(test_immediate_pairing, setup, teardown),
     cmocka_unit_test_setup_teardown(test_fifo_fairness, setup, teardown),
     cmocka_unit_test_setup_teardown(test_tags_then_widening, setup, teardown),
