@@ -42,6 +42,17 @@ void session__rx_forget(struct session *s) {
 /* A valid check from `from` validates that address for s. An address another live session
  * holds is never taken from it (a spoofed check must not hijack or break a stranger's session);
  * one held by a closed session is taken over. Returns false when refused. */
+/* Whether o still holds its addresses: it was heard from (an authenticated packet or an accepted
+ * check) within silence_ms. A session silent that long has lost its browser (its pair has
+ * ended already), and the port number it held may now be another browser's. */
+static bool still_there(struct worker *w, const struct session *o) {
+  uint64_t last = o->last_media_ms > o->last_stun_ms ? o->last_media_ms : o->last_stun_ms;
+  if (last < o->created_ms)
+    last = o->created_ms;
+  uint32_t quiet = w->cfg.silence_ms ? w->cfg.silence_ms : 3000;
+  return worker__now(w) - last < quiet;
+}
+
 static bool remember_addr(struct worker *w, struct session *s, const struct sockaddr *from) {
   uint8_t key[20];
   size_t kl = addr_key(from, key);
@@ -50,10 +61,16 @@ static bool remember_addr(struct worker *w, struct session *s, const struct sock
   struct session *owner = hmap_get(w->by_addr, key, kl);
   if (owner == s)
     return true;
-  if (owner && !owner->closing)
+  if (owner && !owner->closing && still_there(w, owner))
     return false;
-  if (owner)
+  if (owner) {
     hmap_del(w->by_addr, key, kl);
+    /* Nothing more goes there from the old one (its keys are not the new browser's). */
+    if (owner->path.kind == TX_DGRAM && !memcmp(&owner->path.addr, from, udp__addr_len(from))) {
+      owner->path.kind = TX_NONE;
+      handover__path_changed(owner);
+    }
+  }
   if (s->n_addrs == MAX_ADDRS_PER_SESSION) {
     /* Full: the oldest goes, the others keep their order. */
     uint8_t k0[20];

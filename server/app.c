@@ -250,6 +250,7 @@ static void tick_cb(uv_timer_t *t) {
       a->cause = "media_lost";
       if (!p->sid || !p->sess_ready)
         peer_set_media(p, false);
+      peer_update_away(p);
     }
     if (!p->ws && p->ws_lost_ms && now - p->ws_lost_ms > (uint64_t)a->cfg.grace_ms) {
       /* The partner (if any) is told; next stays valid, as only p is freed. */

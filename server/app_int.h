@@ -145,6 +145,7 @@ void peer_send(struct peer *p, json_t *msg);    /* steals msg; dropped while det
 void peer_error(struct peer *p, struct ws_conn *ws, const char *code, const char *message,
                 const char *ref);
 void peer_ws_lost(struct peer *p);
+void peer_update_away(struct peer *p); /* tells the match engine whether p is away (peer.c) */
 void peer_set_media(struct peer *p, bool ready);
 void peer_send_state(struct peer *p);           /* {"type":"state"} with the current state */
 void peer_send_resume(struct peer *p);          /* what a resumed client needs to catch up */

@@ -116,8 +116,7 @@ void peer_attach(struct peer *p, struct ws_conn *c) {
   grace_del(p);
   p->ws = c;
   p->ws_lost_ms = 0;
-  /* Back (a resume): it may be matched again; it kept its place while away. */
-  match_set_away(a->match, p->id, false, now);
+  peer_update_away(p); /* back (a resume): it kept its place while away */
   p->offered_on_ws = false;
   /* A visit without a media session must offer soon; one whose session survived (a
    * network switch) keeps its READY deadline, if it still has one. */
@@ -372,13 +371,20 @@ void peer_error(struct peer *p, struct ws_conn *ws, const char *code, const char
 }
 
 /* The WebSocket went away: keep the peer (and its pair, while its media flows) for grace_ms. */
+/* Away, for the match engine: nobody can tell it `matched` (no WebSocket: a vanished visitor's
+ * media runs on until silence_ms), or its media is being replaced (a reloaded page's new session
+ * is not READY yet, and may not be within silence_ms). Either way someone new would meet a
+ * frozen picture: it keeps the pair it has, but meets nobody new until both are back. */
+void peer_update_away(struct peer *p) {
+  struct app *a = p->app;
+  match_set_away(a->match, p->id, !p->ws || p->media_lost_ms != 0, uv_now(a->loop));
+}
+
 void peer_ws_lost(struct peer *p) {
   p->ws = NULL;
   p->offered_on_ws = false;
   p->ws_lost_ms = uv_now(p->app->loop);
-  /* Nobody can tell it `matched` now: no new partner for it (a vanished visitor's media runs
-   * on until silence_ms, and someone would meet a frozen picture); its pair, if any, goes on. */
-  match_set_away(p->app->match, p->id, true, p->ws_lost_ms);
+  peer_update_away(p);
   grace_add(p);
 }
 
@@ -538,6 +544,7 @@ static void on_ready(void *arg, uint64_t sid, const char *profile) {
   p->sess_ready = true;
   p->media_lost_ms = 0;
   p->ready_due_ms = 0;
+  peer_update_away(p);
   log_debug("peer %llu media ready (%s)", (unsigned long long)p->id, profile);
   /* After a refresh the pair may have survived: feed the new session at once. */
   uint64_t partner = match_partner(a->match, p->id);
@@ -569,10 +576,12 @@ static void on_failed(void *arg, uint64_t sid, const char *why) {
   peer_set_session(p, 0);
   /* A page being refreshed closes DTLS before its new session arrives: the pair is kept for
    * silence_ms (the tick ends it if no new media comes), the same rule as silent media. */
-  if (p->media_ready && !p->media_lost_ms)
+  if (p->media_ready && !p->media_lost_ms) {
     p->media_lost_ms = uv_now(a->loop);
-  else if (!p->media_ready)
+    peer_update_away(p);
+  } else if (!p->media_ready) {
     peer_set_media(p, false);
+  }
 }
 
 static void on_partner_video(void *arg, uint64_t sid, uint32_t ts) {

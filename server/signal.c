@@ -140,8 +140,10 @@ static void on_offer(struct app *a, struct peer *p, const struct sigmsg *msg) {
   if (p->sid) {
     /* A refreshed page brings a new RTCPeerConnection: its session replaces the old one. The
      * pair survives if the new media arrives within silence_ms. */
-    if (!p->media_lost_ms)
+    if (!p->media_lost_ms) {
       p->media_lost_ms = uv_now(a->loop);
+      peer_update_away(p);
+    }
   }
   /* Whoever sends this offer, the partner is told that the media they will see next comes
    * from a new session of this visit (its partner_video follows with the first keyframe). */

@@ -92,6 +92,38 @@ static void test_spoofed_check_cannot_take_an_address(void **state) {
   close_world(&W);
 }
 
+/* A session silent for silence_ms has lost its browser: the port number it held may be another
+ * browser's now (a new RTCPeerConnection on a reused port, a NAT), whose valid checks then take
+ * the address, and nothing more is sent there for the old session. */
+static void test_silent_session_gives_its_address_up(void **state) {
+  (void)state;
+  struct world W;
+  open_world_n(&W, 4, 4 * 1024 * 1024, 1);
+  add_session(&W); /* 0: gone */
+  add_session(&W); /* 1: the new browser on the same port */
+  make_dgram(&W, 0);
+  make_dgram(&W, 1);
+  struct worker *w = wk(&W, 0);
+  check_from(&W, 0, 5101, true);
+  rtp_from(&W, 0, 5101, 0x3333, true);
+  assert_int_equal(path_port(&W, 0), 5101);
+  /* While 0 is heard from, the address is its own. */
+  check_from(&W, 1, 5101, true);
+  assert_int_equal(w->st.stun_conflicts, 1);
+  assert_int_equal(sess(&W, 1)->path.kind, TX_NONE);
+  /* Silent for longer than silence_ms: */
+  struct session *s0 = sess(&W, 0);
+  uint64_t long_ago = worker__now(w) - 10000;
+  s0->last_media_ms = s0->last_stun_ms = s0->created_ms = long_ago;
+  check_from(&W, 1, 5101, true);
+  assert_int_equal(w->st.stun_conflicts, 1);
+  assert_int_equal(path_port(&W, 1), 5101);
+  assert_int_equal(s0->path.kind, TX_NONE);
+  rtp_from(&W, 1, 5101, 0x4444, true);
+  assert_int_equal(sess(&W, 1)->in[KIND_AUDIO].packets, 1);
+  close_world(&W);
+}
+
 static void test_garbage_cannot_take_ssrc_slots(void **state) {
   (void)state;
   struct world W;
@@ -223,6 +255,7 @@ int main(void) {
       cmocka_unit_test(test_garbage_cannot_take_ssrc_slots),
       cmocka_unit_test(test_sender_report_retimed),
       cmocka_unit_test(test_retransmission_asked_for_passes_once),
+      cmocka_unit_test(test_silent_session_gives_its_address_up),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
