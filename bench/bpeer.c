@@ -166,12 +166,15 @@ static void on_matched(struct bpeer *p, json_t *m, uint64_t now) {
   case BH_REPORT: schedule(p, ACT_REPORT, now + uniform_us(p)); break;
   case BH_SKIPNOW: send_next(p, now); break;
   case BH_REFRESH:
-    if (p->action == ACT_NONE)
-      schedule(p, ACT_REFRESH, now + uniform_us(p));
-    break;
   case BH_VANISH:
+    /* One already due (from the last pairing) still comes, but not before --skip-min of this
+     * one: a partner who reloads or vanishes a moment after meeting leaves the other side
+     * without media for silence_ms (the server keeps the pair for a reload), which the check
+     * rightly counts as missing media; --skip-min says no pairing ends that early. */
     if (p->action == ACT_NONE)
-      schedule(p, ACT_VANISH, now + uniform_us(p));
+      schedule(p, p->behaviour == BH_REFRESH ? ACT_REFRESH : ACT_VANISH, now + uniform_us(p));
+    else if (p->action_us < now + (uint64_t)(p->run->o->skip_min_s * 1e6))
+      p->action_us = now + (uint64_t)(p->run->o->skip_min_s * 1e6);
     break;
   default: break;
   }
