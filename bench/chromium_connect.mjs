@@ -270,7 +270,17 @@ async function main() {
       syncPairs();
       results.push(await measure(kind, a1, t0, q));
       const last = results.at(-1);
-      process.stderr.write(`round ${r + 1}/${rounds} ${kind} page ${a1.i}: face in ${last.toRevealed} ms\n`);
+      // The receiver's jitter buffer as the round leaves it (the target delay it aims at).
+      const jb = await a1.page.evaluate(async () => {
+        const out = {};
+        (await window.tandem.pc.getStats()).forEach((x) => {
+          if (x.type === 'inbound-rtp') {
+            out[x.kind] = Math.round(1000 * (x.jitterBufferTargetDelay || 0) / Math.max(1, x.jitterBufferEmittedCount || 0));
+          }
+        });
+        return out;
+      }).catch(() => ({}));
+      process.stderr.write(`round ${r + 1}/${rounds} ${kind} page ${a1.i}: face in ${last.toRevealed} ms (jitter buffer target, mean so far: video ${jb.video} ms, audio ${jb.audio} ms)\n`);
       await sleep(opts.settle);
      } catch (e) {
       // A round that went wrong ends the run; what was measured so far is summed up.
