@@ -60,9 +60,9 @@ static void ask_keyframe(struct session *r, uint64_t now, bool fir) {
 
 /* ---- the packet path ---- */
 
-/* One packet of src, rewritten for the receiver o and sent. buf is not modified. For video, d
- * is its VP8 descriptor (NULL when it did not parse). */
-static void forward(struct session *src, struct outbound *o, int kind, const uint8_t *buf,
+/* One packet of src, rewritten for the receiver o and sent (true) or dropped and counted. buf
+ * is not modified. For video, d is its VP8 descriptor (NULL when it did not parse). */
+static bool forward(struct session *src, struct outbound *o, int kind, const uint8_t *buf,
                     const struct rtp_view *v, const struct vp8_desc *d, uint64_t now) {
   struct worker *w = src->w;
   struct out_track *t = &o->out[kind];
@@ -131,9 +131,10 @@ static void forward(struct session *src, struct outbound *o, int kind, const uin
   w->st.rtp_forwarded++;
   if (first_key)
     worker__event(w, WEV_PARTNER_VIDEO, o->sid, (int)ots, NULL, 0);
-  return;
+  return true;
 drop:
   w->st.rtp_dropped++;
+  return false;
 }
 
 void router__on_rtp(struct session *s, uint8_t *buf, size_t len, uint64_t now) {
@@ -219,20 +220,14 @@ void router__on_rtp_again(struct session *s, uint8_t *buf, size_t len, uint64_t 
   struct worker *w = s->w;
   int kind, slot;
   if (rtp_parse(buf, len, &v) != 0 || (kind = kind_of_ssrc(s, v.ssrc)) < 0 ||
-      v.pt != s->in[kind].pt || (slot = rtx_find(s->rtx, kind, v.seq, now)) < 0) {
+      v.pt != s->in[kind].pt || (slot = rtx_find(s->rtx, kind, v.seq, now)) < 0 || !s->sink_out) {
     w->st.rtp_dropped++;
     return;
   }
   s->rtx->e[slot].until = 0; /* once */
   struct vp8_desc d;
   bool vp8_ok = kind == KIND_VIDEO && vp8_parse(buf + v.payload_off, v.payload_len, &d) == 0;
-  if (!s->sink_out) {
-    w->st.rtp_dropped++;
-    return;
-  }
-  uint64_t before = w->st.rtp_forwarded;
-  forward(s, s->sink_out, kind, buf, &v, vp8_ok ? &d : NULL, now);
-  if (w->st.rtp_forwarded != before)
+  if (forward(s, s->sink_out, kind, buf, &v, vp8_ok ? &d : NULL, now))
     w->st.rtp_retransmitted++;
 }
 

@@ -172,14 +172,10 @@ static bool srtpctx__rtcp_header_ok(const uint8_t *buf, size_t len) {
   return len >= SRTPCTX_RTCP_HEADER && (buf[0] >> 6) == 2;
 }
 
-int srtpctx_unprotect_rtp(struct srtpctx *s, uint8_t *buf, size_t *len) {
-  if (!s || !buf || !len)
-    return -EINVAL;
-  size_t h = srtpctx__rtp_header(buf, *len);
-  if (h == 0 || *len < h + s->tag || *len > INT_MAX)
-    return -EBADMSG;
+/* Unprotects an RTP packet (its header checked) with session `in`: ours, or a one-off. */
+static int srtpctx__unprotect_rtp(srtp_t in, uint8_t *buf, size_t *len) {
   int n = (int)*len;
-  int rc = srtpctx__errno(srtp_unprotect(s->in, buf, &n));
+  int rc = srtpctx__errno(srtp_unprotect(in, buf, &n));
   if (rc == 0) {
     if (n < 0 || (size_t)n > *len)
       return -EBADMSG;
@@ -188,12 +184,22 @@ int srtpctx_unprotect_rtp(struct srtpctx *s, uint8_t *buf, size_t *len) {
   return rc;
 }
 
-int srtpctx_unprotect_rtp_again(struct srtpctx *s, uint8_t *buf, size_t *len) {
+static int srtpctx__rtp_ok(const struct srtpctx *s, const uint8_t *buf, const size_t *len) {
   if (!s || !buf || !len)
     return -EINVAL;
   size_t h = srtpctx__rtp_header(buf, *len);
-  if (h == 0 || *len < h + s->tag || *len > INT_MAX)
-    return -EBADMSG;
+  return h == 0 || *len < h + s->tag || *len > INT_MAX ? -EBADMSG : 0;
+}
+
+int srtpctx_unprotect_rtp(struct srtpctx *s, uint8_t *buf, size_t *len) {
+  int rc = srtpctx__rtp_ok(s, buf, len);
+  return rc ? rc : srtpctx__unprotect_rtp(s->in, buf, len);
+}
+
+int srtpctx_unprotect_rtp_again(struct srtpctx *s, uint8_t *buf, size_t *len) {
+  int rc = srtpctx__rtp_ok(s, buf, len);
+  if (rc)
+    return rc;
   uint32_t ssrc = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 | buf[11];
   uint32_t roc = 0;
   if (ssrc == 0 || srtp_get_stream_roc(s->in, ssrc, &roc) != srtp_err_status_ok)
@@ -201,21 +207,13 @@ int srtpctx_unprotect_rtp_again(struct srtpctx *s, uint8_t *buf, size_t *len) {
   /* A fresh stream takes the packet's index as the stream's rollover counter with its sequence
    * number (libsrtp's pending ROC; none is needed at 0). Its replay window starts empty. */
   srtp_t once;
-  int rc = srtpctx__session(&once, s->profile, s->remote, s->remote_len, true, ssrc);
-  if (rc)
+  if ((rc = srtpctx__session(&once, s->profile, s->remote, s->remote_len, true, ssrc)) != 0)
     return rc;
-  if (roc && srtp_set_stream_roc(once, ssrc, roc) != srtp_err_status_ok) {
-    srtp_dealloc(once);
-    return -EIO;
-  }
-  int n = (int)*len;
-  rc = srtpctx__errno(srtp_unprotect(once, buf, &n));
+  if (roc && srtp_set_stream_roc(once, ssrc, roc) != srtp_err_status_ok)
+    rc = -EIO;
+  else
+    rc = srtpctx__unprotect_rtp(once, buf, len);
   srtp_dealloc(once);
-  if (rc == 0) {
-    if (n < 0 || (size_t)n > *len)
-      return -EBADMSG;
-    *len = (size_t)n;
-  }
   return rc;
 }
 
