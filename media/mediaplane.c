@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "media/hmap.h"
 #include "media/sdp.h"
@@ -25,6 +26,12 @@ struct wev {
   struct wev *next;
 };
 
+/* A session the control side knows: by id in `live`, by its ICE ufrag in `by_ufrag`. */
+struct live {
+  uint64_t sid;
+  char ufrag[ICE_UFRAG_SIZE];
+};
+
 /* A request waiting for its worker's reply. */
 struct preq {
   mediaplane_reply_fn cb;
@@ -41,7 +48,9 @@ struct mediaplane {
   struct worker **workers;
   unsigned *load;               /* sessions per worker, as the control side counts them */
   struct xring *rings;          /* n x n, [from * n + to] */
-  struct hmap *live;            /* sid -> (void *)1 for sessions the control side knows */
+  struct hmap *live;            /* sid -> struct live (owned) */
+  struct hmap *by_ufrag;        /* our ICE ufrag -> the same struct live */
+  uint16_t https_port;          /* the HTTPS port's TCP candidate (mediaplane_set_https_port) */
   struct hmap *requests;        /* request id -> struct preq */
   uint64_t next_sid, next_req;
   uint64_t seq;                 /* numbers every command to every worker (worker_int.h) */
@@ -162,6 +171,11 @@ static void cancel_request(void *arg, void *val) {
   free(r);
 }
 
+static void free_val(void *arg, void *val) {
+  (void)arg;
+  free(val);
+}
+
 static void free_all(struct mediaplane *mp) {
   if (mp->workers) {
     for (unsigned i = 0; i < mp->n; i++)
@@ -177,7 +191,10 @@ static void free_all(struct mediaplane *mp) {
   free(mp->rings);
   free(mp->workers);
   free(mp->load);
+  if (mp->live)
+    hmap_each(mp->live, free_val, NULL);
   hmap_free(mp->live);
+  hmap_free(mp->by_ufrag);
   if (mp->requests)
     hmap_each(mp->requests, cancel_request, NULL);
   hmap_free(mp->requests);
@@ -249,8 +266,9 @@ int mediaplane__new(uv_loop_t *loop, const struct mediaplane_config *cfg,
   mp->load = calloc(mp->n, sizeof(*mp->load));
   mp->rings = calloc((size_t)mp->n * mp->n, sizeof(*mp->rings));
   mp->live = hmap_new();
+  mp->by_ufrag = hmap_new();
   mp->requests = hmap_new();
-  if (mp->workers && mp->load && mp->rings && mp->live && mp->requests)
+  if (mp->workers && mp->load && mp->rings && mp->live && mp->by_ufrag && mp->requests)
     rc = start(mp, cert, bind);
   if (rc) {
     free_all(mp);
@@ -291,10 +309,14 @@ int mediaplane_new_session(struct mediaplane *mp, const struct sdp_offer *o, cha
     if (mp->load[i] < mp->load[wi])
       wi = i;
   p->sid = (++mp->next_sid << SID_WORKER_BITS) | wi;
-  if (ice_gen_credentials(p->ufrag, p->pwd)) {
-    free(p);
-    return -EIO;
-  }
+  /* A ufrag names one live session here (the HTTPS port finds a session's worker by it). */
+  int tries = 0;
+  do {
+    if (ice_gen_credentials(p->ufrag, p->pwd) || ++tries > 8) {
+      free(p);
+      return -EIO;
+    }
+  } while (hmap_get(mp->by_ufrag, p->ufrag, ICE_UFRAG_SIZE - 1));
   snprintf(p->remote_ufrag, sizeof(p->remote_ufrag), "%s", o->ice_ufrag);
   p->peer_fp_len = o->fp_len > sizeof(p->peer_fp) ? sizeof(p->peer_fp) : o->fp_len;
   memcpy(p->peer_fp, o->fp, p->peer_fp_len);
@@ -321,6 +343,7 @@ int mediaplane_new_session(struct mediaplane *mp, const struct sdp_offer *o, cha
       .ip = mp->public_ip,
       .udp_port = (mp->cfg.transports & MEDIAPLANE_UDP) ? udp__port(mp->workers[wi]) : 0,
       .tcp_port = (mp->cfg.transports & MEDIAPLANE_TCP) ? udp__port(mp->workers[wi]) : 0,
+      .https_port = mp->https_port,
       .audio_ssrc = p->out_ssrc[KIND_AUDIO],
       .video_ssrc = p->out_ssrc[KIND_VIDEO],
       .cname = "tandem",
@@ -332,13 +355,22 @@ int mediaplane_new_session(struct mediaplane *mp, const struct sdp_offer *o, cha
     free(p);
     return n;
   }
-  if (hmap_put(mp->live, &p->sid, sizeof(p->sid), (void *)1)) {
+  struct live *l = calloc(1, sizeof(*l));
+  struct wcmd *c = calloc(1, sizeof(*c));
+  if (l) {
+    l->sid = p->sid;
+    memcpy(l->ufrag, p->ufrag, sizeof(l->ufrag));
+  }
+  if (!l || !c || hmap_put(mp->live, &l->sid, sizeof(l->sid), l)) {
+    free(l);
+    free(c);
     free(p);
     return -ENOMEM;
   }
-  struct wcmd *c = calloc(1, sizeof(*c));
-  if (!c) {
-    hmap_del(mp->live, &p->sid, sizeof(p->sid));
+  if (hmap_put(mp->by_ufrag, l->ufrag, ICE_UFRAG_SIZE - 1, l)) {
+    hmap_del(mp->live, &l->sid, sizeof(l->sid));
+    free(l);
+    free(c);
     free(p);
     return -ENOMEM;
   }
@@ -367,8 +399,11 @@ static bool post(struct mediaplane *mp, int type, uint64_t sid, struct wcmd *fil
 }
 
 void mediaplane_close_session(struct mediaplane *mp, uint64_t sid) {
-  if (!hmap_del(mp->live, &sid, sizeof(sid)))
+  struct live *l = hmap_del(mp->live, &sid, sizeof(sid));
+  if (!l)
     return;
+  hmap_del(mp->by_ufrag, l->ufrag, ICE_UFRAG_SIZE - 1);
+  free(l);
   unsigned wi = sid_worker(sid);
   if (wi >= mp->n)
     return;
@@ -393,6 +428,34 @@ void mediaplane_link(struct mediaplane *mp, uint64_t a, uint64_t b) {
 }
 
 void mediaplane_unlink(struct mediaplane *mp, uint64_t sid) { post(mp, WCMD_UNLINK, sid, NULL); }
+
+void mediaplane_set_https_port(struct mediaplane *mp, uint16_t port) { mp->https_port = port; }
+
+int mediaplane_adopt_tcp(struct mediaplane *mp, const char *ufrag, size_t ufrag_len, int fd,
+                         const uint8_t *data, size_t len) {
+  struct live *l = ufrag_len == ICE_UFRAG_SIZE - 1 ? hmap_get(mp->by_ufrag, ufrag, ufrag_len)
+                                                   : NULL;
+  if (!l) {
+    close(fd);
+    return -ENOENT;
+  }
+  void *copy = len ? malloc(len) : NULL;
+  if (len && !copy) {
+    close(fd);
+    return -ENOMEM;
+  }
+  if (len)
+    memcpy(copy, data, len);
+  /* The worker checks the request's integrity as for any ICE-TCP connection: a ufrag alone
+   * (it travels in clear) binds nothing. */
+  struct wcmd c = {.fd = fd, .payload = copy, .payload_len = len};
+  if (!post(mp, WCMD_ADOPT, l->sid, &c)) {
+    free(copy);
+    close(fd);
+    return -ENOMEM;
+  }
+  return 0;
+}
 
 uint64_t mediaplane_request(struct mediaplane *mp, uint64_t sid, int type, uint32_t timeout_ms,
                             const void *payload, size_t len, mediaplane_reply_fn cb, void *arg) {

@@ -86,6 +86,18 @@ void mediaplane_link(struct mediaplane *mp, uint64_t a, uint64_t b);
 /* sid receives nothing and feeds nobody. */
 void mediaplane_unlink(struct mediaplane *mp, uint64_t sid);
 
+/* The HTTPS port's number, offered from now on in every answer as a third host candidate
+ * (TCP passive, below the media port's TCP candidate) for networks that let only TCP to it
+ * through; 0 = none (the default). */
+void mediaplane_set_https_port(struct mediaplane *mp, uint16_t port);
+/* A connection on the HTTPS port that opened with an ICE check (media/portdemux.h) for the
+ * session whose ICE ufrag is ufrag[0..ufrag_len): fd (an open TCP socket) goes to that
+ * session's worker with data[0..len), the bytes already read (copied), and becomes one of its
+ * ICE-TCP connections. fd is the media plane's from the call on, whatever it returns (closed on
+ * failure). 0; -ENOENT when no live session has that ufrag; -ENOMEM. */
+int mediaplane_adopt_tcp(struct mediaplane *mp, const char *ufrag, size_t ufrag_len, int fd,
+                         const uint8_t *data, size_t len);
+
 /* Requests answered by a session's worker. The callback runs on the control loop exactly once:
  * with status 0 and a malloc'd payload it now owns (free() it), or a negative errno and NULL
  * (-ENOENT no such session, -ETIMEDOUT, -EBUSY, -ENOMEM, -ENODATA; -ECANCELED from inside

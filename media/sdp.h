@@ -76,6 +76,8 @@ struct sdp_answer_params {
   const char *ip;             /* the host candidate's IPv4/IPv6 literal */
   uint16_t udp_port;          /* 0 = no UDP candidate */
   uint16_t tcp_port;          /* 0 = no TCP candidate; else also a passive TCP candidate (tcptype passive) */
+  uint16_t https_port;        /* 0 = none; else a passive TCP candidate on the HTTPS port too, below
+                                 tcp_port's (server/httpd_demux.c hands its connections over) */
   uint32_t audio_ssrc, video_ssrc;     /* the server's outbound SSRCs for this receiver */
   const char *cname;          /* a=ssrc cname: 1..255 printable non-space chars */
   const char *stream_id;      /* msid stream id: 1..64 token chars; the tracks are

@@ -75,12 +75,17 @@ static void used_section(struct out *b, const struct sdp_media *m, const struct 
     put(b, "a=ssrc:%" PRIu32 " cname:%s\r\n", ssrc, p->cname);
     put(b, "a=ssrc:%" PRIu32 " msid:%s %s\r\n", ssrc, p->stream_id, track);
   }
-  /* ICE-lite host candidates: type preference 126 for UDP, 90 for TCP. */
+  /* ICE-lite host candidates: type preference 126 for UDP, 90 for TCP; the HTTPS port's TCP
+   * candidate has a lower local preference (8191) than the media port's (65535), so it is the
+   * last resort. */
   if (p->udp_port)
     put(b, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n", p->ip, (unsigned)p->udp_port);
   if (p->tcp_port)
     put(b, "a=candidate:2 1 tcp 1526726655 %s %u typ host tcptype passive\r\n", p->ip,
         (unsigned)p->tcp_port);
+  if (p->https_port)
+    put(b, "a=candidate:3 1 tcp 1512046591 %s %u typ host tcptype passive\r\n", p->ip,
+        (unsigned)p->https_port);
   put(b, "a=end-of-candidates\r\n");
 }
 

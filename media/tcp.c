@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "media/demux.h"
 #include "media/framing.h"
@@ -201,14 +202,13 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   }
 }
 
-static void on_connection(uv_stream_t *server, int status) {
-  struct worker *w = server->data;
-  if (status < 0 || w->stopping)
-    return;
+/* A new connection's object, linked into the worker's list (its handle initialised, not yet
+ * open), or NULL when memory runs out. */
+static struct tcp_conn *conn_new(struct worker *w) {
   struct tcp_conn *c = calloc(1, sizeof(*c));
   if (!c || uv_tcp_init(&w->loop, &c->h) != 0) {
     free(c);
-    return;
+    return NULL;
   }
   c->w = w;
   c->h.data = c;
@@ -219,14 +219,63 @@ static void on_connection(uv_stream_t *server, int status) {
   w->tcp.n_conns++;
   framing_reader_init(&c->rd);
   c->accepted_ms = worker__now(w);
+  return c;
+}
+
+/* The socket is open: its peer, no Nagle, reading. false when it must be closed. */
+static bool conn_start(struct tcp_conn *c) {
   int len = sizeof(c->peer);
-  if (uv_accept(server, (uv_stream_t *)&c->h) != 0 || w->tcp.n_conns > TCP_MAX_CONNS ||
-      uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer, &len) != 0) {
-    conn_close(c);
-    return;
-  }
+  if (c->w->tcp.n_conns > TCP_MAX_CONNS ||
+      uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer, &len) != 0)
+    return false;
   uv_tcp_nodelay(&c->h, 1);
-  uv_read_start((uv_stream_t *)&c->h, alloc_cb, read_cb);
+  return uv_read_start((uv_stream_t *)&c->h, alloc_cb, read_cb) == 0;
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  struct worker *w = server->data;
+  if (status < 0 || w->stopping)
+    return;
+  struct tcp_conn *c = conn_new(w);
+  if (!c)
+    return;
+  if (uv_accept(server, (uv_stream_t *)&c->h) != 0 || !conn_start(c))
+    conn_close(c);
+}
+
+int tcp__adopt(struct worker *w, int fd, const uint8_t *data, size_t len) {
+  if (w->stopping || !w->bound) {
+    close(fd);
+    return -ESHUTDOWN;
+  }
+  /* The worker may offer no TCP of its own (media_transports = udp): the read buffer then
+   * comes with its first adopted connection. */
+  if (!w->tcp.rbuf && !(w->tcp.rbuf = malloc(TCP_READ_BUF))) {
+    close(fd);
+    return -ENOMEM;
+  }
+  struct tcp_conn *c = conn_new(w);
+  if (!c) {
+    close(fd);
+    return -ENOMEM;
+  }
+  int rc = uv_tcp_open(&c->h, (uv_os_sock_t)fd);
+  if (rc) {
+    close(fd); /* the handle never owned it */
+    conn_close(c);
+    return rc;
+  }
+  if (!conn_start(c)) {
+    conn_close(c);
+    return -EIO;
+  }
+  /* What the control loop read is this stream's beginning: the same path as a read. */
+  if (len && framing_feed(&c->rd, data, len, on_frame, c) != 0) {
+    w->st.rx_dropped++;
+    conn_close(c);
+    return -EBADMSG;
+  }
+  return 0;
 }
 
 int tcp__listen(struct worker *w, uint16_t port) {

@@ -3,6 +3,7 @@
 #define TANDEM_TCP_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -20,6 +21,11 @@ struct tcp {
 /* Listens on the worker's address, port `port` (the worker's UDP port number). Adds the
  * listener to w->open_handles. 0 or a negative errno. */
 int tcp__listen(struct worker *w, uint16_t port);
+/* Takes over a connection accepted elsewhere (the HTTPS port, server/httpd_demux.c): fd, an
+ * open TCP socket, is the worker's from the call on (closed on failure), and data[0..len) are
+ * the bytes already read from it, handled as if they had just arrived. Then it is one of this
+ * worker's ICE-TCP connections like any other. 0 or a negative errno. */
+int tcp__adopt(struct worker *w, int fd, const uint8_t *data, size_t len);
 void tcp__tick(struct worker *w, uint64_t now);   /* closes connections no check bound */
 void tcp__close(struct worker *w, uv_close_cb cb); /* every connection, then the listener */
 void tcp__free(struct worker *w);

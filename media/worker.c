@@ -59,6 +59,9 @@ static void run_command(struct worker *w, struct wcmd *c) {
   case WCMD_STOP:
     w->stopping = true;
     break;
+  case WCMD_ADOPT:
+    tcp__adopt(w, c->fd, c->payload, c->payload_len); /* closes fd if it cannot take it */
+    break;
   }
 }
 

@@ -48,7 +48,7 @@ struct session_params {
 /* A command from the control loop. Every command carries a sequence number from one counter
  * of the whole media plane, so a worker's commands arrive in increasing order and
  * "done_seq >= n" says that command n has been carried out (handover.c relies on it). */
-enum { WCMD_NEW, WCMD_CLOSE, WCMD_LINK, WCMD_UNLINK, WCMD_REQUEST, WCMD_STOP };
+enum { WCMD_NEW, WCMD_CLOSE, WCMD_LINK, WCMD_UNLINK, WCMD_REQUEST, WCMD_STOP, WCMD_ADOPT };
 struct wcmd {
   int type;
   uint64_t seq;
@@ -59,8 +59,10 @@ struct wcmd {
   uint64_t req;                /* REQUEST: its id */
   int req_type;
   uint32_t timeout_ms;
-  void *payload;               /* REQUEST: owned (freed after the command), may be NULL */
+  void *payload;               /* REQUEST: owned (freed after the command), may be NULL;
+                                  ADOPT: the bytes already read from fd */
   size_t payload_len;
+  int fd;                      /* ADOPT: an ICE-TCP socket from the HTTPS port, owned */
   struct wcmd *next;
 };
 

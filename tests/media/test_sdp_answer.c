@@ -248,6 +248,23 @@ static void test_answer_space(void **state) {
   p.ip = "2001:db8::1";
   assert_true(sdp_write_answer(&o, &p, small, sizeof(small)) > 0);
   assert_non_null(strstr(small, "a=candidate:1 1 udp 2130706431 2001:db8::1 40000 typ host\r\n"));
+  /* The HTTPS port's candidate: TCP passive, its priority below the media port's TCP one,
+   * which is below UDP. */
+  p = PARAMS;
+  p.https_port = 443;
+  assert_true(sdp_write_answer(&o, &p, small, sizeof(small)) > 0);
+  unsigned long prio[3];
+  const char *c1 = strstr(small, "a=candidate:1 1 udp "), *c2 = strstr(small, "a=candidate:2 1 tcp ");
+  const char *c3 = strstr(small, "a=candidate:3 1 tcp ");
+  assert_non_null(c1);
+  assert_non_null(c2);
+  assert_non_null(c3);
+  prio[0] = strtoul(c1 + 20, NULL, 10);
+  prio[1] = strtoul(c2 + 20, NULL, 10);
+  prio[2] = strtoul(c3 + 20, NULL, 10);
+  assert_true(prio[0] > prio[1] && prio[1] > prio[2]);
+  assert_non_null(strstr(c3, " 443 typ host tcptype passive\r\n"));
+  assert_int_equal(prio[2] >> 24, 90); /* a host TCP candidate's type preference */
 }
 
 static void test_answer_invalid(void **state) {
