@@ -425,6 +425,7 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
               LF_INT("port", cfg->http_port), LF_STR("error", uv_strerror(rc)));
     goto fail;
   }
+  app_tls_media(a);
   log_info("connection budget: %u HTTP/WebSocket connections (descriptor limit %ld)",
            httpd_max_conns(a->httpd), nofile);
   if (cfg->metrics_addr[0]) {
@@ -446,6 +447,7 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   log_event(LOG_INFO, "start", LF_STR("version", tandem_version()),
             LF_STR("commit", tandem_commit()), LF_STR("http", http),
             LF_STR("scheme", a->tls ? "https" : "http"),
+            LF_BOOL("media_on_https_port", a->tls && cfg->media_on_https_port),
             LF_STR("metrics", cfg->metrics_addr[0] ? cfg->metrics_addr : http),
             LF_UINT("media_workers", mediaplane_workers(a->media)),
             LF_STR("media_addr", cfg->media_addr), LF_STR("media_ports", ports),

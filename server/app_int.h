@@ -192,6 +192,9 @@ void drain_tell_all(struct app *a, const char *reason); /* best effort, before a
 /* app_tls.c -- tls_cert/tls_key on the public listener, and http_redirect_port. */
 /* Loads the certificate onto a->httpd (before it listens): 0, or -EINVAL logged. */
 int app_tls_load(struct app *a);
+/* With TLS and media_on_https_port: the HTTPS port takes ICE-TCP media too, and answers
+ * offer it as a candidate (after httpd_listen: the port must be known). */
+void app_tls_media(struct app *a);
 /* The redirect listener, if configured: 0, or a negative errno logged. */
 int app_tls_listen_redirect(struct app *a);
 

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server/app_int.h"
 #include "server/log.h"
@@ -51,6 +52,29 @@ void app_reload_tls(struct app *a) {
   a->tls = t;
   log_event(LOG_INFO, "tls_reloaded", LF_STR("cert", a->cfg.tls_cert),
             LF_STR("effect", "new connections use the new certificate"));
+}
+
+/* An ICE-TCP connection on the HTTPS port (server/httpd_demux.c): to its session's worker. */
+static int on_https_media(void *arg, int fd, const uint8_t *data, size_t len, const char *ufrag,
+                          size_t ufrag_len) {
+  struct app *a = arg;
+  int rc;
+  if (!a->media || a->closing) {
+    close(fd);
+    return -ESHUTDOWN;
+  }
+  rc = mediaplane_adopt_tcp(a->media, ufrag, ufrag_len, fd, data, len);
+  if (rc)
+    log_event(LOG_DEBUG, "https_media_refused", LF_STR("error", uv_strerror(rc)));
+  return rc;
+}
+
+void app_tls_media(struct app *a) {
+  int port;
+  if (!a->tls || !a->cfg.media_on_https_port || (port = httpd_port(a->httpd)) <= 0)
+    return;
+  httpd_set_media(a->httpd, on_https_media, a);
+  mediaplane_set_https_port(a->media, (uint16_t)port);
 }
 
 /* The Host header's host without its port, if it is a plausible host name or IP literal

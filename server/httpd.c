@@ -78,6 +78,7 @@ static void conn_free(struct httpd_conn *c) {
     c->next->prev = c->prev;
   s->nconns--;
   httpd__tls_conn_free(c);
+  httpd__demux_done(c);
   free(c->hbuf);
   free(c->body);
   free(c->held);
@@ -122,7 +123,19 @@ void httpd__conn_close(struct httpd_conn *c) {
 }
 
 static void on_timer_close(uv_timer_t *t) {
-  httpd__conn_close(t->data);
+  struct httpd_conn *c = t->data;
+  if (httpd__demux_pending(c))
+    c->srv->demux.refused++; /* no first bytes in time */
+  httpd__conn_close(c);
+}
+
+void httpd__conn_idle(struct httpd_conn *c) {
+  if (c->reserve || c->closing)
+    return; /* a reserve connection keeps its short deadline */
+  if (c->srv->cfg.idle_timeout_ms)
+    uv_timer_start(&c->timer, on_timer_close, c->srv->cfg.idle_timeout_ms, 0);
+  else
+    uv_timer_stop(&c->timer);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
@@ -485,9 +498,16 @@ static void on_connection(uv_stream_t *ls, int status) {
     httpd__conn_close(c);
     return;
   }
+  c->demux = c->ssl && s->media_fn;
   if (c->reserve) {
     httpd__rfifo_add(c);
     uv_timer_start(&c->timer, on_timer_close, RESERVE_IDLE_MS, 0);
+  } else if (c->demux) {
+    /* What the connection carries must show at once; the idle timeout follows TLS. */
+    unsigned t = HTTPD_FIRST_BYTES_MS;
+    if (s->cfg.idle_timeout_ms && s->cfg.idle_timeout_ms < t)
+      t = s->cfg.idle_timeout_ms;
+    uv_timer_start(&c->timer, on_timer_close, t, 0);
   } else if (s->cfg.idle_timeout_ms) {
     uv_timer_start(&c->timer, on_timer_close, s->cfg.idle_timeout_ms, 0);
   }

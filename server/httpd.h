@@ -266,6 +266,32 @@ void httpd_set_tls(struct httpd *s, struct httpd_tls *t);
 /* Whether connections accepted now speak TLS. */
 bool httpd_tls_on(const struct httpd *s);
 
+/* ---- ICE-TCP on the TLS port (httpd_demux.c) ----
+ *
+ * With TLS on and a media handler set, each connection accepted is told by its first bytes
+ * (media/portdemux.h): a TLS ClientHello goes on as HTTPS; plain HTTP gets the 400 as without
+ * a handler; an RFC 4571 frame holding a STUN Binding request (ICE-TCP, RFC 6544) is handed
+ * to the handler; anything else is closed without a word. A connection must show what it is
+ * within HTTPD_FIRST_BYTES_MS of its accept (or idle_timeout_ms, if shorter), or it is closed.
+ * Closed connections are counted in `refused`.
+ *
+ * The handler gets a duplicate of the socket's descriptor, its own from the call on whatever
+ * it returns (it must close it on failure), the bytes read so far (the whole first frame at
+ * least; borrowed for the call) and the first check's ufrag, ours (the USERNAME before ':',
+ * borrowed, not NUL-terminated). httpd then closes its own handle, which neither sends a FIN
+ * nor a reset while the duplicate is open. It returns 0 when it took the connection (counted in
+ * `media`), else a negative errno (counted in `refused`). */
+#define HTTPD_FIRST_BYTES_MS 5000
+typedef int (*httpd_media_fn)(void *arg, int fd, const uint8_t *data, size_t len,
+                              const char *ufrag, size_t ufrag_len);
+/* Sets (or with fn NULL clears) the handler, for connections accepted from now on. */
+void httpd_set_media(struct httpd *s, httpd_media_fn fn, void *arg);
+struct httpd_demux_stats {
+  uint64_t media;   /* connections handed to the media handler */
+  uint64_t refused; /* closed by the first-bytes test: late, garbage, or refused by the handler */
+};
+void httpd_get_demux_stats(const struct httpd *s, struct httpd_demux_stats *st);
+
 /* Opaque per-connection user pointer; NULL initially; never freed by us. */
 void ws_set_data(struct ws_conn *c, void *data);
 void *ws_get_data(const struct ws_conn *c);

@@ -81,7 +81,12 @@ struct httpd_conn {
 
   struct ws_conn *ws; /* non-NULL once upgraded */
   struct ssl_st *ssl; /* TLS (httpd_tls.c); NULL for plain HTTP */
-  bool tls_started;   /* its first bytes have come */
+  bool tls_started;   /* its first bytes have come (and, with a media handler, were TLS) */
+  /* With a media handler (httpd_demux.c): the first bytes, while too few to tell what the
+   * connection carries (at most PORTDEMUX_MAX, malloc'd; NULL none). */
+  bool demux;         /* accepted with TLS and a media handler: first bytes to be told */
+  unsigned char *first;
+  size_t first_len;
 };
 
 struct httpd {
@@ -102,6 +107,9 @@ struct httpd {
   void (*done)(void *arg);
   void *done_arg;
   struct ssl_ctx_st *tls_ctx; /* new connections speak TLS; NULL = plain */
+  httpd_media_fn media_fn;    /* ICE-TCP on the TLS port (httpd_demux.c); NULL = off */
+  void *media_arg;
+  struct httpd_demux_stats demux;
   char rbuf[HTTPD__READ_BUF]; /* shared: every read is consumed at once */
   char tbuf[16384];           /* shared: one decrypted TLS record at a time */
 };
@@ -120,9 +128,11 @@ struct httpd_reply {
   bool moved;              /* taken by httpd_defer: the setters ignore it */
 };
 
-/* httpd.c, for ws.c */
+/* httpd.c, for ws.c and httpd_demux.c */
 void httpd__conn_close(struct httpd_conn *c);  /* drop now (idempotent) */
 void httpd__conn_finish(struct httpd_conn *c); /* shut down, await EOF */
+/* The first bytes were TLS: from now the idle timeout (not the first-bytes one) runs. */
+void httpd__conn_idle(struct httpd_conn *c);
 
 /* httpd.c, for httpd_tls.c */
 /* Bytes read (decrypted with TLS) for the HTTP parser or the WebSocket, or
@@ -144,6 +154,21 @@ int httpd__write(struct httpd_conn *c, uv_write_t *req, const uv_buf_t *bufs, un
 void httpd__tls_shutdown(struct httpd_conn *c);
 /* From conn_free, and from httpd_close for the server's context. */
 void httpd__tls_conn_free(struct httpd_conn *c);
+
+/* httpd_tls.c, for httpd_demux.c */
+/* Answers plain HTTP on the TLS port with a plain 400 and closes. */
+void httpd__tls_refuse_plain(struct httpd_conn *c);
+
+/* httpd_demux.c, for httpd_tls.c */
+/* Whether c's first bytes are still to be told apart (TLS on, a media handler set). */
+bool httpd__demux_pending(const struct httpd_conn *c);
+/* c's bytes while httpd__demux_pending: returns true when they are TLS, with *held / *held_len
+ * the bytes kept from earlier reads, to be given to TLS before data (c->first, freed by the
+ * caller with httpd__demux_done); false when c was dealt with (waiting for more, handed to
+ * the media handler, refused or closed). */
+bool httpd__demux(struct httpd_conn *c, const char *data, size_t len,
+                  const unsigned char **held, size_t *held_len);
+void httpd__demux_done(struct httpd_conn *c); /* frees c->first; from conn_free too */
 
 /* httpd.c, for httpd_req.c and httpd_reply.c */
 /* Grows *buf (realloc, doubling from 256) to at least need bytes: 0 or -ENOMEM. */

@@ -253,7 +253,7 @@ void httpd__tls_shutdown(struct httpd_conn *c) {
 
 /* Not a TLS record at all (a TLS handshake record starts with 22): most likely plain HTTP
  * on the HTTPS port, which is told so in plain HTTP. */
-static void refuse_plain(struct httpd_conn *c) {
+void httpd__tls_refuse_plain(struct httpd_conn *c) {
   SSL_free(c->ssl);
   c->ssl = NULL;
   c->close_after_write = true;
@@ -268,11 +268,22 @@ void httpd__tls_read(struct httpd_conn *c, const char *data, size_t len) {
   struct httpd *s = c->srv;
   int n, e;
   if (!c->tls_started) {
-    c->tls_started = true;
-    if ((unsigned char)data[0] != 22) {
-      refuse_plain(c);
+    const unsigned char *held = NULL;
+    size_t held_len = 0;
+    if (httpd__demux_pending(c)) {
+      if (!httpd__demux(c, data, len, &held, &held_len))
+        return;
+    } else if ((unsigned char)data[0] != 22) {
+      c->tls_started = true;
+      httpd__tls_refuse_plain(c);
       return;
     }
+    c->tls_started = true;
+    if (held_len && BIO_write(SSL_get_rbio(c->ssl), held, (int)held_len) != (int)held_len) {
+      httpd__conn_close(c);
+      return;
+    }
+    httpd__demux_done(c);
   }
   if (BIO_write(SSL_get_rbio(c->ssl), data, (int)len) != (int)len) {
     httpd__conn_close(c);

@@ -145,6 +145,12 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_udp_tx_packets_total", "counter", "Datagrams sent from the media port.", (double)ws.tx_packets);
   metric(f, "tandem_udp_tx_bytes_total", "counter", "Bytes sent from the media port.", (double)ws.tx_bytes);
   metric(f, "tandem_udp_rx_dropped_total", "counter", "Datagrams dropped: unknown sender or not STUN/DTLS/RTP.", (double)ws.rx_dropped);
+  struct httpd_demux_stats hd;
+  httpd_get_demux_stats(a->httpd, &hd);
+  metric(f, "tandem_https_media_total", "counter",
+         "ICE-TCP connections on the HTTPS port handed to their session's media worker.", (double)hd.media);
+  metric(f, "tandem_https_refused_total", "counter",
+         "Connections on the HTTPS port closed by the first-bytes test: nothing within 5 s, neither TLS, HTTP nor ICE-TCP, or ICE-TCP for no live session.", (double)hd.refused);
   metric(f, "tandem_tcp_dropped_total", "counter",
          "Packets dropped because an ICE-TCP connection's reader was too slow.", (double)ws.tcp_dropped);
   metric(f, "tandem_stun_ok_total", "counter", "Valid ICE connectivity checks answered.", (double)ws.stun_ok);
