@@ -42,6 +42,7 @@ struct fx {
   bool (*route)(struct fx *f, const struct httpd_request *req, struct httpd_reply *rep);
   void *user; /* the route's state */
   struct httpd_tls *tls; /* set on the server before it listens (test_httpd_tls.c) */
+  httpd_media_fn media;  /* with tls: ICE-TCP on the TLS port (test_httpd_demux.c), arg f */
 };
 
 #define CHECK(f, cond)                                                        \
@@ -187,6 +188,8 @@ static void run(struct fx *f, void (*client)(struct fx *)) {
   assert_non_null(f->s);
   if (f->tls)
     httpd_set_tls(f->s, f->tls);
+  if (f->media)
+    httpd_set_media(f->s, f->media, f);
   assert_int_equal(httpd_listen(f->s), 0);
   f->port = httpd_port(f->s);
   assert_true(f->port > 0);

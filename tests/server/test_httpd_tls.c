@@ -342,6 +342,23 @@ static void test_split_hello(void **state) {
   tls_fx_free(f);
 }
 
+static int no_media(void *arg, int fd, const uint8_t *data, size_t len, const char *ufrag,
+                    size_t ufrag_len) {
+  (void)arg, (void)data, (void)len, (void)ufrag, (void)ufrag_len;
+  close(fd);
+  return -ENOENT;
+}
+
+/* The same with ICE-TCP on the port (httpd_demux.c): the first bytes are held until they tell
+ * TLS, then given to TLS in order. */
+static void test_split_hello_demux(void **state) {
+  struct fx *f = tls_fx(cert1, key1);
+  (void)state;
+  f->media = no_media;
+  run(f, client_split_hello);
+  tls_fx_free(f);
+}
+
 /* /big?n: 16 KiB, with the query echoed in X-Query. */
 static bool big_route(struct fx *f, const struct httpd_request *req, struct httpd_reply *rep) {
   (void)f;
@@ -501,6 +518,7 @@ int main(void) {
     cmocka_unit_test(test_plain_refused),
     cmocka_unit_test(test_slowloris),
     cmocka_unit_test(test_split_hello),
+    cmocka_unit_test(test_split_hello_demux),
     cmocka_unit_test(test_pipeline_unread),
     cmocka_unit_test(test_pipeline_slow),
     cmocka_unit_test(test_reload),
