@@ -49,6 +49,12 @@ static bool find_ufrag(const uint8_t *msg, size_t len, struct portdemux_ice *ice
 enum portdemux_kind portdemux_classify(const uint8_t *buf, size_t len, struct portdemux_ice *ice) {
   switch (framing_sniff(buf, len)) {
   case FRAMING_MORE:
+    /* A frame length no ICE check can have is garbage at once, not after 10 bytes. */
+    if (len >= 2 && buf[0] <= (FRAMING_MAX >> 8)) {
+      size_t flen = (size_t)buf[0] << 8 | buf[1];
+      if (flen < STUN_HDR || flen > FRAMING_MAX)
+        return PORTDEMUX_GARBAGE;
+    }
     return PORTDEMUX_MORE;
   case FRAMING_TLS:
     return PORTDEMUX_TLS;

@@ -2,8 +2,9 @@
 import WebSocket from 'ws';
 
 export class SignalClient {
-  constructor(url) {
-    this.ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws');
+  // opts go to the `ws` package (e.g. { rejectUnauthorized: false } for a test's certificate).
+  constructor(url, opts = {}) {
+    this.ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws', opts);
     this.queue = [];
     this.waiters = [];
     this.closed = null;

@@ -107,6 +107,11 @@ static void test_garbage(void **state) {
   /* A frame longer than FRAMING_MAX. */
   const uint8_t big[] = {0x08, 0x01, 0x00, 0x01, 0x07, 0xed, 0x21, 0x12, 0xa4, 0x42};
   assert_int_equal(portdemux_classify(big, sizeof(big), NULL), PORTDEMUX_GARBAGE);
+  /* ... told from its first two bytes, as is a frame too short for STUN. */
+  assert_int_equal(portdemux_classify(big, 2, NULL), PORTDEMUX_GARBAGE);
+  const uint8_t tiny[] = {0x00, 0x13};
+  assert_int_equal(portdemux_classify(tiny, 1, NULL), PORTDEMUX_MORE);
+  assert_int_equal(portdemux_classify(tiny, 2, NULL), PORTDEMUX_GARBAGE);
   /* A Binding response, not a request. */
   memcpy(msg, rfc5769_req, sizeof(msg));
   msg[0] = 0x01;
