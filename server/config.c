@@ -58,7 +58,7 @@ static const struct key keys[] = {
     {"media_workers", T_INT, S(media_workers), "0", "media worker threads, each with its own UDP port (0 = one per core, at most 256)", R(0, 256)},
     {"media_poll_pps", T_INT, S(media_poll_pps), "3000", "above this many datagrams/s a worker polls its socket every media_poll_ms (0 = never)", R(0, 100000000)},
     {"media_transports", T_STR, S(media_transports), "both", "media transports offered to browsers: udp, tcp (ICE-TCP on the same port numbers) or both", .check = check_transports},
-    {"media_on_https_port", T_BOOL, S(media_on_https_port), "true", "with tls_cert: http_port also takes ICE-TCP media, told from HTTPS by its first bytes, and is offered to browsers as a last-resort TCP candidate, so a network that lets only TCP to that port through still gets a call (false = HTTPS only)"},
+    {"media_on_https_port", T_BOOL, S(media_on_https_port), "true", "with tls_cert: http_port also takes ICE-TCP media, told from HTTPS by its first bytes, and is offered to browsers as a last-resort TCP candidate, so a network that lets only TCP to that port through still gets a call; Chromium ignores such candidates below port 1024, 443 included (false = HTTPS only)"},
     {"media_poll_ms", T_INT, S(media_poll_ms), "2", "the period of that polling: longer means fewer wake-ups and more latency", R(1, 20)},
     {"media_record_ms", T_INT, S(media_record_ms), "10000", "evidence clips: ms of each session's recent media its worker keeps (0.45 MiB a peer at 10 s and 300 kbit/s, at most 1.5 MiB; 0 = off)", R0(2000, 60000)},
     {"public_ip", T_STR, S(public_ip), "", "IP address advertised to browsers in the ICE candidate (empty = the first non-loopback IPv4)", .check = check_public_ip},

@@ -124,7 +124,14 @@ export async function launchPerson(url, name, colour, dir, extraFlags = []) {
   page.on('pageerror', (e) => logs.push(`[${name}] pageerror ${e.message}`));
   await page.addInitScript(initScript);
   await page.addInitScript(acceptTerms);
-  await page.goto(url);
+  try {
+    await page.goto(url);
+  } catch (e) {
+    // Nobody else holds this browser yet: left open, it would keep the test process alive.
+    await browser.close().catch(() => {});
+    fs.rmSync(userDir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     name, colour, browser, page, logs,
     async close() {

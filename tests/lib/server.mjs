@@ -50,8 +50,10 @@ function stuckWhere(pid) {
 
 // Starts tandem with extraArgs; with --tls-cert among them the URL is https:// (the server
 // is probed with any certificate accepted).
+// An --http-port=N among them is used as the port (the caller knows it is free).
 export async function startServer(extraArgs = []) {
-  const httpPort = await freePort();
+  const given = extraArgs.map((a) => /^--http-port=(\d+)$/.exec(a)).find(Boolean);
+  const httpPort = given ? Number(given[1]) : await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-data-'));
   const args = [`--http-port=${httpPort}`, '--http-addr=127.0.0.1', '--media-port=0',
     '--media-addr=127.0.0.1', '--public-ip=127.0.0.1', `--data-dir=${dataDir}`,
