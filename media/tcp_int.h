@@ -15,12 +15,16 @@ struct tcp {
   struct tcp_conn *conns;      /* every open connection */
   size_t n_conns;
   uint8_t *rbuf;               /* one read buffer: reads are handled as they come */
+  struct tcp_conn *dirty;      /* connections with frames gathered this loop turn */
 };
 
 /* Listens on the worker's address, port `port` (the worker's UDP port number). Adds the
  * listener to w->open_handles. 0 or a negative errno. */
 int tcp__listen(struct worker *w, uint16_t port);
 void tcp__tick(struct worker *w, uint64_t now);   /* closes connections no check bound */
+/* Writes the frames each connection gathered this loop turn, in one write per connection
+ * (worker__flush calls it once per loop iteration, beside the UDP batch). */
+void tcp__flush(struct worker *w);
 void tcp__close(struct worker *w, uv_close_cb cb); /* every connection, then the listener */
 void tcp__free(struct worker *w);
 

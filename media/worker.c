@@ -188,6 +188,8 @@ static void flush_outbox(struct worker *w, unsigned to) {
 void worker__flush(struct worker *w) {
   if (w->udp.ntx)
     udp__flush(w);
+  if (w->tcp.dirty)
+    tcp__flush(w);
   for (unsigned i = 0; i < w->nworkers; i++) {
     if (w->outbox[i])
       flush_outbox(w, i);
