@@ -50,8 +50,12 @@ static void run_command(struct worker *w, struct wcmd *c) {
       handover__unlink(s);
     break;
   case WCMD_REQUEST:
-    if (c->req_type == MEDIAPLANE_REQ_KEYFRAME)
-      capture__request(w, c->req, c->sid, c->timeout_ms);
+    if (c->req_type == MEDIAPLANE_REQ_KEYFRAME) {
+      uint32_t max_age = 0;
+      if (c->payload && c->payload_len == sizeof(max_age))
+        memcpy(&max_age, c->payload, sizeof(max_age));
+      capture__request(w, c->req, c->sid, c->timeout_ms, max_age);
+    }
     else if (c->req_type == MEDIAPLANE_REQ_CLIP)
       record__request(w, c->req, c->sid);
     else
