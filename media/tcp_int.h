@@ -12,13 +12,16 @@ struct tcp_conn;
 struct tcp {
   uv_tcp_t listener;
   bool listening;
+  uv_tcp_t listener6;          /* IPv6-only, on w->bind_ip6, when the worker has one */
+  bool listening6;
   struct tcp_conn *conns;      /* every open connection */
   size_t n_conns;
   uint8_t *rbuf;               /* one read buffer: reads are handled as they come */
 };
 
-/* Listens on the worker's address, port `port` (the worker's UDP port number). Adds the
- * listener to w->open_handles. 0 or a negative errno. */
+/* Listens on the worker's address, port `port` (the worker's UDP port number), and on
+ * w->bind_ip6 too when set (IPv6 only). Adds the listeners to w->open_handles. 0 or a negative
+ * errno. */
 int tcp__listen(struct worker *w, uint16_t port);
 void tcp__tick(struct worker *w, uint64_t now);   /* closes connections no check bound */
 void tcp__close(struct worker *w, uv_close_cb cb); /* every connection, then the listener */

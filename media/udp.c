@@ -1,5 +1,6 @@
-/* udp.c -- the datagram transport of a media worker: one UDP socket, recvmmsg batches (per
- * wake-up, or from a timer under load) and sendmmsg batches flushed once per loop iteration. */
+/* udp.c -- the datagram transport of a media worker: one UDP socket (and an IPv6-only one
+ * beside it when IPv6 is advertised), recvmmsg batches (per wake-up, or from a timer under load)
+ * and sendmmsg batches flushed once per loop iteration. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,17 @@ socklen_t udp__addr_len(const struct sockaddr *sa) {
 
 int udp__fd(struct worker *w) { return w->udp.fd; }
 
+int udp__fd_for(struct worker *w, int family) {
+  return family == AF_INET6 && w->udp.fd6 >= 0 ? w->udp.fd6 : w->udp.fd;
+}
+
+/* Batch 2 * via is worker via's main socket; 2 * via + 1 its socket for IPv6 (its IPv6-only
+ * socket, or the main one again when that is IPv6 or there is none). One comparison on the
+ * per-packet path. */
+static unsigned batch_index(unsigned via, int family) {
+  return 2 * via + (family == AF_INET6);
+}
+
 /* ---- transmit ---- */
 
 static void flush_batch(struct worker *w, struct udp_txbatch *t) {
@@ -47,21 +59,22 @@ static void flush_batch(struct worker *w, struct udp_txbatch *t) {
 }
 
 void udp__flush(struct worker *w) {
-  for (unsigned i = 0; i < w->nworkers && w->udp.ntx; i++)
+  for (unsigned i = 0; i < 2 * w->nworkers && w->udp.ntx; i++)
     if (w->udp.tx[i] && w->udp.tx[i]->n)
       flush_batch(w, w->udp.tx[i]);
 }
 
-uint8_t *udp__slot(struct worker *w, unsigned via, size_t *cap) {
+uint8_t *udp__slot(struct worker *w, unsigned via, int family, size_t *cap) {
   if (via >= w->nworkers || !w->udp.tx)
     return NULL;
-  struct udp_txbatch *t = w->udp.tx[via];
+  unsigned b = batch_index(via, family);
+  struct udp_txbatch *t = w->udp.tx[b];
   if (!t) {
     t = calloc(1, sizeof(*t));
     if (!t)
       return NULL;
-    t->fd = mediaplane__fd(w->mp, via);
-    w->udp.tx[via] = t;
+    t->fd = mediaplane__fd(w->mp, via, family);
+    w->udp.tx[b] = t;
   }
   if (t->n == UDP_TX_BATCH)
     flush_batch(w, t);
@@ -70,7 +83,8 @@ uint8_t *udp__slot(struct worker *w, unsigned via, size_t *cap) {
 }
 
 void udp__commit(struct worker *w, unsigned via, const struct sockaddr_storage *to, size_t len) {
-  struct udp_txbatch *t = via < w->nworkers && w->udp.tx ? w->udp.tx[via] : NULL;
+  struct udp_txbatch *t =
+      via < w->nworkers && w->udp.tx ? w->udp.tx[batch_index(via, to->ss_family)] : NULL;
   if (!t || t->n == UDP_TX_BATCH || t->fd < 0)
     return;
   unsigned i = t->n;
@@ -107,15 +121,24 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
   session__on_datagram(w, (uint8_t *)buf->base, (size_t)nread, addr);
 }
 
+/* Both sockets share alloc_cb's area: libuv hands one socket's batch to recv_cb before it
+ * reads the next socket. */
 static int recv_start(struct worker *w) {
-  return uv_udp_recv_start(&w->udp.handle, alloc_cb, recv_cb);
+  int rc = uv_udp_recv_start(&w->udp.handle, alloc_cb, recv_cb);
+  if (!rc && w->udp.fd6 >= 0)
+    rc = uv_udp_recv_start(&w->udp.handle6, alloc_cb, recv_cb);
+  return rc;
 }
 
-static void poll_cb(uv_timer_t *t) {
-  struct worker *w = t->data;
+static void recv_stop(struct worker *w) {
+  uv_udp_recv_stop(&w->udp.handle);
+  if (w->udp.fd6 >= 0)
+    uv_udp_recv_stop(&w->udp.handle6);
+}
+
+/* Drains up to POLL_MAX_CALLS recvmmsg batches from fd. */
+static void drain(struct worker *w, int fd) {
   struct udp *u = &w->udp;
-  if (w->stopping)
-    return;
   for (int call = 0; call < POLL_MAX_CALLS; call++) {
     for (int i = 0; i < UDP_RECV_SLOTS; i++) {
       u->rx_iov[i].iov_base = u->rx_bufs[i];
@@ -126,7 +149,7 @@ static void poll_cb(uv_timer_t *t) {
       u->rx_msgs[i].msg_hdr.msg_name = &u->rx_addr[i];
       u->rx_msgs[i].msg_hdr.msg_namelen = sizeof(u->rx_addr[i]);
     }
-    int n = recvmmsg(u->fd, u->rx_msgs, UDP_RECV_SLOTS, MSG_DONTWAIT, NULL);
+    int n = recvmmsg(fd, u->rx_msgs, UDP_RECV_SLOTS, MSG_DONTWAIT, NULL);
     if (n <= 0)
       break;
     for (int i = 0; i < n; i++) {
@@ -140,6 +163,15 @@ static void poll_cb(uv_timer_t *t) {
     if (n < UDP_RECV_SLOTS)
       break;
   }
+}
+
+static void poll_cb(uv_timer_t *t) {
+  struct worker *w = t->data;
+  if (w->stopping)
+    return;
+  drain(w, w->udp.fd);
+  if (w->udp.fd6 >= 0 && !w->stopping)
+    drain(w, w->udp.fd6);
 }
 
 void udp__adapt(struct worker *w, uint64_t now) {
@@ -160,7 +192,7 @@ void udp__adapt(struct worker *w, uint64_t now) {
   /* Switch to timer-driven receive above poll_pps, back below half of it. */
   uint64_t on = w->cfg.poll_pps;
   if (!u->polling && on && pps >= on) {
-    uv_udp_recv_stop(&u->handle);
+    recv_stop(w);
     uint64_t ms = w->cfg.poll_ms ? w->cfg.poll_ms : 1;
     uv_timer_start(&u->poll, poll_cb, ms, ms);
     u->polling = true;
@@ -172,6 +204,18 @@ void udp__adapt(struct worker *w, uint64_t now) {
 }
 
 /* ---- set-up and tear-down ---- */
+
+/* A bound socket's descriptor, its buffers enlarged: they absorb bursts of keyframes from many
+ * peers. */
+static int socket_ready(uv_udp_t *h) {
+  uv_os_fd_t fd;
+  uv_fileno((uv_handle_t *)h, &fd);
+  int sz = 4 * 1024 * 1024;
+  uv_send_buffer_size((uv_handle_t *)h, &sz);
+  sz = 4 * 1024 * 1024;
+  uv_recv_buffer_size((uv_handle_t *)h, &sz);
+  return fd;
+}
 
 int udp__bind(struct worker *w, uint16_t port) {
   struct udp *u = &w->udp;
@@ -196,15 +240,29 @@ int udp__bind(struct worker *w, uint16_t port) {
   rc = uv_udp_bind(&u->handle, (const struct sockaddr *)&ss, 0);
   if (rc)
     return rc;
-  uv_os_fd_t fd;
-  uv_fileno((uv_handle_t *)&u->handle, &fd);
-  u->fd = fd;
-  /* Large socket buffers absorb bursts of keyframes from many peers. */
-  int sz = 4 * 1024 * 1024;
-  uv_send_buffer_size((uv_handle_t *)&u->handle, &sz);
-  sz = 4 * 1024 * 1024;
-  uv_recv_buffer_size((uv_handle_t *)&u->handle, &sz);
+  u->fd = socket_ready(&u->handle);
   return recv_start(w);
+}
+
+int udp__bind6(struct worker *w, uint16_t port) {
+  struct udp *u = &w->udp;
+  struct sockaddr_in6 sa;
+  int rc = uv_ip6_addr(w->bind_ip6, port, &sa);
+  if (rc)
+    return rc;
+  rc = uv_udp_init_ex(&w->loop, &u->handle6, AF_INET6 | UV_UDP_RECVMMSG);
+  if (rc)
+    return rc;
+  u->handle6.data = w;
+  w->open_handles++;
+  u->open6 = true;
+  /* IPv6 only: the IPv4 socket already holds this port number for IPv4. */
+  rc = uv_udp_bind(&u->handle6, (const struct sockaddr *)&sa, UV_UDP_IPV6ONLY);
+  if (rc)
+    return rc;
+  u->fd6 = socket_ready(&u->handle6);
+  /* In poll mode the timer drains this socket too; otherwise it is read per wake-up. */
+  return u->polling ? 0 : uv_udp_recv_start(&u->handle6, alloc_cb, recv_cb);
 }
 
 void udp__close(struct worker *w, uv_close_cb cb) {
@@ -212,12 +270,14 @@ void udp__close(struct worker *w, uv_close_cb cb) {
     uv_close((uv_handle_t *)&w->udp.handle, cb);
     uv_close((uv_handle_t *)&w->udp.poll, cb);
   }
+  if (w->udp.open6 && !uv_is_closing((uv_handle_t *)&w->udp.handle6))
+    uv_close((uv_handle_t *)&w->udp.handle6, cb);
 }
 
 void udp__free(struct worker *w) {
   struct udp *u = &w->udp;
   if (u->tx)
-    for (unsigned i = 0; i < w->nworkers; i++)
+    for (unsigned i = 0; i < 2 * w->nworkers; i++)
       free(u->tx[i]);
   free(u->tx);
   free(u->rxbuf);
