@@ -2,8 +2,10 @@
  * beside it when IPv6 is advertised), recvmmsg batches (per wake-up, or from a timer under load)
  * and sendmmsg batches flushed once per loop iteration. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "media/session_int.h"
 #include "media/worker_int.h"
@@ -204,6 +206,79 @@ void udp__adapt(struct worker *w, uint64_t now) {
 }
 
 /* ---- set-up and tear-down ---- */
+
+/* Whether a socket of this type can bind addr (port included); 0 or a negative errno. The
+ * probe is closed again at once. TCP as libuv binds it (SO_REUSEADDR); IPv6 only when asked. */
+static int probe(const struct sockaddr_storage *addr, socklen_t len, int type, bool v6only) {
+  int fd = socket(addr->ss_family, type | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  int one = 1, rc = 0;
+  if (type == SOCK_STREAM)
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (v6only)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  if (bind(fd, (const struct sockaddr *)addr, len))
+    rc = -errno;
+  close(fd);
+  return rc;
+}
+
+static int parse_addr(const char *ip, struct sockaddr_storage *ss, socklen_t *len) {
+  memset(ss, 0, sizeof(*ss));
+  bool v6 = strchr(ip, ':') != NULL;
+  *len = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  return v6 ? uv_ip6_addr(ip, 0, (struct sockaddr_in6 *)ss)
+            : uv_ip4_addr(ip, 0, (struct sockaddr_in *)ss);
+}
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port) {
+  if (ss->ss_family == AF_INET6)
+    ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+  else
+    ((struct sockaddr_in *)ss)->sin_port = htons(port);
+}
+
+/* UDP on an ephemeral port says which number; the others must be free there too (an outgoing
+ * connection of any program may hold that number). */
+int udp__shared_port(const char *ip, const char *ip6, uint16_t *port) {
+  struct sockaddr_storage ss, ss6;
+  socklen_t sl, sl6 = 0;
+  int rc = parse_addr(ip, &ss, &sl);
+  if (!rc && ip6)
+    rc = parse_addr(ip6, &ss6, &sl6);
+  if (rc)
+    return rc;
+  for (int attempt = 0; attempt < 64; attempt++) {
+    int u = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (u < 0)
+      return -errno;
+    struct sockaddr_storage got = ss;
+    socklen_t gl = sl;
+    rc = bind(u, (struct sockaddr *)&ss, sl) || getsockname(u, (struct sockaddr *)&got, &gl)
+             ? -errno : 0;
+    close(u);
+    if (rc)
+      return rc;
+    uint16_t p = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                                                 : ((struct sockaddr_in *)&got)->sin_port);
+    rc = probe(&got, gl, SOCK_STREAM, false);
+    if (!rc && ip6) {
+      set_port(&ss6, p);
+      rc = probe(&ss6, sl6, SOCK_DGRAM, true);
+      if (!rc)
+        rc = probe(&ss6, sl6, SOCK_STREAM, true);
+    }
+    if (!rc) {
+      *port = p;
+      return 0;
+    }
+    if (rc != -EADDRINUSE)
+      return rc;
+  }
+  return -EADDRINUSE;
+}
+
 
 /* A bound socket's descriptor, its buffers enlarged: they absorb bursts of keyframes from many
  * peers. */

@@ -43,6 +43,10 @@ struct udp {
   unsigned ntx;                      /* datagrams waiting in all batches */
 };
 
+/* A port number free for UDP and TCP on ip, and (ip6 not NULL) for IPv6-only UDP and TCP on
+ * ip6, for a worker to bind. Probed with plain sockets, closed again before libuv binds them
+ * (another program may take it in between: the bind then fails). 0 or a negative errno. */
+int udp__shared_port(const char *ip, const char *ip6, uint16_t *port);
 /* Binds `port` (0 = any) on w->bind_ip, starts receiving. Adds its two handles to
  * w->open_handles (closed by udp__close, also after a failure). 0 or a negative errno. */
 int udp__bind(struct worker *w, uint16_t port);
