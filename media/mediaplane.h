@@ -15,7 +15,13 @@ struct dtls_cert;
 struct mediaplane_config {
   const char *bind_ip;          /* "0.0.0.0" */
   uint16_t port;                /* first UDP port; worker i binds port + i (0 = ephemeral) */
-  const char *public_ip;        /* advertised in candidates */
+  const char *public_ip;        /* advertised in candidates: one IP literal or several,
+                                   comma-separated (addrlist.h), the preferred first; "127.0.0.1" */
+  const char *bind_ip6;         /* "::". When public_ip lists an IPv6 address and bind_ip is
+                                   IPv4, each worker also binds an IPv6-only UDP socket (and TCP
+                                   listener) here, on the same port number. With an IPv6
+                                   bind_ip the one socket serves whatever it can (:: is dual-stack
+                                   on Linux unless net.ipv6.bindv6only is set). */
   unsigned workers;             /* media threads, >= 1 */
   uint32_t silence_ms;          /* media silent this long -> on_media(false); 3000 */
   uint32_t connect_timeout_ms;  /* ICE + DTLS must complete within; 20000 */

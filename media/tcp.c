@@ -281,24 +281,32 @@ static void on_connection(uv_stream_t *server, int status) {
   uv_read_start((uv_stream_t *)&c->h, alloc_cb, read_cb);
 }
 
-int tcp__listen(struct worker *w, uint16_t port) {
+static int listen_on(struct worker *w, uv_tcp_t *h, bool *listening, const char *ip,
+                     uint16_t port, unsigned flags) {
   struct sockaddr_storage ss;
-  int rc = strchr(w->bind_ip, ':') ? uv_ip6_addr(w->bind_ip, port, (struct sockaddr_in6 *)&ss)
-                                   : uv_ip4_addr(w->bind_ip, port, (struct sockaddr_in *)&ss);
+  int rc = strchr(ip, ':') ? uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&ss)
+                           : uv_ip4_addr(ip, port, (struct sockaddr_in *)&ss);
   if (rc)
     return rc;
+  rc = uv_tcp_init(&w->loop, h);
+  if (rc)
+    return rc;
+  h->data = w;
+  *listening = true;
+  w->open_handles++;
+  rc = uv_tcp_bind(h, (const struct sockaddr *)&ss, flags);
+  if (!rc)
+    rc = uv_listen((uv_stream_t *)h, 512, on_connection);
+  return rc;
+}
+
+int tcp__listen(struct worker *w, uint16_t port) {
   w->tcp.rbuf = malloc(TCP_READ_BUF);
   if (!w->tcp.rbuf)
     return -ENOMEM;
-  rc = uv_tcp_init(&w->loop, &w->tcp.listener);
-  if (rc)
-    return rc;
-  w->tcp.listener.data = w;
-  w->tcp.listening = true;
-  w->open_handles++;
-  rc = uv_tcp_bind(&w->tcp.listener, (const struct sockaddr *)&ss, 0);
-  if (!rc)
-    rc = uv_listen((uv_stream_t *)&w->tcp.listener, 512, on_connection);
+  int rc = listen_on(w, &w->tcp.listener, &w->tcp.listening, w->bind_ip, port, 0);
+  if (!rc && w->bind_ip6[0])
+    rc = listen_on(w, &w->tcp.listener6, &w->tcp.listening6, w->bind_ip6, port, UV_TCP_IPV6ONLY);
   return rc;
 }
 
@@ -315,6 +323,8 @@ void tcp__close(struct worker *w, uv_close_cb cb) {
     conn_close(c);
   if (w->tcp.listening && !uv_is_closing((uv_handle_t *)&w->tcp.listener))
     uv_close((uv_handle_t *)&w->tcp.listener, cb);
+  if (w->tcp.listening6 && !uv_is_closing((uv_handle_t *)&w->tcp.listener6))
+    uv_close((uv_handle_t *)&w->tcp.listener6, cb);
 }
 
 void tcp__free(struct worker *w) {

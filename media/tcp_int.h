@@ -12,14 +12,17 @@ struct tcp_conn;
 struct tcp {
   uv_tcp_t listener;
   bool listening;
+  uv_tcp_t listener6;          /* IPv6-only, on w->bind_ip6, when the worker has one */
+  bool listening6;
   struct tcp_conn *conns;      /* every open connection */
   size_t n_conns;
   uint8_t *rbuf;               /* one read buffer: reads are handled as they come */
   struct tcp_conn *dirty;      /* connections with frames gathered this loop turn */
 };
 
-/* Listens on the worker's address, port `port` (the worker's UDP port number). Adds the
- * listener to w->open_handles. 0 or a negative errno. */
+/* Listens on the worker's address, port `port` (the worker's UDP port number), and on
+ * w->bind_ip6 too when set (IPv6 only). Adds the listeners to w->open_handles. 0 or a negative
+ * errno. */
 int tcp__listen(struct worker *w, uint16_t port);
 void tcp__tick(struct worker *w, uint64_t now);   /* closes connections no check bound */
 /* Writes the frames each connection gathered this loop turn, in one write per connection
