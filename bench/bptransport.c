@@ -479,7 +479,7 @@ int bptransport_answer(struct bptransport *t, const char *sdp, size_t len) {
   struct brun *r = t->p->run;
   const char *err = NULL;
   bool tcp = t->tcp_state != BPT_NONE;
-  if (offer_parse_answer(sdp, len, tcp, &t->ans, &err) != 0) {
+  if (offer_parse_answer(sdp, len, tcp, r->http_addr.ss_family, &t->ans, &err) != 0) {
     brun_error(r, BE_BAD_ANSWER, t->p->index, "%s", err);
     return -EBADMSG;
   }

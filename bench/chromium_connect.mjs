@@ -3,10 +3,15 @@
 // face, and where the time goes. A benchmark (prints figures, asserts nothing).
 //
 //   node bench/chromium_connect.mjs [--pages 4] [--nexts 30] [--starts 10] [--json FILE]
+//                                   [--browser-per-page]
 //
 // Starts a server (build/tandem or $TANDEM_BIN; JSON logs at debug level), opens --pages
 // headless Chromium pages (Debian's /usr/bin/chromium or $CHROMIUM) on its page, each with a
-// solid-colour fake camera, presses Start on each, then plays rounds. In each round one pair
+// solid-colour camera, presses Start on each, then plays rounds. By default the pages are
+// contexts of one Chromium (one browser, GPU, network and audio process for all), each camera a
+// canvas of its colour with a tone for a microphone (getUserMedia answered by the page itself);
+// --browser-per-page runs a Chromium per page with Chromium's fake camera reading a file, as the
+// browser tests do, which costs this machine several times the CPU. In each round one pair
 // splits first (one of them presses Next: the two are each other's last partner, so the server
 // keeps them waiting: --match-recent-k=1), then one person of another pair acts, and the four
 // re-pair crosswise at once:
@@ -35,7 +40,7 @@ import { startServer, waitFor } from '../tests/lib/server.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 // playwright-core lives with the tests (tests/node_modules; tools/tandem test installs it).
 const { chromium } = createRequire(path.join(here, '..', 'tests', 'package.json'))('playwright-core');
-const opts = { pages: 4, nexts: 30, starts: 10, json: null, settle: 400 };
+const opts = { pages: 4, nexts: 30, starts: 10, json: null, settle: 400, browserPerPage: false };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   const v = () => process.argv[++i];
@@ -44,6 +49,7 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--starts') opts.starts = Number(v());
   else if (a === '--json') opts.json = v();
   else if (a === '--settle') opts.settle = Number(v());
+  else if (a === '--browser-per-page') opts.browserPerPage = true;
   else if (a === '-h' || a === '--help') {
     console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 30).join('\n'));
     process.exit(0);
@@ -122,6 +128,35 @@ function instrument(palette) {
   });
 }
 
+// In the page (one-browser mode): a camera and microphone of its own, a canvas of one colour
+// redrawn at 30 fps and a 440 Hz tone, in place of the devices.
+function fakeDevices(rgb) {
+  let stream = null;
+  const make = () => {
+    const c = document.createElement('canvas');
+    c.width = 160; c.height = 120;
+    const g = c.getContext('2d');
+    const draw = () => { g.fillStyle = `rgb(${rgb.join(',')})`; g.fillRect(0, 0, 160, 120); };
+    draw();
+    setInterval(draw, 33);
+    const ac = new AudioContext();
+    const osc = ac.createOscillator();
+    const gain = ac.createGain();
+    gain.gain.value = 0.1;
+    const dst = ac.createMediaStreamDestination();
+    osc.connect(gain).connect(dst);
+    osc.start();
+    return new MediaStream([...c.captureStream(30).getVideoTracks(), ...dst.stream.getAudioTracks()]);
+  };
+  navigator.mediaDevices.getUserMedia = async (want) => {
+    if (!stream) stream = make();
+    const tracks = [];
+    if (want && want.video) tracks.push(...stream.getVideoTracks().map((t) => t.clone()));
+    if (want && want.audio) tracks.push(...stream.getAudioTracks().map((t) => t.clone()));
+    return new MediaStream(tracks);
+  };
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs, p) => {
   const s = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
@@ -134,8 +169,10 @@ async function main() {
   const server = await startServer(['--log-format=json', '--match-next-limit=0', '--match-recent-k=1',
     '--match-rematch-lonely-ms=30000', '--max-visitors-per-ip=0', '--offers-per-min-per-ip=0']);
   const pages = [];
+  let shared = null; // the one Chromium of all pages (unless --browser-per-page)
   const cleanup = async () => {
     for (const p of pages) await p.browser.close().catch(() => {});
+    if (shared) await shared.close().catch(() => {});
     await server.stop().catch((e) => console.error(String(e)));
     fs.rmSync(dir, { recursive: true, force: true });
   };
@@ -147,19 +184,31 @@ async function main() {
     }).filter(Boolean);
 
     // One page at a time, so page i is the i-th visit (peer ids in the log).
+    const chromeArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required',
+      '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
+      '--disable-backgrounding-occluded-windows'];
+    shared = opts.browserPerPage ? null : await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: chromeArgs,
+    });
     for (let i = 0; i < opts.pages; i++) {
-      const y4m = makeY4m(dir, `p${i}`, PALETTE[i]);
-      const userDir = fs.mkdtempSync(path.join(dir, `chrome-${i}-`));
-      const browser = await chromium.launchPersistentContext(userDir, {
-        executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-          '--disable-background-networking', '--disable-component-update', '--disable-sync',
-          '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream=fps=30',
-          `--use-file-for-fake-video-capture=${y4m}`, '--autoplay-policy=no-user-gesture-required'],
-      });
+      let browser;
+      if (shared) {
+        browser = await shared.newContext();
+      } else {
+        const y4m = makeY4m(dir, `p${i}`, PALETTE[i]);
+        const userDir = fs.mkdtempSync(path.join(dir, `chrome-${i}-`));
+        browser = await chromium.launchPersistentContext(userDir, {
+          executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
+          args: [...chromeArgs, '--use-fake-device-for-media-stream=fps=30',
+            `--use-file-for-fake-video-capture=${y4m}`],
+        });
+      }
       const page = browser.pages()[0] || await browser.newPage();
       await page.addInitScript(instrument, PALETTE);
       await page.addInitScript(acceptTerms);
+      if (shared) await page.addInitScript(fakeDevices, PALETTE[i]);
       const nVisits = events().filter((e) => e.event === 'visit_start').length;
       await page.goto(server.url);
       await waitFor(`page ${i} ready`, async () => ({ ok: await page.evaluate(() => window.tandem && window.tandem.state === 'ready') }), 60000);

@@ -154,8 +154,8 @@ static void copy_value(char *dst, size_t cap, const char *v, size_t n) {
 
 /* "foundation comp transport priority ip port typ host [tcptype passive] ..." -> the address
  * of a UDP host candidate into a->cand, or of a passive TCP one into a->tcp_cand (the first of
- * each). Anything else is skipped. */
-static int parse_candidate(const char *v, size_t n, struct answer_info *a) {
+ * each, unless a later one is of `family` and that one is not). Anything else is skipped. */
+static int parse_candidate(const char *v, size_t n, int family, struct answer_info *a) {
   char buf[256], *tok[10], *save = NULL;
   copy_value(buf, sizeof(buf), v, n);
   int k = 0;
@@ -166,7 +166,9 @@ static int parse_candidate(const char *v, size_t n, struct answer_info *a) {
   bool udp = strcasecmp(tok[2], "udp") == 0;
   bool tcp = strcasecmp(tok[2], "tcp") == 0 && k >= 10 && strcmp(tok[8], "tcptype") == 0 &&
              strcmp(tok[9], "passive") == 0;
-  if ((!udp || a->cand_len) && (!tcp || a->tcp_cand_len))
+  bool keep_udp = a->cand_len && a->cand.ss_family == family;
+  bool keep_tcp = a->tcp_cand_len && a->tcp_cand.ss_family == family;
+  if ((!udp || keep_udp) && (!tcp || keep_tcp))
     return -EBADMSG;
   char *end;
   long port = strtol(tok[5], &end, 10);
@@ -188,6 +190,8 @@ static int parse_candidate(const char *v, size_t n, struct answer_info *a) {
   } else {
     return -EBADMSG;
   }
+  if (ss.ss_family != family && (udp ? a->cand_len : a->tcp_cand_len))
+    return 0; /* the first of another family stays until one of ours comes */
   if (udp) {
     a->cand = ss;
     a->cand_len = len;
@@ -198,7 +202,7 @@ static int parse_candidate(const char *v, size_t n, struct answer_info *a) {
   return 0;
 }
 
-int offer_parse_answer(const char *sdp, size_t len, bool tcp, struct answer_info *a,
+int offer_parse_answer(const char *sdp, size_t len, bool tcp, int family, struct answer_info *a,
                        const char **err) {
   memset(a, 0, sizeof(*a));
   a->pt[0] = a->pt[1] = -1;
@@ -229,7 +233,7 @@ int offer_parse_answer(const char *sdp, size_t len, bool tcp, struct answer_info
     } else if (starts(s, ln, "a=setup:")) {
       passive = ln == 15 && starts(s, ln, "a=setup:passive");
     } else if (starts(s, ln, "a=candidate:")) {
-      parse_candidate(s + 12, ln - 12, a);
+      parse_candidate(s + 12, ln - 12, family, a);
     } else if (starts(s, ln, "a=ssrc:") && kind >= 0 && !a->ssrc[kind]) {
       a->ssrc[kind] = (uint32_t)strtoul(s + 7, NULL, 10);
     }

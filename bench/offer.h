@@ -51,8 +51,9 @@ struct answer_info {
 /* Reads an answer (no NUL needed; \r\n or \n). 0, or -EBADMSG with *err set
  * to a static description (missing ICE credentials, fingerprint, candidate of
  * the wanted transport -- a UDP one, or with `tcp` a passive TCP one --, a
- * section, or not a=setup:passive). Pure. */
-int offer_parse_answer(const char *sdp, size_t len, bool tcp, struct answer_info *a,
+ * section, or not a=setup:passive). Of several candidates of a transport the first of
+ * `family` (AF_INET or AF_INET6: the bench's own socket's) is taken, else the first. Pure. */
+int offer_parse_answer(const char *sdp, size_t len, bool tcp, int family, struct answer_info *a,
                        const char **err);
 
 #endif

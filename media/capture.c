@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "media/keyframe.h"
+#include "moderation/recorder.h"
 #include "media/router_int.h"
 #include "media/rtp.h"
 
@@ -24,7 +25,26 @@ static size_t n_waiting(const struct worker *w) {
   return n;
 }
 
-void capture__request(struct worker *w, uint64_t req, uint64_t sid, uint32_t timeout_ms) {
+/* recorder_walk_keyframe's callback: one recorded video packet into the reassembly. */
+static int feed_recorded(void *arg, const uint8_t *rtp, size_t len) {
+  struct rtp_view v;
+  if (rtp_parse(rtp, len, &v) != 0)
+    return 0;
+  int rc = keyframe_asm_feed(arg, v.seq, v.ts, v.marker, rtp + v.payload_off, v.payload_len);
+  return rc == 1 ? 1 : 0;
+}
+
+/* The recorder's newest keyframe when it is recent enough, reassembled into a (cap bytes, the
+ * caller's); 1 with a whole frame, 0 when it cannot be had (none, too old, a packet missing). */
+static int recorded_keyframe(struct session *s, uint64_t now, uint32_t max_age_ms,
+                             struct keyframe_asm *a) {
+  if (!s->rec || !max_age_ms || recorder_keyframe_age_ms(s->rec, now) > max_age_ms)
+    return 0;
+  return recorder_walk_keyframe(s->rec, feed_recorded, a) == 1;
+}
+
+void capture__request(struct worker *w, uint64_t req, uint64_t sid, uint32_t timeout_ms,
+                      uint32_t max_age_ms) {
   struct session *s = worker__session(w, sid);
   if (!s) {
     worker__event(w, WEV_REPLY, req, -ENOENT, NULL, 0);
@@ -43,10 +63,18 @@ void capture__request(struct worker *w, uint64_t req, uint64_t sid, uint32_t tim
     return;
   }
   uint64_t now = worker__now(w);
+  keyframe_asm_init(&k->a, buf, CAPTURE_MAX_BYTES);
+  if (recorded_keyframe(s, now, max_age_ms, &k->a)) {
+    /* No PLI, no wait: the browser sent this one for the recording a moment ago. */
+    w->st.keyframes_recorded++;
+    worker__event(w, WEV_REPLY, req, 0, k->a.buf, k->a.len);
+    free(k);
+    return;
+  }
+  keyframe_asm_init(&k->a, buf, CAPTURE_MAX_BYTES);
   k->req = req;
   k->sid = sid;
   k->deadline = now + (timeout_ms ? timeout_ms : 2000);
-  keyframe_asm_init(&k->a, buf, CAPTURE_MAX_BYTES);
   k->next = w->kf_waits;
   w->kf_waits = k;
   s->captures++;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "media/addrlist.h"
 #include "media/hmap.h"
 #include "media/sdp.h"
 #include "media/session_int.h"
@@ -41,7 +42,8 @@ struct preq {
 struct mediaplane {
   uv_loop_t *control;
   struct mediaplane_config cfg;
-  char public_ip[64];
+  struct addrlist public_ips;   /* what answers advertise, parsed from cfg.public_ip */
+  const char *more_ips[SDP_MAX_MORE_IPS]; /* public_ips' texts after the first */
   struct mediaplane_events ev;
   char fingerprint[200];
   unsigned n;
@@ -66,6 +68,7 @@ void mediaplane_config_default(struct mediaplane_config *c) {
   c->bind_ip = "0.0.0.0";
   c->port = 40000;
   c->public_ip = "127.0.0.1";
+  c->bind_ip6 = "::";
   c->workers = 1;
   c->silence_ms = 3000;
   c->connect_timeout_ms = 20000;
@@ -82,8 +85,8 @@ struct xring *mediaplane__ring(struct mediaplane *mp, unsigned from, unsigned to
 
 struct worker *mediaplane__worker(struct mediaplane *mp, unsigned i) { return mp->workers[i]; }
 
-int mediaplane__fd(struct mediaplane *mp, unsigned i) {
-  return i < mp->n && mp->workers[i] ? udp__fd(mp->workers[i]) : -1;
+int mediaplane__fd(struct mediaplane *mp, unsigned i, int family) {
+  return i < mp->n && mp->workers[i] ? udp__fd_for(mp->workers[i], family) : -1;
 }
 
 static unsigned sid_worker(uint64_t sid) { return (unsigned)(sid & ((1u << SID_WORKER_BITS) - 1)); }
@@ -241,8 +244,11 @@ static int start(struct mediaplane *mp, const struct dtls_cert *cert, bool bind)
 int mediaplane__new(uv_loop_t *loop, const struct mediaplane_config *cfg,
                     const struct mediaplane_events *ev, const struct dtls_cert *cert, bool bind,
                     struct mediaplane **out) {
+  struct addrlist ips;
   if (cfg->workers < 1 || cfg->workers > MEDIAPLANE_MAX_WORKERS ||
-      (cfg->record_max_bytes && cfg->record_max_bytes < 2 * RECORDER_CHUNK))
+      (cfg->record_max_bytes && cfg->record_max_bytes < 2 * RECORDER_CHUNK) ||
+      addrlist_parse(cfg->public_ip ? cfg->public_ip : "127.0.0.1", &ips, NULL, NULL) ||
+      ips.n == 0)
     return -EINVAL;
   struct mediaplane *mp = calloc(1, sizeof(*mp));
   if (!mp)
@@ -251,8 +257,15 @@ int mediaplane__new(uv_loop_t *loop, const struct mediaplane_config *cfg,
   mp->cfg = *cfg;
   if (!mp->cfg.ring_bytes)
     mp->cfg.ring_bytes = 4 * 1024 * 1024;
-  snprintf(mp->public_ip, sizeof(mp->public_ip), "%s", cfg->public_ip ? cfg->public_ip : "127.0.0.1");
-  mp->cfg.public_ip = mp->public_ip;
+  mp->public_ips = ips;
+  for (unsigned i = 1; i < ips.n; i++)
+    mp->more_ips[i - 1] = mp->public_ips.a[i].text;
+  mp->cfg.public_ip = mp->public_ips.a[0].text;
+  /* IPv6 sockets of their own only beside an IPv4 bind_ip (mediaplane.h). */
+  const char *bip = cfg->bind_ip ? cfg->bind_ip : "0.0.0.0";
+  mp->cfg.bind_ip6 = addrlist_has(&ips, AF_INET6) && !strchr(bip, ':')
+                         ? (cfg->bind_ip6 && cfg->bind_ip6[0] ? cfg->bind_ip6 : "::")
+                         : NULL;
   if (ev)
     mp->ev = *ev;
   if (cert)
@@ -340,7 +353,9 @@ int mediaplane_new_session(struct mediaplane *mp, const struct sdp_offer *o, cha
       .ice_ufrag = p->ufrag,
       .ice_pwd = p->pwd,
       .fingerprint = mp->fingerprint,
-      .ip = mp->public_ip,
+      .ip = mp->public_ips.a[0].text,
+      .more_ips = mp->more_ips,
+      .n_more_ips = mp->public_ips.n - 1,
       .udp_port = (mp->cfg.transports & MEDIAPLANE_UDP) ? udp__port(mp->workers[wi]) : 0,
       .tcp_port = (mp->cfg.transports & MEDIAPLANE_TCP) ? udp__port(mp->workers[wi]) : 0,
       .https_port = mp->https_port,

@@ -15,7 +15,13 @@ struct dtls_cert;
 struct mediaplane_config {
   const char *bind_ip;          /* "0.0.0.0" */
   uint16_t port;                /* first UDP port; worker i binds port + i (0 = ephemeral) */
-  const char *public_ip;        /* advertised in candidates */
+  const char *public_ip;        /* advertised in candidates: one IP literal or several,
+                                   comma-separated (addrlist.h), the preferred first; "127.0.0.1" */
+  const char *bind_ip6;         /* "::". When public_ip lists an IPv6 address and bind_ip is
+                                   IPv4, each worker also binds an IPv6-only UDP socket (and TCP
+                                   listener) here, on the same port number. With an IPv6
+                                   bind_ip the one socket serves whatever it can (:: is dual-stack
+                                   on Linux unless net.ipv6.bindv6only is set). */
   unsigned workers;             /* media threads, >= 1 */
   uint32_t silence_ms;          /* media silent this long -> on_media(false); 3000 */
   uint32_t connect_timeout_ms;  /* ICE + DTLS must complete within; 20000 */
@@ -57,6 +63,7 @@ struct mediaplane_stats {
   uint64_t rtp_forwarded, rtp_dropped;
   uint64_t rtp_retransmitted;   /* of rtp_forwarded, retransmissions a receiver asked for */
   uint64_t keyframe_requests;
+  uint64_t keyframes_recorded;  /* snapshot keyframes taken from the recording (no PLI) */
   uint64_t xworker_packets;     /* records for another worker */
   uint64_t xworker_queued;      /* of those, queued because the ring was full */
   uint64_t xworker_dropped;     /* feedback dropped (a long outbox, or out of memory) */
@@ -105,8 +112,10 @@ int mediaplane_adopt_tcp(struct mediaplane *mp, const char *ufrag, size_t ufrag_
  * session is unknown or memory runs out (the callback is never called then). */
 typedef void (*mediaplane_reply_fn)(void *arg, int status, void *payload, size_t len);
 enum {
-  /* Asks the browser for a keyframe (PLI) and answers with the first whole one: the VP8 frame,
-   * as libvpx decodes it. timeout_ms 0 = 2000. */
+  /* A keyframe of the session: the VP8 frame, as libvpx decodes it. The payload may carry a
+   * uint32_t max_age_ms: a keyframe the session's recording holds that is at most that old is
+   * answered at once; otherwise (or without it) the browser is asked (PLI) and the first whole
+   * keyframe answers. timeout_ms 0 = 2000. */
   MEDIAPLANE_REQ_KEYFRAME = 1,
   /* The session's recent RTP (record_ms of it), answered at once without waiting: the buffer
    * of moderation/recorder.h's recorder_export() (read it with recorder_rec_next(), or make a
@@ -116,7 +125,7 @@ enum {
   MEDIAPLANE_REQ_CLIP = 2,
 };
 /* payload (len bytes, may be NULL) is copied for the worker: what the request type says it
- * carries (MEDIAPLANE_REQ_KEYFRAME carries nothing). */
+ * carries. */
 uint64_t mediaplane_request(struct mediaplane *mp, uint64_t sid, int type, uint32_t timeout_ms,
                             const void *payload, size_t len, mediaplane_reply_fn cb, void *arg);
 void mediaplane_cancel(struct mediaplane *mp, uint64_t req);

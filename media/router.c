@@ -14,6 +14,12 @@
 #define KEYFRAME_RETRY_MS 300   /* repeat the request while a receiver waits for a keyframe */
 #define KEYFRAME_MIN_GAP_MS 100 /* never ask one source more often than this */
 #define FIR_AFTER 3             /* PLIs before falling back to FIR */
+/* libwebrtc's encoder (Chromium, Firefox, Safari) acts on one keyframe request per 300 ms and
+ * silently drops the others (EncoderRtcpFeedback's minimum keyframe send interval). A request
+ * that falls inside that window, as a new partner's often does right after another one's, is
+ * sent again as soon as the window is over, plus a margin for the two requests' transit. */
+#define BROWSER_KF_GAP_MS 300
+#define BROWSER_KF_MARGIN_MS 25
 #define RTCP_BUF (1500 + SRTPCTX_TRAILER)
 #define MAX_NACK 128
 #define RTX_SLOTS 64            /* retransmissions a source may owe at once */
@@ -29,12 +35,23 @@ void router__keyframe(struct session *src, uint64_t now, bool fir) {
     return;
   if (src->last_kf_req_ms && now - src->last_kf_req_ms < KEYFRAME_MIN_GAP_MS)
     return;
+  bool heard = !src->kf_heard_ms || now - src->kf_heard_ms >= BROWSER_KF_GAP_MS;
+  if (!heard) {
+    /* Sent anyway (an encoder that does not drop it answers at once); owed until heard. */
+    src->kf_owed = true;
+    src->kf_owed_fir |= fir;
+  }
   uint8_t buf[RTCP_BUF];
   int n = fir ? rtcp_write_fir(buf, 1500, src->out_ssrc[KIND_VIDEO], media, src->fir_seq++)
               : rtcp_write_pli(buf, 1500, src->out_ssrc[KIND_VIDEO], media);
   if (n <= 0)
     return;
   src->last_kf_req_ms = now;
+  if (heard) {
+    src->kf_heard_ms = now;
+    src->kf_owed = false;
+    src->kf_owed_fir = false;
+  }
   src->w->st.keyframe_requests++;
   session__send_rtcp(src, buf, (size_t)n);
 }
@@ -160,8 +177,10 @@ void router__on_rtp(struct session *s, uint8_t *buf, size_t len, uint64_t now) {
   in->last_ms = now;
   /* The VP8 descriptor is parsed once, for the recording's keyframe flag and the rewrite. */
   struct vp8_desc d;
-  bool vp8_ok = kind == KIND_VIDEO && (s->rec || s->sink_out) &&
+  bool vp8_ok = kind == KIND_VIDEO && (s->rec || s->sink_out || s->kf_owed) &&
                 vp8_parse(buf + v.payload_off, v.payload_len, &d) == 0;
+  if (vp8_ok && d.keyframe)
+    s->kf_owed = false; /* whoever wanted one has it */
   if (s->rec)
     record__rtp(s, buf, len, kind == KIND_VIDEO, vp8_ok && d.keyframe, now);
   if (kind == KIND_VIDEO && s->captures)
@@ -424,6 +443,10 @@ void router__on_xmsg(struct worker *w, const struct xmsg *m, const uint8_t *extr
 
 /* As a source: keep asking for a keyframe while the receiver it feeds waits for one. */
 void router__tick(struct session *s, uint64_t now) {
+  if (s->kf_owed && now - s->kf_heard_ms >= BROWSER_KF_GAP_MS + BROWSER_KF_MARGIN_MS) {
+    s->last_kf_req_ms = 0; /* past the router's own minimum gap: this one is due */
+    router__keyframe(s, now, s->kf_owed_fir);
+  }
   struct outbound *o = s->sink_out;
   if (!o)
     return;

@@ -68,12 +68,19 @@ struct sdp_offer {
  * left exactly as it was. sdp is only read during the call. */
 int sdp_parse_offer(const char *sdp, size_t len, struct sdp_offer *o, const char **err);
 
+/* Addresses beyond the first that an answer may advertise (public_ip holds at most 4). */
+#define SDP_MAX_MORE_IPS 3
+
 /* What the server puts in its answer. All strings are borrowed for the call. */
 struct sdp_answer_params {
   const char *ice_ufrag, *ice_pwd;     /* ice-chars, 4..256 / 22..256 */
   const char *fingerprint;    /* "sha-256" value "AB:CD:...", upper-case hex
                                  (a leading "sha-256 " is tolerated) */
-  const char *ip;             /* the host candidate's IPv4/IPv6 literal */
+  const char *ip;             /* the host candidates' IPv4/IPv6 literal: the preferred one */
+  const char *const *more_ips; /* n_more_ips further literals (public_ip lists several), each
+                                 with its own candidates, in decreasing preference; may be NULL
+                                 when n_more_ips is 0 */
+  size_t n_more_ips;          /* 0..SDP_MAX_MORE_IPS */
   uint16_t udp_port;          /* 0 = no UDP candidate */
   uint16_t tcp_port;          /* 0 = no TCP candidate; else also a passive TCP candidate (tcptype passive) */
   uint16_t https_port;        /* 0 = none; else a passive TCP candidate on the HTTPS port too, below
@@ -92,7 +99,9 @@ struct sdp_answer_params {
  * offer has no used audio/video section or a parameter is missing or
  * invalid. The answer has a=ice-lite, a=group:BUNDLE of the used mids, and
  * per used section: port 9, the offer's codec PT only, a=setup:passive, the
- * ICE credentials, fingerprint, host candidates and a=end-of-candidates, the
+ * ICE credentials, fingerprint, host candidates (for each address, in the order given, a UDP
+ * candidate if udp_port and a passive TCP one if tcp_port: every UDP candidate above every TCP
+ * one, and the first address above the next) and a=end-of-candidates, the
  * sdes:mid extmap if offered, the complement of the offer's direction and,
  * when the server sends, a=msid and a=ssrc cname/msid. Unused sections are
  * answered with port 0 and their a=mid. A typical answer is about 1.5 KiB;

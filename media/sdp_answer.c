@@ -36,10 +36,37 @@ static bool ip_literal(const char *s) {
   return true;
 }
 
+static bool more_ips_ok(const struct sdp_answer_params *p) {
+  if (p->n_more_ips > SDP_MAX_MORE_IPS || (p->n_more_ips && !p->more_ips))
+    return false;
+  for (size_t i = 0; i < p->n_more_ips; i++)
+    if (!ip_literal(p->more_ips[i]))
+      return false;
+  return true;
+}
+
 static const char *media_name(const struct sdp_media *m) {
   if (m->media[0])
     return m->media;
   return m->kind == SDP_AUDIO ? "audio" : m->kind == SDP_VIDEO ? "video" : "";
+}
+
+/* ICE-lite host candidates (RFC 8445 5.1.2.1): type preference 126 for UDP, 90 for TCP, so
+ * every TCP candidate ranks below every UDP one; local preference 65535 for the first address,
+ * one less for each next (the operator's order in public_ip). The HTTPS port's TCP candidates
+ * (https_port) come last: local preference 8191 down, below every media port's. Foundations: 1,
+ * 2 (and 3) for the first address (as with one address), 11, 12 (13)... for the next ones. */
+static void host_candidates(struct out *b, const struct sdp_answer_params *p) {
+  for (int kind = 0; kind < 3; kind++) {
+    uint16_t port = kind == 2 ? p->https_port : kind ? p->tcp_port : p->udp_port;
+    uint32_t local = kind == 2 ? 8191 : 65535;
+    for (size_t i = 0; port && i <= p->n_more_ips; i++) {
+      const char *ip = i ? p->more_ips[i - 1] : p->ip;
+      uint32_t prio = (kind ? 90u : 126u) << 24 | (uint32_t)(local - i) << 8 | 255u;
+      put(b, "a=candidate:%u 1 %s %" PRIu32 " %s %u typ host%s\r\n", (unsigned)(i * 10 + 1 + kind),
+          kind ? "tcp" : "udp", prio, ip, (unsigned)port, kind ? " tcptype passive" : "");
+    }
+  }
 }
 
 static void used_section(struct out *b, const struct sdp_media *m, const struct sdp_answer_params *p,
@@ -75,17 +102,7 @@ static void used_section(struct out *b, const struct sdp_media *m, const struct 
     put(b, "a=ssrc:%" PRIu32 " cname:%s\r\n", ssrc, p->cname);
     put(b, "a=ssrc:%" PRIu32 " msid:%s %s\r\n", ssrc, p->stream_id, track);
   }
-  /* ICE-lite host candidates: type preference 126 for UDP, 90 for TCP; the HTTPS port's TCP
-   * candidate has a lower local preference (8191) than the media port's (65535), so it is the
-   * last resort. */
-  if (p->udp_port)
-    put(b, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n", p->ip, (unsigned)p->udp_port);
-  if (p->tcp_port)
-    put(b, "a=candidate:2 1 tcp 1526726655 %s %u typ host tcptype passive\r\n", p->ip,
-        (unsigned)p->tcp_port);
-  if (p->https_port)
-    put(b, "a=candidate:3 1 tcp 1512046591 %s %u typ host tcptype passive\r\n", p->ip,
-        (unsigned)p->https_port);
+  host_candidates(b, p);
   put(b, "a=end-of-candidates\r\n");
 }
 
@@ -112,7 +129,7 @@ int sdp_write_answer(const struct sdp_offer *o, const struct sdp_answer_params *
   if (!o || !p || !valid_offer(o) || !p->ice_ufrag || !p->ice_pwd ||
       !sdp__ice_chars(p->ice_ufrag, strnlen(p->ice_ufrag, 257), 4, 256) ||
       !sdp__ice_chars(p->ice_pwd, strnlen(p->ice_pwd, 257), 22, 256) ||
-      !ip_literal(p->ip) || !sdp__cword(p->cname, 255, false) ||
+      !ip_literal(p->ip) || !more_ips_ok(p) || !sdp__cword(p->cname, 255, false) ||
       !sdp__cword(p->stream_id, 64, true) || !p->fingerprint)
     return -EINVAL;
   const char *text = p->fingerprint + (strncmp(p->fingerprint, "sha-256 ", 8) ? 0 : 8);

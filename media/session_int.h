@@ -69,6 +69,9 @@ struct session {
                                   outbound) */
   uint8_t fir_seq;
   uint64_t last_kf_req_ms;     /* as a source: last PLI/FIR sent to it */
+  uint64_t kf_heard_ms;        /* the last request its encoder will have acted on (router.c) */
+  bool kf_owed;                /* a request it ignored: to send again once it will act on it */
+  bool kf_owed_fir;
   struct srtp_keys keys;       /* for the outbound's own RTP context */
   unsigned captures;           /* keyframe requests waiting for this session's video */
   /* Evidence recording (record.c), from READY on when the worker records, else NULL: */

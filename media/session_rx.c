@@ -142,7 +142,7 @@ static void on_stun(struct worker *w, const uint8_t *buf, size_t len, const stru
   if (s->path.kind == TX_NONE)
     set_send_addr(s, from);
   size_t cap;
-  uint8_t *slot = udp__slot(w, w->index, &cap);
+  uint8_t *slot = udp__slot(w, w->index, from->sa_family, &cap);
   if (!slot)
     return;
   memcpy(slot, reply, rlen);

@@ -2,7 +2,9 @@
  * worker's port number; each connection carries RFC 4571 frames, opens with an ICE check that
  * binds it to its session, and then is that session's stream transport. Writes never block the
  * worker: a connection's unsent bytes are bounded, and what does not fit is dropped as loss on
- * UDP would be (counted in tcp_dropped). */
+ * UDP would be (counted in tcp_dropped). Frames written during a loop turn are gathered per
+ * connection and written together when the turn ends (tcp__flush), one system call for many
+ * packets, as sendmmsg does for UDP. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,8 @@
 #define TCP_BIND_MS 10000         /* a connection must pass an ICE check within this */
 #define TCP_MAX_CONNS 8192        /* per worker */
 #define TCP_READ_BUF (64 * 1024)
+#define TCP_GATHER (16 * 1024)    /* frames gathered per connection before a write */
+_Static_assert(FRAMING_MAX + 2 <= TCP_GATHER, "a frame fits in the gather buffer");
 
 struct tcp_conn {
   uv_tcp_t h;
@@ -28,6 +32,9 @@ struct tcp_conn {
   size_t queued;               /* bytes handed to uv_write and not yet written */
   uint64_t accepted_ms;
   bool closing;
+  uint8_t *gather;             /* whole frames of this loop turn (TCP_GATHER bytes), or NULL */
+  size_t gathered;
+  struct tcp_conn *dirty_next; /* on w->tcp.dirty while gathered > 0 */
 };
 
 struct tcp_wreq {
@@ -51,6 +58,7 @@ static void conn_closed(uv_handle_t *h) {
   if (c->next)
     c->next->prev = c->prev;
   w->tcp.n_conns--;
+  free(c->gather);
   free(c);
 }
 
@@ -68,10 +76,24 @@ static void unbind(struct tcp_conn *c) {
   }
 }
 
+/* Takes c off the list of connections with gathered frames (which are discarded). */
+static void undirty(struct tcp_conn *c) {
+  if (!c->gathered)
+    return;
+  c->gathered = 0;
+  for (struct tcp_conn **pp = &c->w->tcp.dirty; *pp; pp = &(*pp)->dirty_next)
+    if (*pp == c) {
+      *pp = c->dirty_next;
+      break;
+    }
+  c->dirty_next = NULL;
+}
+
 static void conn_close(struct tcp_conn *c) {
   if (c->closing)
     return;
   c->closing = true;
+  undirty(c);
   unbind(c);
   uv_close((uv_handle_t *)&c->h, conn_closed);
 }
@@ -91,19 +113,14 @@ static void write_done(uv_write_t *req, int status) {
   free(r);
 }
 
-/* stream_ops.write: one framed packet, written at once if the socket takes it, else queued
- * within the budget, else dropped. */
-static int conn_write(void *impl, const uint8_t *buf, size_t len) {
-  struct tcp_conn *c = impl;
-  uint8_t hdr[2];
-  if (c->closing || framing_header(hdr, len) != 0)
-    return -EPIPE;
-  struct worker *w = c->w;
-  size_t total = len + 2, done = 0;
+/* Writes len bytes of whole frames: at once if the socket takes them, the rest queued in
+ * libuv. The budget was checked when the frames were gathered. */
+static int conn_send(struct tcp_conn *c, const uint8_t *buf, size_t len) {
+  size_t done = 0;
   if (c->queued == 0) {
-    uv_buf_t bufs[2] = {uv_buf_init((char *)hdr, 2), uv_buf_init((char *)buf, (unsigned)len)};
-    int n = uv_try_write((uv_stream_t *)&c->h, bufs, 2);
-    if (n == (int)total)
+    uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&c->h, &b, 1);
+    if (n == (int)len)
       return 0;
     if (n < 0 && n != UV_EAGAIN) {
       conn_close(c);
@@ -111,25 +128,15 @@ static int conn_write(void *impl, const uint8_t *buf, size_t len) {
     }
     done = n > 0 ? (size_t)n : 0;
   }
-  if (c->queued + total - done > TCP_OUT_MAX) {
-    w->st.tcp_dropped++;
-    if (done) /* half a frame went out: the stream cannot continue in step */
-      conn_close(c);
-    return -ENOBUFS;
-  }
-  struct tcp_wreq *r = malloc(sizeof(*r) + total - done);
+  struct tcp_wreq *r = malloc(sizeof(*r) + len - done);
   if (!r) {
-    w->st.tcp_dropped++;
-    if (done)
-      conn_close(c);
+    /* Part of a frame may have gone out: the stream cannot continue in step. */
+    conn_close(c);
     return -ENOMEM;
   }
-  uint8_t whole[2 + FRAMING_MAX];
-  memcpy(whole, hdr, 2);
-  memcpy(whole + 2, buf, len);
-  memcpy(r->data, whole + done, total - done);
+  memcpy(r->data, buf + done, len - done);
   r->c = c;
-  r->len = total - done;
+  r->len = len - done;
   uv_buf_t b = uv_buf_init((char *)r->data, (unsigned)r->len);
   if (uv_write(&r->req, (uv_stream_t *)&c->h, &b, 1, write_done) != 0) {
     free(r);
@@ -137,6 +144,51 @@ static int conn_write(void *impl, const uint8_t *buf, size_t len) {
     return -EPIPE;
   }
   c->queued += r->len;
+  return 0;
+}
+
+/* Writes what c gathered and takes it off the dirty list. */
+static void conn_flush(struct tcp_conn *c) {
+  size_t n = c->gathered;
+  undirty(c);
+  if (n && !c->closing)
+    (void)conn_send(c, c->gather, n);
+}
+
+void tcp__flush(struct worker *w) {
+  while (w->tcp.dirty)
+    conn_flush(w->tcp.dirty);
+}
+
+/* stream_ops.write: one framed packet, gathered for the end of the loop turn if the budget
+ * (bytes gathered and queued in libuv) has room, else dropped as loss on UDP would be. */
+static int conn_write(void *impl, const uint8_t *buf, size_t len) {
+  struct tcp_conn *c = impl;
+  uint8_t hdr[2];
+  if (c->closing || framing_header(hdr, len) != 0)
+    return -EPIPE;
+  struct worker *w = c->w;
+  size_t total = len + 2;
+  if (c->queued + c->gathered + total > TCP_OUT_MAX) {
+    w->st.tcp_dropped++;
+    return -ENOBUFS;
+  }
+  if (!c->gather && !(c->gather = malloc(TCP_GATHER))) {
+    w->st.tcp_dropped++;
+    return -ENOMEM;
+  }
+  if (c->gathered + total > TCP_GATHER) {
+    conn_flush(c);
+    if (c->closing)
+      return -EPIPE;
+  }
+  if (!c->gathered) {
+    c->dirty_next = w->tcp.dirty;
+    w->tcp.dirty = c;
+  }
+  memcpy(c->gather + c->gathered, hdr, 2);
+  memcpy(c->gather + c->gathered + 2, buf, len);
+  c->gathered += total;
   return 0;
 }
 
@@ -278,24 +330,32 @@ int tcp__adopt(struct worker *w, int fd, const uint8_t *data, size_t len) {
   return 0;
 }
 
-int tcp__listen(struct worker *w, uint16_t port) {
+static int listen_on(struct worker *w, uv_tcp_t *h, bool *listening, const char *ip,
+                     uint16_t port, unsigned flags) {
   struct sockaddr_storage ss;
-  int rc = strchr(w->bind_ip, ':') ? uv_ip6_addr(w->bind_ip, port, (struct sockaddr_in6 *)&ss)
-                                   : uv_ip4_addr(w->bind_ip, port, (struct sockaddr_in *)&ss);
+  int rc = strchr(ip, ':') ? uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&ss)
+                           : uv_ip4_addr(ip, port, (struct sockaddr_in *)&ss);
   if (rc)
     return rc;
+  rc = uv_tcp_init(&w->loop, h);
+  if (rc)
+    return rc;
+  h->data = w;
+  *listening = true;
+  w->open_handles++;
+  rc = uv_tcp_bind(h, (const struct sockaddr *)&ss, flags);
+  if (!rc)
+    rc = uv_listen((uv_stream_t *)h, 512, on_connection);
+  return rc;
+}
+
+int tcp__listen(struct worker *w, uint16_t port) {
   w->tcp.rbuf = malloc(TCP_READ_BUF);
   if (!w->tcp.rbuf)
     return -ENOMEM;
-  rc = uv_tcp_init(&w->loop, &w->tcp.listener);
-  if (rc)
-    return rc;
-  w->tcp.listener.data = w;
-  w->tcp.listening = true;
-  w->open_handles++;
-  rc = uv_tcp_bind(&w->tcp.listener, (const struct sockaddr *)&ss, 0);
-  if (!rc)
-    rc = uv_listen((uv_stream_t *)&w->tcp.listener, 512, on_connection);
+  int rc = listen_on(w, &w->tcp.listener, &w->tcp.listening, w->bind_ip, port, 0);
+  if (!rc && w->bind_ip6[0])
+    rc = listen_on(w, &w->tcp.listener6, &w->tcp.listening6, w->bind_ip6, port, UV_TCP_IPV6ONLY);
   return rc;
 }
 
@@ -312,6 +372,8 @@ void tcp__close(struct worker *w, uv_close_cb cb) {
     conn_close(c);
   if (w->tcp.listening && !uv_is_closing((uv_handle_t *)&w->tcp.listener))
     uv_close((uv_handle_t *)&w->tcp.listener, cb);
+  if (w->tcp.listening6 && !uv_is_closing((uv_handle_t *)&w->tcp.listener6))
+    uv_close((uv_handle_t *)&w->tcp.listener6, cb);
 }
 
 void tcp__free(struct worker *w) {

@@ -9,7 +9,7 @@
 
 uint8_t *transport__slot(struct worker *w, const struct tx_path *p, size_t *cap) {
   if (p->kind == TX_DGRAM)
-    return udp__slot(w, p->home, cap);
+    return udp__slot(w, p->home, p->addr.ss_family, cap);
   if (p->kind == TX_STREAM) {
     *cap = 1500;
     return w->scratch;

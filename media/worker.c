@@ -2,6 +2,7 @@
  * out in posted order; rings to and from the other workers; the 20 ms tick; shutdown. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -49,8 +50,12 @@ static void run_command(struct worker *w, struct wcmd *c) {
       handover__unlink(s);
     break;
   case WCMD_REQUEST:
-    if (c->req_type == MEDIAPLANE_REQ_KEYFRAME)
-      capture__request(w, c->req, c->sid, c->timeout_ms);
+    if (c->req_type == MEDIAPLANE_REQ_KEYFRAME) {
+      uint32_t max_age = 0;
+      if (c->payload && c->payload_len == sizeof(max_age))
+        memcpy(&max_age, c->payload, sizeof(max_age));
+      capture__request(w, c->req, c->sid, c->timeout_ms, max_age);
+    }
     else if (c->req_type == MEDIAPLANE_REQ_CLIP)
       record__request(w, c->req, c->sid);
     else
@@ -190,6 +195,8 @@ static void flush_outbox(struct worker *w, unsigned to) {
 void worker__flush(struct worker *w) {
   if (w->udp.ntx)
     udp__flush(w);
+  if (w->tcp.dirty)
+    tcp__flush(w);
   for (unsigned i = 0; i < w->nworkers; i++) {
     if (w->outbox[i])
       flush_outbox(w, i);
@@ -290,9 +297,12 @@ struct worker *worker_new(struct mediaplane *mp, unsigned index, const struct me
   w->cfg = *cfg;
   snprintf(w->bind_ip, sizeof(w->bind_ip), "%s", cfg->bind_ip ? cfg->bind_ip : "0.0.0.0");
   w->cfg.bind_ip = w->bind_ip;
+  snprintf(w->bind_ip6, sizeof(w->bind_ip6), "%s", cfg->bind_ip6 ? cfg->bind_ip6 : "");
+  w->cfg.bind_ip6 = w->bind_ip6;
   w->cfg.public_ip = NULL;
   w->udp.fd = -1;
-  w->udp.tx = calloc(w->nworkers, sizeof(*w->udp.tx));
+  w->udp.fd6 = -1;
+  w->udp.tx = calloc(2 * (size_t)w->nworkers, sizeof(*w->udp.tx));
   w->ring_dirty = calloc(w->nworkers, sizeof(*w->ring_dirty));
   w->outbox = calloc(w->nworkers, sizeof(*w->outbox));
   w->outbox_tail = calloc(w->nworkers, sizeof(*w->outbox_tail));
@@ -318,47 +328,6 @@ struct worker *worker_new(struct mediaplane *mp, unsigned index, const struct me
   return w;
 }
 
-/* A port number free for both UDP and TCP on ip: UDP on an ephemeral port says which, and TCP
- * must be free there too (an outgoing connection of any program may hold that number). Probed
- * with plain sockets, closed again before libuv binds them; 0 or a negative errno. */
-static int shared_port(const char *ip, uint16_t *port) {
-  struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof(ss));
-  int fam = strchr(ip, ':') ? AF_INET6 : AF_INET;
-  int rc = fam == AF_INET6 ? uv_ip6_addr(ip, 0, (struct sockaddr_in6 *)&ss)
-                           : uv_ip4_addr(ip, 0, (struct sockaddr_in *)&ss);
-  if (rc)
-    return rc;
-  socklen_t sl = fam == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-  for (int attempt = 0; attempt < 64; attempt++) {
-    int u = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    int t = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    rc = u < 0 || t < 0 ? -errno : 0;
-    struct sockaddr_storage got = ss;
-    socklen_t gl = sl;
-    if (!rc && (bind(u, (struct sockaddr *)&ss, sl) || getsockname(u, (struct sockaddr *)&got, &gl)))
-      rc = -errno;
-    if (!rc) {
-      setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* as libuv binds it */
-      if (bind(t, (struct sockaddr *)&got, gl))
-        rc = -errno;
-    }
-    if (u >= 0)
-      close(u);
-    if (t >= 0)
-      close(t);
-    if (!rc) {
-      *port = ntohs(fam == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
-                                    : ((struct sockaddr_in *)&got)->sin_port);
-      return 0;
-    }
-    if (rc != -EADDRINUSE)
-      return rc;
-  }
-  return -EADDRINUSE;
-}
-
 int worker_bind(struct worker *w) {
   /* Handles first: whatever fails below, stop_now closes what was opened. */
   uv_timer_init(&w->loop, &w->tick);
@@ -370,10 +339,14 @@ int worker_bind(struct worker *w) {
   w->bound = true;
   uint16_t port = w->cfg.port ? (uint16_t)(w->cfg.port + w->index) : 0;
   int rc = 0;
-  if (!port && (w->cfg.transports & MEDIAPLANE_TCP))
-    rc = shared_port(w->bind_ip, &port);
+  const char *ip6 = w->bind_ip6[0] ? w->bind_ip6 : NULL;
+  if (!port && ((w->cfg.transports & MEDIAPLANE_TCP) || ip6))
+    rc = udp__shared_port(w->bind_ip, ip6, &port);
   if (!rc)
     rc = udp__bind(w, port);
+  /* IPv6 beside IPv4: the same port number, on sockets of their own (mediaplane.h). */
+  if (!rc && ip6)
+    rc = udp__bind6(w, udp__port(w));
   if (!rc && (w->cfg.transports & MEDIAPLANE_TCP))
     rc = tcp__listen(w, udp__port(w));
   if (rc)
@@ -385,6 +358,10 @@ int worker_bind(struct worker *w) {
 
 static void thread_main(void *arg) {
   struct worker *w = arg;
+  /* Named for top -H, perf and the benchmarks' per-thread CPU (at most 15 characters). */
+  char name[16];
+  snprintf(name, sizeof(name), "media-%u", w->index);
+  (void)pthread_setname_np(pthread_self(), name);
   uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 

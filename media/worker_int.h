@@ -101,6 +101,7 @@ struct worker {
   struct mediaplane_config cfg;
   int64_t wall_offset_ms;      /* wall clock (Unix ms) minus the loop's clock, at start */
   char bind_ip[64];
+  char bind_ip6[64];           /* "" = no IPv6 sockets beside bind_ip's (see mediaplane.h) */
   struct dtls_ctx *dtls_ctx;
   struct ice_responder *ice;
   struct hmap *by_ufrag, *by_addr, *by_sid;
@@ -163,7 +164,8 @@ int mediaplane__new(uv_loop_t *loop, const struct mediaplane_config *cfg,
                     struct mediaplane **out);
 struct xring *mediaplane__ring(struct mediaplane *mp, unsigned from, unsigned to);
 struct worker *mediaplane__worker(struct mediaplane *mp, unsigned i);
-int mediaplane__fd(struct mediaplane *mp, unsigned i);  /* worker i's UDP socket, -1 if none */
+/* Worker i's UDP socket that sends to addresses of `family`, -1 if none. */
+int mediaplane__fd(struct mediaplane *mp, unsigned i, int family);
 void mediaplane__event(struct mediaplane *mp, int type, uint64_t id, int status, void *payload,
                        size_t len);
 

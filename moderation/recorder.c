@@ -9,6 +9,7 @@ struct chunk {
   uint8_t *mem;     /* RECORDER_CHUNK bytes */
   size_t used;
   uint64_t last_ms; /* arrival of its newest record */
+  uint64_t gen;     /* which chunk this is: a memory reused gets a new number */
 };
 
 struct recorder {
@@ -19,6 +20,9 @@ struct recorder {
   uint8_t *spare;        /* an aged-out chunk kept for the next one needed */
   bool have_key;
   uint64_t last_key_ms;
+  uint64_t next_gen;
+  uint64_t key_gen;      /* the chunk holding the newest keyframe's first packet */
+  size_t key_off;        /* and where in it */
 };
 
 void recorder_config_default(struct recorder_config *c) {
@@ -103,10 +107,14 @@ int recorder_add(struct recorder *r, const uint8_t *rtp, size_t len, uint64_t no
     if (!mem)
       return -ENOMEM;
     tail = &r->ring[(r->head + r->count) % r->max_chunks];
-    *tail = (struct chunk){.mem = mem};
+    *tail = (struct chunk){.mem = mem, .gen = ++r->next_gen};
     r->count++;
   }
   uint8_t *p = tail->mem + tail->used;
+  if (flags & RECORDER_KEYFRAME) {
+    r->key_gen = tail->gen;
+    r->key_off = tail->used;
+  }
   uint16_t len16 = (uint16_t)len;
   memcpy(p, &now_ms, 8);
   memcpy(p + 8, &len16, 2);
@@ -132,6 +140,28 @@ uint64_t recorder_keyframe_age_ms(const struct recorder *r, uint64_t now_ms) {
   if (!r->have_key)
     return UINT64_MAX;
   return now_ms > r->last_key_ms ? now_ms - r->last_key_ms : 0;
+}
+
+int recorder_walk_keyframe(const struct recorder *r,
+                           int (*fn)(void *arg, const uint8_t *rtp, size_t len), void *arg) {
+  unsigned i = 0;
+  while (i < r->count && r->ring[(r->head + i) % r->max_chunks].gen != r->key_gen)
+    i++;
+  if (!r->have_key || i == r->count)
+    return -ENOENT;
+  size_t off = r->key_off;
+  for (; i < r->count; i++, off = 0) {
+    const struct chunk *c = &r->ring[(r->head + i) % r->max_chunks];
+    struct recorder_rec rec;
+    while (recorder_rec_next(c->mem, c->used, &off, &rec) == 1) {
+      if (!(rec.flags & RECORDER_VIDEO))
+        continue;
+      int rc = fn(arg, rec.rtp, rec.len);
+      if (rc)
+        return rc;
+    }
+  }
+  return 0;
 }
 
 int recorder_export(const struct recorder *r, uint8_t **out, size_t *len) {

@@ -55,6 +55,13 @@ size_t recorder_bytes(const struct recorder *r);
  * seconds, send one PLI. */
 uint64_t recorder_keyframe_age_ms(const struct recorder *r, uint64_t now_ms);
 
+/* Calls fn(arg, rtp, len) with every video packet held from the newest keyframe's first packet
+ * on, oldest first, until fn returns non-zero (a snapshot's keyframe, reassembled without
+ * asking the browser). Returns what fn returned last (0 when it never stopped the walk), or
+ * -ENOENT when the newest keyframe's first packet is no longer held. */
+int recorder_walk_keyframe(const struct recorder *r,
+                           int (*fn)(void *arg, const uint8_t *rtp, size_t len), void *arg);
+
 /* Copies every record held into one malloc'd buffer (*out, the caller frees it) in the record
  * format below, oldest first. *out is NULL and *len 0 when nothing is held. Returns 0 or
  * -ENOMEM. A memcpy of at most max_bytes: 0.01-0.06 ms on the worker thread (bench). */

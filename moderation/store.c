@@ -3,6 +3,7 @@
 #include "moderation/store_backend.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +94,7 @@ static bool time_ok(uint64_t t) { return t <= (uint64_t)INT64_MAX; }
 static void thread_main(void *arg) {
   struct store *st = arg;
 
+  (void)pthread_setname_np(pthread_self(), "store");
   uv_mutex_lock(&st->lock);
   for (;;) {
     while (!st->q_head && !st->stop)

@@ -2,6 +2,7 @@
 #include "moderation/workpool.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -83,6 +84,7 @@ static void jlist_splice(struct jlist *dst, struct jlist *src) {
 
 static void thread_main(void *arg) {
   struct workpool *wp = arg;
+  (void)pthread_setname_np(pthread_self(), "modpool"); /* for top -H and the benchmarks */
   /* On Linux the nice value belongs to the thread, so this lowers only the pool's threads.
    * Raising one's own nice value is always allowed; failing to is harmless. */
   if (wp->nice > 0) {

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "media/addrlist.h"
 #include "media/dtls.h"
 #include "media/ice.h"
 #include "media/srtpctx.h"
@@ -263,23 +264,35 @@ static void tick_cb(uv_timer_t *t) {
   a->cause = NULL;
 }
 
+/* public_ip as configured (written canonically), or detected: the first non-loopback IPv4
+ * (else 127.0.0.1), then the first global IPv6 (2000::/3, addrlist_global6) if there is one.
+ * IPv4 first: an IPv4-only machine answers exactly as before; a dual-stack browser still
+ * picks by its own candidates' priorities (docs/operations.md). */
 static void detect_public_ip(struct app *a) {
-  if (a->cfg.public_ip[0]) {
-    snprintf(a->public_ip, sizeof(a->public_ip), "%s", a->cfg.public_ip);
+  struct addrlist l;
+  if (addrlist_parse(a->cfg.public_ip, &l, NULL, NULL) == 0 && l.n > 0 &&
+      addrlist_format(&l, a->public_ip, sizeof(a->public_ip)) == 0)
     return;
-  }
-  snprintf(a->public_ip, sizeof(a->public_ip), "127.0.0.1");
+  char v4[ADDRLIST_TEXT] = "127.0.0.1", v6[ADDRLIST_TEXT] = "";
+  bool have4 = false;
   uv_interface_address_t *ifs;
   int n;
-  if (uv_interface_addresses(&ifs, &n))
-    return;
-  for (int i = 0; i < n; i++) {
-    if (!ifs[i].is_internal && ifs[i].address.address4.sin_family == AF_INET) {
-      uv_ip4_name(&ifs[i].address.address4, a->public_ip, sizeof(a->public_ip));
-      break;
+  if (uv_interface_addresses(&ifs, &n) == 0) {
+    for (int i = 0; i < n; i++) {
+      if (ifs[i].is_internal)
+        continue;
+      if (!have4 && ifs[i].address.address4.sin_family == AF_INET) {
+        uv_ip4_name(&ifs[i].address.address4, v4, sizeof(v4));
+        have4 = true;
+      } else if (!v6[0] && ifs[i].address.address6.sin6_family == AF_INET6 &&
+                 addrlist_global6(ifs[i].address.address6.sin6_addr.s6_addr)) {
+        uv_ip6_name(&ifs[i].address.address6, v6, sizeof(v6));
+      }
     }
+    uv_free_interface_addresses(ifs, n);
   }
-  uv_free_interface_addresses(ifs, n);
+  a->public_ip6_detected = v6[0] != 0;
+  snprintf(a->public_ip, sizeof(a->public_ip), "%s%s%s", v4, v6[0] ? "," : "", v6);
 }
 
 static int listen_metrics(struct app *a) {
@@ -356,6 +369,7 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   struct mediaplane_config mc2;
   mediaplane_config_default(&mc2);
   mc2.bind_ip = cfg->media_addr;
+  mc2.bind_ip6 = cfg->media_addr6;
   mc2.port = (uint16_t)cfg->media_port;
   mc2.public_ip = a->public_ip;
   /* One per core, up to what session ids can name (a larger host uses that many). */
@@ -378,10 +392,21 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
       .arg = a,
   };
   rc = mediaplane_new(loop, &mc2, &ev, a->cert, &a->media);
+  if (rc && a->public_ip6_detected) {
+    /* A detected IPv6 address must not stop a server that ran on IPv4 before: say why, and
+     * advertise the IPv4 address alone. */
+    log_event(LOG_WARN, "media_ipv6_unavailable", LF_STR("public_ip", a->public_ip),
+              LF_STR("media_addr6", cfg->media_addr6), LF_STR("error", uv_strerror(rc)),
+              LF_STR("effect", "IPv4 only; set public_ip to choose"));
+    *strchr(a->public_ip, ',') = 0;
+    a->public_ip6_detected = false;
+    rc = mediaplane_new(loop, &mc2, &ev, a->cert, &a->media);
+  }
   if (rc) {
     log_event(LOG_ERROR, "listen_failed", LF_STR("what", "media"),
               LF_STR("transports", cfg->media_transports),
-              LF_STR("addr", cfg->media_addr), LF_INT("port", cfg->media_port),
+              LF_STR("addr", cfg->media_addr), LF_STR("public_ip", a->public_ip),
+              LF_INT("port", cfg->media_port),
               LF_STR("error", uv_strerror(rc)));
     a->media = NULL;
     goto fail;
@@ -452,7 +477,8 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
             LF_UINT("media_workers", mediaplane_workers(a->media)),
             LF_STR("media_addr", cfg->media_addr), LF_STR("media_ports", ports),
             LF_STR("public_ip", a->public_ip),
-            LF_STR("public_ip_from", cfg->public_ip[0] ? "config" : "detected"),
+            LF_STR("public_ip_from", strspn(cfg->public_ip, " \t") < strlen(cfg->public_ip)
+                                         ? "config" : "detected"),
             LF_STR("dtls_fingerprint", dtls_cert_fingerprint(a->cert)));
   *out = a;
   return 0;

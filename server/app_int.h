@@ -96,7 +96,8 @@ enum drain_phase {
 struct app {
   uv_loop_t *loop;
   struct config cfg;
-  char public_ip[64];
+  char public_ip[256];          /* what answers advertise: public_ip, or detected (app.c) */
+  bool public_ip6_detected;     /* detection added a global IPv6 address to it */
   struct dtls_cert *cert;
   struct mediaplane *media;
   struct httpd *httpd;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "media/addrlist.h"
 #include "server/version.h"
 
 enum type { T_STR, T_INT, T_BOOL };
@@ -29,6 +30,7 @@ struct key {
 };
 
 static int check_bind_ip(const char *v, char *why, size_t len);
+static int check_bind_ip6(const char *v, char *why, size_t len);
 static int check_http_addr(const char *v, char *why, size_t len);
 static int check_public_ip(const char *v, char *why, size_t len);
 static int check_log_level(const char *v, char *why, size_t len);
@@ -54,6 +56,7 @@ static const struct key keys[] = {
     {"tls_key", T_STR, S(tls_key), "", "PEM private key file of tls_cert (both or neither)"},
     {"http_redirect_port", T_INT, S(http_redirect_port), "0", "with TLS: a plain-HTTP port answering 308 to https:// on http_port (0 = off)", R(0, 65535)},
     {"media_addr", T_STR, S(media_addr), "0.0.0.0", "address for the media ports, UDP and ICE-TCP (an IP address)", .check = check_bind_ip},
+    {"media_addr6", T_STR, S(media_addr6), "::", "IPv6 address for the media ports when public_ip lists an IPv6 address and media_addr is IPv4 (same port numbers, IPv6-only sockets)", .check = check_bind_ip6},
     {"media_port", T_INT, S(media_port), "40000", "UDP port of the first media worker; worker i uses media_port+i (0 = any)", R(0, 65535)},
     {"media_workers", T_INT, S(media_workers), "0", "media worker threads, each with its own UDP port (0 = one per core, at most 256)", R(0, 256)},
     {"media_poll_pps", T_INT, S(media_poll_pps), "3000", "above this many datagrams/s a worker polls its socket every media_poll_ms (0 = never)", R(0, 100000000)},
@@ -61,7 +64,7 @@ static const struct key keys[] = {
     {"media_on_https_port", T_BOOL, S(media_on_https_port), "true", "with tls_cert: http_port also takes ICE-TCP media, told from HTTPS by its first bytes, and is offered to browsers as a last-resort TCP candidate, so a network that lets only TCP to that port through still gets a call; Chromium ignores such candidates below port 1024, 443 included (false = HTTPS only)"},
     {"media_poll_ms", T_INT, S(media_poll_ms), "2", "the period of that polling: longer means fewer wake-ups and more latency", R(1, 20)},
     {"media_record_ms", T_INT, S(media_record_ms), "10000", "evidence clips: ms of each session's recent media its worker keeps (0.45 MiB a peer at 10 s and 300 kbit/s, at most 1.5 MiB; 0 = off)", R0(2000, 60000)},
-    {"public_ip", T_STR, S(public_ip), "", "IP address advertised to browsers in the ICE candidate (empty = the first non-loopback IPv4)", .check = check_public_ip},
+    {"public_ip", T_STR, S(public_ip), "", "IP addresses advertised to browsers in ICE candidates, comma-separated, the preferred first (at most 4, IPv4 and IPv6; empty = the first non-loopback IPv4 and the first global IPv6)", .check = check_public_ip},
     {"data_dir", T_STR, S(data_dir), "./data", "where the server keeps its data"},
     {"log_level", T_STR, S(log_level), "info", "error, warn, info or debug", .check = check_log_level},
     {"log_format", T_STR, S(log_format), "text", "text (one line per event) or json (one object per line)", .check = check_log_format},
@@ -182,6 +185,14 @@ static int check_bind_ip(const char *v, char *why, size_t len) {
   return -EINVAL;
 }
 
+static int check_bind_ip6(const char *v, char *why, size_t len) {
+  unsigned char buf[16];
+  if (inet_pton(AF_INET6, v, buf) == 1)
+    return 0;
+  snprintf(why, len, "is not an IPv6 address (e.g. :: or 2001:db8::5)");
+  return -EINVAL;
+}
+
 static int check_http_addr(const char *v, char *why, size_t len) {
   if (!strcmp(v, "localhost") || is_ip(v))
     return 0;
@@ -189,23 +200,41 @@ static int check_http_addr(const char *v, char *why, size_t len) {
   return -EINVAL;
 }
 
-/* Browsers get public_ip in the ICE candidate; a name there fails every call silently, so a
- * name is refused rather than resolved once (the address behind it may change). */
+/* Browsers get public_ip in ICE candidates; a name there fails every call silently, so a name
+ * is refused rather than resolved once (the address behind it may change). A list names the
+ * entry at fault. */
 static int check_public_ip(const char *v, char *why, size_t len) {
-  if (!*v)
+  struct addrlist l;
+  size_t off = 0, n = 0;
+  int rc = addrlist_parse(v, &l, &off, &n);
+  if (!rc)
     return 0;
-  if (!is_ip(v)) {
-    snprintf(why, len, "is not an IP address: browsers are sent it in the ICE candidate, "
-                       "which must be an IP literal; resolve the name yourself (e.g. "
-                       "--public-ip=$(getent ahostsv4 NAME | head -1 | cut -d' ' -f1))");
-    return -EINVAL;
+  int w = 0;
+  if (strchr(v, ','))
+    w = snprintf(why, len, "lists '%.*s', which ", (int)(n > 64 ? 64 : n), v + off);
+  if (w < 0 || (size_t)w >= len)
+    w = 0;
+  char *p = why + w;
+  size_t left = len - (size_t)w;
+  switch (rc) {
+  case -EADDRNOTAVAIL:
+    snprintf(p, left, "is not an address browsers can reach (unspecified, multicast, broadcast, "
+                      "or IPv4-mapped IPv6: write the IPv4 form): give the public addresses of "
+                      "this machine (or leave it empty to detect them)");
+    break;
+  case -EEXIST:
+    snprintf(p, left, "is listed twice");
+    break;
+  case -E2BIG:
+    snprintf(p, left, "is one address too many (at most %d)", ADDRLIST_MAX);
+    break;
+  default:
+    snprintf(p, left, "is not an IP address: browsers are sent it in the ICE candidate, "
+                      "which must be an IP literal; resolve the name yourself (e.g. "
+                      "--public-ip=$(getent ahostsv4 NAME | head -1 | cut -d' ' -f1))");
+    break;
   }
-  if (!strcmp(v, "0.0.0.0") || !strcmp(v, "::")) {
-    snprintf(why, len, "is not an address browsers can reach: give the public address of "
-                       "this machine (or leave it empty to detect one)");
-    return -EINVAL;
-  }
-  return 0;
+  return -EINVAL;
 }
 
 static int check_one_of(const char *v, const char *const *ok, char *why, size_t len) {

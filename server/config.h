@@ -13,6 +13,7 @@ struct config {
   char tls_key[256];      /* its PEM private key (both or neither) */
   int http_redirect_port; /* plain HTTP here answers 308 to https://; 0 = off */
   char media_addr[64];
+  char media_addr6[64];   /* the IPv6 media sockets' address beside an IPv4 media_addr: "::" */
   int media_port;
   int media_workers;      /* 0 = one per core */
   int media_poll_pps;     /* timer-driven receive above this rate per worker; 0 = never */
@@ -20,7 +21,9 @@ struct config {
   int media_record_ms;    /* evidence recording per session; 0 = off, else 2000-60000 */
   char media_transports[8]; /* udp, tcp or both: what browsers are offered */
   bool media_on_https_port; /* with TLS: http_port takes ICE-TCP too (server/httpd_demux.c) */
-  char public_ip[64];     /* "" = detect: the first non-loopback IPv4, else 127.0.0.1 */
+  char public_ip[256];    /* IP literals, comma-separated, the preferred first (at most 4);
+                             "" = detect: the first non-loopback IPv4 (else 127.0.0.1) and
+                             the first global IPv6 */
   char data_dir[256];
   char log_level[16];     /* error, warn, info or debug */
   char log_format[8];     /* text or json (one object per line) */

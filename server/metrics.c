@@ -168,6 +168,7 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_rtp_retransmitted_total", "counter", "Of those forwarded, packets a receiver asked for again (NACK) that the sender resent.", (double)ws.rtp_retransmitted);
   metric(f, "tandem_rtp_dropped_total", "counter", "RTP packets not forwarded (waiting for a keyframe, malformed, late).", (double)ws.rtp_dropped);
   metric(f, "tandem_keyframe_requests_total", "counter", "PLI/FIR sent to senders.", (double)ws.keyframe_requests);
+  metric(f, "tandem_snapshot_keyframes_recorded_total", "counter", "Snapshot keyframes taken from the recording, without asking the browser.", (double)ws.keyframes_recorded);
   metric(f, "tandem_xworker_packets_total", "counter", "Packets handed between media workers.", (double)ws.xworker_packets);
   metric(f, "tandem_xworker_dropped_total", "counter", "Packets dropped because a ring between workers was full.", (double)ws.xworker_dropped);
   metric(f, "tandem_media_workers", "gauge", "Media worker threads.", (double)mediaplane_workers(a->media));

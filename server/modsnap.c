@@ -124,8 +124,11 @@ int moderate_snapshot(struct app *a, uint64_t peer_id, uint64_t max_age_ms, int 
   j->peer = p;
   j->side = max_side;
   j->waiters = w;
+  /* A keyframe the recording holds that is as recent as the picture asked for will do. */
+  uint32_t age = max_age_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)max_age_ms;
   j->req = mediaplane_request(a->media, p->sid, MEDIAPLANE_REQ_KEYFRAME,
-                              (uint32_t)a->cfg.snapshot_timeout_ms, NULL, 0, on_keyframe, j);
+                              (uint32_t)a->cfg.snapshot_timeout_ms, &age, sizeof(age),
+                              on_keyframe, j);
   if (!j->req) {
     free(w);
     free(j);

@@ -71,7 +71,7 @@ test('Chromium and Firefox see each other through the server', { skip: !fs.exist
   fs.cpSync(path.join(root, 'web'), webDir, { recursive: true });
   const index = path.join(webDir, 'index.html');
   fs.writeFileSync(index, fs.readFileSync(index, 'utf8')
-    .replace('<script src="/app.js">', '<script src="/probe.js"></script>\n<script src="/app.js">'));
+    .replace('<script src="/app.js"', '<script src="/probe.js"></script>\n<script src="/app.js"'));
   fs.writeFileSync(path.join(webDir, 'probe.js'), probe);
   const profile = path.join(tmp, 'profile');
   fs.mkdirSync(profile);

@@ -8,12 +8,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The most addresses public_ip can give, each of the longest text, so that "8 KiB always
+ * suffices" is checked against the largest answers. */
+static const char *const more_ips[SDP_MAX_MORE_IPS] = {
+    "1111:2222:3333:4444:5555:6666:255.255.255.255", "1111:2222:3333:4444:5555:6666:255.255.255.254",
+    "1111:2222:3333:4444:5555:6666:255.255.255.253"};
+
 static const struct sdp_answer_params params = {
     .ice_ufrag = "fUzZ",
     .ice_pwd = "fuzzfuzzfuzzfuzzfuzzfuzz",
     .fingerprint = "0A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:E8:F9:00:11:22:33:44:55:66:77:88:99:AA:"
                    "BB:CC:DD:EE:FF",
     .ip = "192.0.2.1",
+    .more_ips = more_ips,
+    .n_more_ips = SDP_MAX_MORE_IPS,
     .udp_port = 40000,
     .tcp_port = 40000,
     .audio_ssrc = 1,

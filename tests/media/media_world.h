@@ -29,6 +29,7 @@ struct browser {
   struct srtpctx *rx;
   uint64_t got, last_from;
   uint32_t last_sr_ntp_sec;   /* from the last sender report it got, 0 none */
+  unsigned plis;              /* keyframe requests (PLI or FIR) it got */
 };
 
 struct world {
@@ -92,6 +93,8 @@ static inline int stream_write(void *impl, const uint8_t *buf, size_t len) {
     while (rtcp_iter_next(&it, &item) == 1)
       if (item.pt == RTCP_SR && rtcp_parse_sr(&item, &sr) == 0)
         b->last_sr_ntp_sec = sr.ntp_sec;
+      else if (item.pt == RTCP_PSFB && (item.fmt == RTCP_FB_PLI || item.fmt == RTCP_FB_FIR))
+        b->plis++;
     return 0;
   }
   if (srtpctx_unprotect_rtp(b->rx, pkt, &n) != 0) {

@@ -51,9 +51,12 @@ static void close_rec(struct world *W) {
 /* What session s's browser sends: audio (pad bytes of v), or a VP8 packet (first: the first
  * packet of a frame, with a keyframe's 64x48 header when key). The packet goes to the router at
  * `now` as it would after SRTP; its bytes stay in pkt (len returned). */
+static uint32_t frame_ts; /* when not 0, every packet's timestamp (packets of one frame) */
+
 static size_t send_pkt(struct session *s, uint8_t *pkt, int kind, uint16_t seq, bool first,
                        bool key, bool marker, size_t pad, uint64_t now) {
-  struct rtp_header h = {.pt = (uint8_t)s->in[kind].pt, .seq = seq, .ts = 9000u * seq,
+  struct rtp_header h = {.pt = (uint8_t)s->in[kind].pt, .seq = seq,
+                         .ts = frame_ts ? frame_ts : 9000u * seq,
                          .ssrc = kind == KIND_VIDEO ? 0x77u : 0x55u, .marker = marker};
   int hl = rtp_write_header(pkt, 1200, &h);
   assert_true(hl > 0);
@@ -285,6 +288,72 @@ static void test_keyframe_age_pli(void **state) {
   close_rec(&W);
 }
 
+/* A keyframe request with a maximum age is answered at once from the recording when its newest
+ * keyframe is that recent (no PLI); one without, or with a keyframe too old, asks the browser. */
+static void test_snapshot_keyframe_from_the_recording(void **state) {
+  (void)state;
+  struct world W;
+  open_rec(&W, 1, 10000, 0);
+  add_session(&W);
+  struct session *s = sess(&W, 0);
+  struct worker *w = s->w;
+  uint64_t t0 = worker__now(w);
+  make_ready(&W, 0, false, t0);
+  /* A keyframe in two packets, audio between them, then a delta frame. */
+  uint8_t k1[1300], a1[1300], k2[1300], d1[1300];
+  frame_ts = 777000;
+  size_t n1 = send_pkt(s, k1, KIND_VIDEO, 200, true, true, false, 300, t0);
+  send_pkt(s, a1, KIND_AUDIO, 7, false, false, false, 40, t0);
+  size_t n2 = send_pkt(s, k2, KIND_VIDEO, 201, false, false, true, 200, t0);
+  frame_ts = 0;
+  send_pkt(s, d1, KIND_VIDEO, 202, true, false, true, 50, t0);
+  uint64_t plis = w->st.keyframe_requests;
+
+  uint32_t age = 5000;
+  int before = replies;
+  assert_true(mediaplane_request(W.mp, W.sids[0], MEDIAPLANE_REQ_KEYFRAME, 1000, &age,
+                                 sizeof(age), on_reply, NULL) > 0);
+  worker__run_commands(w);
+  uv_run(&W.loop, UV_RUN_NOWAIT);
+  assert_int_equal(replies, before + 1);
+  assert_int_equal(last_status, 0);
+  /* The VP8 frame: each packet's payload after its 1-byte descriptor, in order. */
+  struct rtp_view v1, v2;
+  assert_int_equal(rtp_parse(k1, n1, &v1), 0);
+  assert_int_equal(rtp_parse(k2, n2, &v2), 0);
+  assert_int_equal(last_len, v1.payload_len - 1 + v2.payload_len - 1);
+  assert_memory_equal(last_payload, k1 + v1.payload_off + 1, v1.payload_len - 1);
+  assert_memory_equal(last_payload + v1.payload_len - 1, k2 + v2.payload_off + 1,
+                      v2.payload_len - 1);
+  assert_int_equal(w->st.keyframe_requests, plis);
+  assert_int_equal(w->st.keyframes_recorded, 1);
+
+  /* Without a maximum age: the browser is asked, and nothing answers until a keyframe comes. */
+  before = replies;
+  assert_true(mediaplane_request(W.mp, W.sids[0], MEDIAPLANE_REQ_KEYFRAME, 1000, NULL, 0,
+                                 on_reply, NULL) > 0);
+  worker__run_commands(w);
+  uv_run(&W.loop, UV_RUN_NOWAIT);
+  assert_int_equal(replies, before);
+  assert_int_equal(w->st.keyframe_requests, plis + 1);
+  send_pkt(s, k1, KIND_VIDEO, 203, true, true, true, 100, worker__now(w));
+  uv_run(&W.loop, UV_RUN_NOWAIT);
+  assert_int_equal(replies, before + 1);
+  assert_int_equal(last_status, 0);
+
+  /* The newest recorded keyframe is older than asked: the browser is asked again. */
+  age = 50;
+  send_pkt(s, k1, KIND_VIDEO, 204, true, true, true, 100, worker__now(w) - 100);
+  before = replies;
+  assert_true(mediaplane_request(W.mp, W.sids[0], MEDIAPLANE_REQ_KEYFRAME, 1000, &age,
+                                 sizeof(age), on_reply, NULL) > 0);
+  worker__run_commands(w);
+  uv_run(&W.loop, UV_RUN_NOWAIT);
+  assert_int_equal(replies, before);
+  assert_int_equal(w->st.keyframes_recorded, 1);
+  close_rec(&W);
+}
+
 int main(void) {
   srtpctx_global_init();
   const struct CMUnitTest tests[] = {
@@ -293,6 +362,7 @@ int main(void) {
       cmocka_unit_test(test_recording_off),
       cmocka_unit_test(test_unknown_session),
       cmocka_unit_test(test_keyframe_age_pli),
+      cmocka_unit_test(test_snapshot_keyframe_from_the_recording),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

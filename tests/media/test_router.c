@@ -248,6 +248,65 @@ static void test_retransmission_asked_for_passes_once(void **state) {
   close_world(&W);
 }
 
+/* A VP8 packet of session i's browser (its first, with the keyframe bit as asked), protected. */
+static void video_from(struct world *W, int i, uint16_t seq, bool keyframe) {
+  struct session *s = sess(W, i);
+  uint8_t pkt[200 + SRTPCTX_TRAILER];
+  struct rtp_header h = {.pt = (uint8_t)s->in[KIND_VIDEO].pt, .seq = seq, .ts = seq * 3000u,
+                         .ssrc = 0x5151, .marker = true};
+  int hl = rtp_write_header(pkt, sizeof(pkt), &h);
+  assert_true(hl > 0);
+  uint8_t vp8[] = {0x10, keyframe ? 0x00 : 0x01, 0, 0, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00};
+  memcpy(pkt + hl, vp8, sizeof(vp8));
+  memcpy(pkt + hl + sizeof(vp8), &W->sids[i], sizeof(W->sids[i]));
+  size_t len = (size_t)hl + sizeof(vp8) + sizeof(W->sids[i]);
+  assert_int_equal(srtpctx_protect_rtp(W->br[i]->rx, pkt, &len, sizeof(pkt)), 0);
+  session__on_stream_packet(s, pkt, len);
+}
+
+/* A browser's encoder acts on one keyframe request per 300 ms: a request inside that window
+ * (a new partner right after the last one) is sent again once the window is over, unless a
+ * keyframe came meanwhile; outside it nothing extra is sent. */
+static void test_keyframe_request_inside_the_browsers_gap_is_repeated(void **state) {
+  (void)state;
+  struct world W;
+  open_world_n(&W, 6, 4 * 1024 * 1024, 1);
+  add_session(&W);
+  add_session(&W);
+  quiesce(&W);
+  struct session *s0 = sess(&W, 0);
+  video_from(&W, 0, 1, false); /* the source's video SSRC is known */
+  quiesce(&W);
+  uint64_t t = worker__now(s0->w) + 10000;
+  router__keyframe(s0, t, false); /* heard: the encoder acts */
+  quiesce(&W);
+  assert_int_equal(W.br[0]->plis, 1);
+  router__keyframe(s0, t + 150, false); /* inside the window: sent, and owed */
+  quiesce(&W);
+  assert_int_equal(W.br[0]->plis, 2);
+  router__tick(s0, t + 250);
+  quiesce(&W);
+  assert_int_equal(W.br[0]->plis, 2); /* the window is not over */
+  router__tick(s0, t + 330);
+  quiesce(&W);
+  assert_int_equal(W.br[0]->plis, 3); /* sent again, heard */
+  router__tick(s0, t + 700);
+  quiesce(&W);
+  assert_int_equal(W.br[0]->plis, 3); /* once */
+
+  /* Owed again, but a keyframe arrives first: nothing more is sent. */
+  router__keyframe(s0, t + 800, false);
+  quiesce(&W);
+  assert_int_equal(W.br[0]->plis, 4);
+  video_from(&W, 0, 2, true);
+  quiesce(&W);
+  router__tick(s0, t + 1000);
+  quiesce(&W);
+  assert_int_equal(W.br[0]->plis, 4);
+  assert_int_equal(W.failures, 0);
+  close_world(&W);
+}
+
 int main(void) {
   srtpctx_global_init();
   const struct CMUnitTest tests[] = {
@@ -256,6 +315,7 @@ int main(void) {
       cmocka_unit_test(test_sender_report_retimed),
       cmocka_unit_test(test_retransmission_asked_for_passes_once),
       cmocka_unit_test(test_silent_session_gives_its_address_up),
+      cmocka_unit_test(test_keyframe_request_inside_the_browsers_gap_is_repeated),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

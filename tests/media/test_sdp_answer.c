@@ -312,6 +312,74 @@ static void test_answer_invalid(void **state) {
   assert_int_equal(sdp_write_answer(&h, &PARAMS, out, sizeof(out)), -EINVAL);
 }
 
+/* public_ip with several addresses: candidates for each, UDP above TCP, in the given order. */
+static void test_answer_addresses(void **state) {
+  (void)state;
+  struct sdp_offer o;
+  static char out[8192];
+  static struct lines x;
+  assert_int_equal(parse_exact(fixture[0], fixture_len[0], &o, NULL), 0);
+  static const char *const more[] = {"2001:db8::5", "198.51.100.7"};
+  struct sdp_answer_params p = PARAMS;
+  p.more_ips = more;
+  p.n_more_ips = 2;
+  int n = sdp_write_answer(&o, &p, out, sizeof(out));
+  assert_true(n > 0);
+  split(out, &x);
+  static const char *const want[] = {
+      "a=candidate:1 1 udp 2130706431 203.0.113.5 40000 typ host",
+      "a=candidate:11 1 udp 2130706175 2001:db8::5 40000 typ host",
+      "a=candidate:21 1 udp 2130705919 198.51.100.7 40000 typ host",
+      "a=candidate:2 1 tcp 1526726655 203.0.113.5 40001 typ host tcptype passive",
+      "a=candidate:12 1 tcp 1526726399 2001:db8::5 40001 typ host tcptype passive",
+      "a=candidate:22 1 tcp 1526726143 198.51.100.7 40001 typ host tcptype passive",
+      "a=end-of-candidates",
+  };
+  for (int sec = 0; sec < 2; sec++) {
+    int at = find_in(&x, sec, want[0]);
+    assert_true(at > 0);
+    for (size_t i = 1; i < sizeof(want) / sizeof(want[0]); i++)
+      assert_string_equal(x.l[at + (int)i], want[i]);
+  }
+  assert_int_equal(count_prefix(&x, "a=candidate:"), 12);
+  roundtrip(&o, out);
+
+  /* Only IPv6, UDP only: one candidate a section. */
+  p = PARAMS;
+  p.ip = "fd00::1";
+  p.tcp_port = 0;
+  assert_true(sdp_write_answer(&o, &p, out, sizeof(out)) > 0);
+  split(out, &x);
+  assert_int_equal(count_prefix(&x, "a=candidate:"), 2);
+  assert_true(find_in(&x, 0, "a=candidate:1 1 udp 2130706431 fd00::1 40000 typ host") > 0);
+  assert_true(find_in(&x, 1, "a=candidate:1 1 udp 2130706431 fd00::1 40000 typ host") > 0);
+
+  /* Four of the longest addresses still fit well within 8 KiB. */
+  static const char *const longest[] = {"1111:2222:3333:4444:5555:6666:255.255.255.255",
+                                        "1111:2222:3333:4444:5555:6666:255.255.255.254",
+                                        "1111:2222:3333:4444:5555:6666:255.255.255.253"};
+  p = PARAMS;
+  p.ip = "1111:2222:3333:4444:5555:6666:255.255.255.252";
+  p.more_ips = longest;
+  p.n_more_ips = SDP_MAX_MORE_IPS;
+  n = sdp_write_answer(&o, &p, out, sizeof(out));
+  assert_true(n > 0 && n < 6144);
+
+  /* Bad extra addresses are refused like a bad first one. */
+  static const char *const bad[] = {"2001:db8::5", "1.2.3.4\r\na=x"};
+  p = PARAMS;
+  p.more_ips = bad;
+  p.n_more_ips = 2;
+  assert_int_equal(sdp_write_answer(&o, &p, out, sizeof(out)), -EINVAL);
+  p.n_more_ips = 1;
+  assert_true(sdp_write_answer(&o, &p, out, sizeof(out)) > 0);
+  p.more_ips = NULL;
+  assert_int_equal(sdp_write_answer(&o, &p, out, sizeof(out)), -EINVAL);
+  p.more_ips = longest;
+  p.n_more_ips = SDP_MAX_MORE_IPS + 1;
+  assert_int_equal(sdp_write_answer(&o, &p, out, sizeof(out)), -EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_golden_answers),
@@ -321,6 +389,7 @@ int main(void) {
       cmocka_unit_test(test_answer_codec),
       cmocka_unit_test(test_answer_space),
       cmocka_unit_test(test_answer_invalid),
+      cmocka_unit_test(test_answer_addresses),
   };
   return cmocka_run_group_tests(tests, setup_fixtures, NULL);
 }

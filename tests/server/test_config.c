@@ -197,6 +197,41 @@ static void test_addresses(void **state) {
   assert_string_equal(c.public_ip, "203.0.113.7");
   char *a4[] = {"tandem", "--public-ip=2001:db8::7", NULL};
   assert_int_equal(config_load(&c, 2, a4, err, sizeof(err)), 0);
+  /* A list: IPv4 and IPv6, spaces allowed, kept as given; each entry checked, the bad one
+   * named. */
+  char *l1[] = {"tandem", "--public-ip=203.0.113.7, 2001:db8::7", NULL};
+  assert_int_equal(config_load(&c, 2, l1, err, sizeof(err)), 0);
+  assert_string_equal(c.public_ip, "203.0.113.7, 2001:db8::7");
+  char *l2[] = {"tandem", "--public-ip=203.0.113.7,tandem.example.com", NULL};
+  assert_int_equal(config_load(&c, 2, l2, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "public_ip: '203.0.113.7,tandem.example.com' lists "
+                              "'tandem.example.com', which is not an IP address"));
+  char *l3[] = {"tandem", "--public-ip=2001:db8::7,::", NULL};
+  assert_int_equal(config_load(&c, 2, l3, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "lists '::', which is not an address browsers can reach"));
+  char *l4[] = {"tandem", "--public-ip=2001:db8::7,2001:DB8::7", NULL};
+  assert_int_equal(config_load(&c, 2, l4, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "lists '2001:DB8::7', which is listed twice"));
+  char *l5[] = {"tandem", "--public-ip=10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5", NULL};
+  assert_int_equal(config_load(&c, 2, l5, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "lists '10.0.0.5', which is one address too many (at most 4)"));
+  char *l6[] = {"tandem", "--public-ip=203.0.113.7,", NULL};
+  assert_int_equal(config_load(&c, 2, l6, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "lists '', which is not an IP address"));
+  char *l7[] = {"tandem", "--public-ip=::ffff:203.0.113.7", NULL};
+  assert_int_equal(config_load(&c, 2, l7, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "'::ffff:203.0.113.7' is not an address browsers can reach"));
+  assert_non_null(strstr(err, "write the IPv4 form"));
+  /* media_addr6: an IPv6 address, "::" by default. */
+  char *m0[] = {"tandem", NULL};
+  assert_int_equal(config_load(&c, 1, m0, err, sizeof(err)), 0);
+  assert_string_equal(c.media_addr6, "::");
+  char *m1[] = {"tandem", "--media-addr6=2001:db8::7", NULL};
+  assert_int_equal(config_load(&c, 2, m1, err, sizeof(err)), 0);
+  assert_string_equal(c.media_addr6, "2001:db8::7");
+  char *m2[] = {"tandem", "--media-addr6=0.0.0.0", NULL};
+  assert_int_equal(config_load(&c, 2, m2, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "media_addr6: '0.0.0.0' is not an IPv6 address"));
   setenv("TANDEM_PUBLIC_IP", "example.org", 1);
   char *a5[] = {"tandem", NULL};
   assert_int_equal(config_load(&c, 1, a5, err, sizeof(err)), -EINVAL);
