@@ -64,7 +64,7 @@ const selectedPair = (p) => p.page.evaluate(async () => {
 test('only TCP to the HTTPS port: page, signalling and media over that one port', { skip: !isRoot && 'needs root for a network namespace' }, async (t) => {
   const id = `${(process.pid + 97) % 200 + 20}`;
   const ns = `tandem-443-${id}`, host = `tsh${id}`, peer = `tsp${id}`;
-  const hostIp = `10.214.${id}.1`, nsIp = `10.214.${id}.2`;
+  const hostIp = `10.217.${id}.1`, nsIp = `10.217.${id}.2`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-shared-'));
   const people = [];
   let server = null;
@@ -147,7 +147,7 @@ test('only TCP to the HTTPS port: page, signalling and media over that one port'
 test('Chromium ignores ICE-TCP candidates below port 1024, 443 included', { skip: !isRoot && 'needs root for a network namespace' }, async (t) => {
   const id = `${(process.pid + 131) % 200 + 20}`;
   const ns = `tandem-low-${id}`, host = `tlh${id}`, peer = `tlp${id}`;
-  const hostIp = `10.216.${id}.1`, nsIp = `10.216.${id}.2`;
+  const hostIp = `10.218.${id}.1`, nsIp = `10.218.${id}.2`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-lowport-'));
   const ports = [80, 443, 1023, 1024, 8443];
   const hits = Object.fromEntries(ports.map((p) => [p, 0]));
