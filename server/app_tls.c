@@ -77,8 +77,8 @@ void app_tls_media(struct app *a) {
   mediaplane_set_https_port(a->media, (uint16_t)port);
   if (port < 1024)
     log_event(LOG_WARN, "https_media_low_port", LF_INT("port", port),
-              LF_STR("effect", "Chromium ignores ICE-TCP candidates below port 1024: its "
-                               "browsers will not use media on this port (see docs/operations.md)"));
+              LF_STR("effect", "Chromium ignores ICE-TCP candidates below port 1024: only "
+                               "Firefox will use media on this port (see docs/operations.md)"));
 }
 
 /* The Host header's host without its port, if it is a plausible host name or IP literal
