@@ -110,3 +110,13 @@ bool addrlist_global6(const uint8_t b[16]) {
     return false;
   return !(b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8);
 }
+
+bool addrlist_private(int family, const uint8_t b[16]) {
+  if (family == AF_INET)
+    return b[0] == 10 || b[0] == 127 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
+           (b[0] == 192 && b[1] == 168) || (b[0] == 100 && (b[1] & 0xc0) == 64) ||
+           (b[0] == 169 && b[1] == 254);
+  static const uint8_t loop6[16] = {[15] = 1};
+  return (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||
+         memcmp(b, loop6, 16) == 0;
+}

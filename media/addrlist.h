@@ -44,4 +44,10 @@ bool addrlist_has(const struct addrlist *l, int family);
  * Link-local, unique-local (fc00::/7), loopback, mapped and multicast addresses are not. */
 bool addrlist_global6(const uint8_t b[16]);
 
+/* Whether browsers built on libwebrtc (Chromium, Safari) count an address as private: they
+ * refuse an ICE candidate on port 80 or 443 there (and below 1024 on any other port anywhere),
+ * so media on an HTTPS port of 443 reaches Chromium only through a public address. IPv4
+ * 10/8, 172.16/12, 192.168/16, 100.64/10, 127/8, 169.254/16; IPv6 fc00::/7, fe80::/10, ::1. */
+bool addrlist_private(int family, const uint8_t b[16]);
+
 #endif

@@ -65,6 +65,11 @@ struct classifier {
   void (*done)(void *arg);
   void *done_arg;
   struct classifier_stats st;
+  /* Easy handles of finished jobs, reset, for the next ones: a new handle per post allocated
+   * and freed its buffers each time (tens of KiB, given back to the kernel and faulted in
+   * again). At most max_inflight kept. */
+  CURL **spare;
+  unsigned n_spare;
 };
 
 void classifier_config_default(struct classifier_config *c) {
@@ -102,8 +107,13 @@ static void jlist_remove(struct jlist *l, struct job *j) {
 }
 
 static void job_free(struct job *j) {
-  if (j->easy)
+  struct classifier *cl = j->cl;
+  if (j->easy && !j->in_multi && !cl->closing && cl->spare && cl->n_spare < cl->max_inflight) {
+    curl_easy_reset(j->easy);
+    cl->spare[cl->n_spare++] = j->easy;
+  } else if (j->easy) {
     curl_easy_cleanup(j->easy);
+  }
   curl_slist_free_all(j->hdrs);
   free(j->jpeg);
   free(j->body);
@@ -200,7 +210,7 @@ static int job_setup(struct job *j) {
       return -ENOMEM;
     j->hdrs = l;
   }
-  CURL *e = j->easy = curl_easy_init();
+  CURL *e = j->easy = cl->n_spare ? cl->spare[--cl->n_spare] : curl_easy_init();
   if (!e)
     return -ENOMEM;
   long t = (long)cl->timeout_ms;
@@ -368,6 +378,7 @@ static void part_closed(struct classifier *cl) {
   void *arg = cl->done_arg;
   free(cl->url);
   free(cl->auth);
+  free(cl->spare);
   free(cl);
   curl_global_cleanup();
   if (done)
@@ -512,6 +523,8 @@ int classifier_new(uv_loop_t *loop, const struct classifier_config *c, struct cl
     free(cl);
     return -EIO;
   }
+  /* Without this array (no memory) handles are simply not kept. */
+  cl->spare = calloc(cl->max_inflight ? cl->max_inflight : 1, sizeof(*cl->spare));
   curl_multi_setopt(cl->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
   curl_multi_setopt(cl->multi, CURLMOPT_SOCKETDATA, cl);
   curl_multi_setopt(cl->multi, CURLMOPT_TIMERFUNCTION, on_timer);
@@ -589,6 +602,8 @@ void classifier_close(struct classifier *cl, void (*done)(void *arg), void *arg)
       curl_multi_remove_handle(cl->multi, j->easy);
       j->in_multi = false;
     }
+  while (cl->n_spare)
+    curl_easy_cleanup(cl->spare[--cl->n_spare]);
   /* Closes the connections it keeps; their sockets are reported removed (or closed below). */
   curl_multi_cleanup(cl->multi);
   cl->multi = NULL;

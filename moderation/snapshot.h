@@ -12,7 +12,8 @@ struct workpool;
  * keyframe header may claim up to 16383x16383, and the decoder would allocate for that. */
 #define SNAPSHOT_MAX_DIM 4096
 
-/* Pure (no I/O, no shared state; safe on any thread at once): decodes vp8[0..len), one whole
+/* Pure (no I/O, no shared state; safe on any thread at once; each thread keeps its decoder and
+ * buffers between calls, bounded, so the next picture of a size allocates nothing): decodes vp8[0..len), one whole
  * VP8 keyframe as mediaplane's MEDIAPLANE_REQ_KEYFRAME answers, and encodes the picture as a
  * baseline JPEG (4:2:0, quality SNAPSHOT_QUALITY, full-range colours as JFIF wants, converted
  * from VP8's studio range). When max_side > 0 and the picture's longer side exceeds it, the

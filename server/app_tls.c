@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "media/addrlist.h"
 #include "server/app_int.h"
 #include "server/log.h"
 
@@ -75,10 +76,23 @@ void app_tls_media(struct app *a) {
     return;
   httpd_set_media(a->httpd, on_https_media, a);
   mediaplane_set_https_port(a->media, (uint16_t)port);
-  if (port < 1024)
+  /* libwebrtc takes a candidate below port 1024 only on 80 or 443 of a public address. */
+  struct addrlist l;
+  const char *priv = NULL;
+  if (addrlist_parse(a->public_ip, &l, NULL, NULL) == 0)
+    for (unsigned i = 0; i < l.n && !priv; i++)
+      if (addrlist_private(l.a[i].family, l.a[i].bytes))
+        priv = l.a[i].text;
+  if (port < 1024 && port != 80 && port != 443)
     log_event(LOG_WARN, "https_media_low_port", LF_INT("port", port),
-              LF_STR("effect", "Chromium ignores ICE-TCP candidates below port 1024: only "
-                               "Firefox will use media on this port (see docs/operations.md)"));
+              LF_STR("effect", "Chromium ignores ICE-TCP candidates below port 1024 other "
+                               "than 80 and 443: only Firefox will use media on this port "
+                               "(see docs/operations.md)"));
+  else if (port < 1024 && priv)
+    log_event(LOG_WARN, "https_media_low_port", LF_INT("port", port), LF_STR("address", priv),
+              LF_STR("effect", "Chromium takes ICE-TCP on port 80 or 443 only at a public "
+                               "address: on this private one only Firefox will use it "
+                               "(see docs/operations.md)"));
 }
 
 /* The Host header's host without its port, if it is a plausible host name or IP literal

@@ -122,12 +122,36 @@ static void test_global6(void **state) {
   }
 }
 
+/* What libwebrtc counts as private (no ICE candidate on 80 or 443 there). */
+static void test_private(void **state) {
+  (void)state;
+  static const struct {
+    const char *a;
+    bool priv;
+  } cases[] = {
+      {"10.1.2.3", true},      {"172.16.0.1", true},   {"172.31.255.255", true},
+      {"172.32.0.1", false},   {"192.168.1.1", true},  {"100.64.0.1", true},
+      {"100.127.0.1", true},   {"100.128.0.1", false}, {"127.0.0.1", true},
+      {"169.254.1.1", true},   {"8.8.8.8", false},     {"198.18.5.1", false},
+      {"203.0.113.7", false},  {"fd00::1", true},      {"fc12::1", true},
+      {"fe80::1", true},       {"::1", true},          {"2a00:1450::1", false},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    uint8_t b[16] = {0};
+    int fam = strchr(cases[i].a, ':') ? AF_INET6 : AF_INET;
+    assert_int_equal(inet_pton(fam, cases[i].a, b), 1);
+    if (addrlist_private(fam, b) != cases[i].priv)
+      fail_msg("%s: expected %s", cases[i].a, cases[i].priv ? "private" : "public");
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_one_and_many),
       cmocka_unit_test(test_empty),
       cmocka_unit_test(test_refused),
       cmocka_unit_test(test_global6),
+      cmocka_unit_test(test_private),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
