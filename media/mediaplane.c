@@ -347,8 +347,9 @@ int mediaplane_new_session(struct mediaplane *mp, const struct sdp_offer *o, cha
     p->out_ssrc[1] ^= 0x5a5a5a5a;
   p->out_pid = (uint16_t)(rand32() & 0x3fff);
 
-  char msid[24];
+  char msid[24], vmsid[32];
   snprintf(msid, sizeof(msid), "tandem-%08x", rand32());
+  snprintf(vmsid, sizeof(vmsid), "%s-v", msid);
   struct sdp_answer_params ap = {
       .ice_ufrag = p->ufrag,
       .ice_pwd = p->pwd,
@@ -363,6 +364,7 @@ int mediaplane_new_session(struct mediaplane *mp, const struct sdp_offer *o, cha
       .video_ssrc = p->out_ssrc[KIND_VIDEO],
       .cname = "tandem",
       .stream_id = msid,
+      .video_stream_id = mp->cfg.av_unsynced ? vmsid : NULL,
       .session_id = ((uint64_t)rand32() << 20) ^ rand32(),
   };
   int n = sdp_write_answer(o, &ap, answer, cap);

@@ -35,6 +35,8 @@ struct mediaplane_config {
                                    RTP for MEDIAPLANE_REQ_CLIP; 0 = off (the default here) */
   size_t record_max_bytes;      /* and never more than this per session; 0 = the recorder's
                                    default (1.5 MiB), else at least 2 x RECORDER_CHUNK */
+  bool av_unsynced;             /* answers put audio and video in separate streams, so browsers
+                                   show video without holding it for lip sync; false */
 };
 /* UDP is always bound (it is also how a worker sends); TCP listens on the same port number. */
 enum { MEDIAPLANE_UDP = 1, MEDIAPLANE_TCP = 2 };

@@ -89,6 +89,9 @@ struct sdp_answer_params {
   const char *cname;          /* a=ssrc cname: 1..255 printable non-space chars */
   const char *stream_id;      /* msid stream id: 1..64 token chars; the tracks are
                                  "audio" and "video" */
+  const char *video_stream_id; /* NULL: video in stream_id too (browsers keep the two in lip
+                                 sync); else video's own stream (1..64 token chars, not the
+                                 same), which browsers play without waiting for audio */
   uint64_t session_id;
 };
 

@@ -73,6 +73,7 @@ static void used_section(struct out *b, const struct sdp_media *m, const struct 
                          const char *fp) {
   bool audio = m->kind == SDP_AUDIO;
   const char *track = audio ? "audio" : "video";
+  const char *stream = audio || !p->video_stream_id ? p->stream_id : p->video_stream_id;
   uint32_t ssrc = audio ? p->audio_ssrc : p->video_ssrc;
   static const char *const dirs[] = {"sendrecv", "recvonly", "sendonly", "inactive"};
   bool send = m->dir == SDP_SENDRECV || m->dir == SDP_RECVONLY;
@@ -84,7 +85,7 @@ static void used_section(struct out *b, const struct sdp_media *m, const struct 
     put(b, "a=extmap:%u urn:ietf:params:rtp-hdrext:sdes:mid\r\n", m->ext_mid);
   put(b, "a=%s\r\n", dirs[m->dir]);
   if (send)
-    put(b, "a=msid:%s %s\r\n", p->stream_id, track);
+    put(b, "a=msid:%s %s\r\n", stream, track);
   put(b, "a=rtcp-mux\r\n");
   if (audio) {
     put(b, "a=rtpmap:%d opus/48000/2\r\n", m->pt);
@@ -100,7 +101,7 @@ static void used_section(struct out *b, const struct sdp_media *m, const struct 
   }
   if (send) {
     put(b, "a=ssrc:%" PRIu32 " cname:%s\r\n", ssrc, p->cname);
-    put(b, "a=ssrc:%" PRIu32 " msid:%s %s\r\n", ssrc, p->stream_id, track);
+    put(b, "a=ssrc:%" PRIu32 " msid:%s %s\r\n", ssrc, stream, track);
   }
   host_candidates(b, p);
   put(b, "a=end-of-candidates\r\n");
@@ -130,7 +131,9 @@ int sdp_write_answer(const struct sdp_offer *o, const struct sdp_answer_params *
       !sdp__ice_chars(p->ice_ufrag, strnlen(p->ice_ufrag, 257), 4, 256) ||
       !sdp__ice_chars(p->ice_pwd, strnlen(p->ice_pwd, 257), 22, 256) ||
       !ip_literal(p->ip) || !more_ips_ok(p) || !sdp__cword(p->cname, 255, false) ||
-      !sdp__cword(p->stream_id, 64, true) || !p->fingerprint)
+      !sdp__cword(p->stream_id, 64, true) || !p->fingerprint ||
+      (p->video_stream_id && (!sdp__cword(p->video_stream_id, 64, true) ||
+                              !strcmp(p->video_stream_id, p->stream_id))))
     return -EINVAL;
   const char *text = p->fingerprint + (strncmp(p->fingerprint, "sha-256 ", 8) ? 0 : 8);
   uint8_t bytes[32];
@@ -147,7 +150,10 @@ int sdp_write_answer(const struct sdp_offer *o, const struct sdp_answer_params *
   const struct sdp_media *other = &o->media[tag == &o->media[o->audio] ? o->video : o->audio];
   put(&b, "v=0\r\no=- %" PRIu64 " 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", p->session_id);
   put(&b, "a=ice-lite\r\na=group:BUNDLE %s %s\r\n", tag->mid, other->mid);
-  put(&b, "a=msid-semantic: WMS %s\r\n", p->stream_id);
+  if (p->video_stream_id)
+    put(&b, "a=msid-semantic: WMS %s %s\r\n", p->stream_id, p->video_stream_id);
+  else
+    put(&b, "a=msid-semantic: WMS %s\r\n", p->stream_id);
   for (size_t i = 0; i < o->n_media; i++) {
     const struct sdp_media *m = &o->media[i];
     if ((int)i == o->audio || (int)i == o->video) {

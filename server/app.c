@@ -381,6 +381,7 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   mc2.poll_pps = (uint32_t)cfg->media_poll_pps;
   mc2.poll_ms = (uint32_t)cfg->media_poll_ms;
   mc2.record_ms = (uint32_t)cfg->media_record_ms;
+  mc2.av_unsynced = !cfg->media_av_sync;
   mc2.transports = !strcmp(cfg->media_transports, "udp")   ? MEDIAPLANE_UDP
                    : !strcmp(cfg->media_transports, "tcp") ? MEDIAPLANE_TCP
                                                            : MEDIAPLANE_UDP | MEDIAPLANE_TCP;

@@ -20,6 +20,7 @@ struct config {
   int media_poll_ms;      /* its period */
   int media_record_ms;    /* evidence recording per session; 0 = off, else 2000-60000 */
   char media_transports[8]; /* udp, tcp or both: what browsers are offered */
+  bool media_av_sync;     /* browsers hold video for lip sync with audio (sdp_answer.c) */
   bool media_on_https_port; /* with TLS: http_port takes ICE-TCP too (server/httpd_demux.c) */
   char public_ip[256];    /* IP literals, comma-separated, the preferred first (at most 4);
                              "" = detect: the first non-loopback IPv4 (else 127.0.0.1) and

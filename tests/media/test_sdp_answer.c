@@ -216,6 +216,33 @@ static void test_answer_codec(void **state) {
   assert_true(strstr(out, "m=audio") < strstr(out, "m=video"));
 }
 
+/* With video_stream_id, video is its own stream (no lip sync in the browser): both ids in the
+ * msid-semantic line, each track's msid naming its own; the same id twice is refused. */
+static void test_answer_separate_streams(void **state) {
+  (void)state;
+  struct sdp_offer o;
+  parse_ok(BASE, &o);
+  struct sdp_answer_params p = PARAMS;
+  static char out[4096];
+  assert_true(sdp_write_answer(&o, &p, out, sizeof(out)) > 0);
+  char one[160];
+  snprintf(one, sizeof(one), "a=msid:%s video\r\n", p.stream_id);
+  assert_non_null(strstr(out, one)); /* by default one stream */
+  p.video_stream_id = "vid-1";
+  assert_true(sdp_write_answer(&o, &p, out, sizeof(out)) > 0);
+  char sem[160], a[160];
+  snprintf(sem, sizeof(sem), "a=msid-semantic: WMS %s vid-1\r\n", p.stream_id);
+  snprintf(a, sizeof(a), "a=msid:%s audio\r\n", p.stream_id);
+  assert_non_null(strstr(out, sem));
+  assert_non_null(strstr(out, a));
+  assert_non_null(strstr(out, "a=msid:vid-1 video\r\n"));
+  assert_null(strstr(out, one));
+  p.video_stream_id = p.stream_id;
+  assert_int_equal(sdp_write_answer(&o, &p, out, sizeof(out)), -EINVAL);
+  p.video_stream_id = "bad id";
+  assert_int_equal(sdp_write_answer(&o, &p, out, sizeof(out)), -EINVAL);
+}
+
 /* ---- answer edge cases ---- */
 
 static void test_answer_space(void **state) {
@@ -390,6 +417,7 @@ int main(void) {
       cmocka_unit_test(test_answer_space),
       cmocka_unit_test(test_answer_invalid),
       cmocka_unit_test(test_answer_addresses),
+      cmocka_unit_test(test_answer_separate_streams),
   };
   return cmocka_run_group_tests(tests, setup_fixtures, NULL);
 }
