@@ -19,6 +19,10 @@
 
 #define REPORT_PAST_PAIR_MS 60000 /* a partner may still be reported this long after Next */
 #define REPORT_KEYFRAME_MS 1500   /* how long to wait for a fresh keyframe */
+/* A keyframe the recording holds that is at most this old is the evidence picture: what the
+ * reporter saw, had at once, and not dependent on the reported browser answering a PLI (the
+ * recording asks for one every 4 s). */
+#define REPORT_KEYFRAME_AGE_MS 5000
 #define REPORT_JOBS_MAX 256       /* reports being captured at once */
 
 struct report_job {
@@ -305,11 +309,12 @@ void moderate_report(struct app *a, struct peer *p, const struct sigmsg *msg) {
     log_event(LOG_WARN, "report_block_failed", LF_UINT("peer", p->id));
   else if (!partner)
     match_block(a->match, p->id, q->id, now);
-  /* The evidence: a fresh keyframe and the recorded seconds of the reported session. */
+  /* The evidence: a recent keyframe and the recorded seconds of the reported session. */
   j->pending = 2;
+  uint32_t kf_age = REPORT_KEYFRAME_AGE_MS;
   if (q->sid)
     j->req_kf = mediaplane_request(a->media, q->sid, MEDIAPLANE_REQ_KEYFRAME,
-                                   REPORT_KEYFRAME_MS, NULL, 0, on_keyframe, j);
+                                   REPORT_KEYFRAME_MS, &kf_age, sizeof(kf_age), on_keyframe, j);
   if (!j->req_kf)
     j->pending--;
   if (q->sid)
