@@ -335,25 +335,33 @@ test('the console: log in, a live grid of colours, one-click ban cuts off at onc
           duration: v.duration, error: v.error && v.error.message };
       }, sel), 15000, 300);
       assert.match(clip.src, /^blob:/);
-      // Near its end the clip shows the reported person: blue.
+      // Near its end the clip shows the reported person: blue. A frame is read back once the
+      // seek has painted it (a video frame callback, or 1 s); one second before the end first,
+      // then two and three (a frame still being decoded reads back black).
       const frame = await con.evaluate(async (s) => {
         const v = document.querySelector(`${s} video.ev-webm`);
         v.muted = true;
-        await new Promise((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`no seek: readyState ${v.readyState}`)), 10000);
-          v.addEventListener('seeked', () => { clearTimeout(timer); resolve(); }, { once: true });
-          v.currentTime = Math.max(0, v.duration - 1);
-        });
-        if (v.readyState < 2) await new Promise((r) => { v.addEventListener('loadeddata', r, { once: true }); setTimeout(r, 5000); });
-        const c = document.createElement('canvas');
-        c.width = 16; c.height = 12;
-        const g = c.getContext('2d');
-        g.drawImage(v, 0, 0, 16, 12);
-        const d = g.getImageData(0, 0, 16, 12).data;
-        let r = 0, gg = 0, b = 0;
-        for (let i = 0; i < d.length; i += 4) { r += d[i]; gg += d[i + 1]; b += d[i + 2]; }
-        const n = d.length / 4;
-        return { rgb: [r / n, gg / n, b / n], w: v.videoWidth, h: v.videoHeight, duration: v.duration };
+        const samples = [];
+        for (const back of [1, 2, 3]) {
+          await new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`no seek: readyState ${v.readyState}`)), 10000);
+            v.addEventListener('seeked', () => { clearTimeout(timer); resolve(); }, { once: true });
+            v.currentTime = Math.max(0, v.duration - back);
+          });
+          await new Promise((r) => { v.requestVideoFrameCallback(() => r()); setTimeout(r, 1000); });
+          const c = document.createElement('canvas');
+          c.width = 16; c.height = 12;
+          const g = c.getContext('2d');
+          g.drawImage(v, 0, 0, 16, 12);
+          const d = g.getImageData(0, 0, 16, 12).data;
+          let r = 0, gg = 0, b = 0;
+          for (let i = 0; i < d.length; i += 4) { r += d[i]; gg += d[i + 1]; b += d[i + 2]; }
+          const n = d.length / 4;
+          samples.push({ at: v.currentTime, rgb: [r / n, gg / n, b / n] });
+          if (b / n > 150 && r / n < 100) break; /* blue: done */
+        }
+        const last = samples[samples.length - 1];
+        return { rgb: last.rgb, samples, w: v.videoWidth, h: v.videoHeight, duration: v.duration };
       }, sel);
       t.diagnostic(`clip: ${JSON.stringify(frame)}`);
       assert.equal(nearestColour(frame.rgb), 'blue', `the clip near its end: ${JSON.stringify(frame)}`);
