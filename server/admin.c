@@ -164,12 +164,12 @@ json_t *admin_body(const struct admin_req *r, bool empty_ok) {
 
 /* ---- peers ---- */
 
-static const char *peer_state(struct app *a, struct peer *p) {
+static const char *peer_state(const struct peer *p) {
   if (!p->ws)
     return "grace";
   if (!p->media_ready)
     return "connecting";
-  switch (match_state_of(a->match, p->id)) {
+  switch (p->mq_state) {
   case MATCH_PAIRED: return "paired";
   case MATCH_WAITING: return "waiting";
   default: return "idle";
@@ -183,10 +183,10 @@ static void get_peers(struct admin_req *r) {
     char hex[DEVICE_HEX_LEN + 1];
     if (p->has_device)
       device_id_hex(&p->device, hex);
-    match_id partner = match_partner(a->match, p->id);
+    match_id partner = p->mq_partner;
     json_array_append_new(
         list, json_pack("{s:I, s:s, s:o, s:o, s:s, s:b, s:I, s:i, s:i}", "id", (json_int_t)p->id,
-                        "state", peer_state(a, p), "partner",
+                        "state", peer_state(p), "partner",
                         partner ? json_integer((json_int_t)partner) : json_null(), "device",
                         p->has_device ? json_string(hex) : json_null(), "ip", p->ip, "media",
                         p->sid && p->sess_ready, "visit_ms",
@@ -201,7 +201,7 @@ static void get_pairs(struct admin_req *r) {
   struct app *a = r->a;
   json_t *list = json_array();
   for (struct peer *p = a->peers; p; p = p->next) {
-    match_id q = match_partner(a->match, p->id);
+    match_id q = p->mq_partner;
     if (q && p->id < q)
       json_array_append_new(list, json_pack("{s:I, s:I, s:I}", "a", (json_int_t)p->id, "b",
                                             (json_int_t)q, "since_ms",

@@ -184,7 +184,7 @@ static void on_ws_close(void *arg, struct ws_conn *c) {
     peer_ws_closed(p, c); /* p's WebSocket, or a resume waiting for it */
 }
 
-void app_on_match_event(struct app *a, struct peer *p, const struct match_event *ev) {
+void app_on_match_event(struct app *a, struct peer *p, const struct matcher_event *ev) {
   visitlog_match_event(a, p, ev);
   drain_match_event(a, p, ev);
 }
@@ -238,7 +238,7 @@ static void tick_cb(uv_timer_t *t) {
       return;
   }
   a->cause = "timer";
-  match_tick(a->match, now);
+  matchq_tick(a->match, now);
   app_dispatch_match(a);
   peer_tick(a, now); /* limits against hostile clients: the offer and READY deadlines */
   moderate_tick(a);
@@ -358,7 +358,7 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   /* A secret seed keeps crafted interests from colliding in the engine's tag table. */
   if (RAND_bytes((unsigned char *)&mc.hash_seed, sizeof(mc.hash_seed)) != 1)
     mc.hash_seed = (uint64_t)uv_hrtime();
-  a->match = match_new(&mc);
+  a->match = matchq_local_new(&mc);
   a->by_token = hmap_new();
   a->by_id = hmap_new();
   a->by_sid = hmap_new();
@@ -502,7 +502,7 @@ static void part_closed(void *arg) {
   if (--a->pending_closes > 0)
     return;
   dtls_cert_free(a->cert);
-  match_free(a->match);
+  matchq_free(a->match);
   hmap_free(a->by_token);
   hmap_free(a->by_id);
   hmap_free(a->by_sid);
@@ -531,7 +531,7 @@ void app_close(struct app *a, void (*done)(void *), void *arg) {
   /* Closing without a finished drain: tell whoever is still here, best effort. */
   if (a->drain != DRAIN_FLUSHING && a->n_peers) {
     log_event(LOG_INFO, "shutdown", LF_UINT("visitors", a->n_peers),
-              LF_UINT("paired", match_paired_count(a->match)));
+              LF_UINT("paired", a->n_paired));
     drain_tell_all(a, "shutdown");
   }
   while (a->peers) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "match/engine.h"
+#include "server/matchq.h"
 #include "media/hmap.h"
 #include "media/mediaplane.h"
 #include "moderation/device.h"
@@ -22,7 +23,7 @@
 /* One browser tab for its whole visit. It outlives a dropped WebSocket for grace_ms. */
 struct peer {
   struct app *app;
-  uint64_t id;                    /* the match engine's id */
+  uint64_t id;                    /* its id in matching */
   struct ws_conn *ws;             /* NULL while in grace */
   uint64_t sid;                   /* media session id, 0 before the offer or after a failure */
   uint64_t linked;                /* the session sid is linked to, 0 none */
@@ -30,7 +31,10 @@ struct peer {
   char token[PEER_TOKEN_LEN + 1]; /* resume token */
   char ip[64];
   bool offered_on_ws;             /* an offer arrived on the current WebSocket */
-  bool media_ready;               /* what the match engine was last told */
+  bool media_ready;               /* what matching was last told */
+  enum match_state mq_state;      /* what matching's events say: IDLE, WAITING or PAIRED ... */
+  match_id mq_partner;            /* ... with whom (0 unless PAIRED) (peer.c) */
+  bool start_refused;             /* matching refused its latest start (signal.c) */
   uint64_t ws_lost_ms;            /* when the WebSocket went away (grace start), 0 if attached */
   uint64_t media_lost_ms;         /* when the session was replaced or failed, 0 if fine */
   struct ratelimit chat_rl;       /* chat messages */
@@ -104,7 +108,8 @@ struct app {
   struct httpd *metrics_httpd;  /* metrics_addr's listener, NULL when /metrics is public */
   struct httpd *redirect_httpd; /* http_redirect_port's listener (app_tls.c), or NULL */
   struct httpd_tls *tls;        /* tls_cert/tls_key as last loaded, or NULL */
-  struct match_engine *match;
+  struct matchq *match;         /* matching (matchq.h): commands in, events out */
+  size_t n_waiting, n_paired;   /* peers WAITING, PAIRED by their mq_state */
   struct hmap *by_token;
   struct hmap *by_id;
   struct hmap *by_sid;
@@ -146,8 +151,10 @@ void peer_send(struct peer *p, json_t *msg);    /* steals msg; dropped while det
 void peer_error(struct peer *p, struct ws_conn *ws, const char *code, const char *message,
                 const char *ref);
 void peer_ws_lost(struct peer *p);
-void peer_update_away(struct peer *p); /* tells the match engine whether p is away (peer.c) */
+void peer_update_away(struct peer *p); /* tells matching whether p is away (peer.c) */
 void peer_set_media(struct peer *p, bool ready);
+/* p's view of matching is now state with partner (from an event; keeps the counts). */
+void peer_follow(struct peer *p, enum match_state state, match_id partner);
 void peer_send_state(struct peer *p);           /* {"type":"state"} with the current state */
 void peer_send_resume(struct peer *p);          /* what a resumed client needs to catch up */
 void app_dispatch_match(struct app *a);         /* drains match events into messages/links */
@@ -170,12 +177,12 @@ void peer_ws_closed(struct peer *p, struct ws_conn *c); /* on_ws_close of p's ws
 
 /* app.c: called by peer.c for every match event, after peer.c has handled it; and for every
  * error reply (p may be NULL: before hello). */
-void app_on_match_event(struct app *a, struct peer *p, const struct match_event *ev);
+void app_on_match_event(struct app *a, struct peer *p, const struct matcher_event *ev);
 void app_on_error(struct peer *p, const char *code, const char *message, const char *ref);
 
 /* visitlog.c -- one log line per visitor event, and the latency histograms. */
 void visitlog_init(struct app *a);
-void visitlog_match_event(struct app *a, struct peer *p, const struct match_event *ev);
+void visitlog_match_event(struct app *a, struct peer *p, const struct matcher_event *ev);
 void visitlog_message_done(struct app *a, struct ws_conn *c, struct peer *before,
                            const char *data, size_t len);
 void visitlog_ready(struct app *a, struct peer *p, const char *profile);
@@ -185,7 +192,7 @@ void visitlog_end(struct app *a, struct peer *p, const char *reason); /* before 
 
 /* drain.c -- SIGTERM: move everyone not in a pair elsewhere, let pairs finish, exit. */
 void drain_start(struct app *a);
-void drain_match_event(struct app *a, struct peer *p, const struct match_event *ev);
+void drain_match_event(struct app *a, struct peer *p, const struct matcher_event *ev);
 void drain_tick(struct app *a, uint64_t now);   /* may call app_close */
 bool drain_ws_closed(struct app *a, struct ws_conn *c); /* true: one we had told to move */
 void drain_tell_all(struct app *a, const char *reason); /* best effort, before app_close */

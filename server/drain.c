@@ -59,7 +59,7 @@ static size_t move_unpaired(struct app *a) {
   struct peer *p, *next;
   for (p = a->peers; p; p = next) {
     next = p->next;
-    if (match_state_of(a->match, p->id) != MATCH_PAIRED) {
+    if (p->mq_state != MATCH_PAIRED) {
       detach(a, p, "draining");
       end_visit(a, p, "moved");
       n++;
@@ -78,18 +78,18 @@ void drain_start(struct app *a) {
   a->drain_next_report = now + REPORT_MS;
   size_t moved = move_unpaired(a);
   log_event(LOG_INFO, "drain_start", LF_UINT("visitors", visitors), LF_UINT("moved", moved),
-            LF_UINT("paired", match_paired_count(a->match)),
+            LF_UINT("paired", a->n_paired),
             LF_UINT("timeout_ms", a->cfg.drain_timeout_ms));
 }
 
-void drain_match_event(struct app *a, struct peer *p, const struct match_event *ev) {
+void drain_match_event(struct app *a, struct peer *p, const struct matcher_event *ev) {
   if (a->drain != DRAIN_RUNNING)
     return;
   /* Out of the pool before anyone can be paired with it; the tick moves it. A pair made
    * here all the same (two peers entering the pool in one engine call) is undone the same
    * way: not ready ends it, and the partner's WAITING follows. */
-  if (ev->type == MATCH_EV_WAITING || ev->type == MATCH_EV_PAIRED)
-    match_set_ready(a->match, p->id, false, uv_now(a->loop));
+  if (ev->type == MATCHER_EV_WAITING || ev->type == MATCHER_EV_PAIRED)
+    matchq_send(a->match, MATCHER_READY, p->id, 0, false, uv_now(a->loop));
 }
 
 static void start_flush(struct app *a, uint64_t now) {
@@ -106,7 +106,7 @@ void drain_tick(struct app *a, uint64_t now) {
       start_flush(a, now);
     } else if (now >= a->drain_deadline) {
       log_event(LOG_INFO, "drain_timeout", LF_UINT("drain_ms", now - a->drain_started),
-                LF_UINT("visitors", a->n_peers), LF_UINT("paired", match_paired_count(a->match)));
+                LF_UINT("visitors", a->n_peers), LF_UINT("paired", a->n_paired));
       /* Everyone hears "moving" before any pair ends, so it is the last thing they hear. */
       for (struct peer *p = a->peers; p; p = p->next)
         detach(a, p, "drain_timeout");
@@ -116,7 +116,7 @@ void drain_tick(struct app *a, uint64_t now) {
     } else if (now >= a->drain_next_report) {
       a->drain_next_report = now + REPORT_MS;
       log_event(LOG_INFO, "drain_progress", LF_UINT("visitors", a->n_peers),
-                LF_UINT("paired", match_paired_count(a->match)),
+                LF_UINT("paired", a->n_paired),
                 LF_UINT("left_ms", a->drain_deadline - now));
     }
   }

@@ -109,8 +109,8 @@ size_t metrics_render(struct app *a, char **out) {
   mediaplane_get_stats(a->media, &ws);
   metric(f, "tandem_peers", "gauge", "Connected peers (including those in grace).", (double)a->n_peers);
   metric(f, "tandem_peers_waiting", "gauge", "Peers in the waiting pool.",
-         (double)match_waiting_count(a->match));
-  metric(f, "tandem_peers_paired", "gauge", "Peers in a pair.", (double)match_paired_count(a->match));
+         (double)a->n_waiting);
+  metric(f, "tandem_peers_paired", "gauge", "Peers in a pair.", (double)a->n_paired);
   metric(f, "tandem_draining", "gauge", "1 while the node drains.", a->draining ? 1 : 0);
   metric(f, "tandem_visits_total", "counter", "Visits begun (a hello without a resumable token).", (double)a->n.visits);
   metric(f, "tandem_moved_total", "counter", "Visitors told to move to another node (draining).", (double)a->n.moved);

@@ -55,7 +55,7 @@ void modblock_apply(struct app *a, struct peer *p) {
     for (struct peer *q = hmap_get(m->by_device, &d->ids[i], sizeof(d->ids[i])); q;
          q = q->dev_next)
       if (q != p)
-        match_block(a->match, p->id, q->id, now);
+        matchq_send(a->match, MATCHER_BLOCK, p->id, q->id, false, now);
 }
 
 /* p blocked (or reported) its partner q: their devices never meet again either. */
@@ -104,6 +104,12 @@ void modrecent_add(struct peer *p, struct peer *q) {
   r->until[slot] = moderate_wall_ms() + (uint64_t)p->app->cfg.match_rematch_cooldown_ms;
 }
 
+static void remember(struct app *a, match_id p, match_id q, uint64_t for_ms, uint64_t now) {
+  struct matcher_cmd c = {.type = MATCHER_REMEMBER, .peer = p, .other = q};
+  c.for_ms = for_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)for_ms;
+  matchq_submit(a->match, &c, now);
+}
+
 /* A new visit of p's device: the live visits of the devices it met recently are its recent
  * partners in the match engine too, until the same time. */
 void modrecent_apply(struct app *a, struct peer *p) {
@@ -118,7 +124,7 @@ void modrecent_apply(struct app *a, struct peer *p) {
     for (struct peer *q = hmap_get(m->by_device, &r->dev[i], sizeof(r->dev[i])); q;
          q = q->dev_next)
       if (q != p)
-        match_remember(a->match, p->id, q->id, now + (r->until[i] - wall), now);
+        remember(a, p->id, q->id, r->until[i] - wall, now);
   }
 }
 

@@ -279,13 +279,14 @@ struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
   }
   if (hmap_put(a->by_token, p->token, PEER_TOKEN_LEN, p) ||
       hmap_put(a->by_id, &p->id, sizeof(p->id), p) ||
-      match_add(a->match, p->id, uv_now(a->loop)) != 0) {
+      matchq_send(a->match, MATCHER_ADD, p->id, 0, false, uv_now(a->loop)) != 0) {
     hmap_del(a->by_token, p->token, PEER_TOKEN_LEN);
     hmap_del(a->by_id, &p->id, sizeof(p->id));
     ip_del(p);
     free(p);
     return NULL;
   }
+  p->mq_state = MATCH_IDLE;
   p->next = a->peers;
   if (a->peers)
     a->peers->prev = p;
@@ -296,10 +297,11 @@ struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
 
 void peer_free(struct peer *p) {
   struct app *a = p->app;
-  int rc = match_remove(a->match, p->id, uv_now(a->loop));
+  int rc = matchq_send(a->match, MATCHER_REMOVE, p->id, 0, false, uv_now(a->loop));
   if (rc < 0)
     log_event(LOG_ERROR, "match_error", LF_UINT("peer", p->id), LF_STR("call", "remove"),
               LF_STR("error", uv_strerror(rc)));
+  peer_follow(p, MATCH_IDLE, 0); /* out of the counts */
   peer_set_session(p, 0);
   moderate_peer_free(p);
   if (p->ws)
@@ -322,7 +324,7 @@ void peer_free(struct peer *p) {
   a->n_peers--;
   json_decref(p->shared);
   free(p);
-  /* The partner learns of the departure from the events match_remove queued. */
+  /* The partner learns of the departure from the events the removal brings. */
   app_dispatch_match(a);
 }
 
@@ -377,7 +379,8 @@ void peer_error(struct peer *p, struct ws_conn *ws, const char *code, const char
  * frozen picture: it keeps the pair it has, but meets nobody new until both are back. */
 void peer_update_away(struct peer *p) {
   struct app *a = p->app;
-  match_set_away(a->match, p->id, !p->ws || p->media_lost_ms != 0, uv_now(a->loop));
+  matchq_send(a->match, MATCHER_AWAY, p->id, 0, !p->ws || p->media_lost_ms != 0,
+              uv_now(a->loop));
 }
 
 void peer_ws_lost(struct peer *p) {
@@ -393,7 +396,7 @@ void peer_set_media(struct peer *p, bool ready) {
   if (p->media_ready == ready)
     return;
   p->media_ready = ready;
-  int rc = match_set_ready(a->match, p->id, ready, uv_now(a->loop));
+  int rc = matchq_send(a->match, MATCHER_READY, p->id, 0, ready, uv_now(a->loop));
   if (rc < 0)
     log_event(LOG_ERROR, "match_error", LF_UINT("peer", p->id),
               LF_STR("call", ready ? "set_ready" : "set_not_ready"),
@@ -450,19 +453,91 @@ static void link_pair(struct peer *p, struct peer *q) {
   q->linked = p->sid;
 }
 
+/* p's view of its state (mq_state, mq_partner), and the counts of waiting and paired peers. */
+void peer_follow(struct peer *p, enum match_state state, match_id partner) {
+  struct app *a = p->app;
+  if (p->mq_state == MATCH_WAITING)
+    a->n_waiting--;
+  else if (p->mq_state == MATCH_PAIRED)
+    a->n_paired--;
+  p->mq_state = state;
+  p->mq_partner = state == MATCH_PAIRED ? partner : 0;
+  if (state == MATCH_WAITING)
+    a->n_waiting++;
+  else if (state == MATCH_PAIRED)
+    a->n_paired++;
+}
+
+static void send_cooldown(struct peer *p, const char *ref, uint64_t until_ms) {
+  uint64_t now = uv_now(p->app->loop);
+  json_t *m = json_pack("{s:s, s:s, s:s, s:I}", "type", "error", "code", "cooldown", "message",
+                        "Too many skips: take a breath, you will be back in the queue in a few "
+                        "seconds.",
+                        "retry_ms", (json_int_t)(until_ms > now ? until_ms - now : 0));
+  if (m && ref)
+    json_object_set_new(m, "ref", json_string(ref));
+  peer_send(p, m);
+}
+
+/* Matching said no to one of p's commands. */
+static void refused(struct peer *p, const struct matcher_event *ev) {
+  int rc = ev->code;
+  if (rc == -ENOMEM || rc == -ENOSPC) {
+    peer_error(p, NULL, "internal", "out of memory", matcher_cmd_name(ev->cmd));
+    return;
+  }
+  switch (ev->cmd) {
+  case MATCHER_START:
+    p->start_refused = true;
+    if (rc == -EINVAL)
+      peer_error(p, NULL, "bad_message",
+                 "interests: at most 10, each at most 32 bytes; no control characters", "start");
+    else if (rc == -EBUSY)
+      peer_error(p, NULL, "cooldown",
+                 "Too many skips: wait a few seconds before starting again", "start");
+    else if (rc == -EPERM)
+      peer_error(p, NULL, "banned", "you cannot be matched right now", "start");
+    return;
+  case MATCHER_NEXT:
+    /* Over the limit while paired comes as MATCHER_EV_COOLDOWN; this is a Next while already
+     * cooling down. */
+    if (rc == -EINVAL)
+      peer_error(p, NULL, "bad_state", "press start first", "next");
+    else if (rc == -EBUSY)
+      send_cooldown(p, "next", ev->until_ms);
+    return;
+  case MATCHER_BLOCK:
+  case MATCHER_STOP:
+    peer_error(p, NULL, "internal", "out of memory", matcher_cmd_name(ev->cmd));
+    return;
+  default:
+    log_event(LOG_ERROR, "match_error", LF_UINT("peer", p->id),
+              LF_STR("call", matcher_cmd_name(ev->cmd)), LF_STR("error", uv_strerror(rc)));
+    return;
+  }
+}
+
 void app_dispatch_match(struct app *a) {
-  struct match_event ev;
-  while (match_poll(a->match, &ev) == 1) {
+  struct matcher_event ev;
+  while (matchq_poll(a->match, &ev) == 1) {
     struct peer *p = peer_by_id(a, ev.peer);
     if (!p)
       continue;
+    if (ev.type == MATCHER_EV_REFUSED) {
+      refused(p, &ev);
+      continue;
+    }
+    enum match_state state = p->mq_state;
+    match_id partner = p->mq_partner;
+    matcher_event_follow(&ev, &state, &partner);
+    peer_follow(p, state, partner);
     /* Who p may still report (moderate.c): its partner, or its last one for a minute. */
-    if (ev.type == MATCH_EV_PAIRED)
+    if (ev.type == MATCHER_EV_PAIRED)
       moderate_pair_changed(p, ev.partner);
-    else if (!match_partner(a->match, p->id))
+    else if (!p->mq_partner)
       moderate_pair_changed(p, 0);
     switch (ev.type) {
-    case MATCH_EV_PAIRED: {
+    case MATCHER_EV_PAIRED: {
       struct peer *q = peer_by_id(a, ev.partner);
       if (!q)
         break;
@@ -480,48 +555,49 @@ void app_dispatch_match(struct app *a) {
                 (unsigned long long)q->id);
       break;
     }
-    case MATCH_EV_PARTNER_LEFT:
+    case MATCHER_EV_PARTNER_LEFT:
       json_decref(p->shared);
       p->shared = NULL;
       p->have_partner_ts = false;
       peer_unlink(p);
       peer_send(p, json_pack("{s:s}", "type", "partner_left"));
       break;
-    case MATCH_EV_WAITING:
-      if (match_partner(a->match, p->id) == 0)
-        peer_unlink(p);
+    case MATCHER_EV_WAITING:
+      peer_unlink(p);
       peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state", "waiting"));
       break;
-    case MATCH_EV_STOPPED:
+    case MATCHER_EV_STOPPED:
       peer_unlink(p);
       peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state",
                              state_name(MATCH_IDLE, p->media_ready)));
       break;
-    case MATCH_EV_COOLDOWN: {
-      uint64_t now = uv_now(a->loop);
-      uint64_t left = ev.until_ms > now ? ev.until_ms - now : 0;
-      json_t *m = json_pack("{s:s, s:s, s:s, s:I}", "type", "error", "code", "cooldown",
-                            "message", "Too many skips: take a breath, you will be back in the "
-                                       "queue in a few seconds.",
-                            "retry_ms", (json_int_t)left);
-      peer_send(p, m);
+    case MATCHER_EV_COOLDOWN:
+      send_cooldown(p, NULL, ev.until_ms);
       break;
-    }
+    case MATCHER_EV_STATE:
+      /* A change p itself is not told of (it went not ready, or away while waiting): its
+       * side of a pair is undone, as the partner's PARTNER_LEFT undoes the other. */
+      if (p->mq_state != MATCH_PAIRED) {
+        json_decref(p->shared);
+        p->shared = NULL;
+        peer_unlink(p);
+      }
+      break;
+    case MATCHER_EV_REFUSED:
+      break;
     }
     app_on_match_event(a, p, &ev); /* operators' view and draining (app.c) */
   }
 }
 
 void peer_send_state(struct peer *p) {
-  struct app *a = p->app;
-  enum match_state s = match_state_of(a->match, p->id);
-  peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state", state_name(s, p->media_ready)));
+  peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state",
+                         state_name(p->mq_state, p->media_ready)));
 }
 
 /* After a resume: the state, and if paired what the client missed while away. */
 void peer_send_resume(struct peer *p) {
-  struct app *a = p->app;
-  if (match_state_of(a->match, p->id) == MATCH_PAIRED) {
+  if (p->mq_state == MATCH_PAIRED) {
     peer_send(p, json_pack("{s:s, s:o, s:b}", "type", "matched", "shared",
                            p->shared ? json_incref(p->shared) : json_array(), "resumed", 1));
     if (p->have_partner_ts)
@@ -547,12 +623,11 @@ static void on_ready(void *arg, uint64_t sid, const char *profile) {
   peer_update_away(p);
   log_debug("peer %llu media ready (%s)", (unsigned long long)p->id, profile);
   /* After a refresh the pair may have survived: feed the new session at once. */
-  uint64_t partner = match_partner(a->match, p->id);
-  struct peer *q = partner ? peer_by_id(a, partner) : NULL;
+  struct peer *q = p->mq_partner ? peer_by_id(a, p->mq_partner) : NULL;
   if (q)
     link_pair(p, q);
   peer_set_media(p, true);
-  if (match_state_of(a->match, p->id) == MATCH_IDLE)
+  if (p->mq_state == MATCH_IDLE)
     peer_send_state(p);
 }
 

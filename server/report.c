@@ -247,7 +247,7 @@ static bool rate_ok(struct app *a, struct peer *p, uint64_t now, uint64_t *retry
 void moderate_report(struct app *a, struct peer *p, const struct sigmsg *msg) {
   struct moderate *m = a->mod;
   uint64_t now = uv_now(a->loop);
-  match_id partner = match_partner(a->match, p->id);
+  match_id partner = p->mq_partner;
   uint64_t target = partner ? partner : p->last_partner;
   if (!partner && (!target || !p->last_partner_ms ||
                    now - p->last_partner_ms > REPORT_PAST_PAIR_MS)) {
@@ -305,10 +305,8 @@ void moderate_report(struct app *a, struct peer *p, const struct sigmsg *msg) {
   j->clip_ms = a->cfg.media_record_ms ? (uint32_t)a->cfg.media_record_ms : 10000;
   /* The reporter moves on now; the two (and their devices) never meet again. */
   moderate_block(a, p, q);
-  if (partner && match_block(a->match, p->id, q->id, now) < 0)
+  if (matchq_send(a->match, MATCHER_BLOCK, p->id, q->id, false, now) < 0)
     log_event(LOG_WARN, "report_block_failed", LF_UINT("peer", p->id));
-  else if (!partner)
-    match_block(a->match, p->id, q->id, now);
   /* The evidence: a recent keyframe and the recorded seconds of the reported session. */
   j->pending = 2;
   uint32_t kf_age = REPORT_KEYFRAME_AGE_MS;

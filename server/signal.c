@@ -147,8 +147,7 @@ static void on_offer(struct app *a, struct peer *p, const struct sigmsg *msg) {
   }
   /* Whoever sends this offer, the partner is told that the media they will see next comes
    * from a new session of this visit (its partner_video follows with the first keyframe). */
-  match_id partner = match_partner(a->match, p->id);
-  struct peer *q = partner ? peer_by_id(a, partner) : NULL;
+  struct peer *q = p->mq_partner ? peer_by_id(a, p->mq_partner) : NULL;
   if (q)
     peer_send(q, json_pack("{s:s}", "type", "partner_reconnected"));
   p->have_partner_ts = false;
@@ -163,47 +162,39 @@ static void on_start(struct app *a, struct peer *p, const struct sigmsg *msg) {
     peer_error(p, NULL, "bad_state", "send an offer before start", "start");
     return;
   }
-  int rc = match_start(a->match, p->id, msg->tags, msg->n_tags, msg->lang, uv_now(a->loop));
-  if (rc == -EINVAL)
+  struct matcher_cmd cmd;
+  if (matcher_cmd_start(&cmd, p->id, msg->tags, msg->n_tags, msg->lang) < 0) {
     peer_error(p, NULL, "bad_message",
                "interests: at most 10, each at most 32 bytes; no control characters", "start");
-  else if (rc == -EBUSY)
-    peer_error(p, NULL, "cooldown", "Too many skips: wait a few seconds before starting again",
-               "start");
-  else if (rc == -EPERM)
-    peer_error(p, NULL, "banned", "you cannot be matched right now", "start");
-  else if (rc == -ENOMEM || rc == -ENOSPC)
+    return;
+  }
+  p->start_refused = false;
+  if (matchq_submit(a->match, &cmd, uv_now(a->loop)) < 0) {
     peer_error(p, NULL, "internal", "out of memory", "start");
-  else if (rc == 0 && !p->media_ready)
-    peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state", "connecting"));
+    return;
+  }
+  /* Waiting for its media: matching keeps the wish until then. With the local engine a
+   * refusal has been heard already (the errors above); from a remote matcher it may follow. */
+  if (!p->media_ready) {
+    app_dispatch_match(a);
+    if (!p->start_refused)
+      peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state", "connecting"));
+    return;
+  }
   app_dispatch_match(a);
 }
 
 static void on_next(struct app *a, struct peer *p) {
   a->n.nexts++;
-  uint64_t now = uv_now(a->loop);
-  bool paired = match_partner(a->match, p->id) != 0;
-  int rc = match_next(a->match, p->id, now);
-  if (rc == -EINVAL) {
-    peer_error(p, NULL, "bad_state", "press start first", "next");
-  } else if (rc == -EBUSY && !paired) {
-    /* Already cooling down. The engine queues MATCH_EV_COOLDOWN (and so the error) only for
-     * the Next that ends a pair over the limit, so this one is answered here. */
-    uint64_t until = match_cooldown_until(a->match, p->id, now);
-    peer_send(p, json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "error", "code", "cooldown",
-                           "message", "Too many skips: take a breath, you will be back in the "
-                                      "queue in a few seconds.",
-                           "ref", "next", "retry_ms", (json_int_t)(until > now ? until - now : 0)));
-  } else if (rc == -ENOMEM || rc == -ENOSPC) {
+  /* Refusals (press start first, cooling down) come back as events (peer.c). */
+  if (matchq_send(a->match, MATCHER_NEXT, p->id, 0, false, uv_now(a->loop)) < 0)
     peer_error(p, NULL, "internal", "out of memory", "next");
-  }
   app_dispatch_match(a);
 }
 
 static void on_chat(struct app *a, struct peer *p, const struct sigmsg *msg) {
   uint64_t now = uv_now(a->loop);
-  match_id partner = match_partner(a->match, p->id);
-  struct peer *q = partner ? peer_by_id(a, partner) : NULL;
+  struct peer *q = p->mq_partner ? peer_by_id(a, p->mq_partner) : NULL;
   if (!q) {
     a->n.chats_dropped++;
     peer_error(p, NULL, "not_paired", "there is nobody to chat with right now", "chat");
@@ -223,21 +214,21 @@ static void on_chat(struct app *a, struct peer *p, const struct sigmsg *msg) {
 
 /* Ends the pair with the current partner and never pairs the two again. */
 static void on_block(struct app *a, struct peer *p) {
-  match_id partner = match_partner(a->match, p->id);
+  match_id partner = p->mq_partner;
   if (!partner) {
     peer_error(p, NULL, "not_paired", "there is nobody to block right now", "block");
     return;
   }
   a->n.blocks++;
   moderate_block(a, p, peer_by_id(a, partner));
-  if (match_block(a->match, p->id, partner, uv_now(a->loop)) < 0)
-    peer_error(p, NULL, "internal", "out of memory", "block"); /* -ENOMEM or -ENOSPC */
+  if (matchq_send(a->match, MATCHER_BLOCK, p->id, partner, false, uv_now(a->loop)) < 0)
+    peer_error(p, NULL, "internal", "out of memory", "block");
   app_dispatch_match(a);
 }
 
 static void on_stop(struct app *a, struct peer *p) {
-  if (match_stop(a->match, p->id, uv_now(a->loop)) < 0)
-    peer_error(p, NULL, "internal", "out of memory", "stop"); /* -ENOMEM or -ENOSPC */
+  if (matchq_send(a->match, MATCHER_STOP, p->id, 0, false, uv_now(a->loop)) < 0)
+    peer_error(p, NULL, "internal", "out of memory", "stop");
   app_dispatch_match(a);
 }
 

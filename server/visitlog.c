@@ -39,15 +39,15 @@ static void log_pair_end(struct app *a, const struct pair_end *e, const char *re
               LF_UINT("pair_ms", e->pair_ms), LF_STR("reason", reason));
 }
 
-void visitlog_match_event(struct app *a, struct peer *p, const struct match_event *ev) {
+void visitlog_match_event(struct app *a, struct peer *p, const struct matcher_event *ev) {
   if (a->closing)
     return; /* peers freed one by one at shutdown pair the rest for a moment: not news */
   uint64_t now = uv_now(a->loop);
   switch (ev->type) {
-  case MATCH_EV_WAITING:
+  case MATCHER_EV_WAITING:
     p->pool_ms = now;
     break;
-  case MATCH_EV_PAIRED: {
+  case MATCHER_EV_PAIRED: {
     uint64_t wait = since(a, p->pool_ms);
     metrics_hist_observe(&a->h_wait, (double)wait / 1000.0);
     p->pool_ms = 0;
@@ -64,7 +64,7 @@ void visitlog_match_event(struct app *a, struct peer *p, const struct match_even
                 LF_UINT("wait_b_ms", wait));
     break;
   }
-  case MATCH_EV_PARTNER_LEFT: {
+  case MATCHER_EV_PARTNER_LEFT: {
     struct pair_end e = {.peer = ev->partner, .partner = p->id, .pair_ms = since(a, p->paired_ms)};
     p->paired_ms = 0;
     p->partner = 0;
@@ -81,10 +81,16 @@ void visitlog_match_event(struct app *a, struct peer *p, const struct match_even
       log_pair_end(a, &e, "message");
     break;
   }
-  case MATCH_EV_STOPPED:
+  case MATCHER_EV_STOPPED:
     p->pool_ms = 0;
     break;
-  case MATCH_EV_COOLDOWN:
+  case MATCHER_EV_STATE:
+    if (ev->state != MATCH_WAITING)
+      p->pool_ms = 0;
+    break;
+  case MATCHER_EV_REFUSED:
+    break;
+  case MATCHER_EV_COOLDOWN:
     p->pool_ms = 0;
     log_event(LOG_INFO, "cooldown", LF_UINT("peer", p->id),
               LF_UINT("retry_ms", ev->until_ms > now ? ev->until_ms - now : 0));
