@@ -422,6 +422,31 @@ int match_block(struct match_engine *e, match_id id, match_id other, uint64_t no
   return 0;
 }
 
+int match_restore_pair(struct match_engine *e, match_id id, match_id other, uint64_t now_ms) {
+  struct match__peer *p, *q;
+  int rc;
+
+  if (e == NULL || id == 0 || other == 0 || other == id)
+    return -EINVAL;
+  rc = engine_begin(e, id, now_ms, &p);
+  if (rc < 0)
+    return rc;
+  q = engine_peer(e, other);
+  if (q == NULL)
+    return -ENOENT;
+  if (p->partner == q)
+    return -EALREADY;
+  if (p->partner != NULL || q->partner != NULL || !p->want || !q->want || p->banned ||
+      q->banned || p->cooling || q->cooling || match__blocked(e, p, q))
+    return -EBUSY;
+  match__pool_leave(e, p);
+  match__pool_leave(e, q);
+  p->partner = q;
+  q->partner = p;
+  e->npaired += 2;
+  return 0;
+}
+
 int match_ban(struct match_engine *e, match_id id, bool banned, uint64_t now_ms) {
   struct match__peer *p;
   int rc = engine_begin(e, id, now_ms, &p);

@@ -99,6 +99,13 @@ int match_block(struct match_engine *e, match_id id, match_id other, uint64_t no
  * rematch rules then apply across visits). Nothing else changes. -EINVAL, -ENOENT. */
 int match_remember(struct match_engine *e, match_id id, match_id other, uint64_t until_ms,
                    uint64_t now_ms);
+/* Makes id and other a pair again, with no event: for a matcher rebuilding its state from what
+ * the peers' servers say (a new matcher of a cluster). Both must want a partner (match_start),
+ * neither be paired, banned, cooling down or blocked by the other; a waiting one leaves the
+ * pool. Readiness is not needed: a pair survives a refresh. -EINVAL, -ENOENT, -EALREADY (each
+ * other's partners already), -EBUSY (any other condition unmet; nothing changes). (Added
+ * function.) */
+int match_restore_pair(struct match_engine *e, match_id id, match_id other, uint64_t now_ms);
 /* Banning ends a pair (partner gets PARTNER_LEFT, keeps its place) or leaves
  * the pool, stops wanting (STOPPED if it was) and makes match_start fail
  * with -EPERM until unbanned. Unbanning changes nothing else. -ENOENT. */

@@ -42,6 +42,7 @@ const char *matcher_cmd_name(enum matcher_cmd_type t) {
   case MATCHER_BLOCK: return "block";
   case MATCHER_REMEMBER: return "remember";
   case MATCHER_BAN: return "ban";
+  case MATCHER_RESTORE: return "restore";
   }
   return "?";
 }
@@ -147,6 +148,11 @@ int matcher_apply(struct match_engine *e, const struct matcher_cmd *c, uint64_t 
   match_id self = c->peer;
   enum match_state s0 = match_state_of(e, self);
   touched_add(&t, self, s0 == MATCH_UNKNOWN ? MATCH_IDLE : s0, match_partner(e, self));
+  if (c->other && c->other != self) { /* a block or a restore changes the other's state too */
+    enum match_state s1 = match_state_of(e, c->other);
+    if (s1 != MATCH_UNKNOWN)
+      touched_add(&t, c->other, s1, match_partner(e, c->other));
+  }
   int rc = 0;
   switch (c->type) {
   case MATCHER_ADD: rc = match_add(e, self, now_ms); break;
@@ -175,6 +181,7 @@ int matcher_apply(struct match_engine *e, const struct matcher_cmd *c, uint64_t 
     rc = match_remember(e, self, c->other, now_ms + c->for_ms, now_ms);
     break;
   case MATCHER_BAN: rc = match_ban(e, self, c->flag, now_ms); break;
+  case MATCHER_RESTORE: rc = match_restore_pair(e, self, c->other, now_ms); break;
   }
   bool self_cooldown = drain(e, &t, self, emit, arg);
   if (rc < 0 && rc != -EALREADY && !(rc == -EBUSY && self_cooldown))

@@ -32,7 +32,8 @@ enum matcher_cmd_type {
   MATCHER_BLOCK,   /* peer, other */
   MATCHER_REMEMBER,/* peer, other, for_ms */
   MATCHER_BAN,     /* peer, flag */
-  MATCHER_CMD_MAX_ = MATCHER_BAN
+  MATCHER_RESTORE, /* peer, other: a pair a new matcher takes over (match_restore_pair) */
+  MATCHER_CMD_MAX_ = MATCHER_RESTORE
 };
 
 #define MATCHER_TAGS_MAX 10
@@ -41,7 +42,7 @@ enum matcher_cmd_type {
 struct matcher_cmd {
   enum matcher_cmd_type type;
   match_id peer;
-  match_id other;  /* BLOCK, REMEMBER */
+  match_id other;  /* BLOCK, REMEMBER, RESTORE */
   bool flag;       /* READY, AWAY, BAN */
   uint32_t for_ms; /* REMEMBER: they count as recent partners for this long from now (a
                       duration, not a time: the matcher's clock need not be the sender's) */

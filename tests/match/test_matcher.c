@@ -219,6 +219,42 @@ static void test_cooldown(void **state) {
   world_free(w);
 }
 
+/* A new matcher takes over a pair: no PAIRED (the servers know already); both are paired in
+ * the engine, a Next ends it as usual; a restore that breaks a rule changes nothing. */
+static void test_restore_pair(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  for (match_id id = 1; id <= 4; id++) {
+    cmd(w, MATCHER_ADD, id, 0, false);
+    start(w, id, NULL); /* not ready yet: remembered */
+  }
+  w->state[1] = w->state[2] = MATCH_PAIRED; /* what the servers' views say */
+  w->partner[1] = 2;
+  w->partner[2] = 1;
+  cmd(w, MATCHER_RESTORE, 1, 2, false);
+  assert_int_equal(find(w, MATCHER_EV_PAIRED, 1), -1);
+  assert_int_equal(match_partner(w->e, 1), 2);
+  assert_int_equal(match_partner(w->e, 2), 1);
+  cmd(w, MATCHER_READY, 1, 0, true);
+  cmd(w, MATCHER_READY, 2, 0, true);
+  assert_int_equal(w->nev, 0); /* paired: nothing to enter */
+  check_view(w);
+  cmd(w, MATCHER_RESTORE, 1, 3, false); /* 1 is taken */
+  assert_int_equal(w->ev[0].type, MATCHER_EV_REFUSED);
+  assert_int_equal(w->ev[0].code, -EBUSY);
+  cmd(w, MATCHER_BLOCK, 3, 4, false);
+  cmd(w, MATCHER_RESTORE, 3, 4, false); /* blocked */
+  assert_int_equal(w->ev[0].code, -EBUSY);
+  cmd(w, MATCHER_READY, 3, 0, true);
+  cmd(w, MATCHER_NEXT, 1, 0, false);
+  assert_true(find(w, MATCHER_EV_PARTNER_LEFT, 2) >= 0);
+  /* 2 keeps its place, ahead of everyone (a restored pair's first entry): 3 is its partner. */
+  assert_int_equal(match_partner(w->e, 2), 3);
+  assert_int_equal(w->state[1], MATCH_WAITING);
+  check_view(w);
+  world_free(w);
+}
+
 static void test_malformed_commands(void **state) {
   (void)state;
   struct world *w = world_new();
@@ -255,7 +291,8 @@ static void test_random_view_equals_engine(void **state) {
       match_id id = (match_id)(1 + rand() % NPEERS);
       match_id other = (match_id)(1 + rand() % NPEERS);
       w->now += (uint64_t)(rand() % 400);
-      switch (rand() % 12) {
+      switch (rand() % 13) {
+      case 12: cmd(w, MATCHER_RESTORE, id, other, false); break;
       case 0: cmd(w, MATCHER_ADD, id, 0, false); break;
       case 1:
         if (rand() % 4 == 0) {
@@ -291,6 +328,7 @@ int main(void) {
       cmocka_unit_test(test_away_leaves_the_pool_with_a_state_event),
       cmocka_unit_test(test_refusals_are_events),
       cmocka_unit_test(test_cooldown),
+      cmocka_unit_test(test_restore_pair),
       cmocka_unit_test(test_malformed_commands),
       cmocka_unit_test(test_random_view_equals_engine),
   };
