@@ -1,0 +1,92 @@
+/* cluster.h -- one matcher for many nodes, as pure state (no clock, socket or global).
+ *
+ * A cluster of Tandem nodes has one pool of strangers. One node at a time, the matcher (it
+ * holds a lease; the Redis side is in server/), runs this: the nodes' commands come in, each
+ * tagged with the node and a sequence number, and every event goes out to the node that owns
+ * its peer. Peer ids say which node owns them (MCLUSTER_NODE_OF). All of matching's rules
+ * hold cluster-wide because one engine decides everything.
+ *
+ * Failures:
+ *   - A node that restarts says hello with a new epoch: the peers of its old epoch are
+ *     removed (their partners hear PARTNER_LEFT). A node declared gone loses its peers too.
+ *   - A new matcher starts empty and rebuilds the pool from what the nodes re-send
+ *     (mcluster_sync_*): every peer with its wishes, the pair it believes it is in, and how
+ *     long it has waited. Pairs both sides agree on are taken over silently; a pair only one
+ *     side claims ends (PARTNER_LEFT to the claimant); the waiting re-enter longest wait first.
+ *     Whatever else a node believes that the rebuilt pool does not bear out is corrected
+ *     with MATCHER_EV_STATE. Commands that come during the rebuild wait for its end.
+ *   - Commands a node sent to a matcher that died before answering are re-sent after the sync
+ *     (the node keeps those beyond mcluster_acked); a command whose sequence number was seen
+ *     already is ignored, so re-sending is harmless. */
+#ifndef TANDEM_MATCH_CLUSTER_H
+#define TANDEM_MATCH_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "match/matcher.h"
+
+#define MCLUSTER_NODE_MAX 1023u   /* node ids 1 .. 1023 */
+#define MCLUSTER_ID_SHIFT 42      /* peer id = node << 42 | serial: below 2^52, exact in JSON */
+#define MCLUSTER_NODE_OF(id) ((unsigned)((uint64_t)(id) >> MCLUSTER_ID_SHIFT))
+#define MCLUSTER_SERIAL_MAX ((UINT64_C(1) << MCLUSTER_ID_SHIFT) - 1)
+
+/* What a node re-sends of one of its peers to a new matcher. */
+struct mcluster_peer {
+  match_id id;
+  bool ready, away, banned, want;
+  enum match_state state; /* what its node believes: IDLE, WAITING or PAIRED ... */
+  match_id partner;       /* ... with whom (0 unless PAIRED) */
+  uint32_t waited_ms;     /* waiting: for how long so far (else 0) */
+  uint8_t ntags;
+  char tags[MATCHER_TAGS_MAX][MATCHER_TAG_LEN_MAX + 1];
+  char lang[MATCHER_TAG_LEN_MAX + 1];
+};
+
+/* ev for node (the owner of ev->peer). */
+typedef void (*mcluster_emit_fn)(void *arg, unsigned node, const struct matcher_event *ev);
+
+struct mcluster;
+
+/* NULL on ENOMEM. A new one is syncing (below) until mcluster_sync_done. */
+struct mcluster *mcluster_new(const struct match_config *c);
+void mcluster_free(struct mcluster *m);
+
+/* node (1..MCLUSTER_NODE_MAX) speaks with epoch (any value identifying this run of it). A new
+ * epoch of a known node removes every peer of the old one first. Returns 1 if the node must
+ * re-send its peers (the first hello this matcher hears from it), 0 if not, -EINVAL. */
+int mcluster_hello(struct mcluster *m, unsigned node, uint64_t epoch, uint64_t now_ms,
+                   mcluster_emit_fn emit, void *arg);
+/* One peer of a node's re-send. -EINVAL (not the node's peer, or unknown node), -EEXIST,
+ * -ENOMEM, -EALREADY (after mcluster_sync_done: too late, the node should hello again). */
+int mcluster_sync_peer(struct mcluster *m, unsigned node, const struct mcluster_peer *p,
+                       uint64_t now_ms);
+/* Ends the rebuild: pairs restored, one-sided claims ended, the waiting back in line longest
+ * first, then the commands held meanwhile applied in order. Later hellos of new nodes need
+ * no rebuild. 0, or -EALREADY. */
+int mcluster_sync_done(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emit, void *arg);
+bool mcluster_syncing(const struct mcluster *m);
+
+/* A node's command with its sequence number (increasing per epoch, from 1). A command for a
+ * peer of another node is refused (MATCHER_EV_REFUSED -EPERM to the sender); one whose seq is
+ * not above the node's last is ignored (a re-send). Returns 0, 1 when ignored, -EINVAL (bad
+ * node or command: nothing happens), -ENOSPC (held during the rebuild, and too many held). */
+int mcluster_command(struct mcluster *m, unsigned node, uint64_t seq,
+                     const struct matcher_cmd *c, uint64_t now_ms, mcluster_emit_fn emit,
+                     void *arg);
+/* The last seq taken from node (0 none). */
+uint64_t mcluster_acked(const struct mcluster *m, unsigned node);
+
+/* node is gone (its lease lapsed): its peers are removed. 0 or -EINVAL. */
+int mcluster_node_gone(struct mcluster *m, unsigned node, uint64_t now_ms, mcluster_emit_fn emit,
+                       void *arg);
+int mcluster_tick(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emit, void *arg);
+
+size_t mcluster_peers(const struct mcluster *m, unsigned node); /* a node's peers, 0 = all */
+size_t mcluster_waiting(const struct mcluster *m);
+size_t mcluster_paired(const struct mcluster *m);
+/* The engine, for tests and metrics: read only. */
+const struct match_engine *mcluster_engine(const struct mcluster *m);
+
+#endif
