@@ -23,6 +23,9 @@ struct rxb {
   uint16_t last_seq[2];
   uint32_t last_ts[2];
   unsigned seq_breaks, strangers, keyframes, plis;
+  uint16_t nacked;           /* the first sequence number of the last NACK */
+  unsigned nacks;
+  uint64_t remb;             /* the bitrate of the last REMB */
   uint64_t from;             /* the sid in the last audio payload */
 };
 
@@ -39,9 +42,19 @@ static int rxb_write(void *impl, const uint8_t *buf, size_t len) {
     if (srtpctx_unprotect_rtcp(b->rx, pkt, &n) != 0)
       return 0;
     rtcp_iter_init(&it, pkt, n);
-    while (rtcp_iter_next(&it, &item) == 1)
+    while (rtcp_iter_next(&it, &item) == 1) {
+      uint16_t seqs[16];
+      uint32_t ssrcs[4];
+      size_t k;
       if (item.pt == RTCP_PSFB && (item.fmt == RTCP_FB_PLI || item.fmt == RTCP_FB_FIR))
         b->plis++;
+      else if (item.pt == RTCP_RTPFB && item.fmt == RTCP_FB_NACK &&
+               rtcp_parse_nack(&item, seqs, 16, &k) == 0 && k > 0) {
+        b->nacks++;
+        b->nacked = seqs[0];
+      } else if (item.pt == RTCP_PSFB && item.fmt == RTCP_FB_AFB)
+        (void)rtcp_parse_remb(&item, &b->remb, ssrcs, 4, &k);
+    }
     return 0;
   }
   struct rtp_view v;
@@ -151,17 +164,19 @@ static int relay_open(struct node *n, struct node *peer, int side, uint64_t link
   return mediaplane_relay_open(n->W.mp, n->W.sids[0], &r, &n->relay);
 }
 
-static void audio_from(struct node *n, uint16_t seq) {
-  struct session *s = browser(n);
+static void audio_from_i(struct node *n, int i, uint16_t seq) {
+  struct session *s = sess(&n->W, i);
   uint8_t pkt[1200 + SRTPCTX_TRAILER];
   struct rtp_header h = {.pt = (uint8_t)s->in[KIND_AUDIO].pt, .seq = seq, .ts = seq * 960u,
                          .ssrc = 0xa0d10u};
   int hl = rtp_write_header(pkt, sizeof(pkt), &h);
   assert_true(hl > 0);
   memset(pkt + hl, 0x33, 1100);
-  memcpy(pkt + hl, &n->W.sids[0], sizeof(n->W.sids[0]));
+  memcpy(pkt + hl, &n->W.sids[i], sizeof(n->W.sids[i]));
   router__on_rtp(s, pkt, (size_t)hl + 1100, worker__now(s->w));
 }
+
+static void audio_from(struct node *n, uint16_t seq) { audio_from_i(n, 0, seq); }
 
 static void video_from(struct node *n, uint16_t seq, bool keyframe) {
   struct session *s = browser(n);
@@ -253,6 +268,24 @@ static void test_media_crosses_both_ways(void **state) {
   pump(&A, &B, 30);
   assert_int_equal(B.b.plis, before + 1);
 
+  /* B's browser lost the packet A's browser never sent (A's seq 4): its NACK is translated
+   * through B's rewriting, crosses the relay, is translated through A's and reaches A's browser
+   * as seq 4. */
+  uint8_t fb[64];
+  uint16_t lost = (uint16_t)(B.b.last_seq[KIND_VIDEO] - 1);
+  int fl = rtcp_write_nack(fb, sizeof(fb), 0x1234, B.b.ssrc[KIND_VIDEO], &lost, 1);
+  assert_true(fl > 0);
+  router__on_rtcp(browser(&B), fb, (size_t)fl, worker__now(w0(&B)));
+  /* Its REMB reaches A's browser too. */
+  uint32_t media = B.b.ssrc[KIND_VIDEO];
+  fl = rtcp_write_remb(fb, sizeof(fb), 0x1234, 500000, &media, 1);
+  assert_true(fl > 0);
+  router__on_rtcp(browser(&B), fb, (size_t)fl, worker__now(w0(&B)));
+  pump(&A, &B, 30);
+  assert_int_equal(A.b.nacks, 1);
+  assert_int_equal(A.b.nacked, 4);
+  assert_true(A.b.remb == 500000);
+
   struct mediaplane_stats sa, sb;
   mediaplane_get_stats(A.W.mp, &sa);
   mediaplane_get_stats(B.W.mp, &sb);
@@ -260,6 +293,30 @@ static void test_media_crosses_both_ways(void **state) {
   assert_true(sa.relay_rx_packets >= 50 + 2 && sa.relay_rx_packets <= sb.relay_tx_packets);
   assert_true(sa.relay_tx_bytes > 50 * 1100);
   assert_int_equal(sa.relay_auth_failed + sa.relay_replayed + sa.relay_malformed, 0);
+
+  /* B's visitor meets a local stranger c for a while, then the relay again: what b receives
+   * keeps its SSRC and continues its sequence numbers across the three sources. */
+  add_session(&B.W);
+  mediaplane_unlink(B.W.mp, B.relay);
+  mediaplane_link(B.W.mp, B.W.sids[0], B.W.sids[1]);
+  pump(&A, &B, 20);
+  unsigned got = B.b.got[KIND_AUDIO];
+  for (uint16_t i = 0; i < 5; i++)
+    audio_from_i(&B, 1, (uint16_t)(30000 + i * 7)); /* another numbering entirely */
+  pump(&A, &B, 20);
+  assert_int_equal(B.b.got[KIND_AUDIO], got + 5);
+  assert_true(B.b.from == B.W.sids[1]);
+  mediaplane_unlink(B.W.mp, B.W.sids[1]);
+  mediaplane_link(B.W.mp, B.W.sids[0], B.relay);
+  pump(&A, &B, 20);
+  for (uint16_t i = 0; i < 5; i++)
+    audio_from(&A, (uint16_t)(2000 + i));
+  pump(&A, &B, 30);
+  assert_int_equal(B.b.got[KIND_AUDIO], got + 10);
+  assert_true(B.b.from == A.W.sids[0]);
+  /* c's own numbering jumped by 7 each time: the one break of B's video above plus those. */
+  assert_int_equal(B.b.seq_breaks, 1 + 4);
+  assert_int_equal(B.b.strangers, 0);
   close_node(&A);
   close_node(&B);
 }
