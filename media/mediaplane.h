@@ -56,7 +56,7 @@ struct mediaplane_events {
 
 struct mediaplane_stats {
   uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
-  uint64_t rx_dropped;          /* unknown source, bad demux */
+  uint64_t rx_dropped;          /* unknown source, bad demux, refused relay datagrams */
   uint64_t stun_ok, stun_rejected, stun_malformed;
   uint64_t stun_conflicts;      /* valid checks from an address another live session holds */
   uint64_t dtls_ok, dtls_failed;

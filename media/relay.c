@@ -100,16 +100,19 @@ void relay__commit(struct worker *w, const struct tx_path *p, size_t len) {
 }
 
 /* The source address is not checked: the datagram's authentication under the link's key is the
- * proof (a node may send from another address than the one it is reached at, behind NAT). */
+ * proof (a node may send from another address than the one it is reached at, behind NAT). A
+ * refused datagram is counted as dropped (rx_dropped) like any other, and by its reason. */
 void relay__on_datagram(struct worker *w, uint8_t *buf, size_t len) {
   struct relaywire_hdr h;
   if (relaywire_peek(buf, len, &h) != 0) {
     w->st.relay_malformed++;
+    w->st.rx_dropped++;
     return;
   }
   struct session *s = hmap_get(w->by_link, &h.link_id, sizeof(h.link_id));
   if (!s || s->closing) {
     w->st.relay_unknown++;
+    w->st.rx_dropped++;
     return;
   }
   uint8_t *pkt = buf + RELAYWIRE_HDR;
@@ -122,6 +125,7 @@ void relay__on_datagram(struct worker *w, uint8_t *buf, size_t len) {
       w->st.relay_replayed++;
     else
       w->st.relay_malformed++;
+    w->st.rx_dropped++;
     return;
   }
   w->st.relay_rx_packets++;

@@ -144,7 +144,7 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_udp_rx_bytes_total", "counter", "Bytes received on the media port.", (double)ws.rx_bytes);
   metric(f, "tandem_udp_tx_packets_total", "counter", "Datagrams sent from the media port.", (double)ws.tx_packets);
   metric(f, "tandem_udp_tx_bytes_total", "counter", "Bytes sent from the media port.", (double)ws.tx_bytes);
-  metric(f, "tandem_udp_rx_dropped_total", "counter", "Datagrams dropped: unknown sender or not STUN/DTLS/RTP.", (double)ws.rx_dropped);
+  metric(f, "tandem_udp_rx_dropped_total", "counter", "Datagrams dropped: unknown sender, not STUN/DTLS/RTP, or a refused relay datagram.", (double)ws.rx_dropped);
   struct httpd_demux_stats hd;
   httpd_get_demux_stats(a->httpd, &hd);
   metric(f, "tandem_https_media_total", "counter",
