@@ -124,7 +124,8 @@ struct mediaplane_relay {
 };
 /* Opens a relay session on local_sid's worker and links the two (as mediaplane_link, which may
  * later link local_sid elsewhere and back). The relay session is closed with
- * mediaplane_close_session (or mediaplane_relay_close) and has no events. 0 and *relay_sid;
+ * mediaplane_close_session (or mediaplane_relay_close) and has no events but on_failed, when its
+ * worker could not create it (out of memory): then close it. 0 and *relay_sid;
  * -ENOENT local_sid is unknown or itself a relay; -EINVAL bad side, link id or address;
  * -EEXIST the link id is open here; -ENOMEM. */
 int mediaplane_relay_open(struct mediaplane *mp, uint64_t local_sid,

@@ -66,8 +66,11 @@ static void run_command(struct worker *w, struct wcmd *c) {
     w->stopping = true;
     break;
   case WCMD_RELAY:
-    if (!w->stopping && c->params && c->payload && c->payload_len == sizeof(struct relay_params))
-      relay__create(w, c->params, c->payload);
+    if (!w->stopping && c->params && c->payload && c->payload_len == sizeof(struct relay_params) &&
+        !relay__create(w, c->params, c->payload)) {
+      char *why = strdup("could not open the relay (out of memory)");
+      worker__event(w, WEV_FAILED, c->sid, 0, why, why ? strlen(why) + 1 : 0);
+    }
     if (c->payload)
       OPENSSL_cleanse(c->payload, c->payload_len);
     break;
