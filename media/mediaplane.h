@@ -130,6 +130,9 @@ struct mediaplane_relay {
  * -EEXIST the link id is open here; -ENOMEM. */
 int mediaplane_relay_open(struct mediaplane *mp, uint64_t local_sid,
                           const struct mediaplane_relay *r, uint64_t *relay_sid);
+/* As in any pair, the partner holds local_sid's outbound until its own link ends: when local_sid
+ * is linked to someone else, close (or unlink) its relay in the same turn, or local_sid receives
+ * nothing from its new partner. */
 /* Closes a relay session: nothing more is sent to the remote node for it and what comes from it
  * is refused (counted as relay_unknown). The local session stays linked to nothing until it is
  * linked again. */
