@@ -3,6 +3,7 @@
 #include "media/mediaplane.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,8 @@ struct wev {
 /* A session the control side knows: by id in `live`, by its ICE ufrag in `by_ufrag`. */
 struct live {
   uint64_t sid;
-  char ufrag[ICE_UFRAG_SIZE];
+  char ufrag[ICE_UFRAG_SIZE];   /* "" for a relay session (not in by_ufrag) */
+  uint64_t link_id;             /* a relay session's link, else 0 */
 };
 
 /* A request waiting for its worker's reply. */
@@ -52,6 +54,7 @@ struct mediaplane {
   struct xring *rings;          /* n x n, [from * n + to] */
   struct hmap *live;            /* sid -> struct live (owned) */
   struct hmap *by_ufrag;        /* our ICE ufrag -> the same struct live */
+  struct hmap *by_link;         /* a relay session's link id -> the same struct live */
   uint16_t https_port;          /* the HTTPS port's TCP candidate (mediaplane_set_https_port) */
   struct hmap *requests;        /* request id -> struct preq */
   uint64_t next_sid, next_req;
@@ -198,6 +201,7 @@ static void free_all(struct mediaplane *mp) {
     hmap_each(mp->live, free_val, NULL);
   hmap_free(mp->live);
   hmap_free(mp->by_ufrag);
+  hmap_free(mp->by_link);
   if (mp->requests)
     hmap_each(mp->requests, cancel_request, NULL);
   hmap_free(mp->requests);
@@ -280,8 +284,9 @@ int mediaplane__new(uv_loop_t *loop, const struct mediaplane_config *cfg,
   mp->rings = calloc((size_t)mp->n * mp->n, sizeof(*mp->rings));
   mp->live = hmap_new();
   mp->by_ufrag = hmap_new();
+  mp->by_link = hmap_new();
   mp->requests = hmap_new();
-  if (mp->workers && mp->load && mp->rings && mp->live && mp->by_ufrag && mp->requests)
+  if (mp->workers && mp->load && mp->rings && mp->live && mp->by_ufrag && mp->by_link && mp->requests)
     rc = start(mp, cert, bind);
   if (rc) {
     free_all(mp);
@@ -419,7 +424,10 @@ void mediaplane_close_session(struct mediaplane *mp, uint64_t sid) {
   struct live *l = hmap_del(mp->live, &sid, sizeof(sid));
   if (!l)
     return;
-  hmap_del(mp->by_ufrag, l->ufrag, ICE_UFRAG_SIZE - 1);
+  if (l->link_id)
+    hmap_del(mp->by_link, &l->link_id, sizeof(l->link_id));
+  else
+    hmap_del(mp->by_ufrag, l->ufrag, ICE_UFRAG_SIZE - 1);
   free(l);
   unsigned wi = sid_worker(sid);
   if (wi >= mp->n)
@@ -432,8 +440,11 @@ void mediaplane_close_session(struct mediaplane *mp, uint64_t sid) {
  * needs to be queued before the other (handover.c parks an outbound that arrives early). */
 void mediaplane_link(struct mediaplane *mp, uint64_t a, uint64_t b) {
   unsigned wa = sid_worker(a), wb = sid_worker(b);
-  if (wa >= mp->n || wb >= mp->n || a == b || !hmap_get(mp->live, &a, sizeof(a)) ||
-      !hmap_get(mp->live, &b, sizeof(b)))
+  struct live *la = hmap_get(mp->live, &a, sizeof(a)), *lb = hmap_get(mp->live, &b, sizeof(b));
+  if (wa >= mp->n || wb >= mp->n || a == b || !la || !lb)
+    return;
+  /* A relay session's link lives on its worker: its partner must live there too. */
+  if ((la->link_id || lb->link_id) && wa != wb)
     return;
   uint64_t sa = mp->seq + 1, sb = mp->seq + 2;
   struct wcmd ca = {.other = {b, wb}, .other_seq = sb};
@@ -445,6 +456,71 @@ void mediaplane_link(struct mediaplane *mp, uint64_t a, uint64_t b) {
 }
 
 void mediaplane_unlink(struct mediaplane *mp, uint64_t sid) { post(mp, WCMD_UNLINK, sid, NULL); }
+
+int mediaplane_relay_open(struct mediaplane *mp, uint64_t local_sid,
+                          const struct mediaplane_relay *r, uint64_t *relay_sid) {
+  struct live *local = hmap_get(mp->live, &local_sid, sizeof(local_sid));
+  unsigned wi = sid_worker(local_sid);
+  if (!local || local->link_id || wi >= mp->n)
+    return -ENOENT;
+  int fam = r->remote ? r->remote->sa_family : AF_UNSPEC;
+  if ((r->side != 0 && r->side != 1) || !r->link_id || !r->secret ||
+      (fam != AF_INET && fam != AF_INET6) ||
+      (fam == AF_INET ? ((const struct sockaddr_in *)r->remote)->sin_port
+                      : ((const struct sockaddr_in6 *)r->remote)->sin6_port) == 0)
+    return -EINVAL;
+  if (hmap_get(mp->by_link, &r->link_id, sizeof(r->link_id)))
+    return -EEXIST;
+  struct session_params *p = calloc(1, sizeof(*p));
+  struct relay_params *rp = calloc(1, sizeof(*rp));
+  struct live *l = calloc(1, sizeof(*l));
+  struct wcmd *c = calloc(1, sizeof(*c));
+  if (!p || !rp || !l || !c)
+    goto nomem;
+  /* On the local session's worker: no packet of the pair crosses threads. */
+  p->sid = (++mp->next_sid << SID_WORKER_BITS) | wi;
+  for (int k = 0; k < 2; k++) {
+    p->in_pt[k] = p->out_pt[k] = k == KIND_AUDIO ? RELAY_PT_AUDIO : RELAY_PT_VIDEO;
+    p->out_ssrc[k] = relay__ssrc(r->link_id, r->side, k);
+    p->in_ssrc[k] = relay__ssrc(r->link_id, 1 - r->side, k);
+    p->out_seq[k] = (uint16_t)(rand32() & 0x7fff);
+    p->out_ts[k] = rand32();
+  }
+  p->out_pid = (uint16_t)(rand32() & 0x3fff);
+  rp->link_id = r->link_id;
+  rp->side = r->side;
+  memcpy(&rp->remote, r->remote, udp__addr_len(r->remote));
+  memcpy(rp->secret, r->secret, sizeof(rp->secret));
+  l->sid = p->sid;
+  l->link_id = r->link_id;
+  if (hmap_put(mp->live, &l->sid, sizeof(l->sid), l))
+    goto nomem;
+  if (hmap_put(mp->by_link, &l->link_id, sizeof(l->link_id), l)) {
+    hmap_del(mp->live, &l->sid, sizeof(l->sid));
+    goto nomem;
+  }
+  *c = (struct wcmd){.type = WCMD_RELAY, .seq = ++mp->seq, .sid = p->sid, .params = p,
+                     .payload = rp, .payload_len = sizeof(*rp)};
+  mp->load[wi]++;
+  worker_post(mp->workers[wi], c);
+  *relay_sid = l->sid;
+  mediaplane_link(mp, local_sid, l->sid);
+  return 0;
+nomem:
+  if (rp)
+    OPENSSL_cleanse(rp, sizeof(*rp));
+  free(p);
+  free(rp);
+  free(l);
+  free(c);
+  return -ENOMEM;
+}
+
+void mediaplane_relay_close(struct mediaplane *mp, uint64_t relay_sid) {
+  struct live *l = hmap_get(mp->live, &relay_sid, sizeof(relay_sid));
+  if (l && l->link_id)
+    mediaplane_close_session(mp, relay_sid);
+}
 
 void mediaplane_set_https_port(struct mediaplane *mp, uint16_t port) { mp->https_port = port; }
 

@@ -56,7 +56,7 @@ struct mediaplane_events {
 
 struct mediaplane_stats {
   uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
-  uint64_t rx_dropped;          /* unknown source, bad demux */
+  uint64_t rx_dropped;          /* unknown source, bad demux, refused relay datagrams */
   uint64_t stun_ok, stun_rejected, stun_malformed;
   uint64_t stun_conflicts;      /* valid checks from an address another live session holds */
   uint64_t dtls_ok, dtls_failed;
@@ -75,6 +75,14 @@ struct mediaplane_stats {
   uint64_t tcp_dropped;         /* packets a slow ICE-TCP reader could not take */
   uint64_t workers_polling;     /* workers in timer-driven receive right now */
   uint64_t recorder_bytes;      /* memory the sessions' recorders hold right now */
+  /* The node-to-node relay (mediaplane_relay_open): datagrams and their bytes on the wire. */
+  uint64_t relay_rx_packets, relay_rx_bytes, relay_tx_packets, relay_tx_bytes;
+  uint64_t relay_auth_failed;   /* refused: did not authenticate (forged, corrupted, wrong key) */
+  uint64_t relay_replayed;      /* refused: a counter already seen, or too old */
+  uint64_t relay_malformed;     /* refused: not a relay datagram of a version we speak */
+  uint64_t relay_unknown;       /* for no relay session here (a link closed, or never opened) */
+  uint64_t relay_dropped;       /* not sent: the relay session closed (its partner still
+                                   feeds it), sealing failed, or a packet off its worker */
 };
 
 /* Starts the workers (threads) and binds their ports. 0 or -errno (message logged by caller). */
@@ -90,10 +98,45 @@ int mediaplane_new_session(struct mediaplane *mp, const struct sdp_offer *o, cha
 /* Forgets a session: it stops forwarding and being forwarded to at once on its worker. */
 void mediaplane_close_session(struct mediaplane *mp, uint64_t sid);
 
-/* a and b receive each other from now on (each was unlinked from anything else). */
+/* a and b receive each other from now on (each was unlinked from anything else). A relay
+ * session is linked only with a session of its own worker (else nothing happens). */
 void mediaplane_link(struct mediaplane *mp, uint64_t a, uint64_t b);
 /* sid receives nothing and feeds nobody. */
 void mediaplane_unlink(struct mediaplane *mp, uint64_t sid);
+
+/* The node-to-node relay (docs/architecture.md). A visitor here paired with one on another node
+ * is linked to a *relay session* standing in for the stranger: what the local session sends is
+ * sealed (media/relaywire.h) and sent from the local session's worker to the remote node's worker,
+ * where the other end's relay session hands it to its browser's session, and back.
+ *  - link_id: names this pair leg; the same on both nodes, not 0, one live relay per id here.
+ *  - side: 0 on one node, 1 on the other (each sends under its own direction's key).
+ *  - remote: the remote node's media worker, the address its relay session is reached at
+ *    (IPv4 or IPv6, port set); sent from the local session's worker's socket, whose address
+ *    (mediaplane_port) the remote node needs in turn.
+ *  - secret: the cluster secret every node shares; each link's keys are derived from it and
+ *    the link id, so nothing secret is exchanged per pair. It is copied (and the copy wiped
+ *    once used). */
+struct mediaplane_relay {
+  uint64_t link_id;
+  int side;
+  const struct sockaddr *remote;
+  const uint8_t *secret;        /* 32 bytes */
+};
+/* Opens a relay session on local_sid's worker and links the two (as mediaplane_link, which may
+ * later link local_sid elsewhere and back). The relay session is closed with
+ * mediaplane_close_session (or mediaplane_relay_close) and has no events but on_failed, when its
+ * worker could not create it (out of memory): then close it. 0 and *relay_sid;
+ * -ENOENT local_sid is unknown or itself a relay; -EINVAL bad side, link id or address;
+ * -EEXIST the link id is open here; -ENOMEM. */
+int mediaplane_relay_open(struct mediaplane *mp, uint64_t local_sid,
+                          const struct mediaplane_relay *r, uint64_t *relay_sid);
+/* As in any pair, the partner holds local_sid's outbound until its own link ends: when local_sid
+ * is linked to someone else, close (or unlink) its relay in the same turn, or local_sid receives
+ * nothing from its new partner. */
+/* Closes a relay session: nothing more is sent to the remote node for it and what comes from it
+ * is refused (counted as relay_unknown). The local session stays linked to nothing until it is
+ * linked again. */
+void mediaplane_relay_close(struct mediaplane *mp, uint64_t relay_sid);
 
 /* The HTTPS port's number, offered from now on in every answer as a third host candidate
  * (TCP passive, below the media port's TCP candidate) for networks that let only TCP to it

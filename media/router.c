@@ -31,7 +31,7 @@ static bool is_local(struct worker *w, struct sref r) { return r.sid && r.worker
 
 void router__keyframe(struct session *src, uint64_t now, bool fir) {
   uint32_t media = src->in[KIND_VIDEO].ssrc;
-  if (!media || !src->srtp)
+  if (!media || (!src->srtp && !src->relay))
     return;
   if (src->last_kf_req_ms && now - src->last_kf_req_ms < KEYFRAME_MIN_GAP_MS)
     return;
@@ -86,7 +86,8 @@ static bool forward(struct session *src, struct outbound *o, int kind, const uin
   const uint8_t *payload = buf + v->payload_off;
   size_t plen = v->payload_len;
   bool first_key = false;
-  if (!o->srtp || o->path.kind == TX_NONE || plen == 0)
+  bool relay = o->path.kind == TX_RELAY; /* sealed by the commit, not SRTP */
+  if ((!o->srtp && !relay) || o->path.kind == TX_NONE || plen == 0)
     goto drop;
   if (t->src_ssrc != v->ssrc) {
     /* The source restarted its stream (a new SSRC): continue our numbering from here. */
@@ -140,13 +141,13 @@ static bool forward(struct session *src, struct outbound *o, int kind, const uin
     vp8_rewrite(out + hl, d, pid, tl0);
   }
   size_t len = (size_t)hl + plen;
-  if (srtpctx_protect_rtp(o->srtp, out, &len, cap + SRTPCTX_TRAILER) != 0)
+  if (!relay && srtpctx_protect_rtp(o->srtp, out, &len, cap + SRTPCTX_TRAILER) != 0)
     goto drop;
   t->packets++;
   t->bytes += plen;
   transport__commit(w, &o->path, len);
   w->st.rtp_forwarded++;
-  if (first_key)
+  if (first_key && !relay) /* the remote node tells its own control plane */
     worker__event(w, WEV_PARTNER_VIDEO, o->sid, (int)ots, NULL, 0);
   return true;
 drop:

@@ -6,13 +6,14 @@
 #include "media/hmap.h"
 #include "media/record.h"
 #include "media/router_int.h"
+#include "media/relaywire.h"
 #include "moderation/recorder.h"
 
 /* A paired browser sends audio every 20 ms and video every 33 ms: 300 ms without any after its
  * alert means it really closed. */
 #define CLOSE_HINT_MS 300
 
-static int list_add(struct worker *w, struct session *s) {
+int session__list_add(struct worker *w, struct session *s) {
   if (w->n_list == w->cap_list) {
     size_t ncap = w->cap_list ? w->cap_list * 2 : 64;
     struct session **nl = realloc(w->list, ncap * sizeof(*nl));
@@ -48,7 +49,7 @@ struct session *session__create(struct worker *w, const struct session_params *p
     session__free(s);
     return NULL;
   }
-  if (hmap_put(w->by_sid, &s->id, sizeof(s->id), s) || list_add(w, s)) {
+  if (hmap_put(w->by_sid, &s->id, sizeof(s->id), s) || session__list_add(w, s)) {
     hmap_del(w->by_ufrag, s->ufrag, strlen(s->ufrag));
     hmap_del(w->by_sid, &s->id, sizeof(s->id));
     session__free(s);
@@ -68,6 +69,7 @@ void session__free(struct session *s) {
   handover__outbound_free(s->outb);
   handover__outbound_free(s->sink_out);
   recorder_free(s->rec);
+  relaywire_free(s->relay);
   free(s->rtx);
   memset(&s->keys, 0, sizeof(s->keys));
   free(s);
@@ -82,7 +84,10 @@ void session__close(struct session *s) {
     dtls_close(s->dtls);
   handover__unlink(s);
   s->closing = true;
-  hmap_del(w->by_ufrag, s->ufrag, strlen(s->ufrag));
+  if (s->relay)
+    relay__forget(s);
+  else
+    hmap_del(w->by_ufrag, s->ufrag, strlen(s->ufrag));
   hmap_del(w->by_sid, &s->id, sizeof(s->id));
   session__rx_forget(s);
 }
@@ -119,7 +124,9 @@ void session__send(struct session *s, const uint8_t *buf, size_t len) {
 }
 
 void session__send_rtcp(struct session *s, uint8_t *buf, size_t len) {
-  if (s->srtp && srtpctx_protect_rtcp(s->srtp, buf, &len, len + SRTPCTX_TRAILER) == 0)
+  if (s->relay) /* sealed on its way (relay__commit) */
+    session__send(s, buf, len);
+  else if (s->srtp && srtpctx_protect_rtcp(s->srtp, buf, &len, len + SRTPCTX_TRAILER) == 0)
     session__send(s, buf, len);
 }
 
@@ -157,6 +164,12 @@ static bool check_closed(struct session *s, uint64_t now) {
 
 void session__tick(struct session *s, uint64_t now) {
   struct worker *w = s->w;
+  if (s->relay) {
+    /* No handshake, consent or readiness: the remote node watches its browser; the control
+     * plane closes the relay. As a source it still repeats keyframe requests. */
+    router__tick(s, now);
+    return;
+  }
   if (s->dtls && !s->dtls_done) {
     int ms = dtls_timeout_ms(s->dtls, now);
     if (ms == 0 && dtls_handle_timeout(s->dtls) < 0) {

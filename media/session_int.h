@@ -14,6 +14,7 @@
 #include "media/worker_int.h"
 
 struct recorder;
+struct relaywire;
 
 enum { KIND_AUDIO = 0, KIND_VIDEO = 1 };
 #define MAX_ADDRS_PER_SESSION 4
@@ -45,6 +46,10 @@ struct session {
   size_t peer_fp_len;
 
   struct tx_path path;         /* how we reach the browser (kind TX_NONE until known) */
+  /* A relay session (media/relay.c) stands in for a remote node's browser: no ICE, DTLS or
+   * SRTP; its path is TX_RELAY and this holds the link's keys, counter and replay window. NULL
+   * for a browser's session. */
+  struct relaywire *relay;
   struct sockaddr_storage addrs[MAX_ADDRS_PER_SESSION]; /* validated source addresses */
   size_t n_addrs;
   const struct stream_ops *stream_ops; /* a stream transport (ICE-TCP), or NULL */
@@ -96,6 +101,7 @@ void session__close(struct session *s);
 /* Tells the control loop why, then closes. */
 void session__fail(struct session *s, const char *why);
 void session__reap(struct worker *w);   /* frees closed sessions */
+int session__list_add(struct worker *w, struct session *s); /* 0 or -1 (out of memory) */
 void session__free(struct session *s);  /* at reap or shutdown */
 void session__tick(struct session *s, uint64_t now); /* timeouts, readiness, close hints */
 void session__check_ready(struct session *s, uint64_t now);
@@ -115,5 +121,22 @@ struct session *session__check(struct worker *w, const uint8_t *buf, size_t len,
                                const struct sockaddr *from, uint8_t *reply, size_t *reply_len);
 /* DTLS, SRTP or SRTCP that arrived on s's stream transport (ICE-TCP). */
 void session__on_stream_packet(struct session *s, uint8_t *buf, size_t len);
+
+/* relay.c: relay sessions (a remote node's browser, reached through relaywire datagrams). On the
+ * wire between nodes every stream uses these payload types and the SSRCs relay__ssrc gives, the
+ * same on both nodes, so neither needs to tell the other. */
+#define RELAY_PT_AUDIO 111
+#define RELAY_PT_VIDEO 96
+struct relay_params;
+/* The SSRC of `kind` that side `side` of link link_id sends toward the other node. */
+uint32_t relay__ssrc(uint64_t link_id, int side, int kind);
+/* Creates and registers a relay session from p and r (neither consumed). NULL on failure. */
+struct session *relay__create(struct worker *w, const struct session_params *p,
+                              const struct relay_params *r);
+void relay__forget(struct session *s);  /* at close: out of the link table */
+/* A datagram whose first byte is relaywire's, from the worker's socket. */
+void relay__on_datagram(struct worker *w, uint8_t *buf, size_t len);
+uint8_t *relay__slot(struct worker *w, const struct tx_path *p, size_t *cap);
+void relay__commit(struct worker *w, const struct tx_path *p, size_t len);
 
 #endif

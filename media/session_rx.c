@@ -6,6 +6,7 @@
 
 #include "media/demux.h"
 #include "media/hmap.h"
+#include "media/relaywire.h"
 #include "media/router_int.h"
 
 static size_t addr_key(const struct sockaddr *sa, uint8_t key[20]) {
@@ -289,7 +290,10 @@ void session__on_datagram(struct worker *w, uint8_t *buf, size_t len, const stru
     return;
   }
   if (k == DEMUX_UNKNOWN) {
-    w->st.rx_dropped++;
+    if (relaywire_is(buf, len))
+      relay__on_datagram(w, buf, len); /* another node's, for a relay session */
+    else
+      w->st.rx_dropped++;
     return;
   }
   uint8_t key[20];

@@ -14,12 +14,18 @@ uint8_t *transport__slot(struct worker *w, const struct tx_path *p, size_t *cap)
     *cap = 1500;
     return w->scratch;
   }
+  if (p->kind == TX_RELAY)
+    return relay__slot(w, p, cap);
   return NULL;
 }
 
 void transport__commit(struct worker *w, const struct tx_path *p, size_t len) {
   if (p->kind == TX_DGRAM) {
     udp__commit(w, p->home, &p->addr, len);
+    return;
+  }
+  if (p->kind == TX_RELAY) {
+    relay__commit(w, p, len);
     return;
   }
   if (p->kind != TX_STREAM || len > 1500)

@@ -1,6 +1,7 @@
 /* worker.c -- a media worker: one thread and libuv loop; commands from the control loop carried
  * out in posted order; rings to and from the other workers; the 20 ms tick; shutdown. */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -63,6 +64,15 @@ static void run_command(struct worker *w, struct wcmd *c) {
     break;
   case WCMD_STOP:
     w->stopping = true;
+    break;
+  case WCMD_RELAY:
+    if (!w->stopping && c->params && c->payload && c->payload_len == sizeof(struct relay_params) &&
+        !relay__create(w, c->params, c->payload)) {
+      char *why = strdup("could not open the relay (out of memory)");
+      worker__event(w, WEV_FAILED, c->sid, 0, why, why ? strlen(why) + 1 : 0);
+    }
+    if (c->payload)
+      OPENSSL_cleanse(c->payload, c->payload_len);
     break;
   case WCMD_ADOPT:
     tcp__adopt(w, c->fd, c->payload, c->payload_len); /* closes fd if it cannot take it */
@@ -276,6 +286,7 @@ static void free_parts(struct worker *w) {
   hmap_free(w->by_ufrag);
   hmap_free(w->by_addr);
   hmap_free(w->by_sid);
+  hmap_free(w->by_link);
   udp__free(w);
   tcp__free(w);
   free(w->list);
@@ -312,8 +323,9 @@ struct worker *worker_new(struct mediaplane *mp, unsigned index, const struct me
   w->by_ufrag = hmap_new();
   w->by_addr = hmap_new();
   w->by_sid = hmap_new();
+  w->by_link = hmap_new();
   if (!w->udp.tx || !w->ring_dirty || !w->outbox || !w->outbox_tail || !w->scratch ||
-      (cert && !w->dtls_ctx) || !w->ice || !w->by_ufrag || !w->by_addr || !w->by_sid ||
+      (cert && !w->dtls_ctx) || !w->ice || !w->by_ufrag || !w->by_addr || !w->by_sid || !w->by_link ||
       uv_loop_init(&w->loop)) {
     free_parts(w);
     return NULL;

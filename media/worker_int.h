@@ -48,19 +48,29 @@ struct session_params {
 /* A command from the control loop. Every command carries a sequence number from one counter
  * of the whole media plane, so a worker's commands arrive in increasing order and
  * "done_seq >= n" says that command n has been carried out (handover.c relies on it). */
-enum { WCMD_NEW, WCMD_CLOSE, WCMD_LINK, WCMD_UNLINK, WCMD_REQUEST, WCMD_STOP, WCMD_ADOPT };
+enum { WCMD_NEW, WCMD_CLOSE, WCMD_LINK, WCMD_UNLINK, WCMD_REQUEST, WCMD_STOP, WCMD_ADOPT,
+       WCMD_RELAY };
+/* RELAY: what a relay session needs beside its session_params (mediaplane_relay_open). The
+ * secret is wiped once the link's keys are derived. */
+struct relay_params {
+  uint64_t link_id;
+  int side;
+  struct sockaddr_storage remote;
+  uint8_t secret[32];
+};
 struct wcmd {
   int type;
   uint64_t seq;
   uint64_t sid;
   struct sref other;           /* LINK: the partner */
   uint64_t other_seq;          /* LINK: the seq of the partner's own LINK command */
-  struct session_params *params; /* NEW: owned */
+  struct session_params *params; /* NEW, RELAY: owned */
   uint64_t req;                /* REQUEST: its id */
   int req_type;
   uint32_t timeout_ms;
   void *payload;               /* REQUEST: owned (freed after the command), may be NULL;
-                                  ADOPT: the bytes already read from fd */
+                                  ADOPT: the bytes already read from fd;
+                                  RELAY: a struct relay_params (wiped, then freed) */
   size_t payload_len;
   int fd;                      /* ADOPT: an ICE-TCP socket from the HTTPS port, owned */
   struct wcmd *next;
@@ -105,6 +115,8 @@ struct worker {
   struct dtls_ctx *dtls_ctx;
   struct ice_responder *ice;
   struct hmap *by_ufrag, *by_addr, *by_sid;
+  struct hmap *by_link;        /* relay sessions by link id (relay.c) */
+  struct session *relay_tx;    /* the relay session whose datagram is in the slot (relay.c) */
   struct session **list;       /* live sessions and closed ones awaiting the next tick */
   size_t n_list, cap_list;
   struct udp udp;              /* the datagram transport: socket, receive, transmit batches */

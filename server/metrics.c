@@ -144,7 +144,7 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_udp_rx_bytes_total", "counter", "Bytes received on the media port.", (double)ws.rx_bytes);
   metric(f, "tandem_udp_tx_packets_total", "counter", "Datagrams sent from the media port.", (double)ws.tx_packets);
   metric(f, "tandem_udp_tx_bytes_total", "counter", "Bytes sent from the media port.", (double)ws.tx_bytes);
-  metric(f, "tandem_udp_rx_dropped_total", "counter", "Datagrams dropped: unknown sender or not STUN/DTLS/RTP.", (double)ws.rx_dropped);
+  metric(f, "tandem_udp_rx_dropped_total", "counter", "Datagrams dropped: unknown sender, not STUN/DTLS/RTP, or a refused relay datagram.", (double)ws.rx_dropped);
   struct httpd_demux_stats hd;
   httpd_get_demux_stats(a->httpd, &hd);
   metric(f, "tandem_https_media_total", "counter",
@@ -178,6 +178,16 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_recorder_bytes", "gauge",
          "Memory the media sessions' evidence recorders hold (media_record_ms).",
          (double)ws.recorder_bytes);
+  /* The node-to-node relay (media/relay.c): zero until the control plane opens relays. */
+  metric(f, "tandem_relay_rx_packets_total", "counter", "Relay datagrams from other nodes accepted.", (double)ws.relay_rx_packets);
+  metric(f, "tandem_relay_rx_bytes_total", "counter", "Bytes of relay datagrams accepted.", (double)ws.relay_rx_bytes);
+  metric(f, "tandem_relay_tx_packets_total", "counter", "Relay datagrams sent to other nodes.", (double)ws.relay_tx_packets);
+  metric(f, "tandem_relay_tx_bytes_total", "counter", "Bytes of relay datagrams sent.", (double)ws.relay_tx_bytes);
+  metric(f, "tandem_relay_auth_failures_total", "counter", "Relay datagrams refused: they did not authenticate.", (double)ws.relay_auth_failed);
+  metric(f, "tandem_relay_replays_total", "counter", "Relay datagrams refused: a counter already seen or too old.", (double)ws.relay_replayed);
+  metric(f, "tandem_relay_malformed_total", "counter", "Relay datagrams refused: malformed or of an unknown version.", (double)ws.relay_malformed);
+  metric(f, "tandem_relay_unknown_total", "counter", "Relay datagrams for no open relay on this node.", (double)ws.relay_unknown);
+  metric(f, "tandem_relay_dropped_total", "counter", "Relay packets not sent (relay closed, sealing failed).", (double)ws.relay_dropped);
   process_metrics(f, a);
   fclose(f);
   *out = buf;

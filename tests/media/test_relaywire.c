@@ -1,0 +1,286 @@
+/* test_relaywire.c -- unit tests for media/relaywire.c: the node-to-node datagrams (format,
+ * keys, sealing and opening, the replay window, and every way a datagram is refused). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "media/demux.h"
+#include "media/relaywire.h"
+
+static const uint8_t SECRET[RELAYWIRE_SECRET_LEN] = {
+    1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+#define LINK 0x0102030405060708ull
+
+struct pair {
+  struct relaywire *a, *b; /* the two ends of one link: sides 0 and 1 */
+};
+
+static void open_pair(struct pair *p) {
+  p->a = relaywire_new(SECRET, LINK, 0);
+  p->b = relaywire_new(SECRET, LINK, 1);
+  assert_non_null(p->a);
+  assert_non_null(p->b);
+}
+
+static void close_pair(struct pair *p) {
+  relaywire_free(p->a);
+  relaywire_free(p->b);
+}
+
+/* A fake RTP packet of len bytes (len >= 12). */
+static void rtp(uint8_t *buf, size_t len, uint8_t fill) {
+  memset(buf, fill, len);
+  buf[0] = 0x80;
+  buf[1] = 96;
+}
+
+static size_t seal(struct relaywire *r, int kind, const uint8_t *plain, size_t len, uint8_t *out) {
+  size_t n = 0;
+  assert_int_equal(relaywire_seal(r, kind, plain, len, out, 1600, &n), 0);
+  assert_int_equal(n, len + RELAYWIRE_OVERHEAD);
+  return n;
+}
+
+static int open_(struct relaywire *r, const uint8_t *buf, size_t len, size_t *plen,
+                 uint8_t *plain) {
+  struct relaywire_hdr h;
+  return relaywire_open(r, buf, len, &h, plain, 1600, plen);
+}
+
+static void test_roundtrip_both_ways(void **state) {
+  (void)state;
+  struct pair p;
+  open_pair(&p);
+  uint8_t plain[1200], wire[1600], out[1600];
+  rtp(plain, sizeof(plain), 0x33);
+  size_t n = seal(p.a, RELAYWIRE_RTP, plain, sizeof(plain), wire);
+  /* The header is in clear, the payload is not. */
+  assert_int_equal(wire[0], RELAYWIRE_MAGIC);
+  assert_int_equal(wire[1], RELAYWIRE_VERSION);
+  assert_int_equal(wire[2], RELAYWIRE_RTP);
+  assert_int_equal(wire[3], 0);
+  assert_memory_not_equal(wire + RELAYWIRE_HDR, plain, 64);
+  struct relaywire_hdr h;
+  size_t plen = 0;
+  assert_int_equal(relaywire_open(p.b, wire, n, &h, out, sizeof(out), &plen), 0);
+  assert_int_equal(plen, sizeof(plain));
+  assert_memory_equal(out, plain, plen);
+  assert_int_equal(h.kind, RELAYWIRE_RTP);
+  assert_true(h.link_id == LINK);
+  assert_true(h.counter == 0);
+  /* And back, RTCP. */
+  uint8_t rtcp[12] = {0x81, 206, 0, 2, 1, 2, 3, 4, 5, 6, 7, 8};
+  n = seal(p.b, RELAYWIRE_RTCP, rtcp, sizeof(rtcp), wire);
+  assert_int_equal(relaywire_open(p.a, wire, n, &h, out, sizeof(out), &plen), 0);
+  assert_int_equal(h.kind, RELAYWIRE_RTCP);
+  assert_int_equal(plen, sizeof(rtcp));
+  assert_memory_equal(out, rtcp, sizeof(rtcp));
+  close_pair(&p);
+}
+
+static void test_in_place(void **state) {
+  (void)state;
+  struct pair p;
+  open_pair(&p);
+  uint8_t buf[1600], ref[1000];
+  rtp(ref, sizeof(ref), 0x5a);
+  memcpy(buf + RELAYWIRE_HDR, ref, sizeof(ref));
+  size_t n = 0, plen = 0;
+  assert_int_equal(relaywire_seal(p.a, RELAYWIRE_RTP, buf + RELAYWIRE_HDR, sizeof(ref), buf,
+                                  sizeof(buf), &n), 0);
+  struct relaywire_hdr h;
+  assert_int_equal(relaywire_open(p.b, buf, n, &h, buf + RELAYWIRE_HDR, sizeof(buf), &plen), 0);
+  assert_int_equal(plen, sizeof(ref));
+  assert_memory_equal(buf + RELAYWIRE_HDR, ref, sizeof(ref));
+  close_pair(&p);
+}
+
+/* RFC 7983: a relay datagram is none of STUN, DTLS, RTP/RTCP on the shared port. */
+static void test_demux_apart(void **state) {
+  (void)state;
+  struct pair p;
+  open_pair(&p);
+  uint8_t plain[100], wire[1600];
+  rtp(plain, sizeof(plain), 1);
+  size_t n = seal(p.a, RELAYWIRE_RTP, plain, sizeof(plain), wire);
+  assert_int_equal(demux_classify(wire, n), DEMUX_UNKNOWN);
+  assert_true(relaywire_is(wire, n));
+  assert_false(relaywire_is(plain, sizeof(plain)));
+  assert_false(relaywire_is(wire, 0));
+  close_pair(&p);
+}
+
+static void test_keys_differ(void **state) {
+  (void)state;
+  uint8_t k[4][RELAYWIRE_KEY_LEN], again[RELAYWIRE_KEY_LEN];
+  assert_int_equal(relaywire_derive_key(SECRET, LINK, 0, k[0]), 0);
+  assert_int_equal(relaywire_derive_key(SECRET, LINK, 1, k[1]), 0);
+  assert_int_equal(relaywire_derive_key(SECRET, LINK + 1, 0, k[2]), 0);
+  uint8_t other[RELAYWIRE_SECRET_LEN];
+  memcpy(other, SECRET, sizeof(other));
+  other[31] ^= 1;
+  assert_int_equal(relaywire_derive_key(other, LINK, 0, k[3]), 0);
+  for (int i = 0; i < 4; i++)
+    for (int j = i + 1; j < 4; j++)
+      assert_memory_not_equal(k[i], k[j], RELAYWIRE_KEY_LEN);
+  assert_int_equal(relaywire_derive_key(SECRET, LINK, 0, again), 0);
+  assert_memory_equal(k[0], again, RELAYWIRE_KEY_LEN); /* deterministic: no exchange needed */
+  assert_int_equal(relaywire_derive_key(SECRET, LINK, 2, again), -EINVAL);
+  assert_null(relaywire_new(SECRET, LINK, 2));
+  assert_null(relaywire_new(SECRET, LINK, -1));
+}
+
+/* A datagram sealed by side 0 does not open at side 0 (reflected back to its sender), nor under
+ * another link's keys, nor under another cluster secret. */
+static void test_wrong_keys_refused(void **state) {
+  (void)state;
+  struct pair p;
+  open_pair(&p);
+  uint8_t plain[200], wire[1600], out[1600];
+  size_t plen;
+  rtp(plain, sizeof(plain), 7);
+  size_t n = seal(p.a, RELAYWIRE_RTP, plain, sizeof(plain), wire);
+  assert_int_equal(open_(p.a, wire, n, &plen, out), -EACCES);
+  struct relaywire *other_link = relaywire_new(SECRET, LINK + 1, 1);
+  assert_int_equal(open_(other_link, wire, n, &plen, out), -ENOENT);
+  relaywire_free(other_link);
+  uint8_t s2[RELAYWIRE_SECRET_LEN] = {0};
+  struct relaywire *other_cluster = relaywire_new(s2, LINK, 1);
+  assert_int_equal(open_(other_cluster, wire, n, &plen, out), -EACCES);
+  relaywire_free(other_cluster);
+  /* The right end still opens it: the refusals changed nothing. */
+  assert_int_equal(open_(p.b, wire, n, &plen, out), 0);
+  close_pair(&p);
+}
+
+/* Every bit of the datagram is covered: flipping any one is refused, and the genuine one still
+ * opens afterwards. */
+static void test_every_bit_flip_refused(void **state) {
+  (void)state;
+  struct pair p;
+  open_pair(&p);
+  uint8_t plain[40], wire[1600], bad[1600], out[1600];
+  size_t plen;
+  rtp(plain, sizeof(plain), 9);
+  size_t n = seal(p.a, RELAYWIRE_RTP, plain, sizeof(plain), wire);
+  for (size_t i = 0; i < n; i++)
+    for (int b = 0; b < 8; b++) {
+      memcpy(bad, wire, n);
+      bad[i] ^= (uint8_t)(1 << b);
+      int rc = open_(p.b, bad, n, &plen, out);
+      if (rc == 0)
+        fail_msg("byte %zu bit %d flipped: accepted", i, b);
+    }
+  assert_int_equal(open_(p.b, wire, n, &plen, out), 0);
+  close_pair(&p);
+}
+
+static void test_malformed(void **state) {
+  (void)state;
+  struct pair p;
+  open_pair(&p);
+  uint8_t plain[40], wire[1600], bad[1600], out[1600];
+  size_t plen;
+  struct relaywire_hdr h;
+  rtp(plain, sizeof(plain), 9);
+  size_t n = seal(p.a, RELAYWIRE_RTP, plain, sizeof(plain), wire);
+  /* Truncated anywhere: refused, never read past len. */
+  for (size_t len = 0; len < n; len++) {
+    int rc = open_(p.b, wire, len, &plen, out);
+    assert_true(rc == -EBADMSG || rc == -EACCES);
+    if (len <= RELAYWIRE_OVERHEAD)
+      assert_int_equal(rc, -EBADMSG);
+  }
+  assert_int_equal(relaywire_peek(NULL, 0, &h), -EBADMSG);
+  memcpy(bad, wire, n);
+  bad[0] = 0x80;
+  assert_int_equal(relaywire_peek(bad, n, &h), -EBADMSG);
+  memcpy(bad, wire, n);
+  bad[1] = 2;
+  assert_int_equal(relaywire_peek(bad, n, &h), -EPROTONOSUPPORT);
+  assert_int_equal(open_(p.b, bad, n, &plen, out), -EPROTONOSUPPORT);
+  memcpy(bad, wire, n);
+  bad[2] = 3;
+  assert_int_equal(open_(p.b, bad, n, &plen, out), -EBADMSG);
+  memcpy(bad, wire, n);
+  bad[3] = 1;
+  assert_int_equal(open_(p.b, bad, n, &plen, out), -EBADMSG);
+  /* Too small an output: refused, and the datagram still opens later. */
+  assert_int_equal(relaywire_open(p.b, wire, n, &h, out, sizeof(plain) - 1, &plen), -EMSGSIZE);
+  assert_int_equal(relaywire_peek(wire, n, &h), 0);
+  assert_true(h.link_id == LINK && h.counter == 0 && h.kind == RELAYWIRE_RTP);
+  assert_int_equal(open_(p.b, wire, n, &plen, out), 0);
+  /* Sealing: bad kind, empty payload, too little room; the counter is not consumed. */
+  size_t m;
+  assert_int_equal(relaywire_seal(p.a, 0, plain, 10, wire, sizeof(wire), &m), -EINVAL);
+  assert_int_equal(relaywire_seal(p.a, RELAYWIRE_RTP, plain, 0, wire, sizeof(wire), &m), -EINVAL);
+  assert_int_equal(relaywire_seal(p.a, RELAYWIRE_RTP, plain, 10, wire, 10 + RELAYWIRE_OVERHEAD - 1,
+                                  &m), -EMSGSIZE);
+  n = seal(p.a, RELAYWIRE_RTP, plain, 10, wire);
+  assert_int_equal(relaywire_peek(wire, n, &h), 0);
+  assert_true(h.counter == 1);
+  close_pair(&p);
+}
+
+static void test_replay_window(void **state) {
+  (void)state;
+  struct pair p;
+  open_pair(&p);
+  enum { N = 600 };
+  static uint8_t wire[N][64];
+  size_t len[N];
+  uint8_t plain[20], out[1600];
+  size_t plen;
+  rtp(plain, sizeof(plain), 1);
+  for (int i = 0; i < N; i++)
+    len[i] = seal(p.a, RELAYWIRE_RTP, plain, sizeof(plain), wire[i]);
+  /* In order, then a duplicate. */
+  assert_int_equal(open_(p.b, wire[0], len[0], &plen, out), 0);
+  assert_int_equal(open_(p.b, wire[0], len[0], &plen, out), -EALREADY);
+  /* Reordered within the window: accepted once each. */
+  assert_int_equal(open_(p.b, wire[10], len[10], &plen, out), 0);
+  for (int i = 9; i >= 1; i--)
+    assert_int_equal(open_(p.b, wire[i], len[i], &plen, out), 0);
+  for (int i = 0; i <= 10; i++)
+    assert_int_equal(open_(p.b, wire[i], len[i], &plen, out), -EALREADY);
+  /* A jump: 300 is accepted; 44 is exactly RELAYWIRE_WINDOW behind (stale), 45 is the oldest
+   * still in the window and never seen. */
+  assert_int_equal(open_(p.b, wire[300], len[300], &plen, out), 0);
+  assert_int_equal(open_(p.b, wire[44], len[44], &plen, out), -ESTALE);
+  assert_int_equal(open_(p.b, wire[5], len[5], &plen, out), -ESTALE);
+  assert_int_equal(open_(p.b, wire[45], len[45], &plen, out), 0);
+  assert_int_equal(open_(p.b, wire[45], len[45], &plen, out), -EALREADY);
+  /* A forged datagram with a far-ahead counter does not move the window. */
+  uint8_t forged[64];
+  memcpy(forged, wire[599], len[599]);
+  forged[RELAYWIRE_HDR] ^= 1;
+  assert_int_equal(open_(p.b, forged, len[599], &plen, out), -EACCES);
+  for (int i = 46; i < 300; i++)
+    assert_int_equal(open_(p.b, wire[i], len[i], &plen, out), 0);
+  /* A jump by more than the window clears it; everything after the jump is new. */
+  assert_int_equal(open_(p.b, wire[599], len[599], &plen, out), 0);
+  for (int i = 344; i < 599; i++)
+    assert_int_equal(open_(p.b, wire[i], len[i], &plen, out), 0);
+  assert_int_equal(open_(p.b, wire[343], len[343], &plen, out), -ESTALE);
+  close_pair(&p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_roundtrip_both_ways),
+      cmocka_unit_test(test_in_place),
+      cmocka_unit_test(test_demux_apart),
+      cmocka_unit_test(test_keys_differ),
+      cmocka_unit_test(test_wrong_keys_refused),
+      cmocka_unit_test(test_every_bit_flip_refused),
+      cmocka_unit_test(test_malformed),
+      cmocka_unit_test(test_replay_window),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
