@@ -31,22 +31,43 @@ struct mcluster {
   struct match__htab syncidx;    /* ... by (peer id, 0): index + 1 */
   struct held *held;
   size_t nheld, capheld;
+  uint64_t gen, pairs, link; /* link ids: gen << 32 | pairs */
+  match_id link_a, link_b;   /* the pair whose second PAIRED is due */
 };
+
+void mcluster_set_generation(struct mcluster *m, uint64_t gen) { m->gen = gen; }
 
 /* Routes each event to the owner of its peer. During a rebuild (rebuild set) every event also
  * moves the belief in its peer's record, so what is left over can be corrected at the end. */
 struct route {
   mcluster_emit_fn emit;
   void *arg;
-  struct mcluster *rebuild;
+  struct mcluster *m;
+  bool rebuild;
 };
 
-static void route(void *arg, const struct matcher_event *ev) {
+static void route(void *arg, const struct matcher_event *in) {
   struct route *r = arg;
+  struct mcluster *m = r->m;
+  struct matcher_event copy;
+  const struct matcher_event *ev = in;
+  if (in->type == MATCHER_EV_PAIRED) {
+    /* The engine tells both sides of a pair one after the other: one link id for the two. */
+    copy = *in;
+    if (m->link_a == in->partner && m->link_b == in->peer) {
+      copy.link = m->link;
+      m->link_a = m->link_b = 0;
+    } else {
+      copy.link = m->link = m->gen << 32 | (++m->pairs & 0xffffffffu);
+      m->link_a = in->peer;
+      m->link_b = in->partner;
+    }
+    ev = &copy;
+  }
   if (r->rebuild) {
-    const uint64_t *i = match__htab_find(&r->rebuild->syncidx, ev->peer, 0);
+    const uint64_t *i = match__htab_find(&m->syncidx, ev->peer, 0);
     if (i) {
-      struct mcluster_peer *p = &r->rebuild->sync[*i - 1];
+      struct mcluster_peer *p = &m->sync[*i - 1];
       matcher_event_follow(ev, &p->state, &p->partner);
     }
   }
@@ -183,7 +204,7 @@ int mcluster_hello(struct mcluster *m, unsigned node, uint64_t epoch, uint64_t n
   if (n->known && n->epoch == epoch)
     return 0;
   if (n->known) { /* the node restarted: its old visitors are gone */
-    struct route r = {emit, arg, NULL};
+    struct route r = {emit, arg, m, false};
     remove_node_peers(m, node, now_ms, &r);
     drop_records(m, node);
   }
@@ -197,7 +218,7 @@ int mcluster_node_gone(struct mcluster *m, unsigned node, uint64_t now_ms, mclus
                        void *arg) {
   if (!m || node < 1 || node > MCLUSTER_NODE_MAX || !emit)
     return -EINVAL;
-  struct route r = {emit, arg, NULL};
+  struct route r = {emit, arg, m, false};
   remove_node_peers(m, node, now_ms, &r);
   memset(&m->nodes[node], 0, sizeof(m->nodes[node]));
   return 0;
@@ -287,7 +308,7 @@ int mcluster_sync_done(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emi
     return -EINVAL;
   if (!m->syncing)
     return -EALREADY;
-  struct route r = {emit, arg, m};
+  struct route r = {emit, arg, m, true};
   /* What each record claimed, before the rebuild's events move the beliefs; and the order in
    * which the ready ones go back in line. */
   size_t n = m->nsync ? m->nsync : 1;
@@ -360,7 +381,7 @@ int mcluster_sync_done(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emi
     ev.partner = q;
     route(&r, &ev);
   }
-  r.rebuild = NULL;
+  r.rebuild = false;
   for (size_t i = 0; i < m->nsync; i++)
     match__htab_del(&m->syncidx, m->sync[i].id, 0);
   free(m->sync);
@@ -383,7 +404,7 @@ int mcluster_command(struct mcluster *m, unsigned node, uint64_t seq,
   struct node *n = &m->nodes[node];
   if (seq <= n->last_seq)
     return 1;
-  struct route r = {emit, arg, NULL};
+  struct route r = {emit, arg, m, false};
   if (MCLUSTER_NODE_OF(c->peer) != node) {
     n->last_seq = seq;
     struct matcher_event ev;
@@ -422,6 +443,6 @@ int mcluster_tick(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emit, vo
     return -EINVAL;
   if (m->syncing)
     return 0;
-  struct route r = {emit, arg, NULL};
+  struct route r = {emit, arg, m, false};
   return matcher_tick(m->e, now_ms, route, &r);
 }

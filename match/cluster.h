@@ -52,6 +52,9 @@ struct mcluster;
 /* NULL on ENOMEM. A new one is syncing (below) until mcluster_sync_done. */
 struct mcluster *mcluster_new(const struct match_config *c);
 void mcluster_free(struct mcluster *m);
+/* This matcher's generation (from its lease): PAIRED events carry link ids gen << 32 | n, so
+ * no two pairs ever share one, across matchers too (relay keys derive from them). */
+void mcluster_set_generation(struct mcluster *m, uint64_t gen);
 
 /* node (1..MCLUSTER_NODE_MAX) speaks with epoch (any value identifying this run of it). A new
  * epoch of a known node removes every peer of the old one first. Returns 1 if the node must

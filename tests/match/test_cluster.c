@@ -33,6 +33,7 @@ struct vis {
   enum match_state vs; /* the view, from events */
   match_id vp;
   uint64_t wait_since;
+  uint64_t link;           /* the relay link of its latest PAIRED */
   match_id blocks[BLKMAX]; /* whom it blocked */
   int nblocks;
 };
@@ -78,7 +79,10 @@ struct sim {
   bool sync_end[NODES + 1];
   uint64_t now;
   unsigned failovers, restarts, restored;
+  uint64_t gen;
 };
+
+static struct vis *vis_any(struct sim *s, match_id id);
 
 static const char *const vocab[2] = {"x", "y"};
 
@@ -189,6 +193,10 @@ static void node_receive(struct sim *s, unsigned k) {
   if (m.ev.type == MATCHER_EV_STOPPED || (m.ev.type == MATCHER_EV_REFUSED &&
                                           m.ev.cmd == MATCHER_START))
     v->want = m.ev.type == MATCHER_EV_STOPPED ? false : v->want;
+  if (m.ev.type == MATCHER_EV_PAIRED) {
+    assert_true(m.ev.link >> 32 >= 1 && m.ev.link >> 32 <= s->gen); /* a matcher's own */
+    v->link = m.ev.link;
+  }
   enum match_state before = v->vs;
   matcher_event_follow(&m.ev, &v->vs, &v->vp);
   if (v->vs == MATCH_WAITING && before != MATCH_WAITING)
@@ -244,6 +252,7 @@ static void failover(struct sim *s) {
   mcluster_free(s->m);
   s->m = mcluster_new(&s->cfg);
   assert_non_null(s->m);
+  mcluster_set_generation(s->m, ++s->gen);
   s->out_n = 0;
   for (unsigned k = 1; k <= NODES; k++) {
     s->sync_end[k] = false;
@@ -354,11 +363,21 @@ static void check_engine(struct sim *s, bool quiet) {
           fail_msg("pair %llx-%llx across a block", (unsigned long long)v->id,
                    (unsigned long long)p);
       }
+      struct vis *w = p ? vis_any(s, p) : NULL;
+      if (quiet && w && v->link != w->link) /* both sides' relay link is the same */
+        fail_msg("pair %llx-%llx: links %llx and %llx", (unsigned long long)v->id,
+                 (unsigned long long)p, (unsigned long long)v->link,
+                 (unsigned long long)w->link);
       if (quiet && (v->vs != match_state_of(e, v->id) || v->vp != p))
         fail_msg("node %u peer %llx: view %d/%llx, matcher %d/%llx", k,
                  (unsigned long long)v->id, (int)v->vs, (unsigned long long)v->vp,
                  (int)match_state_of(e, v->id), (unsigned long long)p);
     }
+}
+
+static struct vis *vis_any(struct sim *s, match_id id) {
+  unsigned k = MCLUSTER_NODE_OF(id);
+  return k >= 1 && k <= NODES ? vis_of(&s->nodes[k], id) : NULL;
 }
 
 static bool quiet(const struct sim *s) {
@@ -392,6 +411,7 @@ static struct sim *sim_new(void) {
   }
   s->m = mcluster_new(&s->cfg);
   assert_non_null(s->m);
+  mcluster_set_generation(s->m, s->gen = 1);
   s->now = 1000;
   /* The first matcher: every node says hello and has nothing to re-send. */
   for (unsigned k = 1; k <= NODES; k++)
