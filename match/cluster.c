@@ -321,7 +321,8 @@ int mcluster_sync_done(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emi
   }
   m->syncing = false;
   for (size_t i = 0; i < m->nsync; i++) {
-    claim[i] = m->sync[i].state == MATCH_PAIRED ? m->sync[i].partner : 0;
+    const struct mcluster_peer *p = &m->sync[i];
+    claim[i] = p->state == MATCH_PAIRED && p->partner != p->id ? p->partner : 0;
     add_record(m, &m->sync[i], now_ms, &r);
   }
   size_t nord = 0;

@@ -103,6 +103,12 @@ static void emit(void *arg, unsigned node, const struct matcher_event *ev) {
   in_push(&s->nodes[node], &m);
 }
 
+static void emit_none(void *arg, unsigned node, const struct matcher_event *ev) {
+  (void)arg;
+  assert_true(node >= 1 && node <= MCLUSTER_NODE_MAX);
+  assert_true(ev->peer != 0);
+}
+
 static struct vis *vis_of(struct node *n, match_id id) {
   for (int i = 0; i < SLOTS; i++)
     if (n->v[i].live && n->v[i].id == id)
@@ -545,8 +551,25 @@ static void test_rebuild_keeps_the_longest_wait_first(void **state) {
   sim_free(s);
 }
 
+/* Found by fuzz_clusterwire: a record claiming itself as its partner was put back in line
+ * twice, past the end of the array. */
+static void test_self_claim(void **state) {
+  (void)state;
+  struct mcluster *m = mcluster_new(NULL);
+  assert_non_null(m);
+  assert_int_equal(mcluster_hello(m, 1, 1, 0, emit_none, NULL), 1);
+  struct mcluster_peer p = {.id = ((match_id)1 << MCLUSTER_ID_SHIFT) | 1, .ready = true,
+                            .want = true, .state = MATCH_PAIRED};
+  p.partner = p.id;
+  assert_int_equal(mcluster_sync_peer(m, 1, &p, 0), 0);
+  assert_int_equal(mcluster_sync_done(m, 0, emit_none, NULL), 0);
+  assert_int_equal(match_state_of(mcluster_engine(m), p.id), MATCH_WAITING);
+  mcluster_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_self_claim),
       cmocka_unit_test(test_rebuild_keeps_the_longest_wait_first),
       cmocka_unit_test(test_random_cluster),
   };
