@@ -259,6 +259,34 @@ static void on_connect(const redisAsyncContext *ac, int status) {
   send_internal(c, 1, ping);
 }
 
+/* hiredis's libuv adapter ignores a poll error (libuv reports POLLERR/POLLHUP as a status and
+ * stops the handle): a refused connect or a reset link would then go unnoticed until a
+ * deadline. These wrappers start the adapter's handle with a callback that hands such an error
+ * to hiredis, whose read (or, while connecting, its connect check) then fails and tears the
+ * context down the usual way. */
+static void poll_cb(uv_poll_t *h, int status, int events) {
+  redisLibuvEvents *p = h->data;
+  if (status < 0 && p->context) {
+    if (p->context->c.flags & REDIS_CONNECTED)
+      redisAsyncHandleRead(p->context);
+    else
+      redisAsyncHandleWrite(p->context);
+    return;
+  }
+  redisLibuvPoll(h, status, events);
+}
+
+static void repoll(void *priv) {
+  redisLibuvEvents *p = priv;
+  if (p->events)
+    uv_poll_start(&p->handle, p->events, poll_cb);
+}
+
+static void add_read(void *priv) { redisLibuvAddRead(priv), repoll(priv); }
+static void del_read(void *priv) { redisLibuvDelRead(priv), repoll(priv); }
+static void add_write(void *priv) { redisLibuvAddWrite(priv), repoll(priv); }
+static void del_write(void *priv) { redisLibuvDelWrite(priv), repoll(priv); }
+
 static void connect_to(struct rconn *c, const char *ip) {
   struct redis *r = c->r;
   redisAsyncContext *ac = r->url.unix_socket ? redisAsyncConnectUnix(r->url.path)
@@ -279,6 +307,10 @@ static void connect_to(struct rconn *c, const char *ip) {
     conn_failed(c, "cannot attach to the loop");
     return;
   }
+  ac->ev.addRead = add_read;
+  ac->ev.delRead = del_read;
+  ac->ev.addWrite = add_write;
+  ac->ev.delWrite = del_write;
   ac->data = c;
   c->ac = ac;
   c->st = C_CONNECTING;
