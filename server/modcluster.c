@@ -295,6 +295,8 @@ static void on_bans_all(void *arg, int status, const struct redisReply *r) {
   c->syncing = false;
   struct moderate *m = c->a->mod;
   if (status || r->type != REDIS_REPLY_ARRAY || !m) {
+    if (status == -EREMOTEIO) /* e.g. WRONGTYPE: something else wrote tandem:bans */
+      bad_input(c, r && r->str ? r->str : KEY_BANS " unreadable");
     c->next_sync = uv_now(c->a->loop) + RETRY_MS;
     return;
   }

@@ -209,4 +209,12 @@ test('bans hold on every node through Redis: cut off within a second, refused el
   }
   // A ban of node 1, listed by node 3.
   assert.deepEqual((await api(C, 'GET', '/api/bans')).json.bans.map((b) => b.id), [id2]);
+
+  // A node that starts now knows every ban in force before its first visitor, and honours
+  // the cluster's device tokens.
+  const D = await startServer([`--admin-token=${TOKEN}`, `--redis-url=${url}`, '--node-id=4', '--grace-ms=300']);
+  nodes.push(D);
+  assert.deepEqual((await api(D, 'GET', '/api/bans')).json.bans.map((b) => b.id), [id2]);
+  assert.equal((await visit(D, w.m.device)).m.code, 'banned', 'refused on a node started after the ban');
+  assert.equal((await visit(D, tok)).m.type, 'welcome', 'the lifted one is welcome there');
 });
