@@ -320,13 +320,13 @@ static void on_bans_all(void *arg, int status, const struct redisReply *r) {
     }
     hmap_put(seen, &id, sizeof(id), (void *)1);
     bool mine = banwire_node(id) == c->node;
-    if (is_lifted(c, id) || (w->b.expires_ms && w->b.expires_ms <= now)) {
-      const char *hdel[3] = {"HDEL", KEY_BANS, f->str}; /* lifted or ended: tidy */
+    if (w->b.expires_ms && w->b.expires_ms <= now) {
+      const char *hdel[3] = {"HDEL", KEY_BANS, f->str}; /* ended: tidy */
       cmd(c, on_write, c, 3, hdel, NULL);
-    } else if (mine) {
-      if (!ban_set_get(m->bans, id)) /* lifted here while Redis was away */
-        publish_lift(c, id, "cluster", w->b.expires_ms);
-    } else if (!ban_set_get(m->bans, id)) {
+    } else if (is_lifted(c, id) || (mine && !ban_set_get(m->bans, id))) {
+      /* Lifted, here or anywhere, while a link was down: every node is told (again). */
+      publish_lift(c, id, "cluster", w->b.expires_ms);
+    } else if (!mine && !ban_set_get(m->bans, id)) {
       if (moderate_enforce(c->a, &w->b) == 0) {
         c->n_learnt++;
         learnt++;
@@ -414,7 +414,7 @@ static void on_key_get(void *arg, int status, const struct redisReply *r) {
   uint8_t key[DEVICE_KEY_LEN];
   bool ok = r->type == REDIS_REPLY_STRING && r->len == 2 * DEVICE_KEY_LEN;
   for (size_t i = 0; ok && i < DEVICE_KEY_LEN; i++) {
-    unsigned v;
+    unsigned v = 0;
     char two[3] = {r->str[2 * i], r->str[2 * i + 1], 0};
     ok = strspn(two, "0123456789abcdefABCDEF") == 2 && sscanf(two, "%x", &v) == 1;
     key[i] = (uint8_t)v;

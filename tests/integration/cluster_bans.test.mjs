@@ -217,4 +217,27 @@ test('bans hold on every node through Redis: cut off within a second, refused el
   assert.deepEqual((await api(D, 'GET', '/api/bans')).json.bans.map((b) => b.id), [id2]);
   assert.equal((await visit(D, w.m.device)).m.code, 'banned', 'refused on a node started after the ban');
   assert.equal((await visit(D, tok)).m.type, 'welcome', 'the lifted one is welcome there');
+
+  // Lifted on the node that made it while Redis is away: lifted there at once, and on the
+  // others once Redis is back.
+  await rs.stop();
+  await waitFor('A sees Redis down', async () => ({ ok: await metric(A, 'tandem_redis_up') === 0 }), 10000);
+  assert.equal((await api(A, 'DELETE', `/api/bans/${id2}`)).status, 200);
+  assert.equal((await visit(A, w.m.device)).m.type, 'welcome', 'lifted on A at once');
+  assert.equal((await visit(B, w.m.device)).m.code, 'banned', 'B does not know yet');
+  rs = await startRedis(port, dir);
+  for (const n of [B, C, D]) {
+    await waitFor(`${n.url} lets the device in`, async () => {
+      const x = await visit(n, w.m.device);
+      x.c.close();
+      return { ok: x.m.type === 'welcome', m: x.m };
+    }, 15000, 250);
+  }
+  assert.equal(await redis(port, ['HLEN', 'tandem:bans']), 0);
+
+  // A second live node with node_id 1 is told off (its ban ids would collide with A's).
+  const E = await startServer([`--redis-url=${url}`, '--node-id=1']);
+  nodes.push(E);
+  await waitFor('node_id_conflict logged', () => ({ ok: /node_id_conflict/.test(E.log()) }), 5000);
+  assert.equal(await metric(E, 'tandem_cluster_node_id_conflicts_total'), 1);
 });
