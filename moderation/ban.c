@@ -411,3 +411,9 @@ size_t ban_set_prune(struct ban_set *s, uint64_t now_ms, size_t max) {
 }
 
 size_t ban_set_count(const struct ban_set *s) { return s->n; }
+
+const struct ban *ban_set_next(const struct ban_set *s, size_t *cursor) {
+  size_t budget = SIZE_MAX;
+  struct entry *e = modmap_next(s->by_id, cursor, &budget);
+  return e ? &e->b : NULL;
+}

@@ -87,4 +87,9 @@ size_t ban_set_prune(struct ban_set *s, uint64_t now_ms, size_t max);
 
 size_t ban_set_count(const struct ban_set *s);
 
+/* A walk over every ban in the set, in no particular order: start with *cursor = 0; each
+ * call returns the next ban (borrowed) or NULL at the end. The set must not change during a
+ * walk (collect ids first, then lift). */
+const struct ban *ban_set_next(const struct ban_set *s, size_t *cursor);
+
 #endif

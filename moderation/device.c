@@ -170,6 +170,10 @@ struct device_signer *device_signer_new(const uint8_t key[DEVICE_KEY_LEN]) {
   return s;
 }
 
+void device_signer_key(const struct device_signer *s, uint8_t key[DEVICE_KEY_LEN]) {
+  memcpy(key, s->key, DEVICE_KEY_LEN);
+}
+
 void device_signer_free(struct device_signer *s) {
   if (!s)
     return;

@@ -42,6 +42,8 @@ struct device_signer;
 int device_signer_open(const char *data_dir, struct device_signer **out);
 /* A signer with the given key (tests, or a key held elsewhere). NULL on ENOMEM. */
 struct device_signer *device_signer_new(const uint8_t key[DEVICE_KEY_LEN]);
+/* Copies the key out (to share it with the other nodes of a cluster: server/modcluster.c). */
+void device_signer_key(const struct device_signer *s, uint8_t key[DEVICE_KEY_LEN]);
 /* Wipes the key and frees. NULL is a no-op. */
 void device_signer_free(struct device_signer *s);
 

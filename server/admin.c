@@ -52,6 +52,11 @@ void admin_errno(struct httpd_reply *rep, int status, const char *what) {
   case -EALREADY: admin_error(rep, 409, "conflict", "that %s is already resolved or lifted", what); break;
   case -ENODATA: admin_error(rep, 409, "conflict", "that peer has no media"); break;
   case -EAGAIN: admin_error(rep, 503, "busy", "too much in progress; retry shortly"); break;
+  case -ENOTCONN:
+    admin_error(rep, 503, "cluster_unreachable",
+                "Redis is unreachable: that %s belongs to another node; retry once Redis is back",
+                what);
+    break;
   case -ETIMEDOUT: admin_error(rep, 504, "timeout", "no keyframe arrived in time"); break;
   case -EINVAL: admin_error(rep, 400, "bad_request", "invalid %s", what); break;
   default: admin_error(rep, 500, "internal", "%s: %s", what, strerror(-status)); break;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "moderation/banwire.h"
 #include "server/admin_int.h"
 #include "server/app_int.h"
 #include "server/log.h"
@@ -84,12 +85,48 @@ static void on_bans(void *arg, int status, const struct ban *rows, size_t n) {
     admin_errno(rep, status, "bans");
   } else if (rep) {
     json_t *list = json_array();
-    for (size_t i = 0; i < n; i++)
-      json_array_append_new(list, ban_json(&rows[i]));
-    json_t *next = n && n == (size_t)j->id ? json_integer((json_int_t)rows[n - 1].id) : json_null();
+    struct moderate *m = j->a->mod;
+    int64_t last = 0;
+    for (size_t i = 0; i < n; i++) {
+      struct ban b = rows[i];
+      b.id = last = m ? moderate_ban_id(m, rows[i].id) : rows[i].id; /* a cluster id */
+      json_array_append_new(list, ban_json(&b));
+    }
+    json_t *next = n && n == (size_t)j->id ? json_integer((json_int_t)last) : json_null();
     admin_json(rep, 200, json_pack("{s:o, s:o}", "bans", list, "next_after_id", next));
   }
   sjob_send(j);
+}
+
+static int cmp_id(const void *x, const void *y) {
+  int64_t a = (*(const struct ban *const *)x)->id, b = (*(const struct ban *const *)y)->id;
+  return a < b ? -1 : a > b;
+}
+
+/* With redis_url, the bans in force are the cluster's: every node holds them all in memory
+ * (moderate.c, modcluster.c), so they are answered from there, by id. */
+static void cluster_bans(struct admin_req *r, enum ban_kind kind, int64_t after, size_t limit) {
+  struct moderate *m = r->a->mod;
+  size_t n = ban_set_count(m->bans), k = 0, cur = 0;
+  const struct ban **v = malloc((n ? n : 1) * sizeof(*v));
+  if (!v) {
+    admin_errno(r->rep, -ENOMEM, "bans");
+    return;
+  }
+  uint64_t now = moderate_wall_ms();
+  for (const struct ban *b; k < n && (b = ban_set_next(m->bans, &cur)) != NULL;)
+    if (b->id > after && banwire_node(b->id) && (!kind || b->target.kind == kind) &&
+        (!b->expires_ms || b->expires_ms > now))
+      v[k++] = b;
+  qsort(v, k, sizeof(*v), cmp_id);
+  size_t shown = k < limit ? k : limit;
+  json_t *list = json_array();
+  for (size_t i = 0; i < shown; i++)
+    json_array_append_new(list, ban_json(v[i]));
+  json_t *next = shown && shown == limit ? json_integer((json_int_t)v[shown - 1]->id)
+                                         : json_null();
+  free(v);
+  admin_json(r->rep, 200, json_pack("{s:o, s:o}", "bans", list, "next_after_id", next));
 }
 
 void admin_get_bans(struct admin_req *r) {
@@ -106,8 +143,14 @@ void admin_get_bans(struct admin_req *r) {
     admin_error(r->rep, 400, "bad_request", "kind is device, ip or ip6_64");
     return;
   }
+  struct moderate *m = r->a->mod;
+  if (m && m->node && active) {
+    cluster_bans(r, q.kind, after, (size_t)limit);
+    return;
+  }
   q.active_only = active;
-  q.after_id = after;
+  /* With redis_url, every ban ever made here (this node's history), under cluster ids. */
+  q.after_id = m && m->node ? (banwire_node(after) == m->node ? banwire_local(after) : 0) : after;
   q.limit = (size_t)limit;
   struct sjob *j = sjob_defer(r);
   if (!j)

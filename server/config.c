@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "media/addrlist.h"
+#include "server/redis_url.h"
 #include "server/version.h"
 
 enum type { T_STR, T_INT, T_BOOL };
@@ -40,6 +41,7 @@ static int check_metrics_addr(const char *v, char *why, size_t len);
 static int check_admin_token(const char *v, char *why, size_t len);
 static int check_autoban_steps(const char *v, char *why, size_t len);
 static int check_classifier_url(const char *v, char *why, size_t len);
+static int check_redis_url(const char *v, char *why, size_t len);
 
 #define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define R(lo, hi) .min = (lo), .max = (hi)
@@ -115,6 +117,9 @@ static const struct key keys[] = {
     {"classifier_interval_ms", T_INT, S(classifier_interval_ms), "10000", "how often each live visitor is sent to the classifier (spread over the interval)", R(1000, 3600000)},
     {"classifier_token", T_STR, S(classifier_token), "", "bearer token sent to the classifier (empty = no Authorization header)", .check = check_admin_token},
     {"classifier_timeout_ms", T_INT, S(classifier_timeout_ms), "3000", "how long one request to the classifier may take (it is tried 3 times)", R(100, 60000)},
+    /* Many nodes (docs/operations.md). */
+    {"redis_url", T_STR, S(redis_url), "", "Redis shared by the nodes of a cluster: redis://[[user]:password@]host[:port][/db] or unix:/path; bans and the device key then hold on every node (empty = this node alone)", .check = check_redis_url},
+    {"node_id", T_INT, S(node_id), "0", "this node's number in the cluster, unique per node and kept with its data_dir; needed with redis_url (0 = standalone)", R0(1, 1023)},
 };
 #pragma GCC diagnostic pop
 #undef S
@@ -143,6 +148,16 @@ static int check_classifier_url(const char *v, char *why, size_t len) {
       return -EINVAL;
     }
   return 0;
+}
+
+static int check_redis_url(const char *v, char *why, size_t len) {
+  struct redis_url u;
+  const char *reason = NULL;
+  if (!*v || redis_url_parse(v, &u, &reason) == 0)
+    return 0;
+  snprintf(why, len, "%s (expected redis://[[user]:password@]host[:port][/db] or unix:/path)",
+           reason ? reason : "is not a Redis URL");
+  return -EINVAL;
 }
 
 static int check_autoban_steps(const char *v, char *why, size_t len) {
@@ -658,6 +673,11 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
   if (c->http_redirect_port && (!c->tls_cert[0] || c->http_redirect_port == c->http_port)) {
     snprintf(err, errlen, "http_redirect_port: %d needs tls_cert and tls_key, and a port other "
              "than http_port", c->http_redirect_port);
+    return -EINVAL;
+  }
+  if (c->redis_url[0] && c->node_id == 0) {
+    snprintf(err, errlen, "node_id: redis_url is set, so give this node a number from 1 to "
+             "1023, different on every node of the cluster (ban ids are made of it)");
     return -EINVAL;
   }
   if (print) {

@@ -70,6 +70,9 @@ struct config {
   int classifier_interval_ms; /* each live peer is sent once per interval */
   char classifier_token[256]; /* bearer token sent to the classifier; "" = none */
   int classifier_timeout_ms;  /* per attempt */
+  /* Many nodes (docs/operations.md): Redis shares bans and the device key between them. */
+  char redis_url[512];    /* redis://[[user]:password@]host[:port][/db] or unix:/path; "" = alone */
+  int node_id;            /* 1-1023, unique per node, with redis_url; 0 = none (standalone) */
 };
 
 /* Fills c from defaults, then the file named by --config / TANDEM_CONFIG (if any), then

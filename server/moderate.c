@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "moderation/banwire.h"
 #include "moderation/report_policy.h"
 #include "moderation/store.h"
 #include "moderation/workpool.h"
@@ -24,6 +25,10 @@ uint64_t moderate_wall_ms(void) {
 }
 
 struct store *moderate_store(struct app *a) { return a->mod ? a->mod->store : NULL; }
+
+int64_t moderate_ban_id(struct moderate *m, int64_t local) {
+  return m->node ? banwire_id(m->node, local) : local;
+}
 
 static uint64_t seed64(void) {
   uint64_t s;
@@ -90,7 +95,9 @@ static void on_bans_page(void *arg, int status, const struct ban *rows, size_t n
     return;
   }
   for (size_t i = 0; i < n; i++) {
-    if (ban_set_add(m->bans, &rows[i]) == 0)
+    struct ban b = rows[i];
+    b.id = moderate_ban_id(m, rows[i].id); /* with redis_url: this node's cluster id */
+    if (ban_set_add(m->bans, &b) == 0)
       l->bans++;
     if (rows[i].target.kind == BAN_DEVICE)
       report_policy_note_ban(m->policy, &rows[i].target.device, rows[i].created_ms,
@@ -155,6 +162,7 @@ int moderate_open(struct app *a) {
   a->mod = m;
   m->a = a;
   m->next_temp_id = INT64_MAX - 1;
+  m->node = cfg->redis_url[0] ? (unsigned)cfg->node_id : 0;
   if (mkdir(cfg->data_dir, 0750) && errno != EEXIST) {
     log_event(LOG_ERROR, "init_failed", LF_STR("what", "data_dir"),
               LF_STR("path", cfg->data_dir), LF_STR("error", strerror(errno)));
@@ -222,6 +230,9 @@ int moderate_open(struct app *a) {
               LF_STR("error", strerror(-l.status)));
     return l.status;
   }
+  /* With redis_url: the cluster's bans and device key, before the first visitor too. */
+  if ((rc = modcluster_open(a)) != 0)
+    return rc;
   log_event(LOG_INFO, "moderation", LF_STR("data_dir", cfg->data_dir),
             LF_UINT("bans_in_force", l.bans), LF_UINT("recent_reports", l.reports),
             LF_STR("admin_api", cfg->admin_token[0] ? "on" : "off (no admin_token)"));
@@ -277,7 +288,12 @@ void moderate_close(struct app *a, void (*done)(void *), void *arg) {
     c->pending++;
     store_close(m->store, part_done, c);
   }
+  if (m->cluster) {
+    c->pending++;
+    modcluster_close(m, part_done, c);
+  }
   device_signer_free(m->signer);
+  device_signer_free(m->signer_old);
   ban_set_free(m->bans);
   report_policy_free(m->policy);
   hmap_free(m->by_device);
@@ -311,6 +327,7 @@ void moderate_metrics(void *file, struct app *a) {
   fprintf(f, "# HELP tandem_modpool_rejected_total Jobs refused because the pool was full.\n"
              "# TYPE tandem_modpool_rejected_total counter\ntandem_modpool_rejected_total %llu\n",
           (unsigned long long)ws.rejected);
+  modcluster_metrics(f, a);
 }
 
 void moderate_tick(struct app *a) {
@@ -319,6 +336,7 @@ void moderate_tick(struct app *a) {
     return;
   uint64_t now = moderate_wall_ms();
   ban_set_prune(m->bans, now, 64);
+  modcluster_tick(a);
   report_policy_prune(m->policy, now, 256);
   modrecent_prune(m, now, 256);
 }
@@ -354,10 +372,19 @@ static void send_banned(struct app *a, struct peer *p, struct ws_conn *c, const 
   ws_close(ws, 4003, "banned");
 }
 
+int moderate_device_verify(struct moderate *m, const char *tok, size_t len,
+                           struct device_id *dev) {
+  if (device_verify(m->signer, tok, len, dev, NULL) == 0)
+    return 0;
+  if (m->signer_old && device_verify(m->signer_old, tok, len, dev, NULL) == 0)
+    return 1;
+  return -EACCES;
+}
+
 bool moderate_admit(struct app *a, struct ws_conn *c, const char *tok, size_t len) {
   struct moderate *m = a->mod;
   struct device_id dev;
-  bool has_dev = tok && device_verify(m->signer, tok, len, &dev, NULL) == 0;
+  bool has_dev = tok && moderate_device_verify(m, tok, len, &dev) >= 0;
   struct netaddr ip;
   bool has_ip = netaddr_parse(ws_remote_ip(c), &ip) == 0;
   const struct ban *b = ban_check(m->bans, has_dev ? &dev : NULL, has_ip ? &ip : NULL,
@@ -413,10 +440,15 @@ void moderate_peer_new(struct peer *p, const char *tok, size_t len) {
   struct moderate *m = a->mod;
   uint64_t now = moderate_wall_ms();
   p->has_addr = netaddr_parse(p->ip, &p->addr) == 0;
-  if (tok && device_verify(m->signer, tok, len, &p->device, NULL) == 0 &&
-      len <= DEVICE_TOKEN_LEN) {
+  int v = tok && len <= DEVICE_TOKEN_LEN ? moderate_device_verify(m, tok, len, &p->device)
+                                         : -EACCES;
+  if (v == 0) {
     memcpy(p->device_tok, tok, len);
     p->device_tok[len] = 0;
+  } else if (v == 1) {
+    /* Signed with this node's key from before it joined the cluster: the same device, in a
+     * token every node verifies. */
+    device_token_make(m->signer, &p->device, now, p->device_tok);
   } else {
     if (tok)
       a->n.device_refused++; /* forged, tampered with, or from another key */
@@ -498,6 +530,29 @@ int moderate_kick(struct app *a, uint64_t peer_id, const char *actor, const char
   return 0;
 }
 
+/* Cuts off every live peer b applies to, in this loop turn; their ids are appended to *cut
+ * (as memory allows). */
+static void enforce(struct app *a, const struct ban *b, uint64_t **cut, size_t *n_cut) {
+  struct peer *p, *next;
+  uint64_t now = b->created_ms > moderate_wall_ms() ? b->created_ms : moderate_wall_ms();
+  for (p = a->peers; p; p = next) {
+    next = p->next;
+    if (!ban_applies(b, p->has_device ? &p->device : NULL, p->has_addr ? &p->addr : NULL,
+                     now))
+      continue;
+    uint64_t *nc = realloc(*cut, (*n_cut + 1) * sizeof(*nc));
+    if (nc) {
+      *cut = nc;
+      (*cut)[(*n_cut)++] = p->id;
+    }
+    send_banned(a, p, NULL, b);
+    /* Freeing p may free others (its partner stays; a probe's connection closes): the list
+     * is walked again from the start, skipping nobody twice since p is gone. */
+    cut_off(p, "banned");
+    next = a->peers;
+  }
+}
+
 struct ban_job {
   struct app *a;
   int64_t temp_id;
@@ -520,11 +575,13 @@ static void ban_stored(void *arg, int status, int64_t id) {
     b.reason = reason;
     b.by = by;
     if (status == 0) {
-      /* The temporary id becomes the store's. */
+      /* The temporary id becomes the store's (with redis_url, this node's cluster id). */
       ban_set_lift(m->bans, j->temp_id);
-      b.id = id;
+      b.id = moderate_ban_id(m, id);
       if (ban_set_add(m->bans, &b))
-        log_event(LOG_ERROR, "ban_lost", LF_INT("ban", id));
+        log_event(LOG_ERROR, "ban_lost", LF_INT("ban", b.id));
+      else
+        modcluster_ban_stored(j->a, &b); /* the other nodes enforce it too */
     }
   }
   if (status)
@@ -571,28 +628,27 @@ int moderate_ban(struct app *a, const struct ban *in, moderate_ban_fn cb, void *
   if (b.target.kind == BAN_DEVICE && strcmp(b.by, "auto"))
     report_policy_note_ban(m->policy, &b.target.device, b.created_ms, b.expires_ms);
   /* Everyone it applies to is cut off now, in this loop turn. */
-  char tgt[BAN_TARGET_STRLEN];
-  ban_target_format(&b.target, tgt, sizeof(tgt));
   log_event(LOG_INFO, "ban", LF_STR("kind", ban_kind_name(b.target.kind)), LF_STR("by", b.by),
             LF_UINT("expires_ms", b.expires_ms));
   a->n.bans++;
-  struct peer *p, *next;
-  for (p = a->peers; p; p = next) {
-    next = p->next;
-    if (!ban_applies(&b, p->has_device ? &p->device : NULL, p->has_addr ? &p->addr : NULL,
-                     b.created_ms))
-      continue;
-    uint64_t *nc = realloc(j->cut, (j->n_cut + 1) * sizeof(*nc));
-    if (nc) {
-      j->cut = nc;
-      j->cut[j->n_cut++] = p->id;
-    }
-    send_banned(a, p, NULL, &b);
-    /* Freeing p may free others (its partner stays; a probe's connection closes): the list
-     * is walked again from the start, skipping nobody twice since p is gone. */
-    cut_off(p, "banned");
-    next = a->peers;
-  }
+  enforce(a, &b, &j->cut, &j->n_cut);
+  return 0;
+}
+
+int moderate_enforce(struct app *a, const struct ban *b) {
+  struct moderate *m = a->mod;
+  if (!m)
+    return -ESHUTDOWN;
+  int rc = ban_set_add(m->bans, b);
+  if (rc)
+    return rc;
+  size_t n = 0;
+  uint64_t *cut = NULL;
+  enforce(a, b, &cut, &n);
+  log_event(LOG_INFO, "ban_learnt", LF_INT("ban", b->id),
+            LF_STR("kind", ban_kind_name(b->target.kind)), LF_STR("by", b->by),
+            LF_UINT("node", banwire_node(b->id)), LF_UINT("cut_off", n));
+  free(cut);
   return 0;
 }
 
@@ -637,13 +693,16 @@ struct unban_job {
   int64_t id;
   moderate_done_fn cb;
   void *arg;
+  char actor[BAN_TEXT_MAX + 1];
 };
 
 static void unban_stored(void *arg, int status, int64_t id) {
   struct unban_job *j = arg;
   (void)id;
-  if (status == 0 && j->a->mod)
+  if ((status == 0 || status == -EALREADY) && j->a->mod) {
     ban_set_lift(j->a->mod->bans, j->id);
+    modcluster_ban_lifted(j->a, j->id, j->actor); /* every node lifts it (idempotent) */
+  }
   if (j->cb)
     j->cb(j->arg, status);
   free(j);
@@ -651,13 +710,22 @@ static void unban_stored(void *arg, int status, int64_t id) {
 
 int moderate_unban(struct app *a, int64_t id, const char *actor, moderate_done_fn cb,
                    void *arg) {
-  if (!a->mod)
+  struct moderate *m = a->mod;
+  if (!m)
     return -ESHUTDOWN;
+  int64_t local = id;
+  if (m->node) {
+    /* Cluster ids: this node's own bans are lifted in its store, the others' through Redis. */
+    if (banwire_node(id) != m->node)
+      return banwire_node(id) ? modcluster_unban(a, id, actor, cb, arg) : -ENOENT;
+    local = banwire_local(id);
+  }
   struct unban_job *j = calloc(1, sizeof(*j));
   if (!j)
     return -ENOMEM;
-  *j = (struct unban_job){a, id, cb, arg};
-  int rc = store_ban_lift(a->mod->store, id, actor, moderate_wall_ms(), unban_stored, j);
+  *j = (struct unban_job){.a = a, .id = id, .cb = cb, .arg = arg};
+  snprintf(j->actor, sizeof(j->actor), "%s", actor ? actor : "");
+  int rc = store_ban_lift(m->store, local, actor, moderate_wall_ms(), unban_stored, j);
   if (rc)
     free(j);
   return rc;

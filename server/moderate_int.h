@@ -19,7 +19,11 @@ struct modsnap_job;
 
 struct moderate {
   struct app *a;
-  struct device_signer *signer;
+  struct device_signer *signer;     /* signs new tokens, verifies */
+  struct device_signer *signer_old; /* this node's own key once it took the cluster's: verifies
+                                       the tokens it issued before (modcluster.c), or NULL */
+  unsigned node;                /* node_id with redis_url (ban ids are cluster ids), else 0 */
+  struct modcluster *cluster;   /* bans across nodes (modcluster.c), NULL without redis_url */
   struct store *store;
   struct ban_set *bans;
   struct report_policy *policy;
@@ -38,6 +42,28 @@ struct moderate {
 };
 
 /* moderate.c */
+/* The ban id of the store's id: the cluster id with redis_url (banwire.h), else itself. */
+int64_t moderate_ban_id(struct moderate *m, int64_t local);
+/* Adds a ban learnt from another node and cuts off every live peer it covers, in this loop
+ * turn (told `banned`). 0, -EEXIST (known already), or ban_set_add's error. */
+int moderate_enforce(struct app *a, const struct ban *b);
+/* A device token: 0 (this key), 1 (the node's previous key: p's token is re-signed), or
+ * -EACCES. */
+int moderate_device_verify(struct moderate *m, const char *tok, size_t len,
+                           struct device_id *dev);
+
+/* modcluster.c: bans across nodes through Redis (docs/moderation.md). All are no-ops, or
+ * answer as if standalone, without redis_url. */
+int modcluster_open(struct app *a);  /* at start, after the store's bans are loaded */
+void modcluster_close(struct moderate *m, void (*done)(void *), void *arg);
+void modcluster_tick(struct app *a);
+void modcluster_ban_stored(struct app *a, const struct ban *b); /* publish this node's ban */
+void modcluster_ban_lifted(struct app *a, int64_t id, const char *actor); /* ... its unban */
+/* Lifts another node's ban through Redis: cb(arg, 0 / -ENOENT / -EALREADY / -ENOTCONN).
+ * Returns 0 (cb will run) or -ENOTCONN / -ENOMEM (it will not). */
+int modcluster_unban(struct app *a, int64_t id, const char *actor, moderate_done_fn cb,
+                     void *arg);
+void modcluster_metrics(void *f, struct app *a);
 void modblock_add(struct moderate *m, const struct device_id *a, const struct device_id *b);
 void modblock_apply(struct app *a, struct peer *p);
 struct peer *moderate_peers_of_device(struct app *a, const struct device_id *d);

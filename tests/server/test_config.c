@@ -325,8 +325,43 @@ static void test_version_and_help(void **state) {
   assert_int_equal(config_load(&c, 2, a2, err, sizeof(err)), 1);
 }
 
+/* Several nodes: redis_url is checked as a URL, and needs a node_id of 1 to 1023. */
+static void test_cluster_keys(void **state) {
+  (void)state;
+  struct config c;
+  char err[256];
+  char *def[] = {"tandem", NULL};
+  assert_int_equal(config_load(&c, 1, def, err, sizeof(err)), 0);
+  assert_string_equal(c.redis_url, "");
+  assert_int_equal(c.node_id, 0);
+  char *ok[] = {"tandem", "--redis-url=redis://:pw@10.0.0.5:6380/2", "--node-id=7", NULL};
+  assert_int_equal(config_load(&c, 3, ok, err, sizeof(err)), 0);
+  assert_string_equal(c.redis_url, "redis://:pw@10.0.0.5:6380/2");
+  assert_int_equal(c.node_id, 7);
+  char *no_id[] = {"tandem", "--redis-url=redis://127.0.0.1", NULL};
+  assert_int_equal(config_load(&c, 2, no_id, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "node_id"));
+  assert_non_null(strstr(err, "1 to 1023"));
+  char *big[] = {"tandem", "--redis-url=redis://127.0.0.1", "--node-id=1024", NULL};
+  assert_int_equal(config_load(&c, 3, big, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "node_id"));
+  char *neg[] = {"tandem", "--node-id=-1", NULL};
+  assert_int_equal(config_load(&c, 2, neg, err, sizeof(err)), -EINVAL);
+  char *bad[] = {"tandem", "--redis-url=localhost:6379", "--node-id=1", NULL};
+  assert_int_equal(config_load(&c, 3, bad, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "redis_url"));
+  assert_non_null(strstr(err, "redis://"));
+  char *port[] = {"tandem", "--redis-url=redis://127.0.0.1:99999", "--node-id=1", NULL};
+  assert_int_equal(config_load(&c, 3, port, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "port"));
+  /* node_id alone (no redis_url) is accepted and changes nothing. */
+  char *alone[] = {"tandem", "--node-id=3", NULL};
+  assert_int_equal(config_load(&c, 2, alone, err, sizeof(err)), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_cluster_keys),
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_precedence),
       cmocka_unit_test(test_errors),
