@@ -273,8 +273,6 @@ int mcluster_sync_peer(struct mcluster *m, unsigned node, const struct mcluster_
   if (!m || !p || node < 1 || node > MCLUSTER_NODE_MAX || !m->nodes[node].known || !p->id ||
       MCLUSTER_NODE_OF(p->id) != node)
     return -EINVAL;
-  if (!m->syncing)
-    return -EALREADY;
   (void)now_ms;
   if (match__htab_find(&m->live, p->id, 0) || match__htab_find(&m->syncidx, p->id, 0))
     return -EEXIST;
@@ -306,8 +304,7 @@ static int by_wait(const void *a, const void *b) {
 int mcluster_sync_done(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emit, void *arg) {
   if (!m || !emit)
     return -EINVAL;
-  if (!m->syncing)
-    return -EALREADY;
+  bool first = m->syncing;
   struct route r = {emit, arg, m, true};
   /* What each record claimed, before the rebuild's events move the beliefs; and the order in
    * which the ready ones go back in line. */
@@ -388,6 +385,8 @@ int mcluster_sync_done(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emi
   free(m->sync);
   m->sync = NULL;
   m->nsync = m->capsync = 0;
+  if (!first)
+    return 0;
   for (size_t i = 0; i < m->nheld; i++)
     apply(m, &m->held[i].cmd, now_ms, &r);
   free(m->held);

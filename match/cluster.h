@@ -61,13 +61,15 @@ void mcluster_set_generation(struct mcluster *m, uint64_t gen);
  * re-send its peers (the first hello this matcher hears from it), 0 if not, -EINVAL. */
 int mcluster_hello(struct mcluster *m, unsigned node, uint64_t epoch, uint64_t now_ms,
                    mcluster_emit_fn emit, void *arg);
-/* One peer of a node's re-send. -EINVAL (not the node's peer, or unknown node), -EEXIST,
- * -ENOMEM, -EALREADY (after mcluster_sync_done: too late, the node should hello again). */
+/* One peer of a node's re-send, kept until the next mcluster_sync_done. -EINVAL (not the
+ * node's peer, or unknown node), -EEXIST (known already), -ENOMEM. */
 int mcluster_sync_peer(struct mcluster *m, unsigned node, const struct mcluster_peer *p,
                        uint64_t now_ms);
-/* Ends the rebuild: pairs restored, one-sided claims ended, the waiting back in line longest
- * first, then the commands held meanwhile applied in order. Later hellos of new nodes need
- * no rebuild. 0, or -EALREADY. */
+/* Applies the records re-sent so far: pairs restored, one-sided claims ended, the waiting back
+ * in line longest first. The first call ends the matcher's rebuild (the commands held
+ * meanwhile are then applied in order); later ones take a node that comes back (a new epoch
+ * after being cut off) into the running pool: call it at that node's end of re-send, before
+ * its next command. 0, or -ENOMEM (nothing changed: try again). */
 int mcluster_sync_done(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emit, void *arg);
 bool mcluster_syncing(const struct mcluster *m);
 

@@ -78,7 +78,7 @@ struct sim {
   size_t out_head, out_n;
   bool sync_end[NODES + 1];
   uint64_t now;
-  unsigned failovers, restarts, restored;
+  unsigned failovers, restarts, restored, rejoins;
   uint64_t gen;
 };
 
@@ -223,13 +223,15 @@ static void matcher_receive(struct sim *s) {
     break;
   case OUT_SYNC: {
     int rc = mcluster_sync_peer(s->m, m.node, &m.rec, s->now);
-    if (!(rc == 0 || rc == -EALREADY || rc == -EEXIST)) /* -EEXIST: a second RESYNC */
+    if (!(rc == 0 || rc == -EEXIST)) /* -EEXIST: a second RESYNC */
       fail_msg("sync_peer: %d", rc);
     break;
   }
   case OUT_SYNC_END:
     s->sync_end[m.node] = true;
-    if (mcluster_syncing(s->m)) {
+    if (!mcluster_syncing(s->m)) { /* a node coming back into a running pool */
+      assert_int_equal(mcluster_sync_done(s->m, s->now, emit, s), 0);
+    } else {
       bool all = true;
       for (unsigned k = 1; k <= NODES; k++)
         all &= s->sync_end[k];
@@ -282,6 +284,17 @@ static void restart(struct sim *s, unsigned k) {
   struct outmsg e = {.kind = OUT_SYNC_END, .node = k};
   out_push(s, &e);
   s->restarts++;
+}
+
+/* A node cut off from the others for a while (Redis away) comes back with its visitors: a new
+ * epoch (the matcher forgets what it knew of the node), then everything re-sent. What it
+ * sent meanwhile went nowhere; the events on their way to it still arrive. */
+static void rejoin(struct sim *s, unsigned k) {
+  struct node *n = &s->nodes[k];
+  n->epoch++;
+  n->nlog = 0;
+  node_sync(s, k);
+  s->rejoins++;
 }
 
 /* ---- what visitors do ---- */
@@ -436,7 +449,7 @@ static void sim_free(struct sim *s) {
 
 static void test_random_cluster(void **state) {
   (void)state;
-  unsigned failovers = 0, restarts = 0, restored = 0, quiet_checks = 0;
+  unsigned failovers = 0, restarts = 0, restored = 0, rejoins = 0, quiet_checks = 0;
   for (unsigned seed = 1; seed <= 40; seed++) {
     srand(seed);
     struct sim *s = sim_new();
@@ -458,6 +471,8 @@ static void test_random_cluster(void **state) {
       } else if (r < 98) {
         if (rand() % 8 == 0)
           restart(s, 1 + (unsigned)(rand() % NODES));
+        else if (rand() % 8 == 0)
+          rejoin(s, 1 + (unsigned)(rand() % NODES));
       } else {
         assert_true(mcluster_tick(s->m, s->now, emit, s) >= 0);
       }
@@ -473,12 +488,14 @@ static void test_random_cluster(void **state) {
     failovers += s->failovers;
     restarts += s->restarts;
     restored += s->restored;
+    rejoins += s->rejoins;
     sim_free(s);
   }
-  printf("# %u failovers, %u rebuilds, %u node restarts, %u quiet checks\n", failovers,
-         restored, restarts, quiet_checks);
+  printf("# %u failovers, %u rebuilds, %u node restarts, %u rejoins, %u quiet checks\n",
+         failovers, restored, restarts, rejoins, quiet_checks);
   assert_true(failovers > 10);
   assert_true(restarts > 5);
+  assert_true(rejoins > 5);
 }
 
 /* Longest wait first survives a rebuild: the new matcher puts the waiting back in line by how
