@@ -10,7 +10,8 @@
  *   EVENT     gen u64, type u8, state u8, cmd u8, n_shared u8, peer u64, partner u64,
  *             ms left of until u64, code i32, link u64, shared tags
  *   ACK       gen u64, seq u64
- *   RESYNC    gen u64 */
+ *   RESYNC    gen u64
+ *   PEER      to u64, from u64, kind u8, len u16, data */
 #include "match/clusterwire.h"
 
 #include <errno.h>
@@ -161,6 +162,15 @@ int cw_encode(const struct cw_msg *m, uint64_t now_ms, uint8_t *buf, size_t cap)
   case CW_RESYNC:
     w_u(&w, m->gen, 8);
     break;
+  case CW_PEER:
+    if (m->len > CW_PEER_DATA_MAX || !m->to)
+      return -EINVAL;
+    w_u(&w, m->to, 8);
+    w_u(&w, m->from, 8);
+    w_u(&w, m->kind, 1);
+    w_u(&w, m->len, 2);
+    w_bytes(&w, m->data, m->len);
+    break;
   default:
     return -EINVAL;
   }
@@ -266,6 +276,16 @@ int cw_decode(const uint8_t *buf, size_t len, uint64_t now_ms, struct cw_msg *m)
     break;
   case CW_RESYNC:
     m->gen = r_u(&r, 8);
+    break;
+  case CW_PEER:
+    m->to = r_u(&r, 8);
+    m->from = r_u(&r, 8);
+    m->kind = (uint8_t)r_u(&r, 1);
+    m->len = (uint16_t)r_u(&r, 2);
+    if (r.err || !m->to || m->len > CW_PEER_DATA_MAX || m->len > r.len - r.n)
+      return -EBADMSG;
+    memcpy(m->data, r.p + r.n, m->len);
+    r.n += m->len;
     break;
   default:
     return -EBADMSG;

@@ -25,7 +25,13 @@ enum cw_type {
   CW_EVENT = 5,    /* gen, ev */
   CW_ACK = 6,      /* gen, seq: the node's commands up to seq are taken */
   CW_RESYNC = 7,   /* gen: a new matcher; say hello and re-send everything */
+  /* node -> node */
+  CW_PEER = 8,     /* node (the receiver), to, from, kind, data: a message between the two
+                      sides of a pair on different nodes (chat, partner events, relay set-up);
+                      kind and data are the server's (server/cluster.c) */
 };
+
+#define CW_PEER_DATA_MAX 900
 
 struct cw_msg {
   enum cw_type type;
@@ -36,6 +42,10 @@ struct cw_msg {
   struct matcher_cmd cmd;   /* CMD */
   struct mcluster_peer rec; /* SYNC */
   struct matcher_event ev;  /* EVENT */
+  match_id to, from;        /* PEER */
+  uint8_t kind;             /* PEER */
+  uint16_t len;             /* PEER: bytes in data */
+  uint8_t data[CW_PEER_DATA_MAX];
 };
 
 #define CW_MAX 1024 /* no message is longer */

@@ -15,6 +15,7 @@
 #include "media/srtpctx.h"
 #include "server/admin.h"
 #include "server/app_int.h"
+#include "server/cluster.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/classify.h"
@@ -358,7 +359,14 @@ int app_new(uv_loop_t *loop, const struct config *cfg, struct app **out) {
   /* A secret seed keeps crafted interests from colliding in the engine's tag table. */
   if (RAND_bytes((unsigned char *)&mc.hash_seed, sizeof(mc.hash_seed)) != 1)
     mc.hash_seed = (uint64_t)uv_hrtime();
-  a->match = matchq_local_new(&mc);
+  if (cfg->redis_url[0]) {
+    struct cluster_hooks ch = {.events = cluster_events, .resync = cluster_resync,
+                               .peer_msg = cluster_peer_msg, .arg = a};
+    a->match = cluster_new(a->loop, &mc, cfg->redis_url, (unsigned)cfg->node_id, &ch);
+    a->node = (unsigned)cfg->node_id;
+  } else {
+    a->match = matchq_local_new(&mc);
+  }
   a->by_token = hmap_new();
   a->by_id = hmap_new();
   a->by_sid = hmap_new();
@@ -502,7 +510,6 @@ static void part_closed(void *arg) {
   if (--a->pending_closes > 0)
     return;
   dtls_cert_free(a->cert);
-  matchq_free(a->match);
   hmap_free(a->by_token);
   hmap_free(a->by_id);
   hmap_free(a->by_sid);
@@ -537,6 +544,11 @@ void app_close(struct app *a, void (*done)(void *), void *arg) {
   while (a->peers) {
     visitlog_end(a, a->peers, "shutdown");
     peer_free(a->peers);
+  }
+  if (a->match) {
+    a->pending_closes++;
+    matchq_close(a->match, part_closed, a);
+    a->match = NULL;
   }
   if (a->httpd) {
     a->pending_closes++;

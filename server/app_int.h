@@ -35,6 +35,8 @@ struct peer {
   enum match_state mq_state;      /* what matching's events say: IDLE, WAITING or PAIRED ... */
   match_id mq_partner;            /* ... with whom (0 unless PAIRED) (peer.c) */
   bool start_refused;             /* matching refused its latest start (signal.c) */
+  bool mq_want;                   /* it has started and not stopped (for a cluster re-send) */
+  struct matcher_cmd mq_start;    /* its latest start (tags, language) */
   uint64_t ws_lost_ms;            /* when the WebSocket went away (grace start), 0 if attached */
   uint64_t media_lost_ms;         /* when the session was replaced or failed, 0 if fine */
   struct ratelimit chat_rl;       /* chat messages */
@@ -110,6 +112,7 @@ struct app {
   struct httpd_tls *tls;        /* tls_cert/tls_key as last loaded, or NULL */
   struct matchq *match;         /* matching (matchq.h): commands in, events out */
   size_t n_waiting, n_paired;   /* peers WAITING, PAIRED by their mq_state */
+  unsigned node;                /* node_id in a cluster (redis_url), else 0 (cluster_app.c) */
   struct hmap *by_token;
   struct hmap *by_id;
   struct hmap *by_sid;
@@ -174,6 +177,17 @@ void peer_tick(struct app *a, uint64_t now);           /* deadlines, resume prob
 void peer_resume_or_probe(struct peer *p, struct ws_conn *c);
 void peer_welcome(struct peer *p, bool resumed);      /* welcome (a new token), and the state */
 void peer_ws_closed(struct peer *p, struct ws_conn *c); /* on_ws_close of p's ws or probe_ws */
+
+/* cluster_app.c -- the app's side of the cluster backend (server/cluster.h). */
+void cluster_events(void *arg);
+void cluster_resync(void *arg);
+void cluster_peer_msg(void *arg, match_id to, match_id from, uint8_t kind, const uint8_t *data,
+                      size_t len);
+/* A peer id: node_id in its top bits in a cluster (match/cluster.h). */
+uint64_t app_new_peer_id(struct app *a);
+/* partner is on another node of the cluster (0 / unknown: false). */
+bool app_partner_remote(struct app *a, match_id partner);
+enum { CPM_CHAT = 1, CPM_PARTNER_RECONNECTED = 2 };
 
 /* app.c: called by peer.c for every match event, after peer.c has handled it; and for every
  * error reply (p may be NULL: before hello). */

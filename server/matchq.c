@@ -77,14 +77,16 @@ static int local_poll(struct matchq *q, struct matcher_event *ev) {
   return matchq_events_pop(&((struct local *)q)->events, ev);
 }
 
-static void local_free(struct matchq *q) {
+static void local_close(struct matchq *q, void (*done)(void *), void *arg) {
   struct local *l = (struct local *)q;
   match_free(l->engine);
   matchq_events_free(&l->events);
   free(l);
+  if (done)
+    done(arg);
 }
 
-static const struct matchq_ops local_ops = {local_submit, local_tick, local_poll, local_free};
+static const struct matchq_ops local_ops = {local_submit, local_tick, local_poll, local_close};
 
 struct matchq *matchq_local_new(const struct match_config *c) {
   struct local *l = calloc(1, sizeof(*l));

@@ -6,7 +6,8 @@
  * may come in the same loop turn as its command or later, from another node; a command may be
  * refused by an event (MATCHER_EV_REFUSED). Backends:
  *   - local: the engine in this process; a command's events are ready when submit returns;
- *   - (the cluster backend, one matcher for all nodes through Redis, implements the same.)
+ *   - cluster (server/cluster.h): one matcher for all nodes, through Redis; events arrive
+ *     later, and a hook says when.
  * One matchq belongs to the control loop's thread. */
 #ifndef TANDEM_SERVER_MATCHQ_H
 #define TANDEM_SERVER_MATCHQ_H
@@ -23,7 +24,7 @@ struct matchq_ops {
   int (*submit)(struct matchq *q, const struct matcher_cmd *c, uint64_t now_ms);
   int (*tick)(struct matchq *q, uint64_t now_ms);
   int (*poll)(struct matchq *q, struct matcher_event *ev);
-  void (*free)(struct matchq *q);
+  void (*close)(struct matchq *q, void (*done)(void *arg), void *arg);
 };
 
 struct matchq {
@@ -45,9 +46,10 @@ static inline int matchq_tick(struct matchq *q, uint64_t now_ms) {
 static inline int matchq_poll(struct matchq *q, struct matcher_event *ev) {
   return q->ops->poll(q, ev);
 }
-static inline void matchq_free(struct matchq *q) {
-  if (q)
-    q->ops->free(q);
+/* Closes and frees q (a backend's connections may take a loop turn or more); done(arg) after.
+ * No event is delivered after this call. */
+static inline void matchq_close(struct matchq *q, void (*done)(void *arg), void *arg) {
+  q->ops->close(q, done, arg);
 }
 
 /* Shorthands for the commands with no payload beyond a peer, another peer or a flag. */

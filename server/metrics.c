@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "server/app_int.h"
+#include "server/cluster.h"
 #include "server/classify.h"
 #include "server/moderate.h"
 #include "server/version.h"
@@ -137,6 +138,8 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_snapshots_failed_total", "counter", "Snapshots that failed (no keyframe in time, busy, undecodable).", (double)a->n.snapshots_failed);
   moderate_metrics(f, a);
   classify_metrics(f, a);
+  if (a->node && a->match)
+    cluster_metrics(f, a->match);
   hist(f, "tandem_connect_seconds", "From a visit's hello to its media flowing (ICE, DTLS, SRTP: ready).", &a->h_connect);
   hist(f, "tandem_match_wait_seconds", "From entering the pool (Start, Next, a partner leaving) to being paired.", &a->h_wait);
   hist(f, "tandem_first_frame_seconds", "From a pair being made to the partner's first keyframe being forwarded, per receiver.", &a->h_first_frame);

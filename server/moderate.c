@@ -464,6 +464,13 @@ void moderate_peer_new(struct peer *p, const char *tok, size_t len) {
   modrecent_apply(a, p);
 }
 
+void moderate_peer_rejoin(struct peer *p) {
+  if (p->app->mod && p->has_device) {
+    modblock_apply(p->app, p);
+    modrecent_apply(p->app, p);
+  }
+}
+
 void moderate_pair_changed(struct peer *p, uint64_t partner) {
   if (partner && partner != p->last_partner)
     modrecent_add(p, peer_by_id(p->app, partner));

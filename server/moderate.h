@@ -34,6 +34,8 @@ bool moderate_admit(struct app *a, struct ws_conn *c, const char *tok, size_t le
 /* The peer p was just made for c's hello with that token: p's device (the token's, or a new
  * one), its address, and the never-again blocks of its device applied to live peers. */
 void moderate_peer_new(struct peer *p, const char *tok, size_t len);
+/* p's blocks and recent partners told to matching again (a new cluster matcher knows none). */
+void moderate_peer_rejoin(struct peer *p);
 /* p's pair with partner ended or began (peer.c): remembered for a report just after Next. */
 void moderate_pair_changed(struct peer *p, uint64_t partner);
 void moderate_peer_free(struct peer *p);  /* before p is freed: drops its cached picture */

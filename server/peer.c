@@ -264,7 +264,7 @@ struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
   if (!p)
     return NULL;
   p->app = a;
-  p->id = ++a->next_id;
+  p->id = app_new_peer_id(a);
   p->ws = ws;
   make_token(p->token);
   snprintf(p->ip, sizeof(p->ip), "%s", ip ? ip : "");
@@ -489,6 +489,7 @@ static void refused(struct peer *p, const struct matcher_event *ev) {
   switch (ev->cmd) {
   case MATCHER_START:
     p->start_refused = true;
+    p->mq_want = false;
     if (rc == -EINVAL)
       peer_error(p, NULL, "bad_message",
                  "interests: at most 10, each at most 32 bytes; no control characters", "start");
@@ -539,11 +540,13 @@ void app_dispatch_match(struct app *a) {
     switch (ev.type) {
     case MATCHER_EV_PAIRED: {
       struct peer *q = peer_by_id(a, ev.partner);
-      if (!q)
-        break;
-      if (p->id < q->id)
+      bool remote = app_partner_remote(a, ev.partner);
+      if (!q && !remote)
+        break; /* gone meanwhile: its PARTNER_LEFT follows */
+      if (p->id < ev.partner || remote)
         a->n.matches++;
-      link_pair(p, q);
+      if (q)
+        link_pair(p, q);
       json_t *tags = json_array();
       for (size_t i = 0; i < ev.n_shared; i++)
         json_array_append_new(tags, json_string(ev.shared_tags[i]));
@@ -552,7 +555,7 @@ void app_dispatch_match(struct app *a) {
       p->have_partner_ts = false;
       peer_send(p, json_pack("{s:s, s:o}", "type", "matched", "shared", tags));
       log_debug("peer %llu paired with %llu", (unsigned long long)p->id,
-                (unsigned long long)q->id);
+                (unsigned long long)ev.partner);
       break;
     }
     case MATCHER_EV_PARTNER_LEFT:
@@ -567,6 +570,7 @@ void app_dispatch_match(struct app *a) {
       peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state", "waiting"));
       break;
     case MATCHER_EV_STOPPED:
+      p->mq_want = false;
       peer_unlink(p);
       peer_send(p, json_pack("{s:s, s:s}", "type", "state", "state",
                              state_name(MATCH_IDLE, p->media_ready)));

@@ -5,6 +5,7 @@
 
 #include "media/sdp.h"
 #include "server/app_int.h"
+#include "server/cluster.h"
 #include "server/log.h"
 #include "server/moderate.h"
 #include "server/sigmsg.h"
@@ -150,6 +151,8 @@ static void on_offer(struct app *a, struct peer *p, const struct sigmsg *msg) {
   struct peer *q = p->mq_partner ? peer_by_id(a, p->mq_partner) : NULL;
   if (q)
     peer_send(q, json_pack("{s:s}", "type", "partner_reconnected"));
+  else if (app_partner_remote(a, p->mq_partner))
+    cluster_peer_send(a->match, p->mq_partner, p->id, CPM_PARTNER_RECONNECTED, NULL, 0);
   p->have_partner_ts = false;
   peer_set_session(p, sid);
   p->offered_on_ws = true;
@@ -169,6 +172,8 @@ static void on_start(struct app *a, struct peer *p, const struct sigmsg *msg) {
     return;
   }
   p->start_refused = false;
+  p->mq_want = true;
+  p->mq_start = cmd;
   if (matchq_submit(a->match, &cmd, uv_now(a->loop)) < 0) {
     peer_error(p, NULL, "internal", "out of memory", "start");
     return;
@@ -195,7 +200,8 @@ static void on_next(struct app *a, struct peer *p) {
 static void on_chat(struct app *a, struct peer *p, const struct sigmsg *msg) {
   uint64_t now = uv_now(a->loop);
   struct peer *q = p->mq_partner ? peer_by_id(a, p->mq_partner) : NULL;
-  if (!q) {
+  bool remote = !q && app_partner_remote(a, p->mq_partner);
+  if (!q && !remote) {
     a->n.chats_dropped++;
     peer_error(p, NULL, "not_paired", "there is nobody to chat with right now", "chat");
     return;
@@ -206,6 +212,11 @@ static void on_chat(struct app *a, struct peer *p, const struct sigmsg *msg) {
                           "message", "You are sending messages too fast.", "ref", "chat",
                           "retry_ms", (json_int_t)ratelimit_wait_ms(&p->chat_rl, now));
     peer_send(p, e);
+    return;
+  }
+  if (remote) { /* the partner's node hands it on (cluster_app.c) */
+    if (cluster_peer_send(a->match, p->mq_partner, p->id, CPM_CHAT, msg->text, msg->text_len))
+      a->n.chats_dropped++;
     return;
   }
   a->n.chats++;
@@ -227,6 +238,7 @@ static void on_block(struct app *a, struct peer *p) {
 }
 
 static void on_stop(struct app *a, struct peer *p) {
+  p->mq_want = false;
   if (matchq_send(a->match, MATCHER_STOP, p->id, 0, false, uv_now(a->loop)) < 0)
     peer_error(p, NULL, "internal", "out of memory", "stop");
   app_dispatch_match(a);

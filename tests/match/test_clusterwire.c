@@ -90,6 +90,26 @@ static void test_event_times_are_relative(void **state) {
   assert_int_equal(out.ev.code, -EBUSY);
 }
 
+static void test_peer_message(void **state) {
+  (void)state;
+  struct cw_msg m, out;
+  memset(&m, 0, sizeof(m));
+  m.type = CW_PEER;
+  m.node = 3;
+  m.to = (3ull << MCLUSTER_ID_SHIFT) | 1;
+  m.from = (1ull << MCLUSTER_ID_SHIFT) | 2;
+  m.kind = 4;
+  m.len = 5;
+  memcpy(m.data, "h\0llo", 5); /* any bytes */
+  roundtrip(&m, &out, NOW);
+  assert_memory_equal(&m, &out, sizeof(m));
+  m.len = CW_PEER_DATA_MAX + 1;
+  uint8_t buf[CW_MAX];
+  assert_int_equal(cw_encode(&m, NOW, buf, sizeof(buf)), -EINVAL);
+  m.len = CW_PEER_DATA_MAX;
+  assert_true(cw_encode(&m, NOW, buf, sizeof(buf)) > 0);
+}
+
 static void test_malformed(void **state) {
   (void)state;
   struct cw_msg m, out;
@@ -140,6 +160,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_command_and_sync),
       cmocka_unit_test(test_event_times_are_relative),
+      cmocka_unit_test(test_peer_message),
       cmocka_unit_test(test_malformed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,90 @@
+/* cluster_int.h -- what the node side (cluster.c) and the matcher role (cluster_matcher.c) of
+ * the cluster backend share. */
+#ifndef TANDEM_SERVER_CLUSTER_INT_H
+#define TANDEM_SERVER_CLUSTER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "match/cluster.h"
+#include "match/clusterwire.h"
+#include "server/cluster.h"
+#include "server/matchq.h"
+#include "server/redis.h"
+
+#define KEY_IN "tandem:mq:in"            /* stream: every node's commands */
+#define KEY_NODE_FMT "tandem:mq:node:%u" /* stream: events and peer messages for one node */
+#define KEY_NODES "tandem:mq:nodes"      /* sorted set: node -> its heartbeat's expiry (unix ms) */
+#define KEY_LEASE "tandem:mq:lease"      /* the matcher's "<node>:<epoch>", 3 s to live */
+#define KEY_GEN "tandem:mq:gen"          /* the matchers' generation counter */
+#define STREAM_MAXLEN "100000"           /* entries kept per stream (approximately) */
+#define LEASE_MS 3000
+#define HEARTBEAT_MS 1000
+#define NODE_TTL_MS 5000
+#define READ_BLOCK_MS "500"
+#define READ_COUNT "512"
+#define LOG_MAX 65536                    /* commands sent and not acknowledged */
+
+struct logent {
+  uint64_t seq;
+  struct matcher_cmd c;
+};
+
+enum cq_state {
+  CQ_DOWN,     /* Redis away (not yet for CLUSTER_FALLBACK_MS): commands wait in the log */
+  CQ_JOINING,  /* finding where our stream ends, before saying hello */
+  CQ_UP,       /* in the shared pool */
+  CQ_FALLBACK, /* Redis away for long: matching our own visitors alone */
+};
+
+struct cmatcher;
+
+struct cq {
+  struct matchq base;
+  uv_loop_t *loop;
+  unsigned node;
+  uint64_t epoch;
+  struct match_config mc;
+  struct cluster_hooks hooks;
+  struct redis *w;    /* commands out, heartbeats, the lease */
+  struct redis *rd;   /* our stream in (XREAD BLOCK holds its connection) */
+  bool w_up, rd_up;
+  enum cq_state state;
+  uint64_t down_since;
+  struct matchq_events events;
+  struct logent *log; /* a ring, by seq */
+  size_t log_head, log_n;
+  uint64_t seq;
+  uint64_t gen;       /* the newest matcher generation heard of */
+  char rd_last[48];   /* the last id read from our stream ("" = find the end first) */
+  bool rd_busy;
+  bool in_resync;     /* inside the resync hook: records go out now, commands wait */
+  struct mcluster *local; /* CQ_FALLBACK */
+  uv_timer_t timer;
+  uint64_t next_beat;
+  struct cmatcher *matcher;
+  int closing;        /* handles still closing */
+  void (*done)(void *);
+  void *done_arg;
+  char key_node[40];
+  /* counters */
+  uint64_t n_cmds, n_events, n_acks, n_resyncs, n_fallbacks, n_bad, n_peer_in, n_peer_out;
+};
+
+/* cluster.c */
+uint64_t cluster_wall_ms(void);
+/* XADD of one message to a stream, fire and forget. 0 or the redis error. */
+int cluster_xadd(struct redis *r, const char *key, const struct cw_msg *m, uint64_t now_ms);
+/* For each entry of an XREAD reply's only stream: fn(arg, id, field value). Returns the last id
+ * seen (in last, cap bytes), or leaves it. Malformed entries are counted in *bad. */
+void cluster_each_entry(const struct redisReply *r, char *last, size_t cap, uint64_t *bad,
+                        void (*fn)(void *arg, const uint8_t *data, size_t len), void *arg);
+
+/* cluster_matcher.c: the matcher role, taken by whichever node holds the lease. */
+struct cmatcher *cmatcher_new(struct cq *q, const char *url);
+void cmatcher_tick(struct cmatcher *m, uint64_t now);   /* lease, node expiry, matching timers */
+void cmatcher_close(struct cmatcher *m, void (*done)(void *), void *arg);
+bool cmatcher_leading(const struct cmatcher *m);
+void cmatcher_metrics(void *file, const struct cmatcher *m);
+
+#endif
