@@ -46,6 +46,12 @@ struct modcluster {
   struct hmap *lifted;      /* cluster ids lifted anywhere -> (void *)1 */
   bool syncing, synced;     /* a resync in flight; one has completed since start */
   bool key_checked;         /* the cluster's device key has been compared with ours */
+  /* the resync in progress (HSCAN): phase 0 tombstones, 1 bans */
+  int phase;
+  char cursor[32];
+  struct hmap *seen;        /* ids of tandem:bans read so far */
+  struct banwire_ban *w;    /* scratch for decoding */
+  size_t sync_learnt;
   uint64_t next_sync;       /* uv_now of the next periodic resync */
   char instance[33];        /* this process, in tandem:node:<id> */
   char node_key[32];
@@ -261,112 +267,6 @@ static void on_message(void *arg, const char *channel, const char *msg, size_t l
   free(w);
 }
 
-/* ---- learning: the whole state, on every (re)connection and every SYNC_MS ---- */
-
-static void heartbeat(struct modcluster *c);
-static void share_device_key(struct modcluster *c);
-
-static void on_lifted_all(void *arg, int status, const struct redisReply *r) {
-  struct modcluster *c = arg;
-  if (status == -ECANCELED || status || r->type != REDIS_REPLY_ARRAY)
-    return; /* on_bans_all (next on the same link) ends the resync */
-  uint64_t now = now_ms();
-  for (size_t i = 0; i + 1 < r->elements; i += 2) {
-    const struct redisReply *f = r->element[i], *v = r->element[i + 1];
-    int64_t id = f->type == REDIS_REPLY_STRING ? parse_id(f->str, f->len) : 0;
-    if (!id) {
-      bad_input(c, KEY_LIFTED " field");
-      continue;
-    }
-    unsigned long long exp = v->type == REDIS_REPLY_STRING ? strtoull(v->str, NULL, 10) : 0;
-    if (exp && exp <= now) { /* the ban would have ended anyway: the tombstone can go */
-      const char *hdel[3] = {"HDEL", KEY_LIFTED, f->str};
-      cmd(c, on_write, c, 3, hdel, NULL);
-    }
-    if (!is_lifted(c, id) || ban_set_get(c->a->mod->bans, id))
-      lift_here(c, id, "cluster");
-  }
-}
-
-static void on_bans_all(void *arg, int status, const struct redisReply *r) {
-  struct modcluster *c = arg;
-  if (status == -ECANCELED)
-    return;
-  c->syncing = false;
-  struct moderate *m = c->a->mod;
-  if (status || r->type != REDIS_REPLY_ARRAY || !m) {
-    if (status == -EREMOTEIO) /* e.g. WRONGTYPE: something else wrote tandem:bans */
-      bad_input(c, r && r->str ? r->str : KEY_BANS " unreadable");
-    c->next_sync = uv_now(c->a->loop) + RETRY_MS;
-    return;
-  }
-  struct hmap *seen = hmap_new();
-  struct banwire_ban *w = malloc(sizeof(*w));
-  if (!seen || !w) {
-    hmap_free(seen);
-    free(w);
-    c->next_sync = uv_now(c->a->loop) + RETRY_MS;
-    return;
-  }
-  uint64_t now = now_ms();
-  size_t learnt = 0;
-  for (size_t i = 0; i + 1 < r->elements; i += 2) {
-    const struct redisReply *f = r->element[i], *v = r->element[i + 1];
-    int64_t id = f->type == REDIS_REPLY_STRING ? parse_id(f->str, f->len) : 0;
-    if (!id || v->type != REDIS_REPLY_STRING || banwire_decode(v->str, v->len, w) ||
-        w->b.id != id) {
-      bad_input(c, KEY_BANS " entry");
-      continue;
-    }
-    hmap_put(seen, &id, sizeof(id), (void *)1);
-    bool mine = banwire_node(id) == c->node;
-    if (w->b.expires_ms && w->b.expires_ms <= now) {
-      const char *hdel[3] = {"HDEL", KEY_BANS, f->str}; /* ended: tidy */
-      cmd(c, on_write, c, 3, hdel, NULL);
-    } else if (is_lifted(c, id) || (mine && !ban_set_get(m->bans, id))) {
-      /* Lifted, here or anywhere, while a link was down: every node is told (again). */
-      publish_lift(c, id, "cluster", w->b.expires_ms);
-    } else if (!mine && !ban_set_get(m->bans, id)) {
-      if (moderate_enforce(c->a, &w->b) == 0) {
-        c->n_learnt++;
-        learnt++;
-      }
-    }
-  }
-  /* This node's bans Redis lacks: made while it was away (or Redis lost them). */
-  size_t cur = 0, published = 0;
-  for (const struct ban *b; (b = ban_set_next(m->bans, &cur)) != NULL;) {
-    int64_t id = b->id;
-    if (banwire_node(id) == c->node && !hmap_get(seen, &id, sizeof(id)) && !is_lifted(c, id)) {
-      publish(c, b);
-      published++;
-    }
-  }
-  hmap_free(seen);
-  free(w);
-  if (!c->synced || learnt || published)
-    log_event(LOG_INFO, "cluster_synced", LF_UINT("node", c->node),
-              LF_UINT("bans_in_force", ban_set_count(m->bans)), LF_UINT("learnt", learnt),
-              LF_UINT("published", published));
-  c->synced = true;
-  c->next_sync = uv_now(c->a->loop) + SYNC_MS;
-}
-
-static void resync(struct modcluster *c) {
-  if (c->syncing || !redis_is_up(c->redis))
-    return;
-  c->syncing = true;
-  c->next_sync = uv_now(c->a->loop) + SYNC_MS;
-  heartbeat(c);
-  const char *lifted[2] = {"HGETALL", KEY_LIFTED};
-  const char *bans[2] = {"HGETALL", KEY_BANS};
-  if (redis_command(c->redis, on_lifted_all, c, 2, lifted, NULL) ||
-      redis_command(c->redis, on_bans_all, c, 2, bans, NULL)) {
-    c->syncing = false; /* the link went down in between: on_state will bring a new one */
-    c->next_sync = uv_now(c->a->loop) + RETRY_MS;
-  }
-}
-
 /* ---- node_id: one live node per number ---- */
 
 static void on_node_get(void *arg, int status, const struct redisReply *r) {
@@ -391,6 +291,138 @@ static void on_node_get(void *arg, int status, const struct redisReply *r) {
 static void heartbeat(struct modcluster *c) {
   const char *get[2] = {"GET", c->node_key};
   cmd(c, on_node_get, c, 2, get, NULL);
+}
+
+/* ---- learning: the whole state, on every (re)connection and every SYNC_MS ---- */
+
+/* A resync walks tandem:bans:lifted, then tandem:bans, with HSCAN, SCAN_COUNT entries a page:
+ * each callback does bounded work however many bans there are. An entry may come twice (HSCAN
+ * may repeat); everything done with one is idempotent. */
+#define SCAN_COUNT "256"
+
+static void lifted_item(struct modcluster *c, const struct redisReply *f,
+                        const struct redisReply *v, uint64_t now) {
+  int64_t id = f->type == REDIS_REPLY_STRING ? parse_id(f->str, f->len) : 0;
+  if (!id) {
+    bad_input(c, KEY_LIFTED " field");
+    return;
+  }
+  unsigned long long exp = v->type == REDIS_REPLY_STRING ? strtoull(v->str, NULL, 10) : 0;
+  if (exp && exp <= now) { /* the ban would have ended anyway: the tombstone can go */
+    const char *hdel[3] = {"HDEL", KEY_LIFTED, f->str};
+    cmd(c, on_write, c, 3, hdel, NULL);
+  }
+  if (!is_lifted(c, id) || ban_set_get(c->a->mod->bans, id))
+    lift_here(c, id, "cluster");
+}
+
+static void ban_item(struct modcluster *c, const struct redisReply *f,
+                     const struct redisReply *v, uint64_t now) {
+  struct moderate *m = c->a->mod;
+  int64_t id = f->type == REDIS_REPLY_STRING ? parse_id(f->str, f->len) : 0;
+  if (!id || v->type != REDIS_REPLY_STRING || banwire_decode(v->str, v->len, c->w) ||
+      c->w->b.id != id) {
+    bad_input(c, KEY_BANS " entry");
+    return;
+  }
+  hmap_put(c->seen, &id, sizeof(id), (void *)1);
+  bool mine = banwire_node(id) == c->node;
+  if (c->w->b.expires_ms && c->w->b.expires_ms <= now) {
+    const char *hdel[3] = {"HDEL", KEY_BANS, f->str}; /* ended: tidy */
+    cmd(c, on_write, c, 3, hdel, NULL);
+  } else if (is_lifted(c, id) || (mine && !ban_set_get(m->bans, id))) {
+    /* Lifted, here or anywhere, while a link was down: every node is told (again). */
+    publish_lift(c, id, "cluster", c->w->b.expires_ms);
+  } else if (!mine && !ban_set_get(m->bans, id)) {
+    if (moderate_enforce(c->a, &c->w->b) == 0) {
+      c->n_learnt++;
+      c->sync_learnt++;
+    }
+  }
+}
+
+static void sync_end(struct modcluster *c, bool ok) {
+  hmap_free(c->seen);
+  c->seen = NULL;
+  c->syncing = false;
+  c->next_sync = uv_now(c->a->loop) + (ok ? SYNC_MS : RETRY_MS);
+}
+
+/* The whole hash was read: this node's bans Redis lacks (made while it was away, or lost by
+ * Redis) are published. */
+static void sync_done(struct modcluster *c) {
+  struct moderate *m = c->a->mod;
+  size_t cur = 0, published = 0;
+  for (const struct ban *b; (b = ban_set_next(m->bans, &cur)) != NULL;) {
+    int64_t id = b->id;
+    if (banwire_node(id) == c->node && !hmap_get(c->seen, &id, sizeof(id)) &&
+        !is_lifted(c, id)) {
+      publish(c, b);
+      published++;
+    }
+  }
+  if (!c->synced || c->sync_learnt || published)
+    log_event(LOG_INFO, "cluster_synced", LF_UINT("node", c->node),
+              LF_UINT("bans_in_force", ban_set_count(m->bans)),
+              LF_UINT("learnt", c->sync_learnt), LF_UINT("published", published));
+  c->synced = true;
+  sync_end(c, true);
+}
+
+static void scan_next(struct modcluster *c);
+
+static void on_scan(void *arg, int status, const struct redisReply *r) {
+  struct modcluster *c = arg;
+  if (status == -ECANCELED)
+    return;
+  if (!c->a->mod || status || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+      r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= sizeof(c->cursor) ||
+      r->element[1]->type != REDIS_REPLY_ARRAY) {
+    if (status == -EREMOTEIO || (status == 0 && c->a->mod)) /* e.g. WRONGTYPE */
+      bad_input(c, r && r->type == REDIS_REPLY_ERROR ? r->str : "an HSCAN reply");
+    sync_end(c, false);
+    return;
+  }
+  const struct redisReply *items = r->element[1];
+  uint64_t now = now_ms();
+  for (size_t i = 0; i + 1 < items->elements; i += 2) {
+    if (c->phase == 0)
+      lifted_item(c, items->element[i], items->element[i + 1], now);
+    else
+      ban_item(c, items->element[i], items->element[i + 1], now);
+  }
+  memcpy(c->cursor, r->element[0]->str, r->element[0]->len + 1);
+  if (!strcmp(c->cursor, "0")) {
+    if (c->phase == 1) {
+      sync_done(c);
+      return;
+    }
+    c->phase = 1;
+  }
+  scan_next(c);
+}
+
+static void scan_next(struct modcluster *c) {
+  const char *argv[5] = {"HSCAN", c->phase == 0 ? KEY_LIFTED : KEY_BANS, c->cursor, "COUNT",
+                         SCAN_COUNT};
+  if (redis_command(c->redis, on_scan, c, 5, argv, NULL))
+    sync_end(c, false); /* the link went down: on_state brings a new resync */
+}
+
+static void resync(struct modcluster *c) {
+  if (c->syncing || !redis_is_up(c->redis))
+    return;
+  c->seen = hmap_new();
+  if (!c->seen) {
+    c->next_sync = uv_now(c->a->loop) + RETRY_MS;
+    return;
+  }
+  c->syncing = true;
+  c->phase = 0;
+  c->sync_learnt = 0;
+  memcpy(c->cursor, "0", 2);
+  heartbeat(c);
+  scan_next(c);
 }
 
 /* ---- the device key: every node signs with the first node's ---- */
@@ -497,9 +529,11 @@ int modcluster_open(struct app *a) {
   c->a = a;
   c->node = m->node;
   c->lifted = hmap_new();
+  c->w = malloc(sizeof(*c->w));
   uint8_t rnd[16];
-  if (!c->lifted || RAND_bytes(rnd, sizeof(rnd)) != 1) {
+  if (!c->lifted || !c->w || RAND_bytes(rnd, sizeof(rnd)) != 1) {
     hmap_free(c->lifted);
+    free(c->w);
     free(c);
     return -ENOMEM;
   }
@@ -519,6 +553,7 @@ int modcluster_open(struct app *a) {
               LF_STR("error", strerror(-rc2)));
     redis_close(c->redis, NULL, NULL);
     hmap_free(c->lifted);
+    free(c->w);
     free(c);
     return rc2;
   }
@@ -542,6 +577,8 @@ static void redis_closed(void *arg) {
   void (*done)(void *) = c->done;
   void *darg = c->done_arg;
   hmap_free(c->lifted);
+  hmap_free(c->seen);
+  free(c->w);
   free(c);
   if (done)
     done(darg);

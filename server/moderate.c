@@ -652,7 +652,8 @@ int moderate_enforce(struct app *a, const struct ban *b) {
   size_t n = 0;
   uint64_t *cut = NULL;
   enforce(a, b, &cut, &n);
-  log_event(LOG_INFO, "ban_learnt", LF_INT("ban", b->id),
+  /* A node joining learns every ban at once: one line each only at debug, unless it acted. */
+  log_event(n ? LOG_INFO : LOG_DEBUG, "ban_learnt", LF_INT("ban", b->id),
             LF_STR("kind", ban_kind_name(b->target.kind)), LF_STR("by", b->by),
             LF_UINT("node", banwire_node(b->id)), LF_UINT("cut_off", n));
   free(cut);

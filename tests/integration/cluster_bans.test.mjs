@@ -240,4 +240,23 @@ test('bans hold on every node through Redis: cut off within a second, refused el
   nodes.push(E);
   await waitFor('node_id_conflict logged', () => ({ ok: /node_id_conflict/.test(E.log()) }), 5000);
   assert.equal(await metric(E, 'tandem_cluster_node_id_conflicts_total'), 1);
+
+  // Many bans (of a node 9 that is not running): a node starting reads them all, page by page,
+  // before its first visitor, and lists them in pages.
+  const many = [];
+  const base = 9 * 2 ** 42;
+  const created = Date.now();
+  for (let i = 1; i <= 700; i++) {
+    many.push(String(base + i), JSON.stringify({ id: base + i, kind: 'ip', target: `10.9.${i >> 8}.${i & 255}`, reason: 'bulk', by: 'test', created_ms: created, expires_ms: 0 }));
+  }
+  assert.equal(await redis(port, ['HSET', 'tandem:bans', ...many]), 700);
+  const F = await startServer([`--admin-token=${TOKEN}`, `--redis-url=${url}`, '--node-id=7']);
+  nodes.push(F);
+  const page1 = await api(F, 'GET', '/api/bans?limit=500');
+  assert.equal(page1.json.bans.length, 500);
+  assert.equal(page1.json.bans[0].id, base + 1);
+  const page2 = await api(F, 'GET', `/api/bans?limit=500&after_id=${page1.json.next_after_id}`);
+  assert.equal(page2.json.bans.length, 200);
+  assert.equal(page2.json.bans[199].id, base + 700);
+  assert.equal(page2.json.next_after_id, null);
 });

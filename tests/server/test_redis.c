@@ -151,6 +151,7 @@ static void test_client(void **state) {
   redis_config_default(&cfg);
   cfg.url = url;
   cfg.backoff_max_ms = 200;
+  cfg.ping_ms = 100;
   struct seen s = {0};
   struct redis_events ev = {.on_state = on_state, .on_message = on_message, .arg = &s};
   struct redis *r;
@@ -224,6 +225,23 @@ static void test_client(void **state) {
     uv_run(&loop, UV_RUN_ONCE);
   assert_memory_equal(s.msg, "again", 5);
   assert_int_equal(a.calls, 1);
+
+  /* A Redis that stops answering without closing anything (SIGSTOP): the PING health check
+   * drops the links within 3 periods (here 100 ms), answering what was in flight; SIGCONT: up
+   * again. */
+  kill(pid, SIGSTOP);
+  assert_int_equal(cmd(r, &a, 1, ping), 0);
+  uint64_t t0 = uv_now(&loop);
+  until = t0 + 3000;
+  while ((s.up || !a.calls) && uv_now(&loop) < until)
+    uv_run(&loop, UV_RUN_ONCE);
+  assert_false(s.up);
+  assert_int_equal(a.calls, 1);
+  assert_int_equal(a.status, -ECONNRESET);
+  assert_true(uv_now(&loop) - t0 < 1000);
+  kill(pid, SIGCONT);
+  run_until(&s.up, 5000);
+  assert_int_equal(s.ups, 3);
 
   /* Closing answers what is in flight with -ECANCELED, then calls done once. */
   assert_int_equal(cmd(r, &a, 3, blpop), 0);
