@@ -58,7 +58,7 @@ static void route(void *arg, const struct matcher_event *in) {
       copy.link = m->link;
       m->link_a = m->link_b = 0;
     } else {
-      copy.link = m->link = m->gen << 32 | (++m->pairs & 0xffffffffu);
+      copy.link = m->link = m->gen << 44 | (++m->pairs & 0xffffffffu) << 12;
       m->link_a = in->peer;
       m->link_b = in->partner;
     }
@@ -117,6 +117,10 @@ size_t mcluster_peers(const struct mcluster *m, unsigned node) {
   if (node == 0)
     return m->live.n;
   return node <= MCLUSTER_NODE_MAX ? m->nodes[node].npeers : 0;
+}
+
+bool mcluster_node_known(const struct mcluster *m, unsigned node) {
+  return node >= 1 && node <= MCLUSTER_NODE_MAX && m->nodes[node].known;
 }
 
 uint64_t mcluster_acked(const struct mcluster *m, unsigned node) {

@@ -52,8 +52,9 @@ struct mcluster;
 /* NULL on ENOMEM. A new one is syncing (below) until mcluster_sync_done. */
 struct mcluster *mcluster_new(const struct match_config *c);
 void mcluster_free(struct mcluster *m);
-/* This matcher's generation (from its lease): PAIRED events carry link ids gen << 32 | n, so
- * no two pairs ever share one, across matchers too (relay keys derive from them). */
+/* This matcher's generation (from its lease): PAIRED events carry link ids gen << 44 | n << 12,
+ * so no two pairs ever share one, across matchers too (relay keys derive from them); the low
+ * 12 bits are free for the two nodes to number their relay's re-openings (server/). */
 void mcluster_set_generation(struct mcluster *m, uint64_t gen);
 
 /* node (1..MCLUSTER_NODE_MAX) speaks with epoch (any value identifying this run of it). A new
@@ -80,6 +81,8 @@ bool mcluster_syncing(const struct mcluster *m);
 int mcluster_command(struct mcluster *m, unsigned node, uint64_t seq,
                      const struct matcher_cmd *c, uint64_t now_ms, mcluster_emit_fn emit,
                      void *arg);
+/* Whether node has said hello to this matcher (its commands are refused until it has). */
+bool mcluster_node_known(const struct mcluster *m, unsigned node);
 /* The last seq taken from node (0 none). */
 uint64_t mcluster_acked(const struct mcluster *m, unsigned node);
 

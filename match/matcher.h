@@ -81,7 +81,8 @@ struct matcher_event {
   enum matcher_cmd_type cmd;    /* REFUSED */
   int code;                     /* REFUSED */
   uint64_t link;                /* PAIRED, from a cluster's matcher: the pair's relay link id
-                                   (the same on both sides, never reused; 0 otherwise) */
+                                   (the same on both sides, never reused, low 12 bits zero;
+                                   0 otherwise) */
   size_t n_shared;              /* PAIRED: tags both gave */
   char shared_tags[MATCHER_TAGS_MAX][MATCHER_TAG_LEN_MAX + 1];
 };

@@ -304,6 +304,7 @@ int mediaplane_new(uv_loop_t *loop, const struct mediaplane_config *cfg,
 }
 
 unsigned mediaplane_workers(const struct mediaplane *mp) { return mp->n; }
+unsigned mediaplane_session_worker(uint64_t sid) { return sid_worker(sid); }
 uint16_t mediaplane_port(const struct mediaplane *mp, unsigned i) { return udp__port(mp->workers[i]); }
 
 static uint32_t rand32(void) {

@@ -178,6 +178,8 @@ void mediaplane_cancel(struct mediaplane *mp, uint64_t req);
 void mediaplane_get_stats(struct mediaplane *mp, struct mediaplane_stats *st);
 unsigned mediaplane_workers(const struct mediaplane *mp);
 uint16_t mediaplane_port(const struct mediaplane *mp, unsigned worker);
+/* The worker a session lives on (for its port: what a remote node's relay sends to). */
+unsigned mediaplane_session_worker(uint64_t sid);
 
 /* Stops every worker (joining its thread), frees everything, then done(arg). */
 void mediaplane_close(struct mediaplane *mp, void (*done)(void *arg), void *arg);

@@ -37,6 +37,12 @@ struct peer {
   bool start_refused;             /* matching refused its latest start (signal.c) */
   bool mq_want;                   /* it has started and not stopped (for a cluster re-send) */
   struct matcher_cmd mq_start;    /* its latest start (tags, language) */
+  /* A partner on another node: the relay (cluster_relay.c). */
+  uint64_t relay_base;            /* the pair's link id (low 12 bits: the opening) */
+  uint64_t relay_sid;             /* the relay session linked to sid, 0 none */
+  uint16_t relay_r_sent, relay_r_seen, relay_open_r;
+  bool relay_have_remote;
+  struct sockaddr_storage relay_remote;
   uint64_t ws_lost_ms;            /* when the WebSocket went away (grace start), 0 if attached */
   uint64_t media_lost_ms;         /* when the session was replaced or failed, 0 if fine */
   struct ratelimit chat_rl;       /* chat messages */
@@ -187,7 +193,12 @@ void cluster_peer_msg(void *arg, match_id to, match_id from, uint8_t kind, const
 uint64_t app_new_peer_id(struct app *a);
 /* partner is on another node of the cluster (0 / unknown: false). */
 bool app_partner_remote(struct app *a, match_id partner);
-enum { CPM_CHAT = 1, CPM_PARTNER_RECONNECTED = 2 };
+enum { CPM_CHAT = 1, CPM_PARTNER_RECONNECTED = 2, CPM_RELAY = 3 };
+/* cluster_relay.c */
+void relay_paired(struct peer *p, uint64_t link);   /* PAIRED with a partner on another node */
+void relay_announce(struct peer *p);                 /* p's session is (newly) ready */
+void relay_close(struct peer *p);
+void relay_on_msg(struct peer *p, const uint8_t *data, size_t len);
 
 /* app.c: called by peer.c for every match event, after peer.c has handled it; and for every
  * error reply (p may be NULL: before hello). */

@@ -179,6 +179,42 @@ static void joined(struct cq *q) {
   read_next(q);
 }
 
+/* The relay secret every node shares (media/relaywire.h): the first node's, kept in Redis.
+ * Redis is trusted with it as with everything else here. */
+static void on_secret(void *arg, int status, const struct redisReply *r) {
+  struct cq *q = arg;
+  if (status == -ECANCELED || q->state != CQ_JOINING)
+    return;
+  bool ok = status == 0 && r->type == REDIS_REPLY_STRING && r->len == 64;
+  for (size_t i = 0; ok && i < 32; i++) {
+    unsigned v;
+    ok = sscanf(r->str + 2 * i, "%2x", &v) == 1;
+    q->secret[i] = (uint8_t)v;
+  }
+  q->has_secret = ok;
+  if (!ok)
+    log_event(LOG_ERROR, "cluster_relay_secret", LF_UINT("node", q->node),
+              LF_STR("effect", "no media for pairs across nodes until it can be read"));
+  joined(q);
+}
+
+static void fetch_secret(struct cq *q) {
+  uint8_t mine[32];
+  char hex[65];
+  if (RAND_bytes(mine, sizeof(mine)) != 1) {
+    joined(q);
+    return;
+  }
+  for (int i = 0; i < 32; i++)
+    snprintf(hex + 2 * i, 3, "%02x", mine[i]);
+  const char *set[4] = {"SET", KEY_SECRET, hex, "NX"};
+  const char *get[2] = {"GET", KEY_SECRET};
+  /* Replies come in order: the GET sees the value the SET NX left, ours or the first's. */
+  if (redis_command(q->w, NULL, NULL, 4, set, NULL) ||
+      redis_command(q->w, on_secret, q, 2, get, NULL))
+    joined(q);
+}
+
 static void on_stream_end(void *arg, int status, const struct redisReply *r) {
   struct cq *q = arg;
   if (status == -ECANCELED || q->state != CQ_JOINING)
@@ -194,7 +230,7 @@ static void on_stream_end(void *arg, int status, const struct redisReply *r) {
       r->element[0]->element[0]->type == REDIS_REPLY_STRING &&
       r->element[0]->element[0]->len < sizeof(q->rd_last))
     snprintf(q->rd_last, sizeof(q->rd_last), "%s", r->element[0]->element[0]->str);
-  joined(q);
+  fetch_secret(q);
 }
 
 static void join(struct cq *q) {
@@ -238,7 +274,8 @@ static void on_entry(void *arg, const uint8_t *data, size_t len) {
     }
     return;
   case CW_RESYNC:
-    if (m.gen > q->gen && q->state == CQ_UP) {
+    /* A new matcher, or ours asking again (it had not heard our hello). */
+    if (m.gen >= q->gen && q->state == CQ_UP) {
       q->gen = m.gen;
       log_event(LOG_INFO, "cluster_resync", LF_UINT("node", q->node), LF_UINT("gen", m.gen));
       resend(q);
@@ -246,6 +283,9 @@ static void on_entry(void *arg, const uint8_t *data, size_t len) {
     return;
   case CW_PEER:
     q->n_peer_in++;
+    /* In stream order: the events read before it (its PAIRED) are handled first. */
+    if (q->events.n)
+      q->hooks.events(q->hooks.arg);
     if (MCLUSTER_NODE_OF(m.to) == q->node && q->hooks.peer_msg)
       q->hooks.peer_msg(q->hooks.arg, m.to, m.from, m.kind, m.data, m.len);
     return;
@@ -411,6 +451,11 @@ void cluster_record(struct matchq *mq, const struct mcluster_peer *rec) {
   m.node = q->node;
   m.rec = *rec;
   cluster_xadd(q->w, KEY_IN, &m, uv_now(q->loop));
+}
+
+const uint8_t *cluster_relay_secret(const struct matchq *mq) {
+  const struct cq *q = (const struct cq *)mq;
+  return q->has_secret ? q->secret : NULL;
 }
 
 int cluster_peer_send(struct matchq *mq, match_id to, match_id from, uint8_t kind,

@@ -17,6 +17,7 @@
 #define KEY_NODES "tandem:mq:nodes"      /* sorted set: node -> its heartbeat's expiry (unix ms) */
 #define KEY_LEASE "tandem:mq:lease"      /* the matcher's "<node>:<epoch>", 3 s to live */
 #define KEY_GEN "tandem:mq:gen"          /* the matchers' generation counter */
+#define KEY_SECRET "tandem:mq:relay_key" /* the relay secret (64 hex digits), the first node's */
 #define STREAM_MAXLEN "100000"           /* entries kept per stream (approximately) */
 #define LEASE_MS 3000
 #define HEARTBEAT_MS 1000
@@ -63,6 +64,8 @@ struct cq {
   uv_timer_t timer;
   uint64_t next_beat;
   struct cmatcher *matcher;
+  uint8_t secret[32];
+  bool has_secret;
   int closing;        /* handles still closing */
   void (*done)(void *);
   void *done_arg;

@@ -37,6 +37,7 @@ struct cmatcher {
   bool expect[MCLUSTER_NODE_MAX + 1]; /* live nodes at the take-over, re-send awaited */
   unsigned n_expect;
   bool acks[MCLUSTER_NODE_MAX + 1];   /* nodes whose commands this batch took */
+  uint64_t resync_at[MCLUSTER_NODE_MAX + 1]; /* when an unknown node may be asked again */
   uint64_t n_decisions, n_events_out, n_takeovers, n_bad;
   double lag_s;            /* from a command's entry to its decision (Redis's clock vs ours) */
   int closing;
@@ -75,6 +76,17 @@ static void send_acks(struct cmatcher *m) {
     snprintf(key, sizeof(key), KEY_NODE_FMT, n);
     cluster_xadd(m->q->w, key, &a, now_of(m));
   }
+}
+
+static void send_resync(struct cmatcher *m, unsigned node) {
+  struct cw_msg rs;
+  memset(&rs, 0, sizeof(rs));
+  rs.type = CW_RESYNC;
+  rs.node = node;
+  rs.gen = m->gen;
+  char key[40];
+  snprintf(key, sizeof(key), KEY_NODE_FMT, node);
+  cluster_xadd(m->q->w, key, &rs, now_of(m));
 }
 
 static void step_down(struct cmatcher *m, const char *why) {
@@ -124,6 +136,15 @@ static void on_entry(void *arg, const uint8_t *data, size_t len) {
     }
     return;
   case CW_CMD:
+    if (!mcluster_node_known(m->mc, c.node)) {
+      /* A node that spoke before this matcher began (its hello lost with the old one, or
+       * before any): it must say hello and re-send; once a second is enough. */
+      if (now >= m->resync_at[c.node]) {
+        m->resync_at[c.node] = now + 1000;
+        send_resync(m, c.node);
+      }
+      return;
+    }
     if (mcluster_command(m->mc, c.node, c.seq, &c.cmd, now, emit, m) == 0) {
       m->acks[c.node] = true;
       m->n_decisions++;
@@ -185,14 +206,7 @@ static void on_live_nodes(void *arg, int status, const struct redisReply *r) {
       continue;
     m->expect[n] = true;
     m->n_expect++;
-    struct cw_msg rs;
-    memset(&rs, 0, sizeof(rs));
-    rs.type = CW_RESYNC;
-    rs.node = (unsigned)n;
-    rs.gen = m->gen;
-    char key[40];
-    snprintf(key, sizeof(key), KEY_NODE_FMT, (unsigned)n);
-    cluster_xadd(m->q->w, key, &rs, now_of(m));
+    send_resync(m, (unsigned)n);
   }
   m->sync_until = now_of(m) + SYNC_WAIT_MS;
   log_event(LOG_INFO, "cluster_matcher_start", LF_UINT("node", m->q->node),

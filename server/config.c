@@ -42,6 +42,7 @@ static int check_admin_token(const char *v, char *why, size_t len);
 static int check_autoban_steps(const char *v, char *why, size_t len);
 static int check_classifier_url(const char *v, char *why, size_t len);
 static int check_redis_url(const char *v, char *why, size_t len);
+static int check_relay_addr(const char *v, char *why, size_t len);
 
 #define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define R(lo, hi) .min = (lo), .max = (hi)
@@ -119,6 +120,7 @@ static const struct key keys[] = {
     {"classifier_timeout_ms", T_INT, S(classifier_timeout_ms), "3000", "how long one request to the classifier may take (it is tried 3 times)", R(100, 60000)},
     /* Many nodes (docs/operations.md). */
     {"redis_url", T_STR, S(redis_url), "", "Redis shared by the nodes of a cluster: redis://[[user]:password@]host[:port][/db] or unix:/path; bans and the device key then hold on every node (empty = this node alone)", .check = check_redis_url},
+    {"relay_addr", T_STR, S(relay_addr), "", "in a cluster: the IP address other nodes send this node's media to, for pairs across nodes (its media ports; empty = the first public_ip)", .check = check_relay_addr},
     {"node_id", T_INT, S(node_id), "0", "this node's number in the cluster, unique per node and kept with its data_dir; needed with redis_url (0 = standalone)", R0(1, 1023)},
 };
 #pragma GCC diagnostic pop
@@ -219,6 +221,15 @@ static int check_http_addr(const char *v, char *why, size_t len) {
 /* Browsers get public_ip in ICE candidates; a name there fails every call silently, so a name
  * is refused rather than resolved once (the address behind it may change). A list names the
  * entry at fault. */
+static int check_relay_addr(const char *v, char *why, size_t len) {
+  unsigned char buf[16];
+  if (!v[0] || inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1)
+    return 0;
+  snprintf(why, len, "is not an IP address (e.g. 10.0.0.5 or fd00::5), or empty for the first "
+                     "public_ip");
+  return -EINVAL;
+}
+
 static int check_public_ip(const char *v, char *why, size_t len) {
   struct addrlist l;
   size_t off = 0, n = 0;

@@ -72,6 +72,7 @@ struct config {
   int classifier_timeout_ms;  /* per attempt */
   /* Many nodes (docs/operations.md): Redis shares bans and the device key between them. */
   char redis_url[512];    /* redis://[[user]:password@]host[:port][/db] or unix:/path; "" = alone */
+  char relay_addr[64];    /* where other nodes send media for cross-node pairs; "" = public_ip */
   int node_id;            /* 1-1023, unique per node, with redis_url; 0 = none (standalone) */
 };
 

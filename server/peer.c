@@ -415,6 +415,7 @@ static const char *state_name(enum match_state s, bool ready) {
 /* Unlinks p's session (and the partner's link back to it). */
 void peer_unlink(struct peer *p) {
   struct app *a = p->app;
+  relay_close(p);
   if (!p->linked)
     return;
   struct peer *q = hmap_get(a->by_sid, &p->linked, sizeof(p->linked));
@@ -547,6 +548,8 @@ void app_dispatch_match(struct app *a) {
         a->n.matches++;
       if (q)
         link_pair(p, q);
+      else
+        relay_paired(p, ev.link);
       json_t *tags = json_array();
       for (size_t i = 0; i < ev.n_shared; i++)
         json_array_append_new(tags, json_string(ev.shared_tags[i]));
@@ -630,6 +633,8 @@ static void on_ready(void *arg, uint64_t sid, const char *profile) {
   struct peer *q = p->mq_partner ? peer_by_id(a, p->mq_partner) : NULL;
   if (q)
     link_pair(p, q);
+  else if (app_partner_remote(a, p->mq_partner))
+    relay_announce(p);
   peer_set_media(p, true);
   if (p->mq_state == MATCH_IDLE)
     peer_send_state(p);

@@ -200,7 +200,7 @@ static void node_receive(struct sim *s, unsigned k) {
                                           m.ev.cmd == MATCHER_START))
     v->want = m.ev.type == MATCHER_EV_STOPPED ? false : v->want;
   if (m.ev.type == MATCHER_EV_PAIRED) {
-    assert_true(m.ev.link >> 32 >= 1 && m.ev.link >> 32 <= s->gen); /* a matcher's own */
+    assert_true(m.ev.link >> 44 >= 1 && m.ev.link >> 44 <= s->gen && !(m.ev.link & 0xfff)); /* a matcher's own */
     v->link = m.ev.link;
   }
   enum match_state before = v->vs;

@@ -77,7 +77,7 @@ static void test_event_times_are_relative(void **state) {
   assert_int_equal(out.gen, 77);
   m.ev.type = MATCHER_EV_PAIRED;
   m.ev.partner = 44;
-  m.ev.link = (77ull << 32) | 3;
+  m.ev.link = (77ull << 44) | (3ull << 12);
   m.ev.n_shared = 1;
   strcpy(m.ev.shared_tags[0], "cats");
   m.ev.until_ms = 0;
