@@ -8,15 +8,14 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchBin, buildDir, runBench } from '../lib/bench.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const buildDir = process.env.TANDEM_BUILD_DIR || path.join(root, 'build');
 // tests/lib/server.mjs reads TANDEM_BIN when it loads; point it at the same build.
 if (!process.env.TANDEM_BIN) process.env.TANDEM_BIN = path.join(buildDir, 'tandem');
 const { startServer } = await import('../lib/server.mjs');
 const { metrics } = await import('../lib/signal.mjs');
 
-const benchBin = path.join(buildDir, 'bench', 'tandem-bench');
 let server;
 
 // A low --media-poll-pps puts the workers in timer-driven receive, as under real load.
@@ -24,18 +23,6 @@ let server;
 before(async () => { server = await startServer(['--media-poll-pps=200', '--media-workers=2']); });
 after(async () => { if (server) await server.stop(); });
 
-function runBench(args, limitMs) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(benchBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    const killer = setTimeout(() => p.kill('SIGKILL'), limitMs);
-    p.on('error', reject);
-    p.on('close', (code, signal) => { clearTimeout(killer); resolve({ code, signal, out, err }); });
-  });
-}
 
 test('tandem-bench: 20 browsers with skips, a refresh and a vanish; zero cross-talk', {
   timeout: 240000,

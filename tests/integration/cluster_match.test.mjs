@@ -9,16 +9,14 @@
 //    shared pool again and cross-node pairs resume.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, waitFor, freePort, root } from '../lib/server.mjs';
+import { startServer, waitFor, freePort } from '../lib/server.mjs';
 import { REDIS, startRedis, redis } from '../lib/redis.mjs';
+import { runBench } from '../lib/bench.mjs';
+import { HAPROXY, startHaproxy } from '../lib/haproxy.mjs';
 
-const HAPROXY = process.env.HAPROXY || '/usr/sbin/haproxy';
-const buildDir = process.env.TANDEM_BUILD_DIR || path.join(root, 'build');
-const benchBin = path.join(buildDir, 'bench', 'tandem-bench');
 
 async function metric(node, name) {
   const text = await (await fetch(`${node.url}/metrics`)).text();
@@ -26,18 +24,6 @@ async function metric(node, name) {
   return m ? Number(m[1]) : NaN;
 }
 
-function runBench(args, limitMs) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(benchBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    const killer = setTimeout(() => p.kill('SIGKILL'), limitMs);
-    p.on('error', reject);
-    p.on('close', (code, signal) => { clearTimeout(killer); resolve({ code, signal, out, err }); });
-  });
-}
 
 // A bench run that must pass: every visitor READY, every pairing carrying media, no cross-talk.
 async function benchOk(url, peers, seconds, mix, what, pid) {
@@ -67,7 +53,7 @@ test('one pool across three nodes behind HAProxy: cross-node pairs with media, t
   const nodes = [];
   let lb = null;
   t.after(async () => {
-    if (lb && lb.exitCode === null) lb.kill('SIGKILL');
+    if (lb && lb.proc.exitCode === null) lb.proc.kill('SIGKILL');
     for (const n of nodes) await n.stop().catch(() => {});
     await rs.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -78,21 +64,8 @@ test('one pool across three nodes behind HAProxy: cross-node pairs with media, t
       '--max-visitors-per-ip=0', '--max-conns-per-ip=0', '--offers-per-min-per-ip=0',
       '--log-level=info']));
   }
-  const lbPort = await freePort();
-  const env = {
-    ...process.env,
-    TANDEM_LB_BIND: `127.0.0.1:${lbPort}`,
-    ...Object.fromEntries(nodes.map((n, i) => [`TANDEM_NODE${i + 1}`, new URL(n.url).host])),
-  };
-  execFileSync(HAPROXY, ['-c', '-q', '-f', path.join(root, 'tools', 'haproxy.cfg')], { env });
-  let lbLog = '';
-  lb = spawn(HAPROXY, ['-db', '-f', path.join(root, 'tools', 'haproxy.cfg')], { env });
-  lb.stdout.on('data', (d) => { lbLog += d; });
-  lb.stderr.on('data', (d) => { lbLog += d; });
-  const lbUrl = `http://127.0.0.1:${lbPort}`;
-  await waitFor('HAProxy answers', async () => {
-    try { return { ok: (await fetch(`${lbUrl}/readyz`)).status === 200 }; } catch (e) { return { ok: false, log: lbLog }; }
-  }, 10000);
+  lb = await startHaproxy(nodes);
+  const lbUrl = lb.url;
 
   const matcherOf = async (live) => {
     const flags = await Promise.all(live.map((n) => metric(n, 'tandem_cluster_matcher')));
@@ -133,8 +106,8 @@ test('one pool across three nodes behind HAProxy: cross-node pairs with media, t
   t.diagnostic(`a new matcher ${takeover} ms after kill -9 of the old one`);
   // HAProxy has marked the dead node down after two failed checks (1 s apart).
   await waitFor('HAProxy without the dead node', async () => {
-    const st = lbLog.match(/is DOWN/g);
-    return { ok: !!st, log: lbLog.slice(-500) };
+    const st = lb.log().match(/is DOWN/g);
+    return { ok: !!st, log: lb.log().slice(-500) };
   }, 10000);
   await benchOk(lbUrl, 12, 10, 'stay=70,skip=30', 'after the matcher died');
 

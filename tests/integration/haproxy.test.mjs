@@ -12,18 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer, waitFor } from '../lib/server.mjs';
 import { SignalClient } from '../lib/signal.mjs';
+import { HAPROXY, startHaproxy } from '../lib/haproxy.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const HAPROXY = process.env.HAPROXY || '/usr/sbin/haproxy';
-
-const freePort = () => new Promise((resolve, reject) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
-  }).on('error', reject);
-});
-
-// A node's counter from its own /metrics (not through the load balancer).
 async function metric(node, name) {
   const text = await (await fetch(`${node.url}/metrics`)).text();
   const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
@@ -45,25 +35,12 @@ test('tools/haproxy.cfg: page and signalling through HAProxy, spread over three 
   let lb = null;
   t.after(async () => {
     for (const c of clients) c.close();
-    if (lb && lb.exitCode === null) lb.kill('SIGKILL');
+    if (lb && lb.proc.exitCode === null) lb.proc.kill('SIGKILL');
     for (const n of nodes) await n.stop().catch(() => {});
   });
   for (let i = 0; i < 3; i++) nodes.push(await startServer(['--trust-proxy=true', '--grace-ms=300']));
-  const lbPort = await freePort();
-  const env = {
-    ...process.env,
-    TANDEM_LB_BIND: `127.0.0.1:${lbPort}`,
-    ...Object.fromEntries(nodes.map((n, i) => [`TANDEM_NODE${i + 1}`, new URL(n.url).host])),
-  };
-  execFileSync(HAPROXY, ['-c', '-q', '-f', path.join(root, 'tools', 'haproxy.cfg')], { env });
-  let lbLog = '';
-  lb = spawn(HAPROXY, ['-db', '-f', path.join(root, 'tools', 'haproxy.cfg')], { env });
-  lb.stdout.on('data', (d) => { lbLog += d; });
-  lb.stderr.on('data', (d) => { lbLog += d; });
-  const url = `http://127.0.0.1:${lbPort}`;
-  await waitFor('HAProxy answers', async () => {
-    try { return { ok: (await fetch(`${url}/readyz`)).status === 200 }; } catch (e) { return { ok: false, e: String(e), log: lbLog }; }
-  }, 10000);
+  lb = await startHaproxy(nodes);
+  const url = lb.url;
 
   // The page through the load balancer.
   const page = await fetch(`${url}/`);
@@ -75,7 +52,7 @@ test('tools/haproxy.cfg: page and signalling through HAProxy, spread over three 
   for (let i = 0; i < 9; i++) clients.push(await visit(url));
   const after = await Promise.all(nodes.map((n) => metric(n, 'tandem_visits_total')));
   const got = after.map((v, i) => v - before[i]);
-  assert.deepEqual(got, [3, 3, 3], `visits per node: ${got} (HAProxy log:\n${lbLog})`);
+  assert.deepEqual(got, [3, 3, 3], `visits per node: ${got} (HAProxy log:\n${lb.log()})`);
   // Signalling works through it: a ping answered.
   clients[0].send({ type: 'ping' });
   await clients[0].type('pong');
@@ -96,6 +73,6 @@ test('tools/haproxy.cfg: page and signalling through HAProxy, spread over three 
   for (let i = 0; i < 6; i++) clients.push(await visit(url));
   const end = await Promise.all(nodes.slice(1).map((n) => metric(n, 'tandem_visits_total')));
   const more = end.map((v, i) => v - mid[i]);
-  assert.equal(more[0] + more[1], 6, `visits on nodes 2 and 3: ${more} (HAProxy log:\n${lbLog})`);
+  assert.equal(more[0] + more[1], 6, `visits on nodes 2 and 3: ${more} (HAProxy log:\n${lb.log()})`);
   assert.ok(more[0] >= 2 && more[1] >= 2, `spread over the two: ${more}`);
 });

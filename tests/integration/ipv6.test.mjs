@@ -17,14 +17,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchBin, buildDir, runBench } from '../lib/bench.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const buildDir = process.env.TANDEM_BUILD_DIR || path.join(root, 'build');
 if (!process.env.TANDEM_BIN) process.env.TANDEM_BIN = path.join(buildDir, 'tandem');
 const { startServer } = await import('../lib/server.mjs');
 const { metrics } = await import('../lib/signal.mjs');
 
-const benchBin = path.join(buildDir, 'bench', 'tandem-bench');
 const haveV6 = await new Promise((resolve) => {
   const s = dgram.createSocket('udp6');
   s.on('error', () => resolve(false));
@@ -39,18 +38,6 @@ before(async () => {
 });
 after(async () => { if (server) await server.stop(); });
 
-function runBench(args, limitMs) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(benchBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    const killer = setTimeout(() => p.kill('SIGKILL'), limitMs);
-    p.on('error', reject);
-    p.on('close', (code, signal) => { clearTimeout(killer); resolve({ code, signal, out, err }); });
-  });
-}
 
 const v6url = () => `http://[::1]:${new URL(server.url).port}`;
 
