@@ -23,7 +23,13 @@ struct held {
 
 struct mcluster {
   struct match_engine *e;
+  struct match_config cfg;
   struct match__htab live; /* (peer id, 0): every peer the engine holds */
+  /* Blocks by id, which outlive a node's peers being removed and re-sent (a node that comes
+   * back): (id, 0..7) the other ids, newest at (id, 8) - 1 mod 8. The engine's own blocks go
+   * with its peers. And the ids removed by a new epoch, until their node has re-sent. */
+  struct match__htab blocks;
+  struct match__htab limbo;
   struct node nodes[MCLUSTER_NODE_MAX + 1];
   bool syncing;
   struct mcluster_peer *sync;    /* a rebuild's records ... */
@@ -80,15 +86,23 @@ struct mcluster *mcluster_new(const struct match_config *c) {
   struct mcluster *m = calloc(1, sizeof(*m));
   if (!m)
     return NULL;
-  m->e = match_new(c);
+  if (c)
+    m->cfg = *c;
+  else
+    match_config_default(&m->cfg);
+  m->e = match_new(&m->cfg);
   uint64_t seed = c ? c->hash_seed : 0;
   if (!m->e || match__htab_init(&m->live, seed ^ 0x9e3779b97f4a7c15u) < 0) {
     match_free(m->e);
     free(m);
     return NULL;
   }
-  if (match__htab_init(&m->syncidx, seed ^ 0x6a09e667f3bcc909u) < 0) {
+  if (match__htab_init(&m->syncidx, seed ^ 0x6a09e667f3bcc909u) < 0 ||
+      match__htab_init(&m->blocks, seed ^ 0xbb67ae8584caa73bu) < 0 ||
+      match__htab_init(&m->limbo, seed ^ 0x3c6ef372fe94f82bu) < 0) {
     match__htab_free(&m->live);
+    match__htab_free(&m->syncidx);
+    match__htab_free(&m->blocks);
     match_free(m->e);
     free(m);
     return NULL;
@@ -103,6 +117,8 @@ void mcluster_free(struct mcluster *m) {
   match_free(m->e);
   match__htab_free(&m->live);
   match__htab_free(&m->syncidx);
+  match__htab_free(&m->blocks);
+  match__htab_free(&m->limbo);
   free(m->sync);
   free(m->held);
   free(m);
@@ -123,8 +139,47 @@ bool mcluster_node_known(const struct mcluster *m, unsigned node) {
   return node >= 1 && node <= MCLUSTER_NODE_MAX && m->nodes[node].known;
 }
 
+uint64_t mcluster_epoch(const struct mcluster *m, unsigned node) {
+  return node >= 1 && node <= MCLUSTER_NODE_MAX ? m->nodes[node].epoch : 0;
+}
+
 uint64_t mcluster_acked(const struct mcluster *m, unsigned node) {
   return node >= 1 && node <= MCLUSTER_NODE_MAX ? m->nodes[node].last_seq : 0;
+}
+
+#define BLOCK_SLOTS 8
+
+static void note_one(struct mcluster *m, match_id a, match_id b) {
+  for (uint64_t k = 0; k < BLOCK_SLOTS; k++) {
+    const uint64_t *v = match__htab_find(&m->blocks, a, k);
+    if (v && *v == b)
+      return;
+  }
+  const uint64_t *next = match__htab_find(&m->blocks, a, BLOCK_SLOTS);
+  uint64_t slot = next ? *next : 0;
+  if (match__htab_put(&m->blocks, a, slot, b) == 0)
+    match__htab_put(&m->blocks, a, BLOCK_SLOTS, (slot + 1) % BLOCK_SLOTS);
+}
+
+static void blocks_note(struct mcluster *m, match_id a, match_id b) {
+  if (a && b && a != b) {
+    note_one(m, a, b);
+    note_one(m, b, a);
+  }
+}
+
+static void blocks_forget(struct mcluster *m, match_id id) {
+  for (uint64_t k = 0; k <= BLOCK_SLOTS; k++)
+    match__htab_del(&m->blocks, id, k);
+}
+
+/* id is back in the engine: the blocks remembered for it hold again (with the live ones). */
+static void blocks_apply(struct mcluster *m, match_id id, uint64_t now) {
+  for (uint64_t k = 0; k < BLOCK_SLOTS; k++) {
+    const uint64_t *v = match__htab_find(&m->blocks, id, k);
+    if (v && match__htab_find(&m->live, *v, 0))
+      match_block(m->e, id, *v, now);
+  }
 }
 
 /* Applies one command, keeping the set of live peers and the per-node counts. */
@@ -136,6 +191,8 @@ static int apply(struct mcluster *m, const struct matcher_cmd *c, uint64_t now,
     return rc;
   bool has = match_state_of(m->e, c->peer) != MATCH_UNKNOWN;
   unsigned node = MCLUSTER_NODE_OF(c->peer);
+  if (c->type == MATCHER_BLOCK && has && match__htab_find(&m->live, c->other, 0))
+    blocks_note(m, c->peer, c->other);
   if (has && !had) {
     if (match__htab_put(&m->live, c->peer, 0, 1) < 0) {
       /* Out of memory: undo, so the set stays the truth. */
@@ -151,7 +208,8 @@ static int apply(struct mcluster *m, const struct matcher_cmd *c, uint64_t now,
   return 0;
 }
 
-static void remove_node_peers(struct mcluster *m, unsigned node, uint64_t now, struct route *r) {
+static void remove_node_peers(struct mcluster *m, unsigned node, uint64_t now, struct route *r,
+                              bool keep) {
   size_t n = m->nodes[node].npeers, k = 0;
   if (!n)
     return;
@@ -179,8 +237,28 @@ static void remove_node_peers(struct mcluster *m, unsigned node, uint64_t now, s
     }
     struct matcher_cmd c = {.type = MATCHER_REMOVE, .peer = id};
     apply(m, &c, now, r);
+    if (!keep || match__htab_put(&m->limbo, id, 0, 1) < 0)
+      blocks_forget(m, id);
   }
   free(ids);
+}
+
+/* The ids a new epoch of node removed that its re-send did not bring back are gone: their
+ * blocks are forgotten. */
+static void limbo_end(struct mcluster *m, unsigned node) {
+  for (;;) {
+    match_id id = 0;
+    for (size_t i = 0; i <= m->limbo.mask && !id; i++) {
+      uint64_t k = m->limbo.slots[i].k1;
+      if (k && (node == 0 || MCLUSTER_NODE_OF(k) == node))
+        id = k;
+    }
+    if (!id)
+      return;
+    match__htab_del(&m->limbo, id, 0);
+    if (!match__htab_find(&m->live, id, 0))
+      blocks_forget(m, id);
+  }
 }
 
 /* A rebuild's records of node, dropped (it restarted meanwhile). */
@@ -200,21 +278,23 @@ static void drop_records(struct mcluster *m, unsigned node) {
   m->nsync = k;
 }
 
-int mcluster_hello(struct mcluster *m, unsigned node, uint64_t epoch, uint64_t now_ms,
-                   mcluster_emit_fn emit, void *arg) {
+int mcluster_hello(struct mcluster *m, unsigned node, uint64_t epoch, uint64_t acked,
+                   uint64_t now_ms, mcluster_emit_fn emit, void *arg) {
   if (!m || node < 1 || node > MCLUSTER_NODE_MAX || !emit)
     return -EINVAL;
   struct node *n = &m->nodes[node];
-  if (n->known && n->epoch == epoch)
+  if (n->known && n->epoch == epoch) {
+    if (acked > n->last_seq)
+      n->last_seq = acked;
     return 0;
-  if (n->known) { /* the node restarted: its old visitors are gone */
-    struct route r = {emit, arg, m, false};
-    remove_node_peers(m, node, now_ms, &r);
-    drop_records(m, node);
   }
+  /* A restarted node, or one this matcher declared gone: what it had is gone. */
+  struct route r = {emit, arg, m, false};
+  remove_node_peers(m, node, now_ms, &r, true);
+  drop_records(m, node);
   n->known = true;
   n->epoch = epoch;
-  n->last_seq = 0;
+  n->last_seq = acked;
   return 1;
 }
 
@@ -223,7 +303,9 @@ int mcluster_node_gone(struct mcluster *m, unsigned node, uint64_t now_ms, mclus
   if (!m || node < 1 || node > MCLUSTER_NODE_MAX || !emit)
     return -EINVAL;
   struct route r = {emit, arg, m, false};
-  remove_node_peers(m, node, now_ms, &r);
+  remove_node_peers(m, node, now_ms, &r, false);
+  drop_records(m, node);
+  limbo_end(m, node);
   memset(&m->nodes[node], 0, sizeof(m->nodes[node]));
   return 0;
 }
@@ -236,6 +318,7 @@ static int add_record(struct mcluster *m, const struct mcluster_peer *p, uint64_
   int rc = apply(m, &c, now, r);
   if (rc < 0)
     return rc;
+  blocks_apply(m, p->id, now);
   if (p->banned) {
     c.type = MATCHER_BAN;
     c.flag = true;
@@ -305,11 +388,14 @@ static int by_wait(const void *a, const void *b) {
   return x->id < y->id ? -1 : x->id > y->id;
 }
 
-int mcluster_sync_done(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emit, void *arg) {
+int mcluster_sync_done(struct mcluster *m, unsigned node, uint64_t now_ms, mcluster_emit_fn emit,
+                       void *arg) {
   if (!m || !emit)
     return -EINVAL;
   bool first = m->syncing;
   struct route r = {emit, arg, m, true};
+  /* The records taken now: all of them at the end of the rebuild, else node's. */
+#define TAKEN(i) (first || MCLUSTER_NODE_OF(m->sync[i].id) == node)
   /* What each record claimed, before the rebuild's events move the beliefs; and the order in
    * which the ready ones go back in line. */
   size_t n = m->nsync ? m->nsync : 1;
@@ -323,13 +409,28 @@ int mcluster_sync_done(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emi
   m->syncing = false;
   for (size_t i = 0; i < m->nsync; i++) {
     const struct mcluster_peer *p = &m->sync[i];
-    claim[i] = p->state == MATCH_PAIRED && p->partner != p->id ? p->partner : 0;
-    add_record(m, &m->sync[i], now_ms, &r);
+    claim[i] = TAKEN(i) && p->state == MATCH_PAIRED && p->partner != p->id ? p->partner : 0;
+    if (TAKEN(i))
+      add_record(m, p, now_ms, &r);
+  }
+  /* Blocks and recent partners before anyone can meet anyone. */
+  for (size_t i = 0; i < m->nsync; i++) {
+    const struct mcluster_peer *p = &m->sync[i];
+    if (!TAKEN(i) || match_state_of(m->e, p->id) == MATCH_UNKNOWN)
+      continue;
+    for (unsigned k = 0; k < p->nblocks && k < MCLUSTER_REC_BLOCKS; k++)
+      if (p->blocks[k] != p->id && match_state_of(m->e, p->blocks[k]) != MATCH_UNKNOWN) {
+        match_block(m->e, p->id, p->blocks[k], now_ms);
+        blocks_note(m, p->id, p->blocks[k]);
+      }
+    for (unsigned k = 0; k < p->nrecent && k < MCLUSTER_REC_RECENT; k++)
+      if (p->recent[k] != p->id && match_state_of(m->e, p->recent[k]) != MATCH_UNKNOWN)
+        match_remember(m->e, p->id, p->recent[k], now_ms + m->cfg.rematch_cooldown_ms, now_ms);
   }
   size_t nord = 0;
   for (size_t i = 0; i < m->nsync; i++) {
     const struct mcluster_peer *p = &m->sync[i];
-    if (match_state_of(m->e, p->id) == MATCH_UNKNOWN)
+    if (!TAKEN(i) || match_state_of(m->e, p->id) == MATCH_UNKNOWN)
       continue;
     if (claim[i]) {
       const uint64_t *j = match__htab_find(&m->syncidx, claim[i], 0);
@@ -373,7 +474,7 @@ int mcluster_sync_done(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emi
     const struct mcluster_peer *p = &m->sync[i];
     enum match_state s = match_state_of(m->e, p->id);
     match_id q = s == MATCH_PAIRED ? match_partner(m->e, p->id) : 0;
-    if (s == MATCH_UNKNOWN || (s == p->state && q == p->partner))
+    if (!TAKEN(i) || s == MATCH_UNKNOWN || (s == p->state && q == p->partner))
       continue;
     struct matcher_event ev;
     memset(&ev, 0, sizeof(ev));
@@ -384,11 +485,27 @@ int mcluster_sync_done(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emi
     route(&r, &ev);
   }
   r.rebuild = false;
-  for (size_t i = 0; i < m->nsync; i++)
-    match__htab_del(&m->syncidx, m->sync[i].id, 0);
-  free(m->sync);
-  m->sync = NULL;
-  m->nsync = m->capsync = 0;
+  /* The records taken go; the others wait for their node's end of re-send. */
+  size_t k = 0;
+  for (size_t i = 0; i < m->nsync; i++) {
+    if (TAKEN(i)) {
+      match__htab_del(&m->syncidx, m->sync[i].id, 0);
+      continue;
+    }
+    if (k != i) {
+      m->sync[k] = m->sync[i];
+      *match__htab_find(&m->syncidx, m->sync[k].id, 0) = k + 1;
+    }
+    k++;
+  }
+#undef TAKEN
+  m->nsync = k;
+  limbo_end(m, first ? 0 : node);
+  if (!k) {
+    free(m->sync);
+    m->sync = NULL;
+    m->capsync = 0;
+  }
   if (!first)
     return 0;
   for (size_t i = 0; i < m->nheld; i++)
@@ -402,15 +519,19 @@ int mcluster_sync_done(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emi
 int mcluster_command(struct mcluster *m, unsigned node, uint64_t seq,
                      const struct matcher_cmd *c, uint64_t now_ms, mcluster_emit_fn emit,
                      void *arg) {
-  if (!m || !c || !emit || node < 1 || node > MCLUSTER_NODE_MAX || !m->nodes[node].known ||
-      !c->peer || c->type < MATCHER_ADD || c->type > MATCHER_CMD_MAX_)
+  if (!m || !c || !emit || node < 1 || node > MCLUSTER_NODE_MAX || !m->nodes[node].known)
     return -EINVAL;
   struct node *n = &m->nodes[node];
   if (seq <= n->last_seq)
     return 1;
+  if (seq != n->last_seq + 1)
+    return -EAGAIN;
+  /* The number is taken whatever follows, so that the node's next command is no gap. */
+  n->last_seq = seq;
+  if (!c->peer || c->type < MATCHER_ADD || c->type > MATCHER_CMD_MAX_)
+    return -EINVAL;
   struct route r = {emit, arg, m, false};
   if (MCLUSTER_NODE_OF(c->peer) != node) {
-    n->last_seq = seq;
     struct matcher_event ev;
     memset(&ev, 0, sizeof(ev));
     ev.type = MATCHER_EV_REFUSED;
@@ -433,12 +554,11 @@ int mcluster_command(struct mcluster *m, unsigned node, uint64_t seq,
     }
     m->held[m->nheld].node = node;
     m->held[m->nheld++].cmd = *c;
-    n->last_seq = seq;
     return 0;
   }
   int rc = apply(m, c, now_ms, &r);
-  if (rc == 0)
-    n->last_seq = seq;
+  if (rc == 0 && c->type == MATCHER_REMOVE)
+    blocks_forget(m, c->peer);
   return rc;
 }
 

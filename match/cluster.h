@@ -32,6 +32,9 @@
 #define MCLUSTER_NODE_OF(id) ((unsigned)((uint64_t)(id) >> MCLUSTER_ID_SHIFT))
 #define MCLUSTER_SERIAL_MAX ((UINT64_C(1) << MCLUSTER_ID_SHIFT) - 1)
 
+#define MCLUSTER_REC_BLOCKS 8
+#define MCLUSTER_REC_RECENT 4
+
 /* What a node re-sends of one of its peers to a new matcher. */
 struct mcluster_peer {
   match_id id;
@@ -42,6 +45,11 @@ struct mcluster_peer {
   uint8_t ntags;
   char tags[MATCHER_TAGS_MAX][MATCHER_TAG_LEN_MAX + 1];
   char lang[MATCHER_TAG_LEN_MAX + 1];
+  /* Peers it must not meet (it blocked or reported them, or they it: any node's), and its
+   * recent partners (no quick rematch), applied before anyone goes back in line. */
+  uint8_t nblocks, nrecent;
+  match_id blocks[MCLUSTER_REC_BLOCKS];
+  match_id recent[MCLUSTER_REC_RECENT];
 };
 
 /* ev for node (the owner of ev->peer). */
@@ -57,32 +65,42 @@ void mcluster_free(struct mcluster *m);
  * 12 bits are free for the two nodes to number their relay's re-openings (server/). */
 void mcluster_set_generation(struct mcluster *m, uint64_t gen);
 
-/* node (1..MCLUSTER_NODE_MAX) speaks with epoch (any value identifying this run of it). A new
- * epoch of a known node removes every peer of the old one first. Returns 1 if the node must
- * re-send its peers (the first hello this matcher hears from it), 0 if not, -EINVAL. */
-int mcluster_hello(struct mcluster *m, unsigned node, uint64_t epoch, uint64_t now_ms,
-                   mcluster_emit_fn emit, void *arg);
+/* node (1..MCLUSTER_NODE_MAX) speaks with epoch (any value identifying this run of it) and
+ * acked, the highest sequence number it knows taken (its next command is acked + 1). A new
+ * epoch, or a node unknown here, removes every peer the node had first. Returns 1 if the node
+ * must re-send its peers (the first hello this matcher hears from it), 0 if not, -EINVAL. */
+int mcluster_hello(struct mcluster *m, unsigned node, uint64_t epoch, uint64_t acked,
+                   uint64_t now_ms, mcluster_emit_fn emit, void *arg);
 /* One peer of a node's re-send, kept until the next mcluster_sync_done. -EINVAL (not the
  * node's peer, or unknown node), -EEXIST (known already), -ENOMEM. */
 int mcluster_sync_peer(struct mcluster *m, unsigned node, const struct mcluster_peer *p,
                        uint64_t now_ms);
-/* Applies the records re-sent so far: pairs restored, one-sided claims ended, the waiting back
- * in line longest first. The first call ends the matcher's rebuild (the commands held
- * meanwhile are then applied in order); later ones take a node that comes back (a new epoch
- * after being cut off) into the running pool: call it at that node's end of re-send, before
- * its next command. 0, or -ENOMEM (nothing changed: try again). */
-int mcluster_sync_done(struct mcluster *m, uint64_t now_ms, mcluster_emit_fn emit, void *arg);
+/* Applies the records re-sent so far: blocks and recent partners, pairs restored, one-sided
+ * claims ended, the waiting back in line longest first. The first call ends the matcher's
+ * rebuild and takes every node's records (node is ignored; the commands held meanwhile are
+ * then applied in order); later ones take node's records only (a node coming back into the
+ * running pool): call it at that node's end of re-send, before its next command. 0, or -ENOMEM
+ * (nothing changed: try again). */
+int mcluster_sync_done(struct mcluster *m, unsigned node, uint64_t now_ms, mcluster_emit_fn emit,
+                       void *arg);
 bool mcluster_syncing(const struct mcluster *m);
 
-/* A node's command with its sequence number (increasing per epoch, from 1). A command for a
- * peer of another node is refused (MATCHER_EV_REFUSED -EPERM to the sender); one whose seq is
- * not above the node's last is ignored (a re-send). Returns 0, 1 when ignored, -EINVAL (bad
- * node or command: nothing happens), -ENOSPC (held during the rebuild, and too many held). */
+/* A node's command with its sequence number (each the last + 1). A command for a peer of
+ * another node is refused (MATCHER_EV_REFUSED -EPERM to the sender); one whose seq is not
+ * above the node's last is ignored (a re-send). Returns 0, 1 when ignored, -EAGAIN (a gap: a
+ * command before it was lost; nothing happens, the node should re-send from mcluster_acked +
+ * 1), -EINVAL (an unknown node: nothing happens; or a malformed command: its number is taken
+ * and nothing else happens), -ENOSPC (held during the rebuild, too many held: its number is
+ * taken and it is lost). So a command whose seq is mcluster_acked + 1 of a known node is
+ * always taken: its acknowledgement may be sent before its events. */
 int mcluster_command(struct mcluster *m, unsigned node, uint64_t seq,
                      const struct matcher_cmd *c, uint64_t now_ms, mcluster_emit_fn emit,
                      void *arg);
 /* Whether node has said hello to this matcher (its commands are refused until it has). */
 bool mcluster_node_known(const struct mcluster *m, unsigned node);
+/* The epoch node said hello with (0 if unknown): acknowledgements name it, so that a node
+ * that restarted ignores those meant for its previous run. */
+uint64_t mcluster_epoch(const struct mcluster *m, unsigned node);
 /* The last seq taken from node (0 none). */
 uint64_t mcluster_acked(const struct mcluster *m, unsigned node);
 

@@ -1,15 +1,16 @@
 /* clusterwire.c -- the cluster's matching messages as bytes (clusterwire.h).
  *
  * Layout, little-endian: 'T', version 1, type, 0, node (u16), then per type:
- *   HELLO     epoch u64
+ *   HELLO     epoch u64, acked seq u64
  *   CMD       seq u64, cmd: type u8, flag u8, ntags u8, 0, peer u64, other u64, for_ms u32,
  *             tags (len u8 + bytes each), lang (len u8 + bytes)
  *   SYNC      id u64, flags u8 (ready 1, away 2, banned 4, want 8), state u8, ntags u8, 0,
- *             partner u64, waited_ms u32, tags, lang
+ *             partner u64, waited_ms u32, tags, lang, nblocks u8, blocks (u64 each),
+ *             nrecent u8, recent (u64 each)
  *   SYNC_END  -
  *   EVENT     gen u64, type u8, state u8, cmd u8, n_shared u8, peer u64, partner u64,
  *             ms left of until u64, code i32, link u64, shared tags
- *   ACK       gen u64, seq u64
+ *   ACK       gen u64, seq u64, epoch u64
  *   RESYNC    gen u64
  *   PEER      to u64, from u64, kind u8, len u16, data */
 #include "match/clusterwire.h"
@@ -104,6 +105,7 @@ int cw_encode(const struct cw_msg *m, uint64_t now_ms, uint8_t *buf, size_t cap)
   switch (m->type) {
   case CW_HELLO:
     w_u(&w, m->epoch, 8);
+    w_u(&w, m->seq, 8);
     break;
   case CW_CMD: {
     const struct matcher_cmd *c = &m->cmd;
@@ -123,7 +125,9 @@ int cw_encode(const struct cw_msg *m, uint64_t now_ms, uint8_t *buf, size_t cap)
   }
   case CW_SYNC: {
     const struct mcluster_peer *p = &m->rec;
-    if (p->ntags > MATCHER_TAGS_MAX || p->state == MATCH_UNKNOWN || (unsigned)p->state > MATCH_PAIRED)
+    if (p->ntags > MATCHER_TAGS_MAX || p->state == MATCH_UNKNOWN ||
+        (unsigned)p->state > MATCH_PAIRED || p->nblocks > MCLUSTER_REC_BLOCKS ||
+        p->nrecent > MCLUSTER_REC_RECENT)
       return -EINVAL;
     w_u(&w, p->id, 8);
     w_u(&w, (uint64_t)(p->ready | p->away << 1 | p->banned << 2 | p->want << 3), 1);
@@ -134,6 +138,12 @@ int cw_encode(const struct cw_msg *m, uint64_t now_ms, uint8_t *buf, size_t cap)
     w_u(&w, p->waited_ms, 4);
     w_tags(&w, p->ntags, p->tags);
     w_str(&w, p->lang, MATCHER_TAG_LEN_MAX);
+    w_u(&w, p->nblocks, 1);
+    for (unsigned i = 0; i < p->nblocks; i++)
+      w_u(&w, p->blocks[i], 8);
+    w_u(&w, p->nrecent, 1);
+    for (unsigned i = 0; i < p->nrecent; i++)
+      w_u(&w, p->recent[i], 8);
     break;
   }
   case CW_SYNC_END:
@@ -158,6 +168,7 @@ int cw_encode(const struct cw_msg *m, uint64_t now_ms, uint8_t *buf, size_t cap)
   case CW_ACK:
     w_u(&w, m->gen, 8);
     w_u(&w, m->seq, 8);
+    w_u(&w, m->epoch, 8);
     break;
   case CW_RESYNC:
     w_u(&w, m->gen, 8);
@@ -185,7 +196,8 @@ static bool ev_type_ok(uint64_t t) {
   case MATCHER_EV_STOPPED:
   case MATCHER_EV_COOLDOWN:
   case MATCHER_EV_STATE:
-  case MATCHER_EV_REFUSED: return true;
+  case MATCHER_EV_REFUSED:
+  case MATCHER_EV_BLOCKED_BY: return true;
   default: return false;
   }
 }
@@ -206,6 +218,7 @@ int cw_decode(const uint8_t *buf, size_t len, uint64_t now_ms, struct cw_msg *m)
   switch (m->type) {
   case CW_HELLO:
     m->epoch = r_u(&r, 8);
+    m->seq = r_u(&r, 8);
     break;
   case CW_CMD: {
     struct matcher_cmd *c = &m->cmd;
@@ -242,6 +255,18 @@ int cw_decode(const uint8_t *buf, size_t len, uint64_t now_ms, struct cw_msg *m)
     p->waited_ms = (uint32_t)r_u(&r, 4);
     r_tags(&r, p->ntags, p->tags);
     r_str(&r, p->lang, MATCHER_TAG_LEN_MAX);
+    uint64_t nb = r_u(&r, 1);
+    if (nb > MCLUSTER_REC_BLOCKS)
+      return -EBADMSG;
+    p->nblocks = (uint8_t)nb;
+    for (unsigned i = 0; i < p->nblocks; i++)
+      p->blocks[i] = r_u(&r, 8);
+    uint64_t nr = r_u(&r, 1);
+    if (nr > MCLUSTER_REC_RECENT)
+      return -EBADMSG;
+    p->nrecent = (uint8_t)nr;
+    for (unsigned i = 0; i < p->nrecent; i++)
+      p->recent[i] = r_u(&r, 8);
     if (!p->id)
       return -EBADMSG;
     break;
@@ -273,6 +298,7 @@ int cw_decode(const uint8_t *buf, size_t len, uint64_t now_ms, struct cw_msg *m)
   case CW_ACK:
     m->gen = r_u(&r, 8);
     m->seq = r_u(&r, 8);
+    m->epoch = r_u(&r, 8);
     break;
   case CW_RESYNC:
     m->gen = r_u(&r, 8);

@@ -36,7 +36,7 @@ enum cw_type {
 struct cw_msg {
   enum cw_type type;
   unsigned node;   /* sender (to the matcher) or receiver (from it) */
-  uint64_t epoch;  /* HELLO */
+  uint64_t epoch;  /* HELLO, ACK (the node's run the acknowledgement is for) */
   uint64_t seq;    /* CMD, ACK */
   uint64_t gen;    /* EVENT, ACK, RESYNC: the matcher's generation */
   struct matcher_cmd cmd;   /* CMD */

@@ -69,6 +69,7 @@ void matcher_event_follow(const struct matcher_event *ev, enum match_state *stat
     *partner = ev->partner;
     break;
   case MATCHER_EV_REFUSED:
+  case MATCHER_EV_BLOCKED_BY:
     break;
   }
 }
@@ -184,6 +185,14 @@ int matcher_apply(struct match_engine *e, const struct matcher_cmd *c, uint64_t 
   case MATCHER_RESTORE: rc = match_restore_pair(e, self, c->other, now_ms); break;
   }
   bool self_cooldown = drain(e, &t, self, emit, arg);
+  if (c->type == MATCHER_BLOCK && rc == 0) {
+    struct matcher_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.type = MATCHER_EV_BLOCKED_BY;
+    ev.peer = c->other;
+    ev.partner = self;
+    emit(arg, &ev);
+  }
   if (rc < 0 && rc != -EALREADY && !(rc == -EBUSY && self_cooldown))
     refuse(self, c->type, rc, rc == -EBUSY ? match_cooldown_until(e, self, now_ms) : 0, emit,
            arg);

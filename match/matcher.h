@@ -70,6 +70,9 @@ enum matcher_ev_type {
   /* The peer's command `cmd` was refused: `code` is the engine's negative errno (-EINVAL,
    * -EBUSY with `until_ms` the end of the cool-down, -EPERM banned, -ENOENT, -ENOMEM, ...). */
   MATCHER_EV_REFUSED = 17,
+  /* `partner` blocked (or reported) the peer: the two never meet again. Changes nothing in
+   * the peer's state; its server keeps it, to tell a new matcher of a cluster (cluster.h). */
+  MATCHER_EV_BLOCKED_BY = 18,
 };
 
 struct matcher_event {

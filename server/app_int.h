@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "match/engine.h"
+#include "match/cluster.h"
 #include "server/matchq.h"
 #include "media/hmap.h"
 #include "media/mediaplane.h"
@@ -37,10 +38,14 @@ struct peer {
   bool start_refused;             /* matching refused its latest start (signal.c) */
   bool mq_want;                   /* it has started and not stopped (for a cluster re-send) */
   struct matcher_cmd mq_start;    /* its latest start (tags, language) */
+  match_id mq_blocks[MCLUSTER_REC_BLOCKS]; /* whom it blocked or was blocked by, newest last */
+  match_id mq_recent[MCLUSTER_REC_RECENT]; /* its latest partners, newest last */
+  uint8_t mq_nblocks, mq_nrecent;
   /* A partner on another node: the relay (cluster_relay.c). */
   uint64_t relay_base;            /* the pair's link id (low 12 bits: the opening) */
   uint64_t relay_sid;             /* the relay session linked to sid, 0 none */
   uint16_t relay_r_sent, relay_r_seen, relay_open_r;
+  uint64_t relay_salt_mine, relay_salt_theirs; /* for r_sent, r_seen */
   bool relay_have_remote;
   struct sockaddr_storage relay_remote;
   uint64_t ws_lost_ms;            /* when the WebSocket went away (grace start), 0 if attached */
@@ -164,6 +169,8 @@ void peer_update_away(struct peer *p); /* tells matching whether p is away (peer
 void peer_set_media(struct peer *p, bool ready);
 /* p's view of matching is now state with partner (from an event; keeps the counts). */
 void peer_follow(struct peer *p, enum match_state state, match_id partner);
+/* p blocks other (never to meet again): told to matching, and kept for a cluster re-send. */
+int peer_block(struct peer *p, match_id other, uint64_t now);
 void peer_send_state(struct peer *p);           /* {"type":"state"} with the current state */
 void peer_send_resume(struct peer *p);          /* what a resumed client needs to catch up */
 void app_dispatch_match(struct app *a);         /* drains match events into messages/links */

@@ -95,13 +95,18 @@ static int log_add(struct cq *q, const struct matcher_cmd *c) {
 }
 
 static void log_ack(struct cq *q, uint64_t seq) {
+  if (seq > q->seq)
+    seq = q->seq; /* never beyond what we sent */
+  if (seq > q->acked)
+    q->acked = seq;
   while (q->log_n && q->log[q->log_head].seq <= seq) {
     q->log_head = (q->log_head + 1) % LOG_MAX;
     q->log_n--;
   }
 }
 
-static void send_cmd(struct cq *q, const struct logent *e) {
+static void send_cmd(struct cq *q, struct logent *e) {
+  e->sent_ms = uv_now(q->loop);
   struct cw_msg m;
   memset(&m, 0, sizeof(m));
   m.type = CW_CMD;
@@ -118,6 +123,7 @@ static void send_simple(struct cq *q, enum cw_type type) {
   m.type = type;
   m.node = q->node;
   m.epoch = q->epoch;
+  m.seq = q->acked; /* HELLO: our next command is acked + 1 */
   cluster_xadd(q->w, KEY_IN, &m, uv_now(q->loop));
 }
 
@@ -128,15 +134,18 @@ static void fallback_start(struct cq *q) {
             LF_UINT("waiting_commands", q->log_n));
   q->state = CQ_FALLBACK;
   q->n_fallbacks++;
+  mcluster_free(q->local);
   q->local = mcluster_new(&q->mc);
   if (!q->local)
     return; /* out of memory: commands wait in the log until Redis is back */
   uint64_t now = uv_now(q->loop);
-  mcluster_hello(q->local, q->node, q->epoch, now, local_emit, q);
+  /* Alone from here: a matcher of our own, which has seen nothing we sent. */
+  uint64_t base = q->log_n ? log_at(q, 0)->seq - 1 : q->seq;
+  mcluster_hello(q->local, q->node, q->epoch, base, now, local_emit, q);
   q->in_resync = true;
   q->hooks.resync(q->hooks.arg);
   q->in_resync = false;
-  mcluster_sync_done(q->local, now, local_emit, q);
+  mcluster_sync_done(q->local, q->node, now, local_emit, q);
   for (size_t i = 0; i < q->log_n; i++)
     mcluster_command(q->local, q->node, log_at(q, i)->seq, &log_at(q, i)->c, now, local_emit, q);
   q->log_n = 0;
@@ -165,6 +174,7 @@ static void resend(struct cq *q) {
 }
 
 static void read_next(struct cq *q);
+static void fetch_secret(struct cq *q);
 
 static void joined(struct cq *q) {
   bool was_alone = q->state == CQ_FALLBACK || q->local;
@@ -173,6 +183,7 @@ static void joined(struct cq *q) {
     q->local = NULL;
   }
   q->state = CQ_UP;
+  q->gen = 0; /* Redis may have lost the generation counter: take the matcher there is */
   log_event(LOG_INFO, "cluster_joined", LF_UINT("node", q->node),
             LF_STR("after", was_alone ? "matching alone" : "start"));
   resend(q);
@@ -237,16 +248,22 @@ static void join(struct cq *q) {
   if (!q->w_up)
     return;
   if (q->state == CQ_FALLBACK || q->rd_last[0] == '\0') {
-    /* From matching alone (or at start): a new epoch, and the stream read from its end. */
-    if (q->state == CQ_FALLBACK)
+    /* From matching alone (or at start): a new epoch, and the stream read from its end. What
+     * we sent before went nowhere, or was matched here: numbering goes on from our last. */
+    if (q->state == CQ_FALLBACK) {
       new_epoch(q);
+      q->acked = q->seq;
+    }
     q->state = CQ_JOINING;
     const char *argv[6] = {"XREVRANGE", q->key_node, "+", "-", "COUNT", "1"};
     if (redis_command(q->w, on_stream_end, q, 6, argv, NULL))
       q->state = q->local ? CQ_FALLBACK : CQ_DOWN;
     return;
   }
-  joined(q); /* back within the fallback time: same epoch, read on where we were */
+  /* Back within the fallback time: same epoch, read on where we were; the secret again, in
+   * case Redis lost everything meanwhile. */
+  q->state = CQ_JOINING;
+  fetch_secret(q);
 }
 
 /* ---- our stream ---- */
@@ -267,16 +284,18 @@ static void on_entry(void *arg, const uint8_t *data, size_t len) {
       push_event(q, &m.ev);
     return;
   case CW_ACK:
-    if (m.gen >= q->gen) {
+    if (m.gen >= q->gen && m.epoch == q->epoch) {
       q->gen = m.gen;
       log_ack(q, m.seq);
       q->n_acks++;
     }
     return;
   case CW_RESYNC:
-    /* A new matcher, or ours asking again (it had not heard our hello). */
+    /* A new matcher, or ours asking again (it had not heard our hello, or lost a command). */
     if (m.gen >= q->gen && q->state == CQ_UP) {
       q->gen = m.gen;
+      if (q->events.n) /* what was read before it first, so the re-send says it */
+        q->hooks.events(q->hooks.arg);
       log_event(LOG_INFO, "cluster_resync", LF_UINT("node", q->node), LF_UINT("gen", m.gen));
       resend(q);
     }
@@ -358,6 +377,10 @@ static void on_timer(uv_timer_t *t) {
   }
   if (q->matcher)
     cmatcher_tick(q->matcher, now);
+  /* Commands unanswered for long (an XADD lost, a gap refused): out again, same numbers. */
+  if (q->state == CQ_UP && q->log_n && now - log_at(q, 0)->sent_ms >= RESEND_MS)
+    for (size_t i = 0; i < q->log_n; i++)
+      send_cmd(q, log_at(q, i));
   read_next(q);
 }
 

@@ -11,6 +11,10 @@
 #include "server/sigmsg.h"
 
 uint64_t app_new_peer_id(struct app *a) {
+  /* In a cluster the serials start at the clock (ms): a restarted node's new visitors never
+   * take the ids of its previous run's, whose events may still be on their way. */
+  if (a->node && !a->next_id)
+    a->next_id = cluster_wall_ms() & MCLUSTER_SERIAL_MAX;
   uint64_t n = ++a->next_id;
   if (a->node)
     return (uint64_t)a->node << MCLUSTER_ID_SHIFT | (n & MCLUSTER_SERIAL_MAX);
@@ -43,6 +47,10 @@ void cluster_resync(void *arg) {
     r.partner = p->mq_partner;
     if (p->mq_state == MATCH_WAITING && p->pool_ms && now > p->pool_ms)
       r.waited_ms = (uint32_t)(now - p->pool_ms);
+    r.nblocks = p->mq_nblocks;
+    memcpy(r.blocks, p->mq_blocks, sizeof(r.blocks));
+    r.nrecent = p->mq_nrecent;
+    memcpy(r.recent, p->mq_recent, sizeof(r.recent));
     if (p->mq_want) {
       r.ntags = p->mq_start.ntags;
       memcpy(r.tags, p->mq_start.tags, sizeof(r.tags));

@@ -28,8 +28,10 @@
 
 struct logent {
   uint64_t seq;
+  uint64_t sent_ms; /* when it last went out (uv_now), 0 never */
   struct matcher_cmd c;
 };
+#define RESEND_MS 2000 /* an unacknowledged command goes out again after this */
 
 enum cq_state {
   CQ_DOWN,     /* Redis away (not yet for CLUSTER_FALLBACK_MS): commands wait in the log */
@@ -56,7 +58,8 @@ struct cq {
   struct logent *log; /* a ring, by seq */
   size_t log_head, log_n;
   uint64_t seq;
-  uint64_t gen;       /* the newest matcher generation heard of */
+  uint64_t acked;     /* the highest of our seqs the matcher has taken (this epoch) */
+  uint64_t gen;       /* the newest matcher generation heard of (since joining) */
   char rd_last[48];   /* the last id read from our stream ("" = find the end first) */
   bool rd_busy;
   bool in_resync;     /* inside the resync hook: records go out now, commands wait */
@@ -75,7 +78,6 @@ struct cq {
 };
 
 /* cluster.c */
-uint64_t cluster_wall_ms(void);
 /* XADD of one message to a stream, fire and forget. 0 or the redis error. */
 int cluster_xadd(struct redis *r, const char *key, const struct cw_msg *m, uint64_t now_ms);
 /* For each entry of an XREAD reply's only stream: fn(arg, id, field value). Returns the last id

@@ -22,6 +22,11 @@
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], "       \
   "ARGV[2]) else return 0 end"
 
+/* Only while it is still ours: a successor's lease is not ours to end. */
+#define DEL_SCRIPT                                                                              \
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else "      \
+  "return 0 end"
+
 enum lead { IDLE, ASKING, TAKING, LEADING };
 
 struct cmatcher {
@@ -36,7 +41,6 @@ struct cmatcher {
   uint64_t next_lease, next_expiry, next_tick, sync_until;
   bool expect[MCLUSTER_NODE_MAX + 1]; /* live nodes at the take-over, re-send awaited */
   unsigned n_expect;
-  bool acks[MCLUSTER_NODE_MAX + 1];   /* nodes whose commands this batch took */
   uint64_t resync_at[MCLUSTER_NODE_MAX + 1]; /* when an unknown node may be asked again */
   uint64_t n_decisions, n_events_out, n_takeovers, n_bad;
   double lag_s;            /* from a command's entry to its decision (Redis's clock vs ours) */
@@ -61,21 +65,17 @@ static void emit(void *arg, unsigned node, const struct matcher_event *ev) {
   m->n_events_out++;
 }
 
-static void send_acks(struct cmatcher *m) {
-  for (unsigned n = 1; n <= MCLUSTER_NODE_MAX; n++) {
-    if (!m->acks[n])
-      continue;
-    m->acks[n] = false;
-    struct cw_msg a;
-    memset(&a, 0, sizeof(a));
-    a.type = CW_ACK;
-    a.node = n;
-    a.gen = m->gen;
-    a.seq = mcluster_acked(m->mc, n);
-    char key[40];
-    snprintf(key, sizeof(key), KEY_NODE_FMT, n);
-    cluster_xadd(m->q->w, key, &a, now_of(m));
-  }
+static void send_ack(struct cmatcher *m, unsigned node, uint64_t seq) {
+  struct cw_msg a;
+  memset(&a, 0, sizeof(a));
+  a.type = CW_ACK;
+  a.node = node;
+  a.gen = m->gen;
+  a.seq = seq;
+  a.epoch = mcluster_epoch(m->mc, node);
+  char key[40];
+  snprintf(key, sizeof(key), KEY_NODE_FMT, node);
+  cluster_xadd(m->q->w, key, &a, now_of(m));
 }
 
 static void send_resync(struct cmatcher *m, unsigned node) {
@@ -101,7 +101,7 @@ static void step_down(struct cmatcher *m, const char *why) {
 static void sync_end(struct cmatcher *m) {
   if (!m->mc || !mcluster_syncing(m->mc))
     return;
-  mcluster_sync_done(m->mc, now_of(m), emit, m);
+  mcluster_sync_done(m->mc, 0, now_of(m), emit, m);
   log_event(LOG_INFO, "cluster_matcher_ready", LF_UINT("node", m->q->node),
             LF_UINT("gen", m->gen), LF_UINT("peers", mcluster_peers(m->mc, 0)),
             LF_UINT("waited_for", m->n_expect));
@@ -119,14 +119,14 @@ static void on_entry(void *arg, const uint8_t *data, size_t len) {
   }
   switch (c.type) {
   case CW_HELLO:
-    mcluster_hello(m->mc, c.node, c.epoch, now, emit, m);
+    mcluster_hello(m->mc, c.node, c.epoch, c.seq, now, emit, m);
     return;
   case CW_SYNC:
     mcluster_sync_peer(m->mc, c.node, &c.rec, now);
     return;
   case CW_SYNC_END:
     if (!mcluster_syncing(m->mc)) {
-      mcluster_sync_done(m->mc, now, emit, m); /* a node back in the running pool */
+      mcluster_sync_done(m->mc, c.node, now, emit, m); /* a node back in the running pool */
       return;
     }
     if (m->expect[c.node]) {
@@ -145,9 +145,17 @@ static void on_entry(void *arg, const uint8_t *data, size_t len) {
       }
       return;
     }
-    if (mcluster_command(m->mc, c.node, c.seq, &c.cmd, now, emit, m) == 0) {
-      m->acks[c.node] = true;
+    /* A command with the next number is always taken (cluster.h): its acknowledgement goes
+     * first, so that a node never sees a command's events without it (a matcher dying in
+     * between loses the command, rather than a new one applying it twice). */
+    if (c.seq == mcluster_acked(m->mc, c.node) + 1)
+      send_ack(m, c.node, c.seq);
+    int rc = mcluster_command(m->mc, c.node, c.seq, &c.cmd, now, emit, m);
+    if (rc == 0)
       m->n_decisions++;
+    else if (rc == -EAGAIN && now >= m->resync_at[c.node]) {
+      m->resync_at[c.node] = now + 1000; /* a gap: the node re-sends from its last taken */
+      send_resync(m, c.node);
     }
     return;
   default:
@@ -170,8 +178,6 @@ static void on_read(void *arg, int status, const struct redisReply *r) {
     uint64_t wall = cluster_wall_ms();
     if (ms && wall >= ms)
       m->lag_s = (double)(wall - ms) / 1000.0;
-    if (m->mc)
-      send_acks(m);
   }
   read_next(m);
 }
@@ -379,8 +385,8 @@ void cmatcher_close(struct cmatcher *m, void (*done)(void *), void *arg) {
   m->closing = 1;
   if (m->lead == LEADING || m->lead == TAKING) {
     /* Hand the lease on at once rather than in 3 s. */
-    const char *argv[2] = {"DEL", KEY_LEASE};
-    redis_command(m->q->w, NULL, NULL, 2, argv, NULL);
+    const char *argv[5] = {"EVAL", DEL_SCRIPT, "1", KEY_LEASE, m->holder};
+    redis_command(m->q->w, NULL, NULL, 5, argv, NULL);
   }
   redis_close(m->rd, rd_closed, m);
 }

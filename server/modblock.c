@@ -55,7 +55,7 @@ void modblock_apply(struct app *a, struct peer *p) {
     for (struct peer *q = hmap_get(m->by_device, &d->ids[i], sizeof(d->ids[i])); q;
          q = q->dev_next)
       if (q != p)
-        matchq_send(a->match, MATCHER_BLOCK, p->id, q->id, false, now);
+        peer_block(p, q->id, now);
 }
 
 /* p blocked (or reported) its partner q: their devices never meet again either. */

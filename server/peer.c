@@ -469,6 +469,25 @@ void peer_follow(struct peer *p, enum match_state state, match_id partner) {
     a->n_paired++;
 }
 
+/* Appends id to a ring of n at most cap, newest last (an id already there moves to the end). */
+static void ring_note(match_id *ring, uint8_t *n, unsigned cap, match_id id) {
+  unsigned k = 0;
+  for (unsigned i = 0; i < *n; i++)
+    if (ring[i] != id)
+      ring[k++] = ring[i];
+  if (k == cap) {
+    memmove(ring, ring + 1, (cap - 1) * sizeof(*ring));
+    k--;
+  }
+  ring[k++] = id;
+  *n = (uint8_t)k;
+}
+
+int peer_block(struct peer *p, match_id other, uint64_t now) {
+  ring_note(p->mq_blocks, &p->mq_nblocks, MCLUSTER_REC_BLOCKS, other);
+  return matchq_send(p->app->match, MATCHER_BLOCK, p->id, other, false, now);
+}
+
 static void send_cooldown(struct peer *p, const char *ref, uint64_t until_ms) {
   uint64_t now = uv_now(p->app->loop);
   json_t *m = json_pack("{s:s, s:s, s:s, s:I}", "type", "error", "code", "cooldown", "message",
@@ -523,10 +542,19 @@ void app_dispatch_match(struct app *a) {
   struct matcher_event ev;
   while (matchq_poll(a->match, &ev) == 1) {
     struct peer *p = peer_by_id(a, ev.peer);
-    if (!p)
+    if (!p) {
+      /* Paired, but gone from here (its removal lost on the way): the matcher is told again,
+       * so the partner is not left with a ghost. */
+      if (ev.type == MATCHER_EV_PAIRED && a->node && MCLUSTER_NODE_OF(ev.peer) == a->node)
+        matchq_send(a->match, MATCHER_REMOVE, ev.peer, 0, false, uv_now(a->loop));
       continue;
+    }
     if (ev.type == MATCHER_EV_REFUSED) {
       refused(p, &ev);
+      continue;
+    }
+    if (ev.type == MATCHER_EV_BLOCKED_BY) {
+      ring_note(p->mq_blocks, &p->mq_nblocks, MCLUSTER_REC_BLOCKS, ev.partner);
       continue;
     }
     enum match_state state = p->mq_state;
@@ -546,6 +574,7 @@ void app_dispatch_match(struct app *a) {
         break; /* gone meanwhile: its PARTNER_LEFT follows */
       if (p->id < ev.partner || remote)
         a->n.matches++;
+      ring_note(p->mq_recent, &p->mq_nrecent, MCLUSTER_REC_RECENT, ev.partner);
       if (q)
         link_pair(p, q);
       else
@@ -591,6 +620,7 @@ void app_dispatch_match(struct app *a) {
       }
       break;
     case MATCHER_EV_REFUSED:
+    case MATCHER_EV_BLOCKED_BY:
       break;
     }
     app_on_match_event(a, p, &ev); /* operators' view and draining (app.c) */

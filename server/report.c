@@ -305,7 +305,7 @@ void moderate_report(struct app *a, struct peer *p, const struct sigmsg *msg) {
   j->clip_ms = a->cfg.media_record_ms ? (uint32_t)a->cfg.media_record_ms : 10000;
   /* The reporter moves on now; the two (and their devices) never meet again. */
   moderate_block(a, p, q);
-  if (matchq_send(a->match, MATCHER_BLOCK, p->id, q->id, false, now) < 0)
+  if (peer_block(p, q->id, now) < 0)
     log_event(LOG_WARN, "report_block_failed", LF_UINT("peer", p->id));
   /* The evidence: a recent keyframe and the recorded seconds of the reported session. */
   j->pending = 2;

@@ -232,7 +232,7 @@ static void on_block(struct app *a, struct peer *p) {
   }
   a->n.blocks++;
   moderate_block(a, p, peer_by_id(a, partner));
-  if (matchq_send(a->match, MATCHER_BLOCK, p->id, partner, false, uv_now(a->loop)) < 0)
+  if (peer_block(p, partner, uv_now(a->loop)) < 0)
     peer_error(p, NULL, "internal", "out of memory", "block");
   app_dispatch_match(a);
 }

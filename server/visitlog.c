@@ -89,6 +89,7 @@ void visitlog_match_event(struct app *a, struct peer *p, const struct matcher_ev
       p->pool_ms = 0;
     break;
   case MATCHER_EV_REFUSED:
+  case MATCHER_EV_BLOCKED_BY:
     break;
   case MATCHER_EV_COOLDOWN:
     p->pool_ms = 0;

@@ -36,10 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (n < 0 || cw_decode(buf, (size_t)n, now, &b) != 0 || memcmp(&a, &b, sizeof(a)) != 0)
         abort();
       switch (a.type) {
-      case CW_HELLO: mcluster_hello(m, a.node, a.epoch, now, emit, NULL); break;
+      case CW_HELLO: mcluster_hello(m, a.node, a.epoch, a.seq, now, emit, NULL); break;
       case CW_CMD: mcluster_command(m, a.node, a.seq, &a.cmd, now, emit, NULL); break;
       case CW_SYNC: mcluster_sync_peer(m, a.node, &a.rec, now); break;
-      case CW_SYNC_END: mcluster_sync_done(m, now, emit, NULL); break;
+      case CW_SYNC_END: mcluster_sync_done(m, a.node, now, emit, NULL); break;
       default: mcluster_tick(m, now, emit, NULL); break;
       }
     }
