@@ -369,11 +369,11 @@ static void on_timer(uv_timer_t *t) {
     fallback_start(q);
   if (q->w_up && now >= q->next_beat) {
     q->next_beat = now + HEARTBEAT_MS;
-    char score[24], member[8];
-    snprintf(score, sizeof(score), "%llu", (unsigned long long)(cluster_wall_ms() + NODE_TTL_MS));
+    char ttl[16], member[8];
+    snprintf(ttl, sizeof(ttl), "%d", NODE_TTL_MS);
     snprintf(member, sizeof(member), "%u", q->node);
-    const char *argv[4] = {"ZADD", KEY_NODES, score, member};
-    redis_command(q->w, NULL, NULL, 4, argv, NULL);
+    const char *argv[6] = {"EVAL", SCRIPT_BEAT, "1", KEY_NODES, ttl, member};
+    redis_command(q->w, NULL, NULL, 6, argv, NULL);
   }
   if (q->matcher)
     cmatcher_tick(q->matcher, now);

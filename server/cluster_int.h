@@ -14,7 +14,12 @@
 
 #define KEY_IN "tandem:mq:in"            /* stream: every node's commands */
 #define KEY_NODE_FMT "tandem:mq:node:%u" /* stream: events and peer messages for one node */
-#define KEY_NODES "tandem:mq:nodes"      /* sorted set: node -> its heartbeat's expiry (unix ms) */
+#define KEY_NODES "tandem:mq:nodes"      /* sorted set: node -> its heartbeat's expiry (ms) */
+/* Heartbeats and their expiry on Redis's clock (its TIME), so nodes' clocks need not agree. */
+#define LUA_NOW "local t = redis.call('time') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+#define SCRIPT_BEAT LUA_NOW "return redis.call('zadd', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])"
+#define SCRIPT_LIVE LUA_NOW "return redis.call('zrangebyscore', KEYS[1], now, '+inf')"
+#define SCRIPT_GONE LUA_NOW "return redis.call('zrangebyscore', KEYS[1], '-inf', now)"
 #define KEY_LEASE "tandem:mq:lease"      /* the matcher's "<node>:<epoch>", 3 s to live */
 #define KEY_GEN "tandem:mq:gen"          /* the matchers' generation counter */
 #define KEY_SECRET "tandem:mq:relay_key" /* the relay secret (64 hex digits), the first node's */

@@ -235,9 +235,7 @@ static void on_in_end(void *arg, int status, const struct redisReply *r) {
       r->element[0]->elements >= 1 && r->element[0]->element[0]->type == REDIS_REPLY_STRING &&
       r->element[0]->element[0]->len < sizeof(m->in_last))
     snprintf(m->in_last, sizeof(m->in_last), "%s", r->element[0]->element[0]->str);
-  char now[24];
-  snprintf(now, sizeof(now), "%llu", (unsigned long long)cluster_wall_ms());
-  const char *argv[4] = {"ZRANGEBYSCORE", KEY_NODES, now, "+inf"};
+  const char *argv[4] = {"EVAL", SCRIPT_LIVE, "1", KEY_NODES};
   if (redis_command(m->q->w, on_live_nodes, m, 4, argv, NULL))
     step_down(m, "redis");
 }
@@ -302,6 +300,7 @@ static void on_expired(void *arg, int status, const struct redisReply *r) {
     }
     const char *argv[3] = {"ZREM", KEY_NODES, e->str};
     redis_command(m->q->w, NULL, NULL, 3, argv, NULL);
+    send_resync(m, (unsigned)n); /* if it was only late, it comes back with its visitors */
   }
 }
 
@@ -332,9 +331,7 @@ void cmatcher_tick(struct cmatcher *m, uint64_t now) {
   if (now >= m->next_expiry) {
     /* Nodes whose heartbeat stopped: their visitors are gone. */
     m->next_expiry = now + HEARTBEAT_MS;
-    char wall[24];
-    snprintf(wall, sizeof(wall), "%llu", (unsigned long long)cluster_wall_ms());
-    const char *argv[4] = {"ZRANGEBYSCORE", KEY_NODES, "-inf", wall};
+    const char *argv[4] = {"EVAL", SCRIPT_GONE, "1", KEY_NODES};
     redis_command(q->w, on_expired, m, 4, argv, NULL);
   }
   if (now >= m->next_tick && !mcluster_syncing(m->mc)) {

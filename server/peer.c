@@ -617,6 +617,10 @@ void app_dispatch_match(struct app *a) {
         json_decref(p->shared);
         p->shared = NULL;
         peer_unlink(p);
+      } else {
+        struct peer *q = peer_by_id(a, p->mq_partner);
+        if (q)
+          link_pair(p, q);
       }
       break;
     case MATCHER_EV_REFUSED:

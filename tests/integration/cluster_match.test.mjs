@@ -15,6 +15,8 @@ import path from 'node:path';
 import { startServer, waitFor, freePort } from '../lib/server.mjs';
 import { REDIS, startRedis, redis } from '../lib/redis.mjs';
 import { runBench } from '../lib/bench.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 import { HAPROXY, startHaproxy } from '../lib/haproxy.mjs';
 
 
@@ -42,41 +44,46 @@ async function benchOk(url, peers, seconds, mix, what, pid) {
   return res;
 }
 
+// redis-server, three nodes sharing it and tools/haproxy.cfg in front, stopped after t.
+async function cluster(t) {
+  const c = { dir: fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-redis-')), nodes: [], lb: null };
+  c.rport = await freePort();
+  c.rs = await startRedis(c.rport, c.dir);
+  t.after(async () => {
+    if (c.lb && c.lb.proc.exitCode === null) c.lb.proc.kill('SIGKILL');
+    for (const n of c.nodes) await n.stop().catch(() => {});
+    await c.rs.stop();
+    fs.rmSync(c.dir, { recursive: true, force: true });
+  });
+  const rurl = `redis://127.0.0.1:${c.rport}`;
+  for (let i = 1; i <= 3; i++) {
+    c.nodes.push(await startServer([`--redis-url=${rurl}`, `--node-id=${i}`, '--trust-proxy=true',
+      '--max-visitors-per-ip=0', '--max-conns-per-ip=0', '--offers-per-min-per-ip=0',
+      '--log-level=info']));
+  }
+  c.lb = await startHaproxy(c.nodes);
+  await waitFor('every node in the shared pool', () => inPool(c.nodes), 10000);
+  await waitFor('one matcher', () => matcherOf(c.nodes), 10000);
+  return c;
+}
+
+const matcherOf = async (live) => {
+  const flags = await Promise.all(live.map((n) => metric(n, 'tandem_cluster_matcher')));
+  return { ok: flags.filter((f) => f === 1).length === 1, flags, i: flags.indexOf(1) };
+};
+const inPool = async (live) => {
+  const st = await Promise.all(live.map((n) => metric(n, 'tandem_cluster_state')));
+  return { ok: st.every((s) => s === 2), st };
+};
+
 test('one pool across three nodes behind HAProxy: cross-node pairs with media, the matcher killed, Redis away and back', {
   skip: (!fs.existsSync(REDIS) && 'redis-server is not installed') ||
         (!fs.existsSync(HAPROXY) && 'haproxy is not installed'),
   timeout: 300000,
 }, async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-redis-'));
-  const rport = await freePort();
-  let rs = await startRedis(rport, dir);
-  const nodes = [];
-  let lb = null;
-  t.after(async () => {
-    if (lb && lb.proc.exitCode === null) lb.proc.kill('SIGKILL');
-    for (const n of nodes) await n.stop().catch(() => {});
-    await rs.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  const rurl = `redis://127.0.0.1:${rport}`;
-  for (let i = 1; i <= 3; i++) {
-    nodes.push(await startServer([`--redis-url=${rurl}`, `--node-id=${i}`, '--trust-proxy=true',
-      '--max-visitors-per-ip=0', '--max-conns-per-ip=0', '--offers-per-min-per-ip=0',
-      '--log-level=info']));
-  }
-  lb = await startHaproxy(nodes);
+  const c = await cluster(t);
+  const { nodes, lb, rport, dir } = c;
   const lbUrl = lb.url;
-
-  const matcherOf = async (live) => {
-    const flags = await Promise.all(live.map((n) => metric(n, 'tandem_cluster_matcher')));
-    return { ok: flags.filter((f) => f === 1).length === 1, flags, i: flags.indexOf(1) };
-  };
-  const inPool = async (live) => {
-    const st = await Promise.all(live.map((n) => metric(n, 'tandem_cluster_state')));
-    return { ok: st.every((s) => s === 2), st };
-  };
-  await waitFor('every node in the shared pool', () => inPool(nodes), 10000);
-  await waitFor('one matcher', () => matcherOf(nodes), 10000);
 
   // 1. Visitors through HAProxy meet across nodes; their media crosses by the relay.
   const relayBefore = await Promise.all(nodes.map((n) => metric(n, 'tandem_relay_rx_packets_total')));
@@ -112,13 +119,13 @@ test('one pool across three nodes behind HAProxy: cross-node pairs with media, t
   await benchOk(lbUrl, 12, 10, 'stay=70,skip=30', 'after the matcher died');
 
   // 3. Redis away: each node matches alone (same-node pairs); back: the shared pool again.
-  await rs.stop();
+  await c.rs.stop();
   await waitFor('nodes matching alone', async () => {
     const st = await Promise.all(live.map((n) => metric(n, 'tandem_cluster_state')));
     return { ok: st.every((s) => s === 3), st };
   }, 10000);
   await benchOk(live[0].url, 8, 8, 'stay=70,skip=30', 'Redis away', live[0].proc.pid);
-  rs = await startRedis(rport, dir);
+  c.rs = await startRedis(rport, dir);
   assert.equal(await redis(rport, ['PING']), 'PONG');
   await waitFor('the shared pool again', () => inPool(live), 15000);
   await waitFor('one matcher again', () => matcherOf(live), 10000);
@@ -126,4 +133,40 @@ test('one pool across three nodes behind HAProxy: cross-node pairs with media, t
   await benchOk(lbUrl, 12, 10, 'stay=70,skip=30', 'Redis back');
   const relay3 = await Promise.all(live.map((n) => metric(n, 'tandem_relay_rx_packets_total')));
   assert.ok(relay3[0] > relay2[0] && relay3[1] > relay2[1], `no cross-node media after Redis came back: ${relay2} -> ${relay3}`);
+});
+
+test('draining a node of the cluster: no new visitors there, its calls (across nodes too) go on, then it exits', {
+  skip: (!fs.existsSync(REDIS) && 'redis-server is not installed') ||
+        (!fs.existsSync(HAPROXY) && 'haproxy is not installed'),
+  timeout: 180000,
+}, async (t) => {
+  const c = await cluster(t);
+  const m = await matcherOf(c.nodes);
+  const X = c.nodes[(m.i + 1) % 3]; // not the matcher: its leaving is the other test's
+  const running = runBench([`--url=${c.lb.url}`, '--peers=18', '--duration=22', '--ramp=20',
+    '--mix=stay=100', '--ready-timeout=40', '--seed=9', '--json'], 90000);
+  await waitFor('everyone paired', async () => {
+    const paired = await Promise.all(c.nodes.map((n) => metric(n, 'tandem_peers_paired')));
+    return { ok: paired.reduce((x, y) => x + y, 0) === 18, paired };
+  }, 30000);
+  const relayX = await metric(X, 'tandem_relay_tx_packets_total');
+  assert.ok(await metric(X, 'tandem_peers_paired') > 0);
+  X.proc.kill('SIGTERM');
+  await waitFor('the drained node not ready', async () => ({ ok: (await fetch(`${X.url}/readyz`)).status === 503 }), 5000);
+  await waitFor('HAProxy marking it down', async () => ({ ok: /is DOWN/.test(c.lb.log()), log: c.lb.log().slice(-300) }), 10000);
+  const visitsX = await metric(X, 'tandem_visits_total');
+  await benchOk(c.lb.url, 6, 6, 'stay=100', 'while a node drains');
+  assert.equal(await metric(X, 'tandem_visits_total'), visitsX, 'a new visitor reached the draining node');
+  // Its calls went on, relayed ones too, to the end of the run.
+  await sleep(2000);
+  assert.ok(await metric(X, 'tandem_relay_tx_packets_total') > relayX + 100);
+  const r = await running;
+  const why = `tandem-bench exited ${r.code}\n${r.err}`;
+  const res = JSON.parse(r.out);
+  assert.equal(res.crosstalk.total, 0, why);
+  assert.equal(res.errors.total, 0, why);
+  assert.equal(res.media.pairings_ok, res.media.pairings_checked, why);
+  // Its last call over, it exits.
+  await waitFor('the drained node exits', async () => ({ ok: X.proc.exitCode !== null }), 20000);
+  assert.equal(X.proc.exitCode, 0, X.log().slice(-2000));
 });
