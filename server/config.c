@@ -115,6 +115,7 @@ static const struct key keys[] = {
     {"classifier_interval_ms", T_INT, S(classifier_interval_ms), "10000", "how often each live visitor is sent to the classifier (spread over the interval)", R(1000, 3600000)},
     {"classifier_token", T_STR, S(classifier_token), "", "bearer token sent to the classifier (empty = no Authorization header)", .check = check_admin_token},
     {"classifier_timeout_ms", T_INT, S(classifier_timeout_ms), "3000", "how long one request to the classifier may take (it is tried 3 times)", R(100, 60000)},
+    {"classifier_max_side", T_INT, S(classifier_max_side), "320", "the longer side of the pictures sent to the classifier, in pixels: larger ones are scaled down (0 = as the browser sent them)", R0(16, 1920)},
 };
 #pragma GCC diagnostic pop
 #undef S

@@ -70,6 +70,7 @@ struct config {
   int classifier_interval_ms; /* each live peer is sent once per interval */
   char classifier_token[256]; /* bearer token sent to the classifier; "" = none */
   int classifier_timeout_ms;  /* per attempt */
+  int classifier_max_side;    /* longer side of the pictures sent, px; 0 = as sent */
 };
 
 /* Fills c from defaults, then the file named by --config / TANDEM_CONFIG (if any), then
