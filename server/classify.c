@@ -158,8 +158,9 @@ static void take_turn(struct classify *cs, uint64_t id) {
   }
   /* The picture this turn would send is the one judged at the visitor's previous turn (the
    * cached picture, made then, is still within the interval): no decoding, no encoding, no
-   * post. The visitor loses nothing by it: the classifier sees the same pictures as when it
-   * was sent again, and the cache serves one interval only, so the next turn takes a new one. */
+   * post. Moderation loses nothing by it: the classifier sees the same pictures as when this
+   * one was sent again, and the cache serves one interval only, so the next turn takes a new
+   * one (docs/moderation.md says what a visitor who sends no new keyframe gets). */
   uint64_t cached = moderate_snapshot_cached(a, id, cs->interval_ms, cs->max_side);
   if (cached && cached == p->classified_pic) {
     cs->n.unchanged++;
