@@ -31,11 +31,14 @@ struct jlist {
  * then spins until that thread runs again (perf, 200 pairs with the classifier: about a sixth
  * of the control loop's extra CPU, on every finished snapshot). An eventfd write has no such
  * window: the loop reads it, and the lock the thread held is already released. */
+#define WAKE_EVERY 8
+
 struct workpool {
   uv_loop_t *loop;
   int efd;                   /* written by a thread that finishes a job and finds !woken */
   uv_poll_t poll;            /* efd readable, on the loop */
   bool woken;                /* mu: efd written since the loop last took the finished jobs */
+  unsigned unwoken;          /* mu: jobs finished since then without a write (more waiting) */
   uv_mutex_t mu;
   uv_cond_t cond;
   uv_thread_t *threads;
@@ -118,8 +121,11 @@ static void thread_main(void *arg) {
     j->status = status;
     jlist_push(&wp->finished, j);
     /* One write until the loop takes the finished jobs (it takes them all), made outside the
-     * lock so that the loop never waits for this thread. */
-    if (!wp->woken) {
+     * lock so that the loop never waits for this thread; and while more jobs wait, only every
+     * WAKE_EVERY finished ones, so a burst of jobs costs the loop a wake-up or two, not one
+     * each. */
+    if (!wp->woken && (!wp->queued.head || ++wp->unwoken >= WAKE_EVERY)) {
+      wp->unwoken = 0;
       wp->woken = true;
       uv_mutex_unlock(&wp->mu);
       uint64_t one = 1;
