@@ -10,7 +10,8 @@ struct app;
 #define CLASSIFY_MAX_INFLIGHT 16
 
 /* Starts the rounds when cfg.classifier_url is set (else does nothing): every interval, each
- * peer whose media session is READY gets one turn, the turns spread evenly over the interval.
+ * peer whose media session is READY gets one turn, the turns spread evenly over the interval
+ * (those due within 250 ms taken together while fewer than half the cap are out).
  * A turn posts the visitor's picture (longer side at most cfg.classifier_max_side), the
  * cached one when it is at most one interval old, else a new one; a turn whose picture is the
  * one the classifier judged at the visitor's previous turn is skipped (nothing new to judge).
