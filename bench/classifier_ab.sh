@@ -44,8 +44,10 @@ run() { # $1: with|without
   sleep 1
   build/bench/tandem-bench --url=http://127.0.0.1:$HTTP_PORT --peers "$PEERS" --duration "$SECS" \
     --mix stay=100 --server-pid $sp --json >"$OUT/run.json" 2>"$OUT/run.err" || true
-  local snaps
-  snaps=$(curl -s http://127.0.0.1:$HTTP_PORT/metrics | awk '$1 == "tandem_snapshots_total" {print $2}')
+  local m snaps posts
+  m=$(curl -s http://127.0.0.1:$HTTP_PORT/metrics)
+  snaps=$(echo "$m" | awk '$1 == "tandem_snapshots_total" {print $2}')
+  posts=$(echo "$m" | awk '$1 == "tandem_classifier_submitted_total" {print $2}')
   local th; th=$(threads $sp)
   kill $sp; wait $sp 2>/dev/null || true
   rm -rf "$OUT/data-$1"
@@ -55,7 +57,8 @@ run() { # $1: with|without
     if (d.crosstalk.total || d.errors.total) process.stdout.write(" (cross-talk " + d.crosstalk.total + ", errors " + d.errors.total + ")");' \
     "$OUT/run.json")
   load=$(cut -d' ' -f1 /proc/loadavg)
-  printf '%-8s %s us/packet  snapshots %s  load %s  cpu_s: %s\n' "$1" "$us" "${snaps:-0}" "$load" "$th"
+  printf '%-8s %s us/packet  snapshots %s  posts %s  load %s  cpu_s: %s\n' "$1" "$us" "${snaps:-0}" \
+    "${posts:-0}" "$load" "$th"
   echo "$1 ${us%% *}" >>"$OUT/figures"
 }
 

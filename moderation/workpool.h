@@ -29,9 +29,10 @@ typedef int (*workpool_work_fn)(void *arg);
  * because the pool was closed. arg is the caller's again. */
 typedef void (*workpool_done_fn)(void *arg, int status);
 
-/* Starts the threads. Returns 0 and *out, -EINVAL for a bad config, -ENOMEM, or a libuv error
- * (negative errno) when a thread or the uv_async_t cannot be made. After a failed thread, the
- * half-made pool is closed as by workpool_close(): the loop must run once more to free it. */
+/* Starts the threads. Returns 0 and *out, -EINVAL for a bad config, -ENOMEM, or a negative
+ * errno when a thread, the eventfd or its uv_poll_t cannot be made (finished jobs wake the loop
+ * through them). After a failed thread (or poll start), the half-made pool is closed as by
+ * workpool_close(): the loop must run once more to free it. */
 int workpool_new(uv_loop_t *loop, const struct workpool_config *cfg, struct workpool **out);
 
 /* Queues work(arg). done(arg, status) then runs exactly once, on the loop, from a later loop
@@ -49,7 +50,7 @@ void workpool_get_stats(const struct workpool *wp, struct workpool_stats *st);
 
 /* Stops the pool: jobs not started are answered with -ECANCELED, jobs running are waited for
  * (this blocks the loop for at most one job per thread) and answered with their status; every
- * answer runs from inside this call. Then closes the uv_async_t and, from its close callback,
+ * answer runs from inside this call. Then closes the uv_poll_t and, from its close callback,
  * frees the pool and calls closed(arg) (closed may be NULL). Safe from inside a done callback;
  * wp must not be used after this call. NULL is a no-op. */
 void workpool_close(struct workpool *wp, void (*closed)(void *arg), void *arg);

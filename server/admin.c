@@ -230,8 +230,9 @@ struct snap_req {
 
 static void snap_cancel(void *arg) { ((struct snap_req *)arg)->d = NULL; }
 
-static void snap_done(void *arg, int status, const uint8_t *jpeg, size_t len) {
+static void snap_done(void *arg, int status, const uint8_t *jpeg, size_t len, uint64_t pic) {
   struct snap_req *s = arg;
+  (void)pic;
   if (s->d) {
     struct httpd_reply *rep = httpd_deferred_reply(s->d);
     if (status) {
@@ -273,7 +274,7 @@ static void get_snapshot(struct admin_req *r, int64_t id) {
   }
   int rc = moderate_snapshot(a, (uint64_t)id, (uint64_t)age, (int)side, snap_done, s);
   if (rc)
-    snap_done(s, rc, NULL, 0);
+    snap_done(s, rc, NULL, 0, 0);
 }
 
 static void post_kick(struct admin_req *r, int64_t id) {

@@ -88,6 +88,8 @@ struct peer {
   size_t snap_len;
   uint64_t snap_ms;               /* when its keyframe came (uv_now) */
   int snap_side;                  /* its max_side */
+  uint64_t snap_pic;              /* its picture id (moderate_snapshot_fn's pic) */
+  uint64_t classified_pic;        /* the picture the classifier last judged (classify.c), 0 none */
 };
 
 struct app_counters {

@@ -8,11 +8,14 @@ struct app;
 /* At most this many visitors are between snapshot and verdict at once; a visitor whose turn
  * comes while that many are, or while its own previous one is, is skipped this round. */
 #define CLASSIFY_MAX_INFLIGHT 16
-/* Snapshots sent to the classifier are scaled so that their longer side is at most this. */
-#define CLASSIFY_MAX_SIDE 640
 
 /* Starts the rounds when cfg.classifier_url is set (else does nothing): every interval, each
- * peer whose media session is READY gets one turn, the turns spread evenly over the interval.
+ * peer whose media session is READY gets one turn, the turns spread evenly over the interval
+ * (those due within 250 ms taken together while fewer than half the cap are out).
+ * A turn posts the visitor's picture (longer side at most cfg.classifier_max_side), the
+ * cached one when it is at most one interval old, else a new one; a turn whose picture is the
+ * one the classifier judged at the visitor's previous turn is skipped (nothing new to judge).
+ * The cache serves one interval only, so no visitor is skipped twice running.
  * On the control loop, after moderate_open(). 0, or a negative errno with the reason logged. */
 int classify_start(struct app *a);
 

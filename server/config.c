@@ -118,6 +118,7 @@ static const struct key keys[] = {
     {"classifier_interval_ms", T_INT, S(classifier_interval_ms), "10000", "how often each live visitor is sent to the classifier (spread over the interval)", R(1000, 3600000)},
     {"classifier_token", T_STR, S(classifier_token), "", "bearer token sent to the classifier (empty = no Authorization header)", .check = check_admin_token},
     {"classifier_timeout_ms", T_INT, S(classifier_timeout_ms), "3000", "how long one request to the classifier may take (it is tried 3 times)", R(100, 60000)},
+    {"classifier_max_side", T_INT, S(classifier_max_side), "320", "the longer side of the pictures sent to the classifier, in pixels: larger ones are scaled down (0 = as the browser sent them)", R0(16, 1920)},
     /* Many nodes (docs/operations.md). */
     {"redis_url", T_STR, S(redis_url), "", "Redis shared by the nodes of a cluster: redis://[[user]:password@]host[:port][/db] or unix:/path; bans and the device key then hold on every node (empty = this node alone)", .check = check_redis_url},
     {"relay_addr", T_STR, S(relay_addr), "", "in a cluster: the IP address other nodes send this node's media to, for pairs across nodes (its media ports; empty = the first public_ip)", .check = check_relay_addr},

@@ -49,11 +49,17 @@ void moderate_block(struct app *a, struct peer *p, struct peer *q);
  * scaled down to it. cb(arg, status, jpeg, len) runs on the control loop -- from inside this
  * call when the cached picture will do, else later -- with jpeg borrowed during the call;
  * status 0, -ENOENT (no such peer), -ENODATA (no media), -ETIMEDOUT, -EAGAIN (too many
- * snapshots in progress), -ECANCELED (shutting down). Returns 0 (cb will run exactly once)
- * or that status (cb never runs). */
-typedef void (*moderate_snapshot_fn)(void *arg, int status, const uint8_t *jpeg, size_t len);
+ * snapshots in progress), -ECANCELED (shutting down). With status 0, pic is the picture's id:
+ * non-zero, and the same id only for the same picture (one capture of one keyframe, answered
+ * again from the cache). Returns 0 (cb will run exactly once) or that status (cb never runs). */
+typedef void (*moderate_snapshot_fn)(void *arg, int status, const uint8_t *jpeg, size_t len,
+                                     uint64_t pic);
 int moderate_snapshot(struct app *a, uint64_t peer_id, uint64_t max_age_ms, int max_side,
                       moderate_snapshot_fn cb, void *arg);
+/* The id of the picture moderate_snapshot(a, peer_id, max_age_ms, max_side, ...) would answer
+ * from the cache at once if called now, or 0 when it would take a new one (or cannot). */
+uint64_t moderate_snapshot_cached(struct app *a, uint64_t peer_id, uint64_t max_age_ms,
+                                  int max_side);
 
 /* Ends a live peer's visit now: told `kicked` (4004), its session closed in this loop turn,
  * its partner moves on; audited with actor and reason (NULL = ""). 0 or -ENOENT. */

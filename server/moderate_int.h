@@ -37,6 +37,7 @@ struct moderate {
   char evidence_dir[300];       /* data_dir/evidence */
   unsigned snap_jobs;           /* snapshot jobs in progress (media request or pool) */
   struct modsnap_job *jobs;     /* every snapshot job, for shutdown */
+  uint64_t last_pic;            /* the latest picture id given (modsnap.c) */
   unsigned report_jobs;         /* reports being captured and stored */
   bool closing;
 };

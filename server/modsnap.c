@@ -24,6 +24,7 @@ struct modsnap_job {
   struct snap_waiter *waiters;
   uint8_t *vp8, *jpeg;
   size_t vp8_len, jpeg_len;
+  uint64_t pic;            /* the picture's id, given when it is made */
   struct modsnap_job *prev, *next;
 };
 
@@ -37,6 +38,8 @@ static void job_finish(struct modsnap_job *j, int status) {
   if (j->next)
     j->next->prev = j->prev;
   m->snap_jobs--;
+  if (status == 0)
+    j->pic = ++m->last_pic;
   if (j->peer) {
     j->peer->snap_job = NULL;
     if (status == 0) {
@@ -49,6 +52,7 @@ static void job_finish(struct modsnap_job *j, int status) {
         j->peer->snap_len = j->jpeg_len;
         j->peer->snap_ms = uv_now(a->loop);
         j->peer->snap_side = j->side;
+        j->peer->snap_pic = j->pic;
       }
     }
   }
@@ -59,7 +63,7 @@ static void job_finish(struct modsnap_job *j, int status) {
   struct snap_waiter *w = j->waiters, *next;
   for (; w; w = next) {
     next = w->next;
-    w->cb(w->arg, status, status ? NULL : j->jpeg, status ? 0 : j->jpeg_len);
+    w->cb(w->arg, status, status ? NULL : j->jpeg, status ? 0 : j->jpeg_len, j->pic);
     free(w);
   }
   free(j->vp8);
@@ -89,6 +93,19 @@ static void on_keyframe(void *arg, int status, void *payload, size_t len) {
     job_finish(j, rc == -EINVAL ? -ECANCELED : rc);
 }
 
+/* Whether p's cached picture will do for (max_age_ms, max_side). */
+static bool cached_fits(struct app *a, const struct peer *p, uint64_t max_age_ms, int max_side) {
+  return p->snap_jpeg && p->snap_side == max_side && uv_now(a->loop) - p->snap_ms <= max_age_ms;
+}
+
+uint64_t moderate_snapshot_cached(struct app *a, uint64_t peer_id, uint64_t max_age_ms,
+                                  int max_side) {
+  struct peer *p = a->mod && !a->mod->closing ? peer_by_id(a, peer_id) : NULL;
+  if (!p || !p->sid || !p->sess_ready || !cached_fits(a, p, max_age_ms, max_side))
+    return 0;
+  return p->snap_pic;
+}
+
 int moderate_snapshot(struct app *a, uint64_t peer_id, uint64_t max_age_ms, int max_side,
                       moderate_snapshot_fn cb, void *arg) {
   struct moderate *m = a->mod;
@@ -99,9 +116,8 @@ int moderate_snapshot(struct app *a, uint64_t peer_id, uint64_t max_age_ms, int 
     return -ENOENT;
   if (!p->sid || !p->sess_ready)
     return -ENODATA;
-  uint64_t now = uv_now(a->loop);
-  if (p->snap_jpeg && p->snap_side == max_side && now - p->snap_ms <= max_age_ms) {
-    cb(arg, 0, p->snap_jpeg, p->snap_len);
+  if (cached_fits(a, p, max_age_ms, max_side)) {
+    cb(arg, 0, p->snap_jpeg, p->snap_len, p->snap_pic);
     return 0;
   }
   struct snap_waiter *w = calloc(1, sizeof(*w));
@@ -149,6 +165,7 @@ void modsnap_peer_gone(struct peer *p) {
   p->snap_job = NULL;
   free(p->snap_jpeg);
   p->snap_jpeg = NULL;
+  p->snap_pic = 0;
 }
 
 void modsnap_cancel_all(struct moderate *m) {

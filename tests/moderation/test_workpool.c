@@ -255,6 +255,41 @@ static void test_nice(void **state) {
   assert_true(theirs == mine + 10 || theirs == 19);
 }
 
+/* The first wake-up of the loop that answers anything: how many jobs it answered. */
+static int first_delivery(void) {
+  while (fx->answered == 0)
+    uv_run(&fx->loop, UV_RUN_ONCE);
+  return fx->answered;
+}
+
+/* A burst of jobs is answered in one wake-up of the loop, not one each: a thread that finishes a
+ * job while more wait wakes the loop only once the queue is empty, or every eight jobs. */
+static void test_burst_shares_wakeups(void **state) {
+  (void)state;
+  start(1, 32);
+  assert_int_equal(submit(0, 0, true), 0);
+  while (atomic_load(&fx->started) < 1)
+    uv_sleep(1);
+  for (int i = 1; i < 6; i++) /* queued behind the gated job, on the one thread */
+    assert_int_equal(submit(i, 0, false), 0);
+  atomic_store(&fx->release, 1);
+  assert_int_equal(first_delivery(), 6);
+  /* A longer burst: the loop hears of it after eight, and gets every one. */
+  fx->answered = 0;
+  atomic_store(&fx->release, 0);
+  atomic_store(&fx->started, 0);
+  assert_int_equal(submit(10, 0, true), 0);
+  while (atomic_load(&fx->started) < 1)
+    uv_sleep(1);
+  for (int i = 11; i < 30; i++)
+    assert_int_equal(submit(i, 0, false), 0);
+  atomic_store(&fx->release, 1);
+  assert_true(first_delivery() >= 8);
+  run_until(20);
+  for (int i = 10; i < 30; i++)
+    assert_int_equal(fx->done_count[i], 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
@@ -263,6 +298,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_close_with_jobs_pending, setup, teardown),
       cmocka_unit_test_setup_teardown(test_callbacks_submit_and_close, setup, teardown),
       cmocka_unit_test_setup_teardown(test_nice, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_burst_shares_wakeups, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

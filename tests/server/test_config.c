@@ -31,6 +31,7 @@ static void test_defaults(void **state) {
   assert_string_equal(c.log_format, "text");
   assert_false(c.log_ips);
   assert_string_equal(c.metrics_addr, "");
+  assert_int_equal(c.classifier_max_side, 320);
 }
 
 static void test_precedence(void **state) {
@@ -159,6 +160,16 @@ static void test_ranges_and_places(void **state) {
   char *a6[] = {"tandem", "--media-record-ms=0", NULL};
   assert_int_equal(config_load(&c, 2, a6, err, sizeof(err)), 0);
   assert_int_equal(c.media_record_ms, 0);
+  /* classifier_max_side: 0 (as sent), or 16 to 1920. */
+  char *a7[] = {"tandem", "--classifier-max-side=1921", NULL};
+  assert_int_equal(config_load(&c, 2, a7, err, sizeof(err)), -EINVAL);
+  assert_non_null(strstr(err, "classifier_max_side: '1921' is out of range (0, or 16 to 1920)"));
+  char *a8[] = {"tandem", "--classifier-max-side=0", NULL};
+  assert_int_equal(config_load(&c, 2, a8, err, sizeof(err)), 0);
+  assert_int_equal(c.classifier_max_side, 0);
+  char *a9[] = {"tandem", "--classifier-max-side=224", NULL};
+  assert_int_equal(config_load(&c, 2, a9, err, sizeof(err)), 0);
+  assert_int_equal(c.classifier_max_side, 224);
 
   char *path = write_temp("# comment\n\nhttp_port = 9000\nsilence_ms = 10\n");
   assert_int_equal(load_file_only(&c, path, err, sizeof(err)), -EINVAL);

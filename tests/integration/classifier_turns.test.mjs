@@ -1,0 +1,121 @@
+// classifier_turns.test.mjs -- the classifier's turns with simulated browsers (tandem-bench,
+// which answer every keyframe request with the same keyframe): every visitor is posted again and
+// again, a turn whose picture the classifier judged at the visitor's previous turn is skipped
+// (tandem_classifier_skipped_total{reason="unchanged"}), each picture at most once, and the
+// pictures are scaled to classifier_max_side. It asserts behaviour, not speed.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const buildDir = process.env.TANDEM_BUILD_DIR || path.join(root, 'build');
+if (!process.env.TANDEM_BIN) process.env.TANDEM_BIN = path.join(buildDir, 'tandem');
+const { startServer } = await import('../lib/server.mjs');
+const benchBin = path.join(buildDir, 'bench', 'tandem-bench');
+
+const INTERVAL_MS = 1000;
+
+// A JPEG's size from its first start-of-frame marker (SOF0..SOF2), or null.
+function jpegSize(b) {
+  let i = 2;
+  while (i + 9 < b.length && b[i] === 0xff) {
+    const marker = b[i + 1];
+    const len = b.readUInt16BE(i + 2);
+    if (marker >= 0xc0 && marker <= 0xc2) return { w: b.readUInt16BE(i + 7), h: b.readUInt16BE(i + 5) };
+    i += 2 + len;
+  }
+  return null;
+}
+
+// Every post the fake classifier got: { peer, t (ms), size }; each answered "none".
+async function fakeClassifier() {
+  const fc = { posts: [] };
+  fc.server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (d) => chunks.push(d));
+    req.on('end', () => {
+      fc.posts.push({ peer: req.headers['x-tandem-peer'], t: Date.now(), size: jpegSize(Buffer.concat(chunks)) });
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"action":"none"}');
+    });
+  });
+  await new Promise((r) => fc.server.listen(0, '127.0.0.1', r));
+  fc.port = fc.server.address().port;
+  fc.close = () => new Promise((r) => { fc.server.closeAllConnections(); fc.server.close(r); });
+  return fc;
+}
+
+function runBench(args, limitMs) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(benchBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    const killer = setTimeout(() => p.kill('SIGKILL'), limitMs);
+    p.on('error', reject);
+    p.on('close', (code, signal) => { clearTimeout(killer); resolve({ code, signal, out, err }); });
+  });
+}
+
+async function metricsText(url) { return (await fetch(`${url}/metrics`)).text(); }
+function metric(text, name) {
+  const esc = name.replace(/[{}"]/g, (c) => `\\${c}`);
+  const m = new RegExp(`^${esc} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+let server = null;
+let fc = null;
+after(async () => {
+  if (server) await server.stop();
+  if (fc) await fc.close();
+});
+
+test('each visitor is posted every turn or the one after; a judged picture is not posted again', {
+  timeout: 180000,
+}, async () => {
+  assert.ok(fs.existsSync(benchBin), `${benchBin} is missing: build the tandem-bench target`);
+  fc = await fakeClassifier();
+  server = await startServer([`--classifier-url=http://127.0.0.1:${fc.port}/`,
+    `--classifier-interval-ms=${INTERVAL_MS}`, '--classifier-max-side=160',
+    '--max-visitors-per-ip=0', '--max-conns-per-ip=0', '--offers-per-min-per-ip=0']);
+  const r = await runBench([`--url=${server.url}`, '--peers=6', '--duration=12', '--mix=stay=100',
+    '--ready-timeout=60', '--json'], 150000);
+  assert.equal(r.code, 0, `tandem-bench exited ${r.code}\n${r.err}`);
+  const text = await metricsText(server.url);
+
+  // The bench's pictures are 320x240: posted at 160x120.
+  assert.ok(fc.posts.length > 0, 'nothing was posted');
+  for (const p of fc.posts) assert.deepEqual(p.size, { w: 160, h: 120 }, JSON.stringify(p));
+
+  // Turns whose picture was judged already were skipped, and counted.
+  const unchanged = metric(text, 'tandem_classifier_skipped_total{reason="unchanged"}');
+  const busy = metric(text, 'tandem_classifier_skipped_total{reason="busy"}');
+  const ok = metric(text, 'tandem_classifier_ok_total');
+  assert.ok(unchanged > 0, `no turn skipped as unchanged:\n${text}`);
+  assert.ok(busy >= 0, `no busy count:\n${text}`);
+  // A picture is skipped at most once (the cache serves it for one interval), and only once
+  // judged: never more skips than verdicts.
+  assert.ok(unchanged <= ok, `${unchanged} unchanged skips, ${ok} verdicts`);
+
+  // Every visitor stays under watch: posted again and again, never left unposted for long
+  // (normally every second turn; a turn skipped while a slow capture is out adds one; one
+  // more interval of slack for a loaded machine).
+  const byPeer = new Map();
+  for (const p of fc.posts) {
+    if (!byPeer.has(p.peer)) byPeer.set(p.peer, []);
+    byPeer.get(p.peer).push(p.t);
+  }
+  assert.ok(byPeer.size >= 6, `posts for ${byPeer.size} visitors: ${[...byPeer.keys()]}`);
+  for (const [peer, times] of byPeer) {
+    assert.ok(times.length >= 3, `visitor ${peer} posted ${times.length} times`);
+    for (let i = 1; i < times.length; i++) {
+      const gap = times[i] - times[i - 1];
+      assert.ok(gap <= 4 * INTERVAL_MS, `visitor ${peer}: ${gap} ms between posts (${times})`);
+    }
+  }
+});
