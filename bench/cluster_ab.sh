@@ -3,7 +3,8 @@
 # of tandem-bench (all stay, --peers) against one Tandem node, and through tools/haproxy.cfg
 # against three nodes sharing one redis-server (where most pairs cross nodes, their media by
 # the node-to-node relay). Per run: the nodes' CPU (all of them) per packet delivered to a
-# simulated browser, and the share of those packets that crossed the relay. Then, from the
+# simulated browser, and the relay's datagrams per delivered packet (RTCP included, so a run
+# where every pair crosses nodes shows a little over 1: f is then taken as 1). Then, from the
 # medians, the CPU per delivered packet of a cross-node pair over that of a same-node pair:
 #   c_mix = (1 - f) c_same + f c_cross,   so   c_cross = (c_mix - (1 - f) c_same) / f
 # Also the Next-to-first-frame latencies of a run with skips through the three nodes.
@@ -55,8 +56,9 @@ start_nodes() { # $1: how many; sets NODES (pids) and URL
 stop_nodes() {
   for p in "${NODES[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -n "${LB:-}" ] && kill "$LB" 2>/dev/null || true
+  local lb=${LB:-}
   LB=
-  wait 2>/dev/null || true
+  wait "${NODES[@]}" $lb 2>/dev/null || true
   rm -rf "$OUT"/d*
 }
 
@@ -93,7 +95,7 @@ node -e '
   const med = (a) => { a = a.slice().sort((x, y) => x - y); return a[a.length >> 1]; };
   const same = med(rows.filter((r) => r[0] === "1").map((r) => +r[1]));
   const three = rows.filter((r) => r[0] === "3");
-  const mix = med(three.map((r) => +r[1])), f = med(three.map((r) => +r[2]));
+  const mix = med(three.map((r) => +r[1])), f = Math.min(1, med(three.map((r) => +r[2])));
   const cross = (mix - (1 - f) * same) / f;
   console.log(`same-node ${same.toFixed(2)} us, three nodes ${mix.toFixed(2)} us with ${(f * 100).toFixed(0)}% relayed: cross-node ${cross.toFixed(2)} us per delivered packet, ${(cross / same).toFixed(2)}x a same-node pair`);' \
   "$OUT/figures"
