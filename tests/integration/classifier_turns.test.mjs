@@ -5,7 +5,6 @@
 // pictures are scaled to classifier_max_side. It asserts behaviour, not speed.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -15,7 +14,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const buildDir = process.env.TANDEM_BUILD_DIR || path.join(root, 'build');
 if (!process.env.TANDEM_BIN) process.env.TANDEM_BIN = path.join(buildDir, 'tandem');
 const { startServer } = await import('../lib/server.mjs');
-const benchBin = path.join(buildDir, 'bench', 'tandem-bench');
+const { benchBin, runBench } = await import('../lib/bench.mjs');
 
 const INTERVAL_MS = 1000;
 
@@ -48,18 +47,6 @@ async function fakeClassifier() {
   return fc;
 }
 
-function runBench(args, limitMs) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(benchBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    const killer = setTimeout(() => p.kill('SIGKILL'), limitMs);
-    p.on('error', reject);
-    p.on('close', (code, signal) => { clearTimeout(killer); resolve({ code, signal, out, err }); });
-  });
-}
 
 async function metricsText(url) { return (await fetch(`${url}/metrics`)).text(); }
 function metric(text, name) {
