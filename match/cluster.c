@@ -30,6 +30,10 @@ struct mcluster {
    * with its peers. And the ids removed by a new epoch, until their node has re-sent. */
   struct match__htab blocks;
   struct match__htab limbo;
+  /* (peer id, 0): the link id of its latest PAIRED, so that a MOVE's answer can carry it (the
+   * visit's old node may not have heard that PAIRED before handing the visit over). */
+  struct match__htab links;
+  match_id moving_from, moving_to; /* the MOVE being applied */
   struct node nodes[MCLUSTER_NODE_MAX + 1];
   bool syncing;
   struct mcluster_peer *sync;    /* a rebuild's records ... */
@@ -69,6 +73,12 @@ static void route(void *arg, const struct matcher_event *in) {
       m->link_b = in->partner;
     }
     ev = &copy;
+    match__htab_put(&m->links, ev->peer, 0, copy.link); /* lost on ENOMEM: 0 is told then */
+  } else if (in->type == MATCHER_EV_STATE && in->peer == m->moving_to && m->moving_to) {
+    const uint64_t *l = match__htab_find(&m->links, m->moving_from, 0);
+    copy = *in;
+    copy.link = l && in->state == MATCH_PAIRED ? *l : 0;
+    ev = &copy;
   }
   if (r->rebuild) {
     const uint64_t *i = match__htab_find(&m->syncidx, ev->peer, 0);
@@ -99,7 +109,9 @@ struct mcluster *mcluster_new(const struct match_config *c) {
   }
   if (match__htab_init(&m->syncidx, seed ^ 0x6a09e667f3bcc909u) < 0 ||
       match__htab_init(&m->blocks, seed ^ 0xbb67ae8584caa73bu) < 0 ||
-      match__htab_init(&m->limbo, seed ^ 0x3c6ef372fe94f82bu) < 0) {
+      match__htab_init(&m->limbo, seed ^ 0x3c6ef372fe94f82bu) < 0 ||
+      match__htab_init(&m->links, seed ^ 0xa54ff53a5f1d36f1u) < 0) {
+    match__htab_free(&m->limbo);
     match__htab_free(&m->live);
     match__htab_free(&m->syncidx);
     match__htab_free(&m->blocks);
@@ -119,6 +131,7 @@ void mcluster_free(struct mcluster *m) {
   match__htab_free(&m->syncidx);
   match__htab_free(&m->blocks);
   match__htab_free(&m->limbo);
+  match__htab_free(&m->links);
   free(m->sync);
   free(m->held);
   free(m);
@@ -182,11 +195,42 @@ static void blocks_apply(struct mcluster *m, match_id id, uint64_t now) {
   }
 }
 
+/* After a MOVE: the new id is live (on its node), and the blocks remembered for the old id
+ * hold for the new one. */
+static void moved(struct mcluster *m, const struct matcher_cmd *c, uint64_t now,
+                  struct route *r) {
+  unsigned to = MCLUSTER_NODE_OF(c->other);
+  if (match_state_of(m->e, c->other) == MATCH_UNKNOWN || match__htab_find(&m->live, c->other, 0))
+    return;
+  if (match__htab_put(&m->live, c->other, 0, 1) < 0) {
+    struct matcher_cmd rm = {.type = MATCHER_REMOVE, .peer = c->other};
+    matcher_apply(m->e, &rm, now, route, r);
+    return;
+  }
+  m->nodes[to].npeers++;
+  const uint64_t *l = match__htab_find(&m->links, c->peer, 0);
+  if (l)
+    match__htab_put(&m->links, c->other, 0, *l);
+  for (uint64_t k = 0; k < BLOCK_SLOTS; k++) {
+    const uint64_t *v = match__htab_find(&m->blocks, c->peer, k);
+    if (v) {
+      match_id other = *v;
+      blocks_note(m, c->other, other);
+    }
+  }
+  blocks_forget(m, c->peer);
+}
+
 /* Applies one command, keeping the set of live peers and the per-node counts. */
 static int apply(struct mcluster *m, const struct matcher_cmd *c, uint64_t now,
                  struct route *r) {
   bool had = match__htab_find(&m->live, c->peer, 0) != NULL;
+  if (c->type == MATCHER_MOVE) {
+    m->moving_from = c->peer;
+    m->moving_to = c->other;
+  }
   int rc = matcher_apply(m->e, c, now, route, r);
+  m->moving_from = m->moving_to = 0;
   if (rc < 0)
     return rc;
   bool has = match_state_of(m->e, c->peer) != MATCH_UNKNOWN;
@@ -205,6 +249,10 @@ static int apply(struct mcluster *m, const struct matcher_cmd *c, uint64_t now,
     match__htab_del(&m->live, c->peer, 0);
     m->nodes[node].npeers--;
   }
+  if (c->type == MATCHER_MOVE)
+    moved(m, c, now, r);
+  if (had && !has)
+    match__htab_del(&m->links, c->peer, 0);
   return 0;
 }
 
@@ -531,7 +579,8 @@ int mcluster_command(struct mcluster *m, unsigned node, uint64_t seq,
   if (!c->peer || c->type < MATCHER_ADD || c->type > MATCHER_CMD_MAX_)
     return -EINVAL;
   struct route r = {emit, arg, m, false};
-  if (MCLUSTER_NODE_OF(c->peer) != node) {
+  unsigned to = c->type == MATCHER_MOVE ? MCLUSTER_NODE_OF(c->other) : node;
+  if (MCLUSTER_NODE_OF(c->peer) != node || to < 1 || to > MCLUSTER_NODE_MAX) {
     struct matcher_event ev;
     memset(&ev, 0, sizeof(ev));
     ev.type = MATCHER_EV_REFUSED;

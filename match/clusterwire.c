@@ -12,7 +12,12 @@
  *             ms left of until u64, code i32, link u64, shared tags
  *   ACK       gen u64, seq u64, epoch u64
  *   RESYNC    gen u64
- *   PEER      to u64, from u64, kind u8, len u16, data */
+ *   PEER      to u64, from u64, kind u8, len u16, data
+ *
+ * A visit (cw_visit, carried as a PEER message's data): 'V', version 1, flags u8 (want 1,
+ * ready 2), relay_base u64, relay_r u16, visit_age_ms u32, paired_age_ms u32, pairs u32,
+ * nexts u32, ntags u8, tags, lang, nblocks u8, blocks, nrecent u8, recent, n_shared u8,
+ * shared tags. */
 #include "match/clusterwire.h"
 
 #include <errno.h>
@@ -197,7 +202,8 @@ static bool ev_type_ok(uint64_t t) {
   case MATCHER_EV_COOLDOWN:
   case MATCHER_EV_STATE:
   case MATCHER_EV_REFUSED:
-  case MATCHER_EV_BLOCKED_BY: return true;
+  case MATCHER_EV_BLOCKED_BY:
+  case MATCHER_EV_PARTNER_MOVED: return true;
   default: return false;
   }
 }
@@ -316,6 +322,79 @@ int cw_decode(const uint8_t *buf, size_t len, uint64_t now_ms, struct cw_msg *m)
   default:
     return -EBADMSG;
   }
+  if (r.err || r.n != len)
+    return -EBADMSG;
+  return 0;
+}
+
+int cw_visit_encode(const struct cw_visit *v, uint8_t *buf, size_t cap) {
+  if (!v || !buf || v->ntags > MATCHER_TAGS_MAX || v->n_shared > MATCHER_TAGS_MAX ||
+      v->nblocks > MCLUSTER_REC_BLOCKS || v->nrecent > MCLUSTER_REC_RECENT ||
+      (v->relay_base & 0xfff))
+    return -EINVAL;
+  struct wbuf w = {buf, 0, cap, 0};
+  w_u(&w, 'V', 1);
+  w_u(&w, 1, 1);
+  w_u(&w, (uint64_t)v->want | (uint64_t)v->ready << 1, 1);
+  w_u(&w, v->relay_base, 8);
+  w_u(&w, v->relay_r, 2);
+  w_u(&w, v->visit_age_ms, 4);
+  w_u(&w, v->paired_age_ms, 4);
+  w_u(&w, v->pairs, 4);
+  w_u(&w, v->nexts, 4);
+  w_u(&w, v->ntags, 1);
+  w_tags(&w, v->ntags, v->tags);
+  w_str(&w, v->lang, MATCHER_TAG_LEN_MAX);
+  w_u(&w, v->nblocks, 1);
+  for (unsigned i = 0; i < v->nblocks; i++)
+    w_u(&w, v->blocks[i], 8);
+  w_u(&w, v->nrecent, 1);
+  for (unsigned i = 0; i < v->nrecent; i++)
+    w_u(&w, v->recent[i], 8);
+  w_u(&w, v->n_shared, 1);
+  w_tags(&w, v->n_shared, v->shared);
+  return w.err ? w.err : (int)w.n;
+}
+
+int cw_visit_decode(const uint8_t *buf, size_t len, struct cw_visit *v) {
+  if (!buf || !v)
+    return -EBADMSG;
+  memset(v, 0, sizeof(*v));
+  struct rbuf r = {buf, 0, len, 0};
+  uint64_t magic = r_u(&r, 1), version = r_u(&r, 1), flags = r_u(&r, 1);
+  if (r.err || magic != 'V' || version != 1 || flags > 3)
+    return -EBADMSG;
+  v->want = flags & 1;
+  v->ready = flags & 2;
+  v->relay_base = r_u(&r, 8);
+  v->relay_r = (uint16_t)r_u(&r, 2);
+  v->visit_age_ms = (uint32_t)r_u(&r, 4);
+  v->paired_age_ms = (uint32_t)r_u(&r, 4);
+  v->pairs = (uint32_t)r_u(&r, 4);
+  v->nexts = (uint32_t)r_u(&r, 4);
+  uint64_t n = r_u(&r, 1);
+  if (n > MATCHER_TAGS_MAX || (v->relay_base & 0xfff) || v->relay_r > 0xfff)
+    return -EBADMSG;
+  v->ntags = (uint8_t)n;
+  r_tags(&r, v->ntags, v->tags);
+  r_str(&r, v->lang, MATCHER_TAG_LEN_MAX);
+  n = r_u(&r, 1);
+  if (n > MCLUSTER_REC_BLOCKS)
+    return -EBADMSG;
+  v->nblocks = (uint8_t)n;
+  for (unsigned i = 0; i < v->nblocks; i++)
+    v->blocks[i] = r_u(&r, 8);
+  n = r_u(&r, 1);
+  if (n > MCLUSTER_REC_RECENT)
+    return -EBADMSG;
+  v->nrecent = (uint8_t)n;
+  for (unsigned i = 0; i < v->nrecent; i++)
+    v->recent[i] = r_u(&r, 8);
+  n = r_u(&r, 1);
+  if (n > MATCHER_TAGS_MAX)
+    return -EBADMSG;
+  v->n_shared = (uint8_t)n;
+  r_tags(&r, v->n_shared, v->shared);
   if (r.err || r.n != len)
     return -EBADMSG;
   return 0;

@@ -9,6 +9,7 @@
 #ifndef TANDEM_MATCH_CLUSTERWIRE_H
 #define TANDEM_MATCH_CLUSTERWIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,5 +58,31 @@ int cw_encode(const struct cw_msg *m, uint64_t now_ms, uint8_t *buf, size_t cap)
 /* Decodes len bytes at now_ms into *m. 0, or -EBADMSG (malformed: truncated, trailing bytes,
  * a value out of range, a string with a NUL) or -EPROTONOSUPPORT (another version). */
 int cw_decode(const uint8_t *buf, size_t len, uint64_t now_ms, struct cw_msg *m);
+
+/* A visit moving to another node (a refreshed page that the load balancer sent elsewhere):
+ * what its old node hands over in a CW_PEER message, beyond what the matcher keeps. Its state
+ * and partner come from the matcher (the MOVE's answer), never from here. */
+struct cw_visit {
+  bool want, ready;          /* it has started and not stopped; its media was flowing */
+  uint8_t ntags;             /* its latest start */
+  char tags[MATCHER_TAGS_MAX][MATCHER_TAG_LEN_MAX + 1];
+  char lang[MATCHER_TAG_LEN_MAX + 1];
+  uint8_t nblocks, nrecent;  /* as in struct mcluster_peer */
+  match_id blocks[MCLUSTER_REC_BLOCKS];
+  match_id recent[MCLUSTER_REC_RECENT];
+  uint8_t n_shared;          /* the current pair's shared tags */
+  char shared[MATCHER_TAGS_MAX][MATCHER_TAG_LEN_MAX + 1];
+  uint64_t relay_base;       /* the current pair's link id (low 12 bits zero), 0 none */
+  uint16_t relay_r;          /* the relay's highest opening so far */
+  uint32_t visit_age_ms, paired_age_ms, pairs, nexts;
+};
+
+#define CW_VISIT_MAX 832 /* no encoded visit is longer (it fits in a CW_PEER message) */
+
+/* Encodes v into buf (cap bytes). The length, or -EINVAL (a count or string out of range). */
+int cw_visit_encode(const struct cw_visit *v, uint8_t *buf, size_t cap);
+/* Decodes len bytes into *v: 0, or -EBADMSG (malformed: truncated, trailing bytes, a count or
+ * string out of range, a NUL in a string, a link id with low bits set). */
+int cw_visit_decode(const uint8_t *buf, size_t len, struct cw_visit *v);
 
 #endif

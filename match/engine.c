@@ -215,6 +215,28 @@ int match_remove(struct match_engine *e, match_id id, uint64_t now_ms) {
   return 0;
 }
 
+int match_rename(struct match_engine *e, match_id id, match_id new_id, uint64_t now_ms) {
+  struct match__peer *p;
+  int rc;
+
+  if (e == NULL || id == 0 || new_id == 0 || new_id == id)
+    return -EINVAL;
+  if (now_ms > e->now)
+    e->now = now_ms;
+  p = engine_peer(e, id);
+  if (p == NULL)
+    return -ENOENT;
+  if (engine_peer(e, new_id) != NULL)
+    return -EEXIST;
+  /* Everything else names the peer by pointer or serial: only the id table changes. */
+  rc = match__htab_put(&e->peers, new_id, 0, (uint64_t)(uintptr_t)p);
+  if (rc < 0)
+    return rc;
+  (void)match__htab_del(&e->peers, id, 0);
+  p->id = new_id;
+  return 0;
+}
+
 int match_remember(struct match_engine *e, match_id id, match_id other, uint64_t until_ms,
                    uint64_t now_ms) {
   struct match__peer *p, *q;

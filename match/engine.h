@@ -106,6 +106,11 @@ int match_remember(struct match_engine *e, match_id id, match_id other, uint64_t
  * other's partners already), -EBUSY (any other condition unmet; nothing changes). (Added
  * function.) */
 int match_restore_pair(struct match_engine *e, match_id id, match_id other, uint64_t now_ms);
+/* id is called new_id from now on, keeping everything: its pair, its place in line, its wishes,
+ * blocks and recent partners (a visit that moved to another server of a cluster, whose ids
+ * name their server). No event; events already queued keep the old id. -EINVAL (a zero id,
+ * or new_id == id), -ENOENT, -EEXIST (new_id is taken), -ENOMEM. (Added function.) */
+int match_rename(struct match_engine *e, match_id id, match_id new_id, uint64_t now_ms);
 /* Banning ends a pair (partner gets PARTNER_LEFT, keeps its place) or leaves
  * the pool, stops wanting (STOPPED if it was) and makes match_start fail
  * with -EPERM until unbanned. Unbanning changes nothing else. -ENOENT. */

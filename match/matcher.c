@@ -43,6 +43,7 @@ const char *matcher_cmd_name(enum matcher_cmd_type t) {
   case MATCHER_REMEMBER: return "remember";
   case MATCHER_BAN: return "ban";
   case MATCHER_RESTORE: return "restore";
+  case MATCHER_MOVE: return "move";
   }
   return "?";
 }
@@ -66,6 +67,10 @@ void matcher_event_follow(const struct matcher_event *ev, enum match_state *stat
     break;
   case MATCHER_EV_STATE:
     *state = ev->state;
+    *partner = ev->partner;
+    break;
+  case MATCHER_EV_PARTNER_MOVED:
+    *state = MATCH_PAIRED;
     *partner = ev->partner;
     break;
   case MATCHER_EV_REFUSED:
@@ -141,10 +146,54 @@ static void refuse(match_id peer, enum matcher_cmd_type cmd, int code, uint64_t 
   emit(arg, &ev);
 }
 
+static void emit_state(match_id peer, enum match_state s, match_id partner, int code,
+                       matcher_emit_fn emit, void *arg) {
+  struct matcher_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = MATCHER_EV_STATE;
+  ev.peer = peer;
+  ev.state = s;
+  ev.partner = partner;
+  ev.code = code;
+  emit(arg, &ev);
+}
+
+/* MOVE: the peer goes on under its new id (matcher.h). */
+static void apply_move(struct match_engine *e, const struct matcher_cmd *c, uint64_t now_ms,
+                       matcher_emit_fn emit, void *arg) {
+  int rc = c->other && c->other != c->peer ? match_rename(e, c->peer, c->other, now_ms) : -EINVAL;
+  if (rc == -ENOENT) {
+    rc = match_add(e, c->other, now_ms);
+    if (rc == 0) {
+      emit_state(c->other, MATCH_IDLE, 0, -ENOENT, emit, arg);
+      return;
+    }
+  }
+  if (rc < 0) {
+    refuse(c->peer, MATCHER_MOVE, rc, 0, emit, arg);
+    return;
+  }
+  enum match_state s = match_state_of(e, c->other);
+  match_id q = s == MATCH_PAIRED ? match_partner(e, c->other) : 0;
+  emit_state(c->other, s, q, 0, emit, arg);
+  if (q) {
+    struct matcher_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.type = MATCHER_EV_PARTNER_MOVED;
+    ev.peer = q;
+    ev.partner = c->other;
+    emit(arg, &ev);
+  }
+}
+
 int matcher_apply(struct match_engine *e, const struct matcher_cmd *c, uint64_t now_ms,
                   matcher_emit_fn emit, void *arg) {
   if (!e || !c || !c->peer || !emit || c->type < MATCHER_ADD || c->type > MATCHER_CMD_MAX_)
     return -EINVAL;
+  if (c->type == MATCHER_MOVE) {
+    apply_move(e, c, now_ms, emit, arg);
+    return 0;
+  }
   struct touched t = {0};
   match_id self = c->peer;
   enum match_state s0 = match_state_of(e, self);
@@ -183,6 +232,7 @@ int matcher_apply(struct match_engine *e, const struct matcher_cmd *c, uint64_t 
     break;
   case MATCHER_BAN: rc = match_ban(e, self, c->flag, now_ms); break;
   case MATCHER_RESTORE: rc = match_restore_pair(e, self, c->other, now_ms); break;
+  case MATCHER_MOVE: break; /* above */
   }
   bool self_cooldown = drain(e, &t, self, emit, arg);
   if (c->type == MATCHER_BLOCK && rc == 0) {

@@ -33,7 +33,9 @@ enum matcher_cmd_type {
   MATCHER_REMEMBER,/* peer, other, for_ms */
   MATCHER_BAN,     /* peer, flag */
   MATCHER_RESTORE, /* peer, other: a pair a new matcher takes over (match_restore_pair) */
-  MATCHER_CMD_MAX_ = MATCHER_RESTORE
+  MATCHER_MOVE,    /* peer, other: peer is called other from now on (match_rename): a visit
+                      that moved to another node of a cluster (docs/operations.md) */
+  MATCHER_CMD_MAX_ = MATCHER_MOVE
 };
 
 #define MATCHER_TAGS_MAX 10
@@ -42,7 +44,7 @@ enum matcher_cmd_type {
 struct matcher_cmd {
   enum matcher_cmd_type type;
   match_id peer;
-  match_id other;  /* BLOCK, REMEMBER, RESTORE */
+  match_id other;  /* BLOCK, REMEMBER, RESTORE, MOVE */
   bool flag;       /* READY, AWAY, BAN */
   uint32_t for_ms; /* REMEMBER: they count as recent partners for this long from now (a
                       duration, not a time: the matcher's clock need not be the sender's) */
@@ -73,7 +75,13 @@ enum matcher_ev_type {
   /* `partner` blocked (or reported) the peer: the two never meet again. Changes nothing in
    * the peer's state; its server keeps it, to tell a new matcher of a cluster (cluster.h). */
   MATCHER_EV_BLOCKED_BY = 18,
+  /* The peer's partner is called `partner` from now on (a MOVE): the pair goes on. */
+  MATCHER_EV_PARTNER_MOVED = 19,
 };
+/* A MOVE is answered with MATCHER_EV_STATE to the new id, always: its state and partner, with
+ * `code` 0; or, if the matcher did not know the old id (it left meanwhile), `code` -ENOENT
+ * and the new id added fresh (IDLE, not ready, wanting nothing: its server tells it the rest).
+ * A paired peer's partner hears MATCHER_EV_PARTNER_MOVED. */
 
 struct matcher_event {
   enum matcher_ev_type type;
@@ -82,10 +90,11 @@ struct matcher_event {
   uint64_t until_ms;            /* COOLDOWN, REFUSED with -EBUSY (the engine's clock) */
   enum match_state state;       /* STATE */
   enum matcher_cmd_type cmd;    /* REFUSED */
-  int code;                     /* REFUSED */
+  int code;                     /* REFUSED; STATE answering a MOVE (above) */
   uint64_t link;                /* PAIRED, from a cluster's matcher: the pair's relay link id
                                    (the same on both sides, never reused, low 12 bits zero;
-                                   0 otherwise) */
+                                   0 otherwise); STATE answering a MOVE to a paired peer: the
+                                   same, if the matcher knows it (0 if not) */
   size_t n_shared;              /* PAIRED: tags both gave */
   char shared_tags[MATCHER_TAGS_MAX][MATCHER_TAG_LEN_MAX + 1];
 };

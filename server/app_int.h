@@ -8,6 +8,7 @@
 
 #include "match/engine.h"
 #include "match/cluster.h"
+#include "match/clusterwire.h"
 #include "server/matchq.h"
 #include "media/hmap.h"
 #include "media/mediaplane.h"
@@ -20,6 +21,7 @@
 #include "server/metrics.h"
 
 #define PEER_TOKEN_LEN 32
+#define PEER_PROBE_MS 2000 /* a live connection must show a sign of life within this (peer.c) */
 
 /* One browser tab for its whole visit. It outlives a dropped WebSocket for grace_ms. */
 struct peer {
@@ -70,7 +72,16 @@ struct peer {
   uint64_t ready_due_ms;          /* the offer's media must be ready by then; 0 = none due */
   struct peer *ip_prev, *ip_next; /* the visitors from this address (app->by_ip), newest first */
   struct peer *grace_prev, *grace_next; /* app->grace_*, oldest first, while in grace */
-  struct ws_conn *probe_ws;       /* a resume waiting while the live ws is probed, or NULL */
+  struct ws_conn *probe_ws;       /* a resume waiting while the live ws is probed, or NULL;
+                                     for a visit moving in (move_from), its WebSocket */
+  match_id probe_remote;          /* a resume on another node waiting for the probe, 0 none */
+  /* A visit moving in from another node (cluster_move.c): until both the old node's hand-over
+   * and the matcher's answer are here, it has no ws (the hello's is probe_ws). */
+  unsigned move_from;             /* the node it comes from, 0 = not moving */
+  bool move_got_visit, move_got_state, move_fresh, moved_out;
+  uint64_t move_due_ms;           /* given up (a new visit) by then */
+  uint64_t move_link;             /* the pair's link id from the matcher's answer, 0 unknown */
+  struct cw_visit *move_visit;    /* the hand-over (owned), NULL until it comes */
   uint64_t probe_rx;              /* ws_rx_bytes(ws) when the probe began */
   uint64_t probe_until_ms;        /* no bytes from ws by then: it is dead, the resume wins */
   /* Moderation (moderate.c, modsnap.c, report.c). */
@@ -95,7 +106,7 @@ struct peer {
 struct app_counters {
   uint64_t ws_opened, ws_messages, ws_errors, offers, offers_rejected;
   uint64_t matches, nexts, resumes, media_failures, chats, chats_dropped, blocks;
-  uint64_t visits, moved;
+  uint64_t visits, moved, moved_in, moved_out;
   uint64_t banned_refused, device_refused, kicks, bans, reports, reports_failed;
   uint64_t snapshots, snapshots_failed, rate_limited;
 };
@@ -159,7 +170,8 @@ struct app {
 };
 
 /* peer.c */
-struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip);
+/* add: told to matching now (else later: a visit moving in, cluster_move.c). */
+struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip, bool add);
 void peer_free(struct peer *p);                 /* forgets it everywhere, closes its session */
 struct peer *peer_by_token(struct app *a, const char *token);
 struct peer *peer_by_id(struct app *a, uint64_t id);
@@ -202,9 +214,28 @@ void cluster_peer_msg(void *arg, match_id to, match_id from, uint8_t kind, const
 uint64_t app_new_peer_id(struct app *a);
 /* partner is on another node of the cluster (0 / unknown: false). */
 bool app_partner_remote(struct app *a, match_id partner);
-enum { CPM_CHAT = 1, CPM_PARTNER_RECONNECTED = 2, CPM_RELAY = 3 };
+enum {
+  CPM_CHAT = 1,
+  CPM_PARTNER_RECONNECTED = 2,
+  CPM_RELAY = 3,
+  CPM_MOVE_ASK = 4,   /* to a node (serial 0), from the new id: the token (cluster_move.c) */
+  CPM_MOVE_VISIT = 5, /* to the new id, from the old: the visit (struct cw_visit) */
+  CPM_MOVE_NO = 6,    /* to the new id, from the old node: nothing moves */
+};
+/* cluster_move.c -- a refreshed page that lands on another node keeps its visit and pair. */
+/* A hello whose token names another node: true if it is being asked (c is taken). */
+bool move_hello(struct app *a, struct ws_conn *c, const char *token, const char *device,
+                size_t device_len);
+void move_on_msg(struct app *a, match_id to, match_id from, uint8_t kind, const uint8_t *data,
+                 size_t len);
+void move_on_state(struct peer *p, const struct matcher_event *ev); /* the MOVE's answer */
+void move_tick(struct app *a, uint64_t now);     /* gives up on slow moves */
+/* The live WebSocket of p (asked for by another node) proved alive (false) or dead (true). */
+void move_probe_done(struct peer *p, bool dead);
+/* The node a token names (0: none, or not a cluster). */
+unsigned move_token_node(const struct app *a, const char *token);
 /* cluster_relay.c */
-void relay_paired(struct peer *p, uint64_t link);   /* PAIRED with a partner on another node */
+void relay_paired(struct peer *p, uint64_t link);   /* PAIRED: the link id kept; relay if remote */
 void relay_announce(struct peer *p);                 /* p's session is (newly) ready */
 void relay_close(struct peer *p);
 void relay_on_msg(struct peer *p, const uint8_t *data, size_t len);
@@ -244,5 +275,9 @@ int app_tls_listen_redirect(struct app *a);
 void signal_on_message(struct app *a, struct ws_conn *c, const char *data, size_t len);
 /* A hello that starts a visit, with its device token (NULL: none). */
 void signal_new_visit(struct app *a, struct ws_conn *c, const char *device, size_t device_len);
+/* The admission of a new visit (draining, bans, limits): its peer, not yet attached to c, or
+ * NULL with c told why. add: as peer_new. */
+struct peer *signal_admit(struct app *a, struct ws_conn *c, const char *device, size_t device_len,
+                          bool add);
 
 #endif

@@ -507,6 +507,8 @@ int cluster_peer_send(struct matchq *mq, match_id to, match_id from, uint8_t kin
 
 unsigned cluster_node(const struct matchq *mq) { return ((const struct cq *)mq)->node; }
 
+bool cluster_up(const struct matchq *mq) { return ((const struct cq *)mq)->state == CQ_UP; }
+
 static int client(struct cq *q, const char *url, const char *name,
                   void (*on_state)(void *, bool), struct redis **out) {
   struct redis_config rc;

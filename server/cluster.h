@@ -48,6 +48,8 @@ void cluster_record(struct matchq *q, const struct mcluster_peer *rec);
 int cluster_peer_send(struct matchq *q, match_id to, match_id from, uint8_t kind,
                       const void *data, size_t len);
 unsigned cluster_node(const struct matchq *q);
+/* In the shared pool (not joining, not matching alone): commands reach the matcher. */
+bool cluster_up(const struct matchq *q);
 uint64_t cluster_wall_ms(void); /* unix ms */
 /* The 32-byte relay secret the nodes share (from Redis), or NULL before it is known. */
 const uint8_t *cluster_relay_secret(const struct matchq *q);

@@ -37,6 +37,8 @@ void cluster_resync(void *arg) {
   struct app *a = arg;
   uint64_t now = uv_now(a->loop);
   for (struct peer *p = a->peers; p; p = p->next) {
+    if (p->move_from && !p->move_got_state)
+      continue; /* moving in: matching knows it under its old node's id, if at all */
     struct mcluster_peer r;
     memset(&r, 0, sizeof(r));
     r.id = p->id;
@@ -65,6 +67,10 @@ void cluster_resync(void *arg) {
 void cluster_peer_msg(void *arg, match_id to, match_id from, uint8_t kind, const uint8_t *data,
                       size_t len) {
   struct app *a = arg;
+  if (kind == CPM_MOVE_ASK || kind == CPM_MOVE_VISIT || kind == CPM_MOVE_NO) {
+    move_on_msg(a, to, from, kind, data, len);
+    return;
+  }
   struct peer *p = peer_by_id(a, to);
   /* Only from its partner of the moment: anything else is late (the pair ended). */
   if (!p || p->mq_partner != from)

@@ -123,6 +123,10 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_matches_total", "counter", "Pairs made.", (double)a->n.matches);
   metric(f, "tandem_nexts_total", "counter", "Next presses.", (double)a->n.nexts);
   metric(f, "tandem_resumes_total", "counter", "Resumed visits.", (double)a->n.resumes);
+  metric(f, "tandem_visits_moved_in_total", "counter",
+         "Visits resumed here from another node (included in resumes).", (double)a->n.moved_in);
+  metric(f, "tandem_visits_moved_out_total", "counter",
+         "Visits handed over to another node on a refresh.", (double)a->n.moved_out);
   metric(f, "tandem_media_failures_total", "counter", "Media sessions that failed.", (double)a->n.media_failures);
   metric(f, "tandem_chats_total", "counter", "Chat messages relayed.", (double)a->n.chats);
   metric(f, "tandem_chats_dropped_total", "counter", "Chat messages refused (rate, no partner).", (double)a->n.chats_dropped);

@@ -9,7 +9,9 @@
 #include "server/moderate.h"
 #include "server/sigmsg.h"
 
-static void make_token(char out[PEER_TOKEN_LEN + 1]) {
+/* 32 hex digits; in a cluster the first three name the node (cluster_move.c), the other 29
+ * (116 bits) are random. */
+static void make_token(char out[PEER_TOKEN_LEN + 1], unsigned node) {
   unsigned char raw[PEER_TOKEN_LEN / 2];
   if (RAND_bytes(raw, sizeof(raw)) != 1)
     for (size_t i = 0; i < sizeof(raw); i++)
@@ -19,12 +21,16 @@ static void make_token(char out[PEER_TOKEN_LEN + 1]) {
     out[2 * i] = hex[raw[i] >> 4];
     out[2 * i + 1] = hex[raw[i] & 15];
   }
+  if (node) {
+    out[0] = hex[(node >> 8) & 15];
+    out[1] = hex[(node >> 4) & 15];
+    out[2] = hex[node & 15];
+  }
   out[PEER_TOKEN_LEN] = 0;
 }
 
 /* ---- limits against hostile clients (docs/security.md) ---- */
 
-#define PEER_PROBE_MS 2000 /* a live connection must show a sign of life within this */
 
 static void grace_del(struct peer *p) {
   struct app *a = p->app;
@@ -88,7 +94,7 @@ int peer_admit(struct app *a, const char *ip) {
    * burst of hello-and-close from one address therefore never holds more than its cap. */
   if (e && a->cfg.max_visitors_per_ip > 0 && e->n >= (unsigned)a->cfg.max_visitors_per_ip) {
     for (q = e->head; q; q = q->ip_next)
-      if (!q->ws)
+      if (!q->ws && !q->move_from)
         oldest = q; /* newest first: the last one found is the oldest */
     if (!oldest)
       return -EBUSY;
@@ -146,7 +152,7 @@ static void rotate_token(struct peer *p) {
   struct app *a = p->app;
   hmap_del(a->by_token, p->token, PEER_TOKEN_LEN);
   do
-    make_token(p->token);
+    make_token(p->token, a->node);
   while (hmap_get(a->by_token, p->token, PEER_TOKEN_LEN));
   if (hmap_put(a->by_token, p->token, PEER_TOKEN_LEN, p))
     log_event(LOG_WARN, "token_lost", LF_UINT("peer", p->id), LF_STR("error", "out of memory"));
@@ -201,6 +207,13 @@ static void attached_later(struct app *a, struct ws_conn *c) {
 /* A probe's outcome, if there is one yet: true if it ended (peers may have been freed). */
 static bool probe_check(struct peer *p, uint64_t now) {
   struct ws_conn *c = p->probe_ws;
+  if (p->probe_remote) { /* for a resume on another node (cluster_move.c) */
+    bool alive = ws_rx_bytes(p->ws) != p->probe_rx;
+    if (!alive && now < p->probe_until_ms)
+      return false;
+    move_probe_done(p, !alive);
+    return true;
+  }
   if (ws_rx_bytes(p->ws) != p->probe_rx) {
     /* The visit's connection is alive: it keeps the visit, the newcomer starts its own. */
     log_event(LOG_INFO, "resume_refused", LF_UINT("peer", p->id),
@@ -224,11 +237,19 @@ void peer_ws_closed(struct peer *p, struct ws_conn *c) {
   struct ws_conn *waiting = p->probe_ws;
   if (waiting == c) {
     p->probe_ws = NULL; /* the would-be resumer left */
+    if (p->move_from) { /* a visit moving in, with nobody left to welcome */
+      visitlog_end(p->app, p, "left");
+      peer_free(p);
+    }
     return;
   }
   if (p->ws != c)
     return;
   peer_ws_lost(p);
+  if (p->probe_remote) {
+    move_probe_done(p, true); /* the resume on another node wins */
+    return;
+  }
   if (waiting) {
     p->probe_ws = NULL;
     resume_on(p, waiting);
@@ -242,8 +263,9 @@ void peer_tick(struct app *a, uint64_t now) {
   /* A probe's end may start a visit, which may free any visitor in grace: start over. */
 again:
   for (p = a->peers; p; p = p->next)
-    if (p->probe_ws && probe_check(p, now))
+    if (((p->probe_ws && !p->move_from) || p->probe_remote) && probe_check(p, now))
       goto again;
+  move_tick(a, now);
   for (p = a->peers; p; p = next) {
     next = p->next;
     if (!p->ws)
@@ -259,14 +281,14 @@ again:
   }
 }
 
-struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
+struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip, bool add) {
   struct peer *p = calloc(1, sizeof(*p));
   if (!p)
     return NULL;
   p->app = a;
   p->id = app_new_peer_id(a);
   p->ws = ws;
-  make_token(p->token);
+  make_token(p->token, a->node);
   snprintf(p->ip, sizeof(p->ip), "%s", ip ? ip : "");
   uint32_t om = (uint32_t)a->cfg.offers_per_min, rm = (uint32_t)a->cfg.resumes_per_min;
   ratelimit_init_per_min(&p->offer_rl, om > 1 ? om / 2 : 1, om, uv_now(a->loop));
@@ -279,7 +301,7 @@ struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
   }
   if (hmap_put(a->by_token, p->token, PEER_TOKEN_LEN, p) ||
       hmap_put(a->by_id, &p->id, sizeof(p->id), p) ||
-      matchq_send(a->match, MATCHER_ADD, p->id, 0, false, uv_now(a->loop)) != 0) {
+      (add && matchq_send(a->match, MATCHER_ADD, p->id, 0, false, uv_now(a->loop)) != 0)) {
     hmap_del(a->by_token, p->token, PEER_TOKEN_LEN);
     hmap_del(a->by_id, &p->id, sizeof(p->id));
     ip_del(p);
@@ -297,7 +319,8 @@ struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip) {
 
 void peer_free(struct peer *p) {
   struct app *a = p->app;
-  int rc = matchq_send(a->match, MATCHER_REMOVE, p->id, 0, false, uv_now(a->loop));
+  /* A visit that moved to another node lives on in matching under its new id. */
+  int rc = p->moved_out ? 0 : matchq_send(a->match, MATCHER_REMOVE, p->id, 0, false, uv_now(a->loop));
   if (rc < 0)
     log_event(LOG_ERROR, "match_error", LF_UINT("peer", p->id), LF_STR("call", "remove"),
               LF_STR("error", uv_strerror(rc)));
@@ -323,6 +346,7 @@ void peer_free(struct peer *p) {
     p->next->prev = p->prev;
   a->n_peers--;
   json_decref(p->shared);
+  free(p->move_visit);
   free(p);
   /* The partner learns of the departure from the events the removal brings. */
   app_dispatch_match(a);
@@ -543,9 +567,10 @@ void app_dispatch_match(struct app *a) {
   while (matchq_poll(a->match, &ev) == 1) {
     struct peer *p = peer_by_id(a, ev.peer);
     if (!p) {
-      /* Paired, but gone from here (its removal lost on the way): the matcher is told again,
-       * so the partner is not left with a ghost. */
-      if (ev.type == MATCHER_EV_PAIRED && a->node && MCLUSTER_NODE_OF(ev.peer) == a->node)
+      /* Paired, or moved here, but gone from here (its removal lost on the way, or a move
+       * given up): the matcher is told again, so the partner is not left with a ghost. */
+      if ((ev.type == MATCHER_EV_PAIRED || ev.type == MATCHER_EV_STATE) && a->node &&
+          MCLUSTER_NODE_OF(ev.peer) == a->node)
         matchq_send(a->match, MATCHER_REMOVE, ev.peer, 0, false, uv_now(a->loop));
       continue;
     }
@@ -562,7 +587,7 @@ void app_dispatch_match(struct app *a) {
     matcher_event_follow(&ev, &state, &partner);
     peer_follow(p, state, partner);
     /* Who p may still report (moderate.c): its partner, or its last one for a minute. */
-    if (ev.type == MATCHER_EV_PAIRED)
+    if (ev.type == MATCHER_EV_PAIRED || ev.type == MATCHER_EV_PARTNER_MOVED)
       moderate_pair_changed(p, ev.partner);
     else if (!p->mq_partner)
       moderate_pair_changed(p, 0);
@@ -575,10 +600,11 @@ void app_dispatch_match(struct app *a) {
       if (p->id < ev.partner || remote)
         a->n.matches++;
       ring_note(p->mq_recent, &p->mq_nrecent, MCLUSTER_REC_RECENT, ev.partner);
+      /* The pair's link id is kept either way: a pair on one node may come to cross nodes
+       * (one of them moves) and then needs its relay. */
+      relay_paired(p, ev.link);
       if (q)
         link_pair(p, q);
-      else
-        relay_paired(p, ev.link);
       json_t *tags = json_array();
       for (size_t i = 0; i < ev.n_shared; i++)
         json_array_append_new(tags, json_string(ev.shared_tags[i]));
@@ -623,11 +649,31 @@ void app_dispatch_match(struct app *a) {
           link_pair(p, q);
       }
       break;
+    case MATCHER_EV_PARTNER_MOVED: {
+      /* The partner's page came back on another node (cluster_move.c): the same pair, its
+       * media from a new place. */
+      struct peer *q = peer_by_id(a, ev.partner);
+      peer_unlink(p);
+      p->relay_r_sent = p->relay_r_seen = p->relay_r_sent > p->relay_r_seen
+                                               ? p->relay_r_sent : p->relay_r_seen;
+      p->relay_have_remote = false;
+      p->have_partner_ts = false;
+      if (p->mq_nrecent)
+        p->mq_recent[p->mq_nrecent - 1] = ev.partner;
+      if (q)
+        link_pair(p, q);
+      else
+        relay_announce(p);
+      peer_send(p, json_pack("{s:s}", "type", "partner_reconnected"));
+      break;
+    }
     case MATCHER_EV_REFUSED:
     case MATCHER_EV_BLOCKED_BY:
       break;
     }
     app_on_match_event(a, p, &ev); /* operators' view and draining (app.c) */
+    if (ev.type == MATCHER_EV_STATE && p->move_from)
+      move_on_state(p, &ev); /* the answer to the MOVE that brought it here */
   }
 }
 

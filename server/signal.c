@@ -12,35 +12,43 @@
 
 /* A hello that starts a visit: refused while draining, over the address's or the server's
  * limit (peer_admit may make room by ending visits in grace); otherwise welcomed. */
-void signal_new_visit(struct app *a, struct ws_conn *c, const char *device, size_t device_len) {
+struct peer *signal_admit(struct app *a, struct ws_conn *c, const char *device, size_t device_len,
+                          bool add) {
   if (a->draining) {
     peer_error(NULL, c, "draining", "this server is being taken out of service; reconnect",
                "hello");
     ws_close(c, 1013, "draining");
-    return;
+    return NULL;
   }
   /* A banned device or address is told so, whatever else. */
   if (!moderate_admit(a, c, device, device_len))
-    return;
+    return NULL;
   int rc = peer_admit(a, ws_remote_ip(c));
   if (rc == -EBUSY) {
     peer_error(NULL, c, "ip_limit",
                "too many visitors from your network; try again when one of them has left",
                "hello");
     ws_close(c, 1013, "ip limit");
-    return;
+    return NULL;
   }
   if (rc) {
     peer_error(NULL, c, "full", "the server is full; try again in a minute", "hello");
     ws_close(c, 1013, "full");
-    return;
+    return NULL;
   }
-  struct peer *p = peer_new(a, c, ws_remote_ip(c));
+  struct peer *p = peer_new(a, add ? c : NULL, ws_remote_ip(c), add);
   if (!p) {
     peer_error(NULL, c, "internal", "out of memory", "hello");
-    return;
+    return NULL;
   }
   moderate_peer_new(p, device, device_len);
+  return p;
+}
+
+void signal_new_visit(struct app *a, struct ws_conn *c, const char *device, size_t device_len) {
+  struct peer *p = signal_admit(a, c, device, device_len, true);
+  if (!p)
+    return;
   ws_set_data(c, p);
   peer_attach(p, c);
   peer_welcome(p, false);
@@ -95,7 +103,10 @@ static void on_hello(struct app *a, struct ws_conn *c, const struct sigmsg *msg)
   /* Same visitor, new WebSocket: a refresh or a network switch. The visit is taken over
    * only from a connection that is gone, or proves dead (peer_resume_or_probe); a token
    * that cannot resume anything starts a new visit, as no token does. */
-  if (msg->resume && (p = peer_by_token(a, msg->resume)) != NULL && !p->probe_ws) {
+  if (msg->resume && move_hello(a, c, msg->resume, msg->device, msg->device_len))
+    return; /* a token of another node: the visit may move here (cluster_move.c) */
+  if (msg->resume && (p = peer_by_token(a, msg->resume)) != NULL && !p->probe_ws &&
+      !p->probe_remote && !p->move_from) {
     if (a->cfg.resumes_per_min &&
         !limit_ok(a, p, c, &p->resume_rl, "hello", "too many reconnects: wait a little")) {
       ws_close(c, 1013, "rate limited");

@@ -91,6 +91,9 @@ void visitlog_match_event(struct app *a, struct peer *p, const struct matcher_ev
   case MATCHER_EV_REFUSED:
   case MATCHER_EV_BLOCKED_BY:
     break;
+  case MATCHER_EV_PARTNER_MOVED: /* the same pair: the partner's visit moved to another node */
+    p->partner = ev->partner;
+    break;
   case MATCHER_EV_COOLDOWN:
     p->pool_ms = 0;
     log_event(LOG_INFO, "cooldown", LF_UINT("peer", p->id),

@@ -6,7 +6,9 @@
 //  - kill -9 of the node that is the matcher: another node takes over within 5 s and visitors
 //    pair again;
 //  - Redis stopped: each node matches its own visitors alone; Redis back: the nodes join the
-//    shared pool again and cross-node pairs resume.
+//    shared pool again and cross-node pairs resume;
+//  - a refreshed page that lands on another node keeps its pair, with media both ways;
+//  - draining a node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -45,7 +47,7 @@ async function benchOk(url, peers, seconds, mix, what, pid) {
 }
 
 // redis-server, three nodes sharing it and tools/haproxy.cfg in front, stopped after t.
-async function cluster(t) {
+async function cluster(t, lbOpts = {}) {
   const c = { dir: fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-redis-')), nodes: [], lb: null };
   c.rport = await freePort();
   c.rs = await startRedis(c.rport, c.dir);
@@ -61,7 +63,7 @@ async function cluster(t) {
       '--max-visitors-per-ip=0', '--max-conns-per-ip=0', '--offers-per-min-per-ip=0',
       '--log-level=info']));
   }
-  c.lb = await startHaproxy(c.nodes);
+  c.lb = await startHaproxy(c.nodes, lbOpts);
   await waitFor('every node in the shared pool', () => inPool(c.nodes), 10000);
   await waitFor('one matcher', () => matcherOf(c.nodes), 10000);
   return c;
@@ -169,4 +171,29 @@ test('draining a node of the cluster: no new visitors there, its calls (across n
   // Its last call over, it exits.
   await waitFor('the drained node exits', async () => ({ ok: X.proc.exitCode !== null }), 20000);
   assert.equal(X.proc.exitCode, 0, X.log().slice(-2000));
+});
+
+test('a refresh that lands on another node keeps the pair, with media both ways', {
+  skip: (!fs.existsSync(REDIS) && 'redis-server is not installed') ||
+        (!fs.existsSync(HAPROXY) && 'haproxy is not installed'),
+  timeout: 180000,
+}, async (t) => {
+  // Round robin: a reconnecting page lands on another node two times in three.
+  const c = await cluster(t, { balance: 'roundrobin' });
+  const res = await benchOk(c.lb.url, 16, 16, 'stay=40,refresh=60', 'refreshes across nodes');
+  // Every refresh was resumed (the bench counts a new visit after a refresh as an error) ...
+  assert.ok(res.events.refreshes >= 8, `only ${res.events.refreshes} refreshes`);
+  assert.equal(res.events.resumed, res.events.refreshes);
+  // ... many of them on another node, whose visit moved there ...
+  const movedIn = await Promise.all(c.nodes.map((n) => metric(n, 'tandem_visits_moved_in_total')));
+  const movedOut = await Promise.all(c.nodes.map((n) => metric(n, 'tandem_visits_moved_out_total')));
+  const sum = (xs) => xs.reduce((x, y) => x + y, 0);
+  t.diagnostic(`refreshes ${res.events.refreshes}, moved in ${movedIn}, out ${movedOut}`);
+  assert.ok(sum(movedIn) >= 3, `visits moved in: ${movedIn}`);
+  assert.equal(sum(movedIn), sum(movedOut));
+  // ... and kept its pair: the partner's media came back to the reloaded page (a pair that
+  // ended instead would end the measurement), checked for cross-talk both ways above.
+  const back = res.latency.refresh_to_media.n;
+  assert.ok(back >= res.events.refreshes - 2, `media came back after ${back} of ${res.events.refreshes} refreshes`);
+  assert.ok(res.events.partner_left <= 2, `pairs ended: ${res.events.partner_left}`);
 });

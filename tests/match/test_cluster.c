@@ -78,7 +78,7 @@ struct sim {
   size_t out_head, out_n;
   bool sync_end[NODES + 1];
   uint64_t now;
-  unsigned failovers, restarts, restored, rejoins, gaps;
+  unsigned failovers, restarts, restored, rejoins, gaps, moves, fresh_moves;
   uint64_t gen;
 };
 
@@ -174,6 +174,23 @@ static void node_sync(struct sim *s, unsigned k) {
   }
 }
 
+/* Everything a visitor wants, told again (a visitor the matcher added fresh on a MOVE). */
+static void resend_visitor(struct sim *s, unsigned k, struct vis *v) {
+  s->fresh_moves++;
+  send_simple(s, k, MATCHER_READY, v->id, 0, v->ready);
+  send_simple(s, k, MATCHER_AWAY, v->id, 0, v->away);
+  for (int i = 0; i < v->nblocks; i++)
+    send_simple(s, k, MATCHER_BLOCK, v->id, v->blocks[i], false);
+  if (v->banned) {
+    send_simple(s, k, MATCHER_BAN, v->id, 0, true);
+  } else if (v->want) {
+    struct matcher_cmd c;
+    const char *t[1] = {v->tag >= 0 ? vocab[v->tag] : NULL};
+    assert_int_equal(matcher_cmd_start(&c, v->id, t, v->tag >= 0 ? 1 : 0, NULL), 0);
+    send_cmd(s, k, &c);
+  }
+}
+
 static void node_receive(struct sim *s, unsigned k) {
   struct node *n = &s->nodes[k];
   if (!n->in_n)
@@ -213,6 +230,10 @@ static void node_receive(struct sim *s, unsigned k) {
   matcher_event_follow(&m.ev, &v->vs, &v->vp);
   if (v->vs == MATCH_WAITING && before != MATCH_WAITING)
     v->wait_since = s->now;
+  if (m.ev.type == MATCHER_EV_STATE && m.ev.link)
+    v->link = m.ev.link; /* a MOVE's answer: the pair's link (the old node may not have had it) */
+  if (m.ev.type == MATCHER_EV_STATE && m.ev.code == -ENOENT)
+    resend_visitor(s, k, v); /* moved in, but the matcher had lost it: it is new there */
 }
 
 /* ---- the matcher side ---- */
@@ -325,7 +346,25 @@ static void visitor_step(struct sim *s, unsigned k) {
     send_simple(s, k, MATCHER_ADD, v->id, 0, false);
     return;
   }
-  switch (rand() % 10) {
+  switch (rand() % 11) {
+  case 10: {
+    /* Its page reloads onto another node (server/cluster_move.c): the old node hands the
+     * visit over and sends MOVE; the new node has it under a new id at once. */
+    unsigned j = 1 + (k + (unsigned)(rand() % (NODES - 1))) % NODES;
+    struct node *nj = &s->nodes[j];
+    struct vis *w = NULL;
+    for (int i = 0; i < SLOTS && !w; i++)
+      if (!nj->v[i].live)
+        w = &nj->v[i];
+    if (!w || rand() % 3)
+      break;
+    *w = *v;
+    w->id = ((match_id)j << MCLUSTER_ID_SHIFT) | ++nj->serial;
+    send_simple(s, k, MATCHER_MOVE, v->id, w->id, false);
+    v->live = false;
+    s->moves++;
+    break;
+  }
   case 0:
     if (rand() % 3 == 0) {
       send_simple(s, k, MATCHER_REMOVE, v->id, 0, false);
@@ -464,6 +503,7 @@ static void sim_free(struct sim *s) {
 static void test_random_cluster(void **state) {
   (void)state;
   unsigned failovers = 0, restarts = 0, restored = 0, rejoins = 0, gaps = 0, quiet_checks = 0;
+  unsigned moves = 0, fresh_moves = 0;
   for (unsigned seed = 1; seed <= 40; seed++) {
     srand(seed);
     cur_seed = seed;
@@ -505,10 +545,14 @@ static void test_random_cluster(void **state) {
     restored += s->restored;
     rejoins += s->rejoins;
     gaps += s->gaps;
+    moves += s->moves;
+    fresh_moves += s->fresh_moves;
     sim_free(s);
   }
-  printf("# %u failovers, %u rebuilds, %u node restarts, %u rejoins, %u gaps, %u quiet checks\n",
-         failovers, restored, restarts, rejoins, gaps, quiet_checks);
+  printf("# %u failovers, %u rebuilds, %u node restarts, %u rejoins, %u gaps, %u moves (%u "
+         "fresh), %u quiet checks\n",
+         failovers, restored, restarts, rejoins, gaps, moves, fresh_moves, quiet_checks);
+  assert_true(moves > 100);
   assert_true(failovers > 10);
   assert_true(restarts > 5);
   assert_true(rejoins > 5);

@@ -156,12 +156,73 @@ static void test_malformed(void **state) {
   assert_int_equal(cw_encode(&m, NOW, buf, sizeof(buf)), -EINVAL);
 }
 
+/* A moving visit: the largest one round-trips and fits; every truncation, a trailing byte, a
+ * count out of range, a NUL in a string and a link id with low bits are refused. */
+static void test_visit(void **state) {
+  (void)state;
+  struct cw_visit v, w;
+  memset(&v, 0, sizeof(v));
+  v.want = v.ready = true;
+  v.ntags = v.n_shared = MATCHER_TAGS_MAX;
+  for (int i = 0; i < MATCHER_TAGS_MAX; i++) {
+    memset(v.tags[i], 'a' + i, MATCHER_TAG_LEN_MAX);
+    memset(v.shared[i], 'k' + i, MATCHER_TAG_LEN_MAX);
+  }
+  memset(v.lang, 'z', MATCHER_TAG_LEN_MAX);
+  v.nblocks = MCLUSTER_REC_BLOCKS;
+  v.nrecent = MCLUSTER_REC_RECENT;
+  for (int i = 0; i < MCLUSTER_REC_BLOCKS; i++)
+    v.blocks[i] = (UINT64_C(3) << MCLUSTER_ID_SHIFT) + (uint64_t)i;
+  for (int i = 0; i < MCLUSTER_REC_RECENT; i++)
+    v.recent[i] = UINT64_C(77) + (uint64_t)i;
+  v.relay_base = UINT64_C(5) << 44 | UINT64_C(9) << 12;
+  v.relay_r = 4095;
+  v.visit_age_ms = 123456;
+  v.paired_age_ms = 789;
+  v.pairs = 12;
+  v.nexts = 11;
+  uint8_t buf[CW_MAX];
+  int n = cw_visit_encode(&v, buf, sizeof(buf));
+  assert_true(n > 0 && n <= CW_VISIT_MAX && n <= CW_PEER_DATA_MAX);
+  assert_int_equal(cw_visit_decode(buf, (size_t)n, &w), 0);
+  assert_memory_equal(&v, &w, sizeof(v));
+  for (int k = 0; k < n; k++)
+    assert_int_equal(cw_visit_decode(buf, (size_t)k, &w), -EBADMSG);
+  buf[n] = 0;
+  assert_int_equal(cw_visit_decode(buf, (size_t)n + 1, &w), -EBADMSG);
+  uint8_t bad[CW_MAX];
+  memcpy(bad, buf, (size_t)n);
+  bad[2] = 4; /* an unknown flag */
+  assert_int_equal(cw_visit_decode(bad, (size_t)n, &w), -EBADMSG);
+  memcpy(bad, buf, (size_t)n);
+  bad[3] = 1; /* the link id's low bits */
+  assert_int_equal(cw_visit_decode(bad, (size_t)n, &w), -EBADMSG);
+  memcpy(bad, buf, (size_t)n);
+  bad[29] = MATCHER_TAGS_MAX + 1; /* ntags */
+  assert_int_equal(cw_visit_decode(bad, (size_t)n, &w), -EBADMSG);
+  memcpy(bad, buf, (size_t)n);
+  bad[31] = 0; /* a NUL inside the first tag */
+  assert_int_equal(cw_visit_decode(bad, (size_t)n, &w), -EBADMSG);
+  v.relay_base |= 1;
+  assert_int_equal(cw_visit_encode(&v, buf, sizeof(buf)), -EINVAL);
+  v.relay_base &= ~UINT64_C(0xfff);
+  v.ntags = MATCHER_TAGS_MAX + 1;
+  assert_int_equal(cw_visit_encode(&v, buf, sizeof(buf)), -EINVAL);
+  /* The smallest one. */
+  memset(&v, 0, sizeof(v));
+  n = cw_visit_encode(&v, buf, sizeof(buf));
+  assert_true(n > 0);
+  assert_int_equal(cw_visit_decode(buf, (size_t)n, &w), 0);
+  assert_memory_equal(&v, &w, sizeof(v));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_command_and_sync),
       cmocka_unit_test(test_event_times_are_relative),
       cmocka_unit_test(test_peer_message),
       cmocka_unit_test(test_malformed),
+      cmocka_unit_test(test_visit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -280,6 +280,59 @@ static void test_malformed_commands(void **state) {
   world_free(w);
 }
 
+/* A visit that moved to another node goes on under its new id: its pair (the partner is told),
+ * its place in line; an unknown old id gives a fresh new one; a taken new id is refused. */
+static void test_move(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  ready_pair(w);
+  cmd(w, MATCHER_MOVE, 1, 5, false);
+  int i = find(w, MATCHER_EV_STATE, 5);
+  assert_true(i >= 0);
+  assert_int_equal(w->ev[i].state, MATCH_PAIRED);
+  assert_int_equal(w->ev[i].partner, 2);
+  assert_int_equal(w->ev[i].code, 0);
+  i = find(w, MATCHER_EV_PARTNER_MOVED, 2);
+  assert_true(i >= 0);
+  assert_int_equal(w->ev[i].partner, 5);
+  assert_int_equal(match_state_of(w->e, 1), MATCH_UNKNOWN);
+  assert_int_equal(match_partner(w->e, 2), 5);
+  w->state[1] = MATCH_IDLE;
+  w->partner[1] = 0;
+  check_view(w);
+  /* Two wait (they blocked each other), the first moves: it is still first in line. */
+  cmd(w, MATCHER_ADD, 3, 0, false);
+  cmd(w, MATCHER_ADD, 4, 0, false);
+  cmd(w, MATCHER_BLOCK, 3, 4, false);
+  for (match_id id = 3; id <= 4; id++) {
+    cmd(w, MATCHER_READY, id, 0, true);
+    start(w, id, NULL);
+    w->now += 10;
+  }
+  cmd(w, MATCHER_MOVE, 3, 7, false);
+  assert_int_equal(w->state[7], MATCH_WAITING);
+  w->state[3] = MATCH_IDLE;
+  cmd(w, MATCHER_ADD, 6, 0, false);
+  cmd(w, MATCHER_READY, 6, 0, true);
+  start(w, 6, NULL);
+  assert_int_equal(match_partner(w->e, 6), 7);
+  check_view(w);
+  /* The old id is unknown: the new one is added, and told so. */
+  cmd(w, MATCHER_MOVE, 9, 10, false);
+  i = find(w, MATCHER_EV_STATE, 10);
+  assert_true(i >= 0);
+  assert_int_equal(w->ev[i].code, -ENOENT);
+  assert_int_equal(match_state_of(w->e, 10), MATCH_IDLE);
+  /* The new id is taken: refused, nothing changes. */
+  cmd(w, MATCHER_MOVE, 4, 10, false);
+  i = find(w, MATCHER_EV_REFUSED, 4);
+  assert_true(i >= 0);
+  assert_int_equal(w->ev[i].code, -EEXIST);
+  assert_int_equal(match_state_of(w->e, 4), MATCH_WAITING);
+  check_view(w);
+  world_free(w);
+}
+
 /* The property, over random commands and ticks. */
 static void test_random_view_equals_engine(void **state) {
   (void)state;
@@ -291,7 +344,17 @@ static void test_random_view_equals_engine(void **state) {
       match_id id = (match_id)(1 + rand() % NPEERS);
       match_id other = (match_id)(1 + rand() % NPEERS);
       w->now += (uint64_t)(rand() % 400);
-      switch (rand() % 13) {
+      switch (rand() % 14) {
+      case 13: {
+        bool renames = match_state_of(w->e, id) != MATCH_UNKNOWN &&
+                       match_state_of(w->e, other) == MATCH_UNKNOWN && other != id;
+        cmd(w, MATCHER_MOVE, id, other, false);
+        if (renames) {
+          w->state[id] = MATCH_IDLE; /* now called other: the view forgets the old id */
+          w->partner[id] = 0;
+        }
+        break;
+      }
       case 12: cmd(w, MATCHER_RESTORE, id, other, false); break;
       case 0: cmd(w, MATCHER_ADD, id, 0, false); break;
       case 1:
@@ -330,6 +393,7 @@ int main(void) {
       cmocka_unit_test(test_cooldown),
       cmocka_unit_test(test_restore_pair),
       cmocka_unit_test(test_malformed_commands),
+      cmocka_unit_test(test_move),
       cmocka_unit_test(test_random_view_equals_engine),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
