@@ -19,6 +19,8 @@ void match_config_default(struct match_config *c) {
   c->max_tags = 10;
   c->max_tag_len = 32;
   c->hash_seed = 0;
+  c->home_shift = 0;
+  c->home_window_ms = 300;
 }
 
 struct match_engine *match_new(const struct match_config *c) {
@@ -36,6 +38,8 @@ struct match_engine *match_new(const struct match_config *c) {
     e->cfg.max_tags = MATCH__TAGS_MAX;
   if (e->cfg.max_tag_len > MATCH__TAG_LEN_MAX)
     e->cfg.max_tag_len = MATCH__TAG_LEN_MAX;
+  if (e->cfg.home_shift >= 64)
+    e->cfg.home_shift = 0;
   match__rb_init(&e->open);
   match__list_init(&e->widen);
   match__list_init(&e->retry);

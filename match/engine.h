@@ -36,6 +36,13 @@ struct match_config {
   uint32_t max_tag_len;         /* 32 bytes (values above 32 are treated as 32) */
   uint64_t hash_seed;           /* 0; set it from a random source so crafted tags
                                    cannot flood the tag table (added field) */
+  uint32_t home_shift;          /* 0 = off. Ids whose bits above this shift are equal are
+                                   at home together (a cluster's ids name their node:
+                                   match/cluster.h) ... (added field) */
+  uint32_t home_window_ms;      /* ... 300: and a partner at home is as good as one who has
+                                   waited up to this much longer, with the same interests
+                                   (or both open to anyone): longest wait first, waits that
+                                   close counting as equal (added field) */
 };
 
 /* Fills c with the defaults shown above. */

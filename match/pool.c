@@ -66,10 +66,59 @@ static struct match__peer *pool_scan(const struct match_engine *e, const struct 
   return best;
 }
 
+static int pool_home(const struct match_engine *e, const struct match__peer *a,
+                     const struct match__peer *b) {
+  return (a->id >> e->cfg.home_shift) == (b->id >> e->cfg.home_shift);
+}
+
+/* A peer at home with p (home_shift) in list t after best, as good as best: compatible, and
+ * waiting since at most home_window_ms after it. At most MATCH__SCAN_MAX are looked at. */
+static struct match__peer *pool_home_scan(const struct match_engine *e,
+                                          const struct match__peer *p,
+                                          const struct match__rbtree *t, int is_open,
+                                          const struct match__peer *best) {
+  const struct match__rbnode *n = match__rb_after(t, best->seq);
+  unsigned seen = 0;
+
+  for (; n != NULL && seen < MATCH__SCAN_MAX; n = match__rb_next(n)) {
+    struct match__peer *c = is_open ? MATCH__CONTAINER_OF(n, struct match__peer, open_node)
+                                    : MATCH__CONTAINER_OF(n, struct match__memb, node)->peer;
+    if (c->wait_start > best->wait_start + e->cfg.home_window_ms)
+      break;
+    if (c == p)
+      continue;
+    seen++;
+    if (pool_home(e, p, c) && pool_compatible(e, p, c))
+      return c;
+  }
+  return NULL;
+}
+
+/* best (from a tag list, or the open list if open) is not at home with p: the oldest one as
+ * good that is, if any. */
+static struct match__peer *pool_prefer_home(const struct match_engine *e,
+                                            const struct match__peer *p,
+                                            struct match__peer *best, int open) {
+  struct match__peer *home = NULL, *c;
+  uint8_t i;
+
+  if (best == NULL || e->cfg.home_shift == 0 || pool_home(e, p, best))
+    return best;
+  if (open)
+    home = pool_home_scan(e, p, &e->open, 1, best);
+  for (i = 0; !open && i < p->nmemb; i++) {
+    c = pool_home_scan(e, p, &p->memb[i].tag->waiting, 0, best);
+    if (c != NULL && (home == NULL || c->seq < home->seq))
+      home = c;
+  }
+  return home != NULL ? home : best;
+}
+
 /* The partner for p: the longest-waiting compatible peer sharing a tag (or
  * the language); failing that, if p accepts anyone, the longest-waiting
- * compatible peer that accepts anyone. Only places after `from` are looked
- * at; *stop (UINT64_MAX when every list was walked to its end) tells where a
+ * compatible peer that accepts anyone; either way one at home with p if
+ * one is as good (home_shift). Only places after `from` are looked at;
+ * *stop (UINT64_MAX when every list was walked to its end) tells where a
  * later re-scan should resume. NULL if none. */
 static struct match__peer *pool_find_from(const struct match_engine *e,
                                           const struct match__peer *p, uint64_t from,
@@ -89,12 +138,14 @@ static struct match__peer *pool_find_from(const struct match_engine *e,
   if (head != NULL) {
     const struct match__memb *m = MATCH__CONTAINER_OF(head->first, struct match__memb, node);
     if (m->peer != p && pool_compatible(e, p, m->peer))
-      return m->peer;
+      return pool_prefer_home(e, p, m->peer, 0);
   }
   for (i = 0; i < p->nmemb; i++)
     best = pool_scan(e, p, &p->memb[i].tag->waiting, 0, best, from, stop);
-  if (best == NULL && p->open)
-    best = pool_scan(e, p, &e->open, 1, NULL, from, stop);
+  if (best != NULL)
+    return pool_prefer_home(e, p, best, 0);
+  if (p->open)
+    best = pool_prefer_home(e, p, pool_scan(e, p, &e->open, 1, NULL, from, stop), 1);
   return best;
 }
 

@@ -85,6 +85,7 @@ static const struct key keys[] = {
     {"match_recent_k", T_INT, S(match_recent_k), "5", "how many last partners are not offered again", R(0, 64)},
     {"match_rematch_cooldown_ms", T_INT, S(match_rematch_cooldown_ms), "600000", "a remembered partner is not offered again for this long ...", R(0, DAY_MS)},
     {"match_rematch_lonely_ms", T_INT, S(match_rematch_lonely_ms), "10000", "... unless nobody else came for this long", R(0, DAY_MS)},
+    {"match_same_node_ms", T_INT, S(match_same_node_ms), "300", "with redis_url: a partner on the same node is as good as one who waited up to this much longer (0 = off)", R(0, 60000)},
     {"match_next_limit", T_INT, S(match_next_limit), "20", "Nexts allowed per window (0 = no limit)", R(0, 1000000)},
     {"match_next_window_ms", T_INT, S(match_next_window_ms), "60000", "the Next window", R(1, DAY_MS)},
     {"match_next_cooldown_ms", T_INT, S(match_next_cooldown_ms), "10000", "cool-down earned by too many Nexts", R(0, DAY_MS)},

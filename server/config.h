@@ -40,6 +40,7 @@ struct config {
   /* Matching (docs/matching.md). */
   int match_widen_ms, match_recent_k, match_rematch_cooldown_ms, match_rematch_lonely_ms;
   int match_next_limit, match_next_window_ms, match_next_cooldown_ms;
+  int match_same_node_ms; /* a cluster prefers a same-node partner within this wait */
   int chat_burst, chat_per_sec;
   char terms_text[1024];  /* the page's terms/18+ notice; "" = the page's own default */
   char config_file[256];

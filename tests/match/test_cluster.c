@@ -476,6 +476,7 @@ static struct sim *sim_new(void) {
   match_config_default(&s->cfg);
   s->cfg.widen_after_ms = 2000;
   s->cfg.rematch_lonely_ms = 3000;
+  s->cfg.home_shift = MCLUSTER_ID_SHIFT; /* as the server sets it: same-node partners first */
   s->out = test_calloc(QMAX, sizeof(*s->out));
   for (unsigned k = 1; k <= NODES; k++) {
     s->nodes[k].in = test_calloc(QMAX, sizeof(struct inmsg));

@@ -40,6 +40,45 @@ static void test_rematch_after_cooldown(void **state) {
   teardown(state);
 }
 
+#define AT(node, serial) ((match_id)(node) << 42 | (serial))
+
+/* Two wait (they blocked each other, so they do not pair): a at `ta` on node 1, b at `tb` on
+ * node 2 with tags tb_tags; c from node 2 comes at tc. Returns c's partner. */
+static match_id home_case(uint32_t shift, uint64_t ta, uint64_t tb, const char *tb_tags,
+                          uint64_t tc) {
+  void *state;
+  struct match_config c;
+  match_config_default(&c);
+  c.home_shift = shift;
+  c.home_window_ms = 300;
+  fx_setup_cfg(&state, &c);
+  struct fx *f = state;
+  match_id a = AT(1, 1), b = AT(2, 1), n = AT(2, 2);
+  assert_int_equal(match_add(f->e, a, 0), 0);
+  assert_int_equal(match_add(f->e, b, 0), 0);
+  assert_int_equal(match_block(f->e, a, b, 0), 0);
+  assert_int_equal(match_set_ready(f->e, a, true, ta), 0);
+  assert_int_equal(start_csv(f, a, "x", NULL, ta), 0);
+  assert_int_equal(match_set_ready(f->e, b, true, tb), 0);
+  assert_int_equal(start_csv(f, b, tb_tags, NULL, tb), 0);
+  assert_int_equal(join(f, n, "x", tc), 0);
+  match_id partner = match_partner(f->e, n);
+  teardown(&state);
+  return partner;
+}
+
+/* A cluster prefers a partner on the same node when one is as good: the same interests, and
+ * waiting since at most home_window_ms after the longest-waiting one. */
+static void test_home_preferred_when_as_good(void **state) {
+  (void)state;
+  assert_int_equal(home_case(42, 0, 100, "x", 200), AT(2, 1));     /* at home, 100 ms later */
+  assert_int_equal(home_case(0, 0, 100, "x", 200), AT(1, 1));      /* off: the longest wait */
+  assert_int_equal(home_case(42, 0, 400, "x", 500), AT(1, 1));     /* beyond the window */
+  assert_int_equal(home_case(42, 0, 100, "y", 200), AT(1, 1));     /* other interests */
+  assert_int_equal(home_case(42, 0, 100, "y,x", 200), AT(2, 1));   /* sharing x too */
+  assert_int_equal(home_case(42, 0, 100, "", 200), AT(1, 1));      /* open, c has tags */
+}
+
 static void test_lonely_rematch(void **state) {
   struct fx *f = *state;
 
@@ -340,6 +379,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_no_rematch_within_cooldown, setup, teardown),
     cmocka_unit_test(test_rematch_after_cooldown),
+    cmocka_unit_test(test_home_preferred_when_as_good),
     cmocka_unit_test_setup_teardown(test_lonely_rematch, setup, teardown),
     cmocka_unit_test(test_remember_across_visits),
     cmocka_unit_test_setup_teardown(test_lonely_needs_both, setup, teardown),
