@@ -221,6 +221,8 @@ enum {
   CPM_MOVE_ASK = 4,   /* to a node (serial 0), from the new id: the token (cluster_move.c) */
   CPM_MOVE_VISIT = 5, /* to the new id, from the old: the visit (struct cw_visit) */
   CPM_MOVE_NO = 6,    /* to the new id, from the old node: nothing moves */
+  CPM_REPORT = 7,     /* to the reported, from the reporter: filed there (report.c) */
+  CPM_REPORT_DONE = 8,/* to the reporter: the report's id, 0 failed, -1 gone */
 };
 /* cluster_move.c -- a refreshed page that lands on another node keeps its visit and pair. */
 /* A hello whose token names another node: true if it is being asked (c is taken). */

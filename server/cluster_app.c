@@ -71,6 +71,10 @@ void cluster_peer_msg(void *arg, match_id to, match_id from, uint8_t kind, const
     move_on_msg(a, to, from, kind, data, len);
     return;
   }
+  if (kind == CPM_REPORT || kind == CPM_REPORT_DONE) { /* a pair may have ended meanwhile */
+    moderate_report_msg(a, to, from, kind, data, len);
+    return;
+  }
   struct peer *p = peer_by_id(a, to);
   /* Only from its partner of the moment: anything else is late (the pair ended). */
   if (!p || p->mq_partner != from)

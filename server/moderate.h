@@ -41,6 +41,9 @@ void moderate_pair_changed(struct peer *p, uint64_t partner);
 void moderate_peer_free(struct peer *p);  /* before p is freed: drops its cached picture */
 /* p blocked or reported its partner q (NULL ok): their devices never meet again either. */
 void moderate_block(struct app *a, struct peer *p, struct peer *q);
+/* A report across nodes (report.c): CPM_REPORT for one of ours, or CPM_REPORT_DONE. */
+void moderate_report_msg(struct app *a, uint64_t to, uint64_t from, uint8_t kind,
+                         const uint8_t *data, size_t len);
 
 /* ---- what moderators (and the classifier) do ---- */
 

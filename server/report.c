@@ -13,6 +13,7 @@
 #include "moderation/clip.h"
 #include "moderation/snapshot.h"
 #include "server/app_int.h"
+#include "server/cluster.h"
 #include "server/log.h"
 #include "server/moderate_int.h"
 #include "server/sigmsg.h"
@@ -24,11 +25,16 @@
  * recording asks for one every 4 s). */
 #define REPORT_KEYFRAME_AGE_MS 5000
 #define REPORT_JOBS_MAX 256       /* reports being captured at once */
+#define REPORT_REASONS 5
+/* A report's reason as stored: static strings (a reason from another node is one of these). */
+static const char *const report_reasons_list[REPORT_REASONS + 1] = {
+    "nudity", "harassment", "minor", "spam", "other", NULL};
 
 struct report_job {
   struct app *a;
   uint64_t reporter;                /* peer ids: answered if still live */
   uint64_t reported;
+  bool remote_reporter;             /* the reporter is on another node: answered there */
   struct store_report r;
   char note[SIGMSG_NOTE_MAX + 1];
   char name[48];                    /* evidence file names: <name>.jpg, <name>.webm */
@@ -112,8 +118,21 @@ static void job_free(struct report_job *j) {
   free(j);
 }
 
-static void reporter_error(struct app *a, uint64_t id, const char *code, const char *text) {
-  struct peer *p = peer_by_id(a, id);
+/* The outcome, to a reporter on another node: the report's id (>0), 0 (failed, try again) or
+ * -1 (the reported one has gone). */
+static void tell_remote(struct app *a, uint64_t reporter, uint64_t reported, int64_t id) {
+  uint8_t b[8];
+  for (int i = 0; i < 8; i++)
+    b[i] = (uint8_t)((uint64_t)id >> (8 * i));
+  cluster_peer_send(a->match, reporter, reported, CPM_REPORT_DONE, b, sizeof(b));
+}
+
+static void reporter_error(struct report_job *j, const char *code, const char *text) {
+  if (j->remote_reporter) {
+    tell_remote(j->a, j->reporter, j->reported, 0);
+    return;
+  }
+  struct peer *p = peer_by_id(j->a, j->reporter);
   if (p)
     peer_error(p, NULL, code, text, "report");
 }
@@ -124,8 +143,7 @@ static void on_stored(void *arg, int status, int64_t id) {
   if (status) {
     a->n.reports_failed++;
     log_event(LOG_ERROR, "report_not_stored", LF_STR("error", strerror(-status)));
-    reporter_error(a, j->reporter, "report_failed",
-                   "Your report could not be saved; please try again.");
+    reporter_error(j, "report_failed", "Your report could not be saved; please try again.");
     job_free(j);
     return;
   }
@@ -134,9 +152,11 @@ static void on_stored(void *arg, int status, int64_t id) {
             LF_UINT("reporter", j->reporter), LF_UINT("reported", j->reported),
             LF_STR("jpeg", j->have_jpeg ? "yes" : "no"),
             LF_STR("clip", j->have_webm ? "yes" : "no"));
-  struct peer *p = peer_by_id(a, j->reporter);
+  struct peer *p = j->remote_reporter ? NULL : peer_by_id(a, j->reporter);
   if (p)
     peer_send(p, json_pack("{s:s, s:I}", "type", "reported", "id", (json_int_t)id));
+  else if (j->remote_reporter)
+    tell_remote(a, j->reporter, j->reported, id);
   struct moderate *m = a->mod;
   struct report_verdict v;
   if (m && j->r.reporter_ip.family != NETADDR_NONE &&
@@ -244,54 +264,40 @@ static bool rate_ok(struct app *a, struct peer *p, uint64_t now, uint64_t *retry
   return true;
 }
 
-void moderate_report(struct app *a, struct peer *p, const struct sigmsg *msg) {
+/* Who reports: a visitor here, or one on another node (its id, device and address). */
+struct reporter {
+  uint64_t id;
+  bool remote, has_device, has_addr;
+  struct device_id device;
+  struct netaddr addr;
+};
+
+/* Files a report of q (a visitor here): its evidence captured, then stored, then answered.
+ * false: refused at once (busy, out of memory), the reporter not told. */
+static bool report_file(struct app *a, const struct reporter *who, struct peer *q,
+                        const char *reason, const char *note, size_t note_len) {
   struct moderate *m = a->mod;
-  uint64_t now = uv_now(a->loop);
-  match_id partner = p->mq_partner;
-  uint64_t target = partner ? partner : p->last_partner;
-  if (!partner && (!target || !p->last_partner_ms ||
-                   now - p->last_partner_ms > REPORT_PAST_PAIR_MS)) {
-    peer_error(p, NULL, "bad_state", "there is nobody to report right now", "report");
-    return;
-  }
-  struct peer *q = peer_by_id(a, target);
-  if (!q || !q->has_device) {
-    peer_error(p, NULL, "bad_state", "that stranger has already left", "report");
-    return;
-  }
-  uint64_t retry = 0;
-  if (!rate_ok(a, p, now, &retry)) {
-    json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "error", "code", "rate_limited",
-                          "message", "You have sent many reports: please wait a while.", "ref",
-                          "report", "retry_ms", (json_int_t)retry);
-    peer_send(p, e);
-    return;
-  }
-  if (!m || m->report_jobs >= REPORT_JOBS_MAX) {
-    peer_error(p, NULL, "report_failed", "Reports are busy; please try again in a moment.",
-               "report");
-    return;
-  }
+  if (!m || m->report_jobs >= REPORT_JOBS_MAX)
+    return false;
   struct report_job *j = calloc(1, sizeof(*j));
-  if (!j) {
-    peer_error(p, NULL, "report_failed", "out of memory", "report");
-    return;
-  }
+  if (!j)
+    return false;
   m->report_jobs++;
   j->a = a;
-  j->reporter = p->id;
+  j->reporter = who->id;
+  j->remote_reporter = who->remote;
   j->reported = q->id;
   j->r.time_ms = moderate_wall_ms();
-  j->r.reporter = p->device;
+  j->r.reporter = who->device;
   j->r.reported = q->device;
-  if (p->has_addr)
-    j->r.reporter_ip = p->addr;
+  if (who->has_addr)
+    j->r.reporter_ip = who->addr;
   if (q->has_addr)
     j->r.reported_ip = q->addr;
-  j->r.reason = msg->reason;
-  if (msg->note) {
-    memcpy(j->note, msg->note, msg->note_len);
-    j->note[msg->note_len] = 0;
+  j->r.reason = reason;
+  if (note) {
+    memcpy(j->note, note, note_len);
+    j->note[note_len] = 0;
     j->r.note = j->note;
   }
   unsigned char rnd[6];
@@ -303,10 +309,6 @@ void moderate_report(struct app *a, struct peer *p, const struct sigmsg *msg) {
   snprintf(j->webm_path, sizeof(j->webm_path), "evidence/%s.webm", j->name);
   snprintf(j->dir, sizeof(j->dir), "%s", m->evidence_dir);
   j->clip_ms = a->cfg.media_record_ms ? (uint32_t)a->cfg.media_record_ms : 10000;
-  /* The reporter moves on now; the two (and their devices) never meet again. */
-  moderate_block(a, p, q);
-  if (peer_block(p, q->id, now) < 0)
-    log_event(LOG_WARN, "report_block_failed", LF_UINT("peer", p->id));
   /* The evidence: a recent keyframe and the recorded seconds of the reported session. */
   j->pending = 2;
   uint32_t kf_age = REPORT_KEYFRAME_AGE_MS;
@@ -320,7 +322,128 @@ void moderate_report(struct app *a, struct peer *p, const struct sigmsg *msg) {
                                      on_clip, j);
   if (!j->req_clip)
     j->pending--;
-  app_dispatch_match(a);
   if (j->pending == 0)
     evidence_start(j);
+  return true;
+}
+
+/* A report of a partner on another node goes there, where its media is: reason u8 (index),
+ * flags u8 (device 1, address 2), device (16), address (family u8, 16 bytes), note. */
+#define REMOTE_REPORT_HDR (2 + DEVICE_ID_LEN + 17)
+
+static size_t reason_index(const char *reason) {
+  for (size_t i = 0; report_reasons_list[i]; i++)
+    if (!strcmp(reason, report_reasons_list[i]))
+      return i;
+  return SIZE_MAX;
+}
+
+static bool report_remote(struct app *a, struct peer *p, match_id target,
+                          const struct sigmsg *msg) {
+  uint8_t b[REMOTE_REPORT_HDR + SIGMSG_NOTE_MAX];
+  size_t r = reason_index(msg->reason);
+  if (r == SIZE_MAX || msg->note_len > SIGMSG_NOTE_MAX)
+    return false;
+  memset(b, 0, REMOTE_REPORT_HDR);
+  b[0] = (uint8_t)r;
+  b[1] = (uint8_t)((p->has_device ? 1 : 0) | (p->has_addr ? 2 : 0));
+  memcpy(b + 2, &p->device, DEVICE_ID_LEN);
+  b[2 + DEVICE_ID_LEN] = p->has_addr ? p->addr.family : 0;
+  memcpy(b + 3 + DEVICE_ID_LEN, p->addr.b, 16);
+  size_t n = REMOTE_REPORT_HDR;
+  if (msg->note) {
+    memcpy(b + n, msg->note, msg->note_len);
+    n += msg->note_len;
+  }
+  return cluster_peer_send(a->match, target, p->id, CPM_REPORT, b, n) == 0;
+}
+
+void moderate_report(struct app *a, struct peer *p, const struct sigmsg *msg) {
+  uint64_t now = uv_now(a->loop);
+  match_id partner = p->mq_partner;
+  uint64_t target = partner ? partner : p->last_partner;
+  if (!partner && (!target || !p->last_partner_ms ||
+                   now - p->last_partner_ms > REPORT_PAST_PAIR_MS)) {
+    peer_error(p, NULL, "bad_state", "there is nobody to report right now", "report");
+    return;
+  }
+  struct peer *q = peer_by_id(a, target);
+  bool remote = !q && app_partner_remote(a, target);
+  if (!remote && (!q || !q->has_device)) {
+    peer_error(p, NULL, "bad_state", "that stranger has already left", "report");
+    return;
+  }
+  uint64_t retry = 0;
+  if (!rate_ok(a, p, now, &retry)) {
+    json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "error", "code", "rate_limited",
+                          "message", "You have sent many reports: please wait a while.", "ref",
+                          "report", "retry_ms", (json_int_t)retry);
+    peer_send(p, e);
+    return;
+  }
+  struct reporter who = {.id = p->id, .has_device = p->has_device, .has_addr = p->has_addr,
+                         .device = p->device, .addr = p->addr};
+  /* Filed where the reported one is: here, or its node (the answer comes back from there). */
+  bool ok = remote ? report_remote(a, p, target, msg)
+                   : report_file(a, &who, q, msg->reason, msg->note, msg->note_len);
+  if (!ok) {
+    peer_error(p, NULL, "report_failed", "Reports are busy; please try again in a moment.",
+               "report");
+    return;
+  }
+  /* The reporter moves on now; the two (and their devices) never meet again. */
+  moderate_block(a, p, q);
+  if (peer_block(p, target, now) < 0)
+    log_event(LOG_WARN, "report_block_failed", LF_UINT("peer", p->id));
+  app_dispatch_match(a);
+}
+
+void moderate_report_msg(struct app *a, match_id to, match_id from, uint8_t kind,
+                         const uint8_t *data, size_t len) {
+  if (kind == CPM_REPORT_DONE) {
+    struct peer *p = peer_by_id(a, to);
+    if (!p || len != 8)
+      return;
+    int64_t id = 0;
+    for (int i = 0; i < 8; i++)
+      id |= (int64_t)((uint64_t)data[i] << (8 * i));
+    if (id > 0)
+      peer_send(p, json_pack("{s:s, s:I}", "type", "reported", "id", (json_int_t)id));
+    else if (id < 0)
+      peer_error(p, NULL, "bad_state", "that stranger has already left", "report");
+    else
+      peer_error(p, NULL, "report_failed", "Your report could not be saved; please try again.",
+                 "report");
+    return;
+  }
+  /* CPM_REPORT: from the partner of one of ours (or its partner within the last minute). */
+  struct peer *q = peer_by_id(a, to);
+  uint64_t now = uv_now(a->loop);
+  bool partner = q && (q->mq_partner == from ||
+                       (q->last_partner == from &&
+                        (!q->last_partner_ms || now - q->last_partner_ms <= REPORT_PAST_PAIR_MS)));
+  if (len < REMOTE_REPORT_HDR || len > REMOTE_REPORT_HDR + SIGMSG_NOTE_MAX ||
+      data[0] >= REPORT_REASONS || data[1] > 3 ||
+      (data[2 + DEVICE_ID_LEN] != NETADDR_NONE && data[2 + DEVICE_ID_LEN] != NETADDR_V4 &&
+       data[2 + DEVICE_ID_LEN] != NETADDR_V6) ||
+      memchr(data + REMOTE_REPORT_HDR, 0, len - REMOTE_REPORT_HDR)) {
+    log_event(LOG_WARN, "cluster_bad_input", LF_STR("what", "report"), LF_UINT("from", from));
+    return;
+  }
+  if (!partner || !q->has_device) {
+    tell_remote(a, from, to, -1);
+    return;
+  }
+  struct reporter who = {.id = from, .remote = true, .has_device = data[1] & 1,
+                         .has_addr = (data[1] & 2) && data[2 + DEVICE_ID_LEN] != NETADDR_NONE};
+  memcpy(&who.device, data + 2, DEVICE_ID_LEN);
+  if (who.has_addr) {
+    who.addr.family = data[2 + DEVICE_ID_LEN];
+    memcpy(who.addr.b, data + 3 + DEVICE_ID_LEN, 16);
+  }
+  char note[SIGMSG_NOTE_MAX + 1];
+  size_t nl = len - REMOTE_REPORT_HDR;
+  sigmsg_utf8_copy(note, sizeof(note), (const char *)data + REMOTE_REPORT_HDR, nl);
+  if (!report_file(a, &who, q, report_reasons_list[data[0]], nl ? note : NULL, strlen(note)))
+    tell_remote(a, from, to, 0);
 }

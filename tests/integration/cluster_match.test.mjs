@@ -173,7 +173,7 @@ test('draining a node of the cluster: no new visitors there, its calls (across n
   assert.equal(X.proc.exitCode, 0, X.log().slice(-2000));
 });
 
-test('a refresh that lands on another node keeps the pair, with media both ways', {
+test('a refresh that lands on another node keeps the pair, with media both ways; reports across nodes', {
   skip: (!fs.existsSync(REDIS) && 'redis-server is not installed') ||
         (!fs.existsSync(HAPROXY) && 'haproxy is not installed'),
   timeout: 180000,
@@ -196,4 +196,14 @@ test('a refresh that lands on another node keeps the pair, with media both ways'
   const back = res.latency.refresh_to_media.n;
   assert.ok(back >= res.events.refreshes - 2, `media came back after ${back} of ${res.events.refreshes} refreshes`);
   assert.ok(res.events.partner_left <= 2, `pairs ended: ${res.events.partner_left}`);
+
+  // A report of a partner on another node is filed there (where its media is) and answered.
+  const stored0 = sum(await Promise.all(c.nodes.map((n) => metric(n, 'tandem_reports_total'))));
+  const rep = await benchOk(c.lb.url, 12, 10, 'stay=50,report=50', 'reports across nodes');
+  const stored = sum(await Promise.all(c.nodes.map((n) => metric(n, 'tandem_reports_total')))) - stored0;
+  t.diagnostic(`reports ${rep.events.reports}, acknowledged ${rep.events.reported}, refused ${rep.events.reports_refused}, stored ${stored}`);
+  assert.ok(rep.events.reports >= 4, `only ${rep.events.reports} reports`);
+  assert.equal(rep.events.reports_refused, 0);
+  assert.equal(rep.events.reported, rep.events.reports);
+  assert.equal(stored, rep.events.reports);
 });
