@@ -156,7 +156,8 @@ static int make_peers(struct bench *b) {
   /* Every shard draws the whole run's behaviours from the same seed and takes every N-th seat
    * (from K-1), so the shards together are the run one process would have made; each then
    * draws its timings from its own stream. */
-  int rc = 0, k = b->o.shard_n ? (int)b->o.shard_k - 1 : 0, step = b->o.shard_n ? (int)b->o.shard_n : 1;
+  int rc = 0, k = b->o.shard_n ? (int)b->o.shard_k - 1 : 0;
+  int step = b->o.shard_n ? (int)b->o.shard_n : 1;
   for (int j = k; j < n && rc == 0; j += step)
     if (!(b->peers[b->n_peers++] = bpeer_new(&b->run, (uint32_t)j, bh[j])))
       rc = -ENOMEM;
@@ -576,9 +577,9 @@ static int merge_main(const struct bench_opts *o) {
 static int local_address(struct brun *r) {
   int fd = socket(r->http_addr.ss_family, SOCK_DGRAM, 0);
   socklen_t len = sizeof(r->media_addr);
-  int rc = fd >= 0 && connect(fd, (const struct sockaddr *)&r->http_addr,
-                              r->http_addr.ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                                                : sizeof(struct sockaddr_in6)) == 0 &&
+  socklen_t alen = r->http_addr.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                     : sizeof(struct sockaddr_in6);
+  int rc = fd >= 0 && connect(fd, (const struct sockaddr *)&r->http_addr, alen) == 0 &&
                    getsockname(fd, (struct sockaddr *)&r->media_addr, &len) == 0
                ? 0
                : -errno;

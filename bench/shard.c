@@ -109,14 +109,17 @@ fail:
 
 /* ---- --merge ---- */
 
-static double num(const json_t *o, const char *k) { return json_number_value(json_object_get(o, k)); }
+static double num(const json_t *o, const char *k) {
+  return json_number_value(json_object_get(o, k));
+}
 
 static uint64_t u64(const json_t *o, const char *k) {
   json_int_t v = json_integer_value(json_object_get(o, k));
   return v > 0 ? (uint64_t)v : 0;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

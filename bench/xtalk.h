@@ -85,7 +85,7 @@ void xtalk_seg_touch(struct xtalk *x, uint64_t self, int seg, uint64_t t_us);
 
 struct xtalk_result {
   uint64_t segments, bad_segments;  /* checked, and not explained by a pairing */
-  uint64_t cross_shard;             /* segments whose sender is of another shard than the receiver */
+  uint64_t cross_shard;             /* segments from a sender of another shard than the receiver */
   uint64_t deferred;                /* of those, the ones whose sender this registry does not hold
                                        (a shard's own audit: checked on the receiver's side only) */
   uint64_t pairings, pairings_ok;   /* windows >= min_pair_us, and those with the partner's media */

@@ -215,7 +215,8 @@ static void test_merge_time_axis(void **state) {
   json_t *docs[2];
   uint64_t bad;
   make_run(docs, false, &bad);
-  json_object_set_new(json_object_get(docs[1], "shard"), "t0_unix_us", json_integer((json_int_t)T0));
+  json_object_set_new(json_object_get(docs[1], "shard"), "t0_unix_us",
+                      json_integer((json_int_t)T0));
   struct shard_merged m;
   char err[256];
   assert_int_equal(shard_merge(docs, 2, &m, err, sizeof(err)), 0);
