@@ -33,7 +33,17 @@ struct bench_opts {
   int server_pid;          /* 0: find it by the --url port */
   double ready_timeout_s;  /* a visit must reach READY within this */
   int trace_peer;          /* print this peer's signalling to stderr; -1 none, -2 all */
+  unsigned shard_k, shard_n; /* --shard K/N: this process drives seats K-1, K-1+N, ...; 0 0 */
+  bool remote;             /* --remote: the --url host need not be this machine */
+  bool merge;              /* --merge: sum up shards' --json results, run nothing */
+  char **merge_files;      /* the files named after --merge, n_merge of them */
+  int n_merge;
 };
+
+/* The cross-talk audit's slack (WebSocket and UDP race each other) and the shortest pairing
+ * that must carry the partner's audio and video (main.c and the shard merge, shard.c). */
+#define BENCH_XTALK_TOL_US 1500000
+#define BENCH_MIN_PAIR_US 3000000
 
 /* Failures. Any of them makes the run fail (exit status 1). */
 enum bench_err {
@@ -98,6 +108,9 @@ struct brun {
   uv_loop_t *loop;
   const struct bench_opts *o;
   struct sockaddr_storage http_addr; /* the --url host and port */
+  struct sockaddr_storage media_addr; /* where media sockets bind (port ignored): the --url
+                                         host, or with --remote this machine's address to it */
+  char media_ip[64];                  /* that address, for the offers' candidates */
   char host_hdr[96];                 /* Host: header value */
   const struct media_set *media;
   struct dtls_ctx *dtls;             /* client role, one per process */
@@ -110,6 +123,8 @@ struct brun {
   uint32_t nonce;                    /* upper half of every sender id of this run */
   uint32_t streams;                  /* media sessions opened so far */
   uint64_t t0_us;                    /* uv_hrtime() / 1000 at the start */
+  uint64_t t0_unix_us;               /* the wall clock then (microseconds since 1970), which
+                                        puts shards' times on one axis when they are merged */
   uint64_t end_us;                   /* when the run ends (brun_now_us time) */
   uint64_t rng;
   bool ending;                       /* the run is over: peers stop and close */

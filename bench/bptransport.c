@@ -434,8 +434,9 @@ struct bptransport *bptransport_new(struct bpeer *p) {
     bptransport_close(t, false);
     return NULL;
   }
-  /* Our socket is on the --url host's address: traffic stays on this machine. */
-  struct sockaddr_storage ss = r->http_addr;
+  /* Our socket is on the --url host's address: traffic stays on this machine (with --remote,
+   * on the address this machine reaches that host from). */
+  struct sockaddr_storage ss = r->media_addr;
   if (ss.ss_family == AF_INET)
     ((struct sockaddr_in *)&ss)->sin_port = 0;
   else
@@ -463,7 +464,7 @@ int bptransport_offer(struct bptransport *t, char *out, size_t cap) {
       .ufrag = t->ufrag,
       .pwd = t->pwd,
       .fingerprint = r->fingerprint,
-      .ip = r->o->host,
+      .ip = r->media_ip,
       .port = t->port,
       .tcp_active = r->o->tcp,
       .audio_ssrc = t->tx[0].ssrc,
@@ -483,14 +484,17 @@ int bptransport_answer(struct bptransport *t, const char *sdp, size_t len) {
     brun_error(r, BE_BAD_ANSWER, t->p->index, "%s", err);
     return -EBADMSG;
   }
-  /* The media address must be the --url host itself (or loopback), never elsewhere. */
+  /* The media address must be the --url host itself (or loopback), never elsewhere; with
+   * --remote (a staging host, or its load balancer in front of nodes that each advertise
+   * their own address) whatever the server's answer names. */
   char ip[64] = "";
   const struct sockaddr *c = (const struct sockaddr *)(tcp ? &t->ans.tcp_cand : &t->ans.cand);
   if (c->sa_family == AF_INET)
     uv_ip4_name((const struct sockaddr_in *)c, ip, sizeof(ip));
   else
     uv_ip6_name((const struct sockaddr_in6 *)c, ip, sizeof(ip));
-  if (strcmp(ip, r->o->host) != 0 && strncmp(ip, "127.", 4) != 0 && strcmp(ip, "::1") != 0) {
+  if (!r->o->remote && strcmp(ip, r->o->host) != 0 && strncmp(ip, "127.", 4) != 0 &&
+      strcmp(ip, "::1") != 0) {
     brun_error(r, BE_BAD_ANSWER, t->p->index, "the media candidate %s is not the --url host", ip);
     return -EBADMSG;
   }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench/bpeer.h"
@@ -13,6 +14,7 @@
 #include "bench/offer.h"
 #include "bench/opts.h"
 #include "bench/report.h"
+#include "bench/shard.h"
 #include "bench/srvmon.h"
 #include "bench/summary.h"
 #include "bench/xtalk.h"
@@ -22,22 +24,7 @@
 
 #define TICK_MS 2
 #define CLOSE_LIMIT_US 10000000 /* handles must close within this after the run */
-#define XTALK_TOL_US 1500000    /* audit slack: WebSocket and UDP race each other */
-#define MIN_PAIR_US 3000000
 #define PROGRESS_EVERY 5        /* seconds between progress lines when stderr is not a tty */
-
-const char *const bench_behaviour_names[BH_COUNT] = {"stay", "skip", "skipnow", "refresh",
-                                                     "vanish", "report"};
-const char *const bench_err_names[BE_COUNT] = {
-    "ws_connect",   "ws_closed", "protocol",      "bad_answer",   "ice",
-    "dtls",         "srtp",      "ready_timeout", "media_failed", "rtp",
-    "partner_video", "missing_media", "tcp"};
-const char *const bench_metric_names[BM_COUNT] = {
-    "ready",           "start_to_matched", "match_to_keyframe", "next_to_matched",
-    "next_to_frame",   "refresh_to_media", "loss_audio",        "loss_video",
-    "jitter_audio",    "jitter_video"};
-const char *const bench_metric_units[BM_COUNT] = {"ms", "ms", "ms", "ms", "ms",
-                                                  "ms", "%",  "%",  "ms", "ms"};
 
 enum phase { PH_PROBE, PH_RUN, PH_CLOSING };
 
@@ -48,8 +35,8 @@ struct bench {
   uv_timer_t tick, second;
   uv_signal_t sigint;
   enum phase phase;
-  struct bpeer **peers;
-  size_t started;
+  struct bpeer **peers; /* this process's seats: all of them, or --shard K/N's share */
+  size_t n_peers, started;
   struct srvmon *mon;
   struct dtls_cert *cert;
   struct media_set *media;
@@ -114,7 +101,7 @@ static double cpu_seconds(void) {
  * bench sends what it thinks it sends: payload types, mids and the mid extension id. */
 static int check_offer(struct brun *r) {
   char buf[16384];
-  struct offer_params op = {"abcd", "abcdefghijklmnopqrstuvwx", r->fingerprint, r->o->host, 9,
+  struct offer_params op = {"abcd", "abcdefghijklmnopqrstuvwx", r->fingerprint, r->media_ip, 9,
                             r->o->tcp, 1, 2, 3, "cname", 1};
   int n = offer_build(r->offer_template, &op, buf, sizeof(buf));
   static struct sdp_offer so;
@@ -166,11 +153,17 @@ static int make_peers(struct bench *b) {
     bh[j] = bh[x];
     bh[x] = t;
   }
-  int rc = 0;
-  for (int j = 0; j < n && rc == 0; j++)
-    if (!(b->peers[j] = bpeer_new(&b->run, (uint32_t)j, bh[j])))
+  /* Every shard draws the whole run's behaviours from the same seed and takes every N-th seat
+   * (from K-1), so the shards together are the run one process would have made; each then
+   * draws its timings from its own stream. */
+  int rc = 0, k = b->o.shard_n ? (int)b->o.shard_k - 1 : 0;
+  int step = b->o.shard_n ? (int)b->o.shard_n : 1;
+  for (int j = k; j < n && rc == 0; j += step)
+    if (!(b->peers[b->n_peers++] = bpeer_new(&b->run, (uint32_t)j, bh[j])))
       rc = -ENOMEM;
   free(bh);
+  if (b->o.shard_n)
+    b->run.rng ^= 0x9e3779b97f4a7c15ull * b->o.shard_k;
   return rc;
 }
 
@@ -249,7 +242,7 @@ static void progress(struct bench *b, uint64_t now) {
   fprintf(stderr,
           "%s[%4.0fs] peers %zu/%d ready %u paired %u | matched %llu next %llu | tx %.0f/s rx "
           "%.0f/s fwd %.0f/s | server cpu %.0f%% rss %.0fMiB | xtalk %llu err %llu%s",
-          b->tty ? "\r" : "", p.t_s, b->started, b->o.peers, p.ready, p.paired,
+          b->tty ? "\r" : "", p.t_s, b->started, (int)b->n_peers, p.ready, p.paired,
           (unsigned long long)r->t.matched, (unsigned long long)r->t.nexts, p.tx_pps, p.rx_pps,
           p.fwd_pps, p.srv_cpu_pct, p.srv_rss_mib, (unsigned long long)p.xtalk,
           (unsigned long long)err, b->tty ? "\x1b[K" : "\n");
@@ -261,19 +254,23 @@ static void gather(struct bench *b, struct bench_result *res, uint64_t now) {
   struct brun *r = &b->run;
   memset(res, 0, sizeof(*res));
   res->wall_s = (double)now / 1e6;
-  res->peers = (uint32_t)b->o.peers;
-  size_t n = (size_t)b->o.peers;
+  res->peers = (uint32_t)b->n_peers;
+  size_t n = (size_t)b->o.peers; /* peer numbers are the run's, up to --peers */
   uint32_t *checked = calloc(n, sizeof(uint32_t)), *okp = calloc(n, sizeof(uint32_t));
   struct xtalk_result xr;
   unsigned kinds = (b->o.audio ? 1u : 0u) | (b->o.video ? 2u : 0u);
-  xtalk_audit(r->xt, now, XTALK_TOL_US, MIN_PAIR_US, kinds, 20, checked, okp,
+  xtalk_audit(r->xt, now, BENCH_XTALK_TOL_US, BENCH_MIN_PAIR_US, kinds, 20, checked, okp,
               checked && okp ? n : 0, &xr);
   r->t.xtalk_window = xr.bad_segments;
   r->t.pairings_checked = xr.pairings;
   r->t.pairings_ok = xr.pairings_ok;
   r->t.err[BE_MISSING_MEDIA] += xr.pairings - xr.pairings_ok;
   res->segments_checked = xr.segments;
-  for (size_t i = 0; i < n; i++) {
+  res->shard_k = b->o.shard_k;
+  res->shard_n = b->o.shard_n;
+  res->cross_shard = xr.cross_shard;
+  res->xtalk_deferred = xr.deferred;
+  for (size_t i = 0; i < b->n_peers; i++) {
     struct bpeer_view v;
     bpeer_view(b->peers[i], &v);
     struct behaviour_figures *f = &res->by[v.behaviour];
@@ -281,9 +278,10 @@ static void gather(struct bench *b, struct bench_result *res, uint64_t now) {
     f->ever_ready += v.ever_ready;
     f->visits += v.visits;
     if (checked && okp) {
-      f->pairings_checked += checked[i];
-      f->pairings_ok += okp[i];
-      f->peers_with_media += checked[i] > 0 && okp[i] == checked[i];
+      uint32_t g = b->o.shard_n ? (uint32_t)(i * b->o.shard_n + b->o.shard_k - 1) : (uint32_t)i;
+      f->pairings_checked += checked[g];
+      f->pairings_ok += okp[g];
+      f->peers_with_media += checked[g] > 0 && okp[g] == checked[g];
     }
   }
   free(checked);
@@ -428,7 +426,7 @@ static void finish_run(struct bench *b) {
   if (b->tty)
     fputc('\n', stderr);
   r->ending = true;
-  for (size_t i = 0; i < (size_t)b->o.peers; i++)
+  for (size_t i = 0; i < b->n_peers; i++)
     bpeer_finish(b->peers[i]); /* closes pairing windows and flushes receive statistics */
   gather(b, &b->res, now);
   b->exit_code = b->res.ok ? 0 : 1;
@@ -448,7 +446,7 @@ static void tick_cb(uv_timer_t *t) {
   uint64_t now = brun_now_us(r);
   if (b->phase == PH_CLOSING) {
     bool all = true;
-    for (size_t i = 0; i < (size_t)b->o.peers && all; i++)
+    for (size_t i = 0; i < b->n_peers && all; i++)
       all = bpeer_closed(b->peers[i]);
     if (all) {
       uv_close((uv_handle_t *)&b->tick, NULL);
@@ -464,16 +462,16 @@ static void tick_cb(uv_timer_t *t) {
   if (b->phase != PH_RUN)
     return;
   uint64_t elapsed = now - b->t_run_us;
+  /* Seats start in order of their number at --ramp per second, across the shards too. */
   size_t want = (size_t)b->o.peers;
   if (b->o.ramp > 0)
     want = (size_t)(1 + (double)elapsed / 1e6 * b->o.ramp);
-  if (want > (size_t)b->o.peers)
-    want = (size_t)b->o.peers;
-  while (b->started < want)
+  size_t k = b->o.shard_n ? b->o.shard_k - 1 : 0, step = b->o.shard_n ? b->o.shard_n : 1;
+  while (b->started < b->n_peers && k + b->started * step < want)
     bpeer_start(b->peers[b->started++]);
   for (size_t i = 0; i < b->started; i++)
     bpeer_tick(b->peers[i], now);
-  if (!b->s_full.valid && !b->want_full && b->started == (size_t)b->o.peers) {
+  if (!b->s_full.valid && !b->want_full && b->started == b->n_peers) {
     bool media = true, ready = true;
     for (size_t i = 0; i < b->started && (media || ready); i++) {
       struct bpeer_view v;
@@ -526,7 +524,7 @@ static void sigint_cb(uv_signal_t *s, int sig) {
 }
 
 static void cleanup(struct bench *b) {
-  for (size_t i = 0; b->peers && i < (size_t)b->o.peers; i++)
+  for (size_t i = 0; b->peers && i < b->n_peers; i++)
     bpeer_free(b->peers[i]);
   free(b->peers);
   srvmon_free(b->mon);
@@ -539,6 +537,61 @@ static void cleanup(struct bench *b) {
   free(b->ts);
 }
 
+/* --merge: the shards' --json results summed up and audited together. 0 when the merged run
+ * passed, 1 when it did not, 2 when the files are not the shards of one run. */
+static int merge_main(const struct bench_opts *o) {
+  json_t **docs = calloc((size_t)o->n_merge, sizeof(*docs));
+  int rc = docs ? 0 : 2;
+  for (int i = 0; i < o->n_merge && rc == 0; i++) {
+    json_error_t je;
+    if (!(docs[i] = json_load_file(o->merge_files[i], 0, &je))) {
+      fprintf(stderr, "tandem-bench: %s: %s (line %d)\n", o->merge_files[i], je.text, je.line);
+      rc = 2;
+    }
+  }
+  static struct shard_merged m;
+  char err[256] = "";
+  int mrc = rc ? 0 : shard_merge(docs, (size_t)o->n_merge, &m, err, sizeof(err));
+  if (mrc) {
+    fprintf(stderr, "tandem-bench: --merge: %s\n", mrc == -EINVAL ? err : strerror(-mrc));
+    rc = 2;
+  }
+  if (rc == 0) {
+    m.o.json = o->json;
+    summary_print_table(o->json ? stderr : stdout, &m.run, &m.res);
+    if (o->json)
+      summary_print_json(stdout, &m.run, &m.res);
+    if (o->report && (mrc = report_write(o->report, &m.run, &m.res)) != 0)
+      fprintf(stderr, "tandem-bench: cannot write %s: %s\n", o->report, strerror(-mrc));
+    rc = m.res.ok ? 0 : 1;
+    shard_merged_free(&m);
+  }
+  for (int i = 0; docs && i < o->n_merge; i++)
+    json_decref(docs[i]);
+  free(docs);
+  return rc;
+}
+
+/* --remote: the address this machine reaches the --url host from (what the kernel's route
+ * picks), for the media sockets and the offers' candidates. */
+static int local_address(struct brun *r) {
+  int fd = socket(r->http_addr.ss_family, SOCK_DGRAM, 0);
+  socklen_t len = sizeof(r->media_addr);
+  socklen_t alen = r->http_addr.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                     : sizeof(struct sockaddr_in6);
+  int rc = fd >= 0 && connect(fd, (const struct sockaddr *)&r->http_addr, alen) == 0 &&
+                   getsockname(fd, (struct sockaddr *)&r->media_addr, &len) == 0
+               ? 0
+               : -errno;
+  if (fd >= 0)
+    close(fd);
+  if (rc == 0 && r->media_addr.ss_family == AF_INET)
+    uv_ip4_name((const struct sockaddr_in *)&r->media_addr, r->media_ip, sizeof(r->media_ip));
+  else if (rc == 0)
+    uv_ip6_name((const struct sockaddr_in6 *)&r->media_addr, r->media_ip, sizeof(r->media_ip));
+  return rc;
+}
+
 int main(int argc, char **argv) {
   static struct bench bench;
   struct bench *b = &bench;
@@ -546,6 +599,16 @@ int main(int argc, char **argv) {
   int rc = opts_parse(argc, argv, &b->o, &r->http_addr);
   if (rc)
     return rc > 0 ? 0 : 2;
+  if (b->o.merge)
+    return merge_main(&b->o);
+  /* The media sockets and the offers' candidates: the --url host's own address (this
+   * machine), or with --remote the address the route to it leaves from. */
+  r->media_addr = r->http_addr;
+  snprintf(r->media_ip, sizeof(r->media_ip), "%.63s", b->o.host);
+  if (b->o.remote && (rc = local_address(r)) != 0) {
+    fprintf(stderr, "tandem-bench: no route to %s: %s\n", b->o.host, strerror(-rc));
+    return 1;
+  }
   /* Each peer holds two sockets; make room for them. */
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -557,13 +620,24 @@ int main(int argc, char **argv) {
   r->o = &b->o;
   r->media_held = b->o.hold_media;
   r->t0_us = uv_hrtime() / 1000;
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  r->t0_unix_us = (uint64_t)wall.tv_sec * 1000000u + (uint64_t)wall.tv_nsec / 1000u;
   r->rng = b->o.seed * 0x2545f4914f6cdd1dull + 1;
   b->tty = isatty(STDERR_FILENO);
   snprintf(r->host_hdr, sizeof(r->host_hdr), "%s%.63s%s:%d", strchr(b->o.host, ':') ? "[" : "",
            b->o.host, strchr(b->o.host, ':') ? "]" : "", b->o.port);
   r->offer_template = offer_chrome_template;
-  if (RAND_bytes((unsigned char *)&r->nonce, sizeof(r->nonce)) != 1)
+  if (b->o.shard_n) {
+    /* The shards of a run share the nonce, so each can tell another shard's visitor from a
+     * stranger: it comes from what they share, the seed (splitmix64). */
+    uint64_t z = b->o.seed + 0x5348415244ull * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    r->nonce = (uint32_t)(z ^ (z >> 31)) | 1u;
+  } else if (RAND_bytes((unsigned char *)&r->nonce, sizeof(r->nonce)) != 1) {
     r->nonce = (uint32_t)getpid();
+  }
   rc = srtpctx_global_init();
   if (rc == 0)
     rc = dtls_fast_ec_install(); /* the simulated browsers pay less for their handshakes too */
@@ -578,6 +652,8 @@ int main(int argc, char **argv) {
     rc = media_set_new(b->o.video_kbps, b->o.video, b->o.audio, &b->media);
   r->media = b->media;
   r->xt = xtalk_new(r->nonce);
+  if (r->xt && b->o.shard_n)
+    xtalk_set_shard(r->xt, b->o.shard_k, b->o.shard_n);
   for (int m = 0; m < BM_COUNT; m++)
     if (!(r->m[m] = stats_new()))
       rc = -ENOMEM;
@@ -587,7 +663,7 @@ int main(int argc, char **argv) {
     rc = make_peers(b);
   if (rc == 0) {
     b->mon = srvmon_new(&b->loop, (const struct sockaddr *)&r->http_addr, r->host_hdr,
-                        b->o.server_pid, (uint16_t)b->o.port, now_cb, r);
+                        b->o.server_pid, (uint16_t)(b->o.remote ? 0 : b->o.port), now_cb, r);
     if (!b->mon)
       rc = -ENOMEM;
   }

@@ -11,9 +11,12 @@
 void opts_usage(FILE *f) {
   fputs(
       "usage: tandem-bench [options]\n"
+      "       tandem-bench --merge [--json] [--report FILE] SHARD.json ...\n"
       "Plays many browsers against a Tandem server on this machine and checks that every\n"
       "receiver only ever gets its current partner's media.\n\n"
       "  --url URL            the server (default http://127.0.0.1:8080), on this machine\n"
+      "  --remote             let --url name another machine: your own staging host or load\n"
+      "                       balancer (media then goes to whatever address the answers name)\n"
       "  --peers N            simulated browsers (default 20)\n"
       "  --duration S         length of the run in seconds, ramp included (default 20)\n"
       "  --ramp R             browsers started per second (default 50; 0 = all at once)\n"
@@ -40,6 +43,17 @@ void opts_usage(FILE *f) {
       "  --seed N             seed for behaviours and timings (default 1)\n"
       "  --trace-peer N|all   print peer N's (or every peer's) signalling to stderr\n"
       "  --json               print the summary as JSON on stdout (the table goes to stderr)\n"
+      "  --shard K/N          be shard K (1..N) of a run that N processes, perhaps on N machines,\n"
+      "                       drive together with the same options: this one drives seats K-1,\n"
+      "                       K-1+N, ... of --peers, with visit ids no other shard issues; media\n"
+      "                       from another shard's visitor is checked on this side only. With\n"
+      "                       --json, the result carries what --merge needs (samples, pairings,\n"
+      "                       runs of received media); start the shards within a second or two\n"
+      "                       of each other, on machines whose clocks agree (NTP)\n"
+      "  --merge FILE...      run nothing: sum up the --json results of the N shards of one run\n"
+      "                       into the summary one process would have printed (counts summed,\n"
+      "                       percentiles over every sample) and audit cross-talk across all of\n"
+      "                       them; exit status as for a run\n"
       "  --report FILE        write a self-contained HTML report\n"
       "  --help               this text\n"
       "Exit status: 0 when the run had no cross-talk and no errors, 1 otherwise, 2 for bad\n"
@@ -158,6 +172,21 @@ static bool num(const char *s, double lo, double hi, double *out) {
   return true;
 }
 
+/* K/N with 1 <= K <= N <= 255. */
+static bool parse_shard(const char *s, struct bench_opts *o) {
+  char *end;
+  long k = strtol(s, &end, 10);
+  if (end == s || *end != '/')
+    return false;
+  const char *ns = end + 1;
+  long n = strtol(ns, &end, 10);
+  if (end == ns || *end || k < 1 || n < k || n > 255)
+    return false;
+  o->shard_k = (unsigned)k;
+  o->shard_n = (unsigned)n;
+  return true;
+}
+
 int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_storage *addr) {
   memset(o, 0, sizeof(*o));
   snprintf(o->url, sizeof(o->url), "http://127.0.0.1:8080");
@@ -173,7 +202,8 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
   o->ready_timeout_s = 30;
   o->trace_peer = -1;
   enum { O_URL = 256, O_PEERS, O_DUR, O_RAMP, O_MIX, O_SMIN, O_SMAX, O_KBPS, O_NOV, O_NOA, O_HOLD, O_FLOOR, O_FORGE,
-         O_TRANSPORT, O_JSON, O_REPORT, O_SEED, O_PID, O_RTO, O_TRACE, O_HELP };
+         O_TRANSPORT, O_JSON, O_REPORT, O_SEED, O_PID, O_RTO, O_TRACE, O_HELP, O_SHARD, O_MERGE,
+         O_REMOTE };
   static const struct option lo[] = {
       {"url", required_argument, 0, O_URL},       {"peers", required_argument, 0, O_PEERS},
       {"duration", required_argument, 0, O_DUR},  {"ramp", required_argument, 0, O_RAMP},
@@ -186,6 +216,8 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
       {"trace-peer", required_argument, 0, O_TRACE}, {"hold-media", no_argument, 0, O_HOLD},
       {"floor", no_argument, 0, O_FLOOR}, {"forge-alert", no_argument, 0, O_FORGE},
       {"transport", required_argument, 0, O_TRANSPORT},
+      {"shard", required_argument, 0, O_SHARD}, {"merge", no_argument, 0, O_MERGE},
+      {"remote", no_argument, 0, O_REMOTE},
       {0, 0, 0, 0}};
   int c;
   double v = 0;
@@ -233,6 +265,9 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
       ok = !strcmp(optarg, "all") || num(optarg, 0, 20000, &v);
       o->trace_peer = strcmp(optarg, "all") ? (int)v : -2;
       break;
+    case O_SHARD: ok = parse_shard(optarg, o); break;
+    case O_MERGE: o->merge = true; break;
+    case O_REMOTE: o->remote = true; break;
     case O_HELP: opts_usage(stdout); return 1;
     default: ok = false; break;
     }
@@ -243,8 +278,27 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
       return -EINVAL;
     }
   }
+  if (o->merge) {
+    o->merge_files = argv + optind;
+    o->n_merge = argc - optind;
+    if (o->n_merge < 1 || o->shard_n || o->floor) {
+      fprintf(stderr, "tandem-bench: --merge takes one --json result per shard (and no --shard "
+                      "or --floor)\n");
+      return -EINVAL;
+    }
+    return 0;
+  }
   if (optind < argc) {
     fprintf(stderr, "tandem-bench: unexpected argument %s\n", argv[optind]);
+    return -EINVAL;
+  }
+  if (o->shard_n && (int)o->shard_n > o->peers) {
+    fprintf(stderr, "tandem-bench: --shard %u/%u: fewer --peers than shards\n", o->shard_k,
+            o->shard_n);
+    return -EINVAL;
+  }
+  if (o->shard_n && o->floor) {
+    fprintf(stderr, "tandem-bench: --floor measures one process's run; not with --shard\n");
     return -EINVAL;
   }
   if (o->skip_max_s < o->skip_min_s) {
@@ -260,9 +314,9 @@ int opts_parse(int argc, char **argv, struct bench_opts *o, struct sockaddr_stor
                     "localhost)\n");
     return -EINVAL;
   }
-  if (!is_local(addr)) {
+  if (!o->remote && !is_local(addr)) {
     fprintf(stderr, "tandem-bench: %s is not this machine; the bench only talks to local "
-                    "servers\n", o->host);
+                    "servers unless --remote says it is your own staging host\n", o->host);
     return -EINVAL;
   }
   return 0;

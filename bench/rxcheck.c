@@ -93,8 +93,8 @@ static bool account(struct bptransport *t, int k, uint64_t sender, uint64_t ext,
     if (j >= 0 && rx->seg[j].sender != sender) {
       r->t.xtalk_order[k]++;
       xtalk_note(r, p->index, "%s packet of peer %u (visit %u) numbered inside the run of peer %u "
-                 "(visit %u)", kind, xtalk_peer(r->xt, sender), (uint32_t)sender,
-                 xtalk_peer(r->xt, rx->seg[j].sender), (uint32_t)rx->seg[j].sender);
+                 "(visit %u)", kind, xtalk_peer(r->xt, sender), (uint32_t)(sender & 0xffffff),
+                 xtalk_peer(r->xt, rx->seg[j].sender), (uint32_t)(rx->seg[j].sender & 0xffffff));
       return false;
     }
     if (j >= 0)

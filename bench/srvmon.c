@@ -96,6 +96,8 @@ static int pid_of_inode(unsigned long inode) {
 }
 
 static int find_pid(uint16_t port) {
+  if (!port)
+    return 0; /* --remote: the server is not on this machine */
   unsigned long ino = listen_inode("/proc/net/tcp", port);
   if (!ino)
     ino = listen_inode("/proc/net/tcp6", port);

@@ -52,6 +52,8 @@ static void sort(struct stats *s) {
 
 size_t stats_count(const struct stats *s) { return s->n; }
 
+const double *stats_values(const struct stats *s) { return s->v; }
+
 double stats_min(const struct stats *s) {
   double m = s->n ? s->v[0] : 0;
   for (size_t i = 1; i < s->n; i++)

@@ -17,6 +17,9 @@ void stats_free(struct stats *s);
 int stats_add(struct stats *s, double v);
 
 size_t stats_count(const struct stats *s);
+/* The samples themselves, stats_count() of them, in no particular order
+ * (valid until the next stats_add or stats_pct). */
+const double *stats_values(const struct stats *s);
 double stats_min(const struct stats *s);  /* 0 when empty */
 double stats_max(const struct stats *s);  /* 0 when empty */
 double stats_mean(const struct stats *s); /* 0 when empty */

@@ -4,6 +4,8 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "bench/shard.h"
+
 static void print_metric_row(FILE *f, struct stats *s, const char *name, const char *unit) {
   if (!stats_count(s)) {
     fprintf(f, "  %-22s %7zu %9s %9s %9s %9s %9s\n", name, (size_t)0, "-", "-", "-", "-", "-");
@@ -19,6 +21,14 @@ void summary_print_table(FILE *f, struct brun *r, const struct bench_result *res
   const struct bench_totals *t = &r->t;
   fprintf(f, "\n== tandem-bench: %d peers, %.0f s, ramp %.0f/s against %s ==\n", o->peers,
           o->duration_s, o->ramp, o->url);
+  if (res->merged)
+    fprintf(f, "merged: %u shards of one run (%u peers); cross-talk audited across all of them; "
+               "the server's figures are shard 1's\n",
+            res->shard_n, res->peers);
+  else if (res->shard_n)
+    fprintf(f, "shard %u/%u: %u of the run's %d peers (seats %u, %u, ...; nonce %08x)\n",
+            res->shard_k, res->shard_n, res->peers, o->peers, res->shard_k - 1,
+            res->shard_k - 1 + res->shard_n, r->nonce);
   fprintf(f, "mix:");
   for (int b = 0; b < BH_COUNT; b++)
     fprintf(f, " %s=%d%%", bench_behaviour_names[b], o->mix[b]);
@@ -70,6 +80,13 @@ void summary_print_table(FILE *f, struct brun *r, const struct bench_result *res
           (unsigned long long)res->xtalk_total, (unsigned long long)t->xtalk_order[0],
           (unsigned long long)t->xtalk_order[1], (unsigned long long)t->xtalk_foreign,
           (unsigned long long)t->xtalk_window, (unsigned long long)res->segments_checked);
+  if (res->shard_n)
+    fprintf(f, "shards: %llu runs came from a visitor of another shard%s\n",
+            (unsigned long long)res->cross_shard,
+            res->merged ? ""
+            : res->xtalk_deferred ? ", checked on this side only: `tandem-bench --merge` with "
+                                    "every shard's --json result checks the sender's side"
+                                  : "");
   fprintf(f, "errors: %llu", (unsigned long long)res->errors_total);
   for (int e = 0; e < BE_COUNT; e++)
     if (t->err[e])
@@ -214,6 +231,17 @@ void summary_print_json(FILE *f, struct brun *r, const struct bench_result *res)
                                   "us_per_packet", res->floor_w_us, "server_over_floor",
                                   res->floor_w_ratio));
   json_object_set_new(root, "server", srv ? srv : json_null());
+  if (res->shard_n) {
+    json_object_set_new(root, "shards",
+                        json_pack("{s:i, s:i, s:b, s:I, s:I}", "k", (int)res->shard_k, "n",
+                                  (int)res->shard_n, "merged", res->merged, "cross_shard_runs",
+                                  U(res->cross_shard), "deferred_runs",
+                                  U(res->xtalk_deferred)));
+    if (!res->merged) {
+      json_t *sh = shard_json(r, res);
+      json_object_set_new(root, "shard", sh ? sh : json_null());
+    }
+  }
   json_object_set_new(root, "bench", json_pack("{s:f, s:f}", "cpu_s", res->bench_cpu_s, "cpu_pct",
                                                res->bench_cpu_pct));
   json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -54,6 +54,11 @@ struct bench_result {
   double video_kbps_encoded;
   const struct tpoint *ts;
   size_t n_ts;
+  /* --shard K/N (shard_n 0: not sharded) and --merge (merged: the sum of shard_n shards). */
+  unsigned shard_k, shard_n;
+  bool merged;
+  uint64_t cross_shard;    /* runs of media received from a visitor of another shard */
+  uint64_t xtalk_deferred; /* a shard: of those, the ones only --merge can audit in full */
 };
 
 /* The human summary: a table of every figure, and the verdict. */
