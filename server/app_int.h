@@ -78,6 +78,7 @@ struct peer {
   /* A visit moving in from another node (cluster_move.c): until both the old node's hand-over
    * and the matcher's answer are here, it has no ws (the hello's is probe_ws). */
   unsigned move_from;             /* the node it comes from, 0 = not moving */
+  bool in_matching;               /* matching knows it (false while it moves in) */
   bool move_got_visit, move_got_state, move_fresh, moved_out;
   uint64_t move_due_ms;           /* given up (a new visit) by then */
   uint64_t move_link;             /* the pair's link id from the matcher's answer, 0 unknown */

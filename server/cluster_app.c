@@ -37,7 +37,7 @@ void cluster_resync(void *arg) {
   struct app *a = arg;
   uint64_t now = uv_now(a->loop);
   for (struct peer *p = a->peers; p; p = p->next) {
-    if (p->move_from && !p->move_got_state)
+    if (!p->in_matching && !p->move_got_state)
       continue; /* moving in: matching knows it under its old node's id, if at all */
     struct mcluster_peer r;
     memset(&r, 0, sizeof(r));
@@ -61,7 +61,8 @@ void cluster_resync(void *arg) {
     cluster_record(a->match, &r);
   }
   for (struct peer *p = a->peers; p; p = p->next)
-    moderate_peer_rejoin(p);
+    if (p->in_matching)
+      moderate_peer_rejoin(p);
 }
 
 void cluster_peer_msg(void *arg, match_id to, match_id from, uint8_t kind, const uint8_t *data,

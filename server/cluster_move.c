@@ -141,6 +141,8 @@ static void complete(struct peer *p) {
     p->media_ready = ready;
     p->media_lost_ms = p->media_ready ? now : 0;
   }
+  p->in_matching = true;
+  moderate_peer_rejoin(p); /* its device's blocks and recent partners on this node */
   a->n.resumes++;
   a->n.moved_in++;
   log_event(LOG_INFO, "visit_moved_in", LF_UINT("peer", p->id),

@@ -460,8 +460,10 @@ void moderate_peer_new(struct peer *p, const char *tok, size_t len) {
   p->has_device = true;
   dev_link(m, p);
   store_device_seen(m->store, &p->device, now, NULL, NULL);
-  modblock_apply(a, p);
-  modrecent_apply(a, p);
+  if (p->in_matching) { /* a visit moving in gets them once it is there (cluster_move.c) */
+    modblock_apply(a, p);
+    modrecent_apply(a, p);
+  }
 }
 
 void moderate_peer_rejoin(struct peer *p) {

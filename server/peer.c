@@ -287,6 +287,7 @@ struct peer *peer_new(struct app *a, struct ws_conn *ws, const char *ip, bool ad
     return NULL;
   p->app = a;
   p->id = app_new_peer_id(a);
+  p->in_matching = add;
   p->ws = ws;
   make_token(p->token, a->node);
   snprintf(p->ip, sizeof(p->ip), "%s", ip ? ip : "");
@@ -361,6 +362,10 @@ struct peer *peer_by_token(struct app *a, const char *token) {
 struct peer *peer_by_id(struct app *a, uint64_t id) { return hmap_get(a->by_id, &id, sizeof(id)); }
 
 static void send_json(struct ws_conn *ws, json_t *msg) {
+  if (!ws) { /* a visit without a connection (in grace, or moving in) */
+    json_decref(msg);
+    return;
+  }
   char *s = json_dumps(msg, JSON_COMPACT);
   json_decref(msg);
   if (!s)
