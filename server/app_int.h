@@ -93,6 +93,8 @@ struct peer {
   struct peer *dev_prev, *dev_next; /* the live peers of this device */
   uint64_t last_partner;          /* the current or last partner, for a report */
   uint64_t last_partner_ms;       /* when that pair ended (uv_now), 0 while it lasts */
+  struct device_id partner_dev;   /* the device of partner_dev_of, a partner on another node */
+  match_id partner_dev_of;        /* (moddevices.c), 0 none */
   uint64_t report_times[8];       /* the reporter's latest reports (uv_now), a ring */
   unsigned report_next;
   struct modsnap_job *snap_job;   /* a snapshot being taken */
@@ -224,6 +226,7 @@ enum {
   CPM_MOVE_NO = 6,    /* to the new id, from the old node: nothing moves */
   CPM_REPORT = 7,     /* to the reported, from the reporter: filed there (report.c) */
   CPM_REPORT_DONE = 8,/* to the reporter: the report's id, 0 failed, -1 gone */
+  CPM_DEVICE = 9,     /* to the partner: this side's device id (moddevices.c) */
 };
 /* cluster_move.c -- a refreshed page that lands on another node keeps its visit and pair. */
 /* A hello whose token names another node: true if it is being asked (c is taken). */

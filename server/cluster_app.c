@@ -96,6 +96,9 @@ void cluster_peer_msg(void *arg, match_id to, match_id from, uint8_t kind, const
   case CPM_RELAY:
     relay_on_msg(p, data, len);
     return;
+  case CPM_DEVICE:
+    moddevices_partner_msg(p, data, len);
+    return;
   default:
     log_debug("cluster peer message of unknown kind %u", (unsigned)kind);
     return;

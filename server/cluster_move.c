@@ -143,6 +143,8 @@ static void complete(struct peer *p) {
   }
   p->in_matching = true;
   moderate_peer_rejoin(p); /* its device's blocks and recent partners on this node */
+  if (p->mq_state == MATCH_PAIRED)
+    moddevices_tell_partner(p);
   a->n.resumes++;
   a->n.moved_in++;
   log_event(LOG_INFO, "visit_moved_in", LF_UINT("peer", p->id),

@@ -60,8 +60,15 @@ void modblock_apply(struct app *a, struct peer *p) {
 
 /* p blocked (or reported) its partner q: their devices never meet again either. */
 void moderate_block(struct app *a, struct peer *p, struct peer *q) {
-  if (a->mod && p->has_device && q && q->has_device)
-    modblock_add(a->mod, &p->device, &q->device);
+  const struct device_id *d = q && q->has_device ? &q->device : NULL;
+  /* A partner on another node: its device, if its node told us (moddevices.c). */
+  if (!q && p->partner_dev_of &&
+      (p->partner_dev_of == p->mq_partner || p->partner_dev_of == p->last_partner))
+    d = &p->partner_dev;
+  if (!a->mod || !p->has_device || !d)
+    return;
+  modblock_add(a->mod, &p->device, d);
+  moddevices_relate(a, &p->device, d, 0); /* for later visits on any node */
 }
 
 /* ---- recent partners, by device ---- */
@@ -76,9 +83,9 @@ struct devrecent {
 
 /* p was just paired with q: their devices count as recent partners of each other for
  * match_rematch_cooldown_ms, across visits (each side records its own). */
-void modrecent_add(struct peer *p, struct peer *q) {
+void modrecent_add_device(struct peer *p, const struct device_id *d) {
   struct moderate *m = p->app->mod;
-  if (!m || !q || !p->has_device || !q->has_device || !p->app->cfg.match_recent_k)
+  if (!m || !p->has_device || !p->app->cfg.match_recent_k)
     return;
   struct devrecent *r = modmap_get(m->recents, &p->device, sizeof(p->device));
   if (!r) {
@@ -93,15 +100,25 @@ void modrecent_add(struct peer *p, struct peer *q) {
   /* The same device again, or else the slot that ends first. */
   unsigned slot = 0;
   for (unsigned i = 0; i < RECENT_PER_DEVICE; i++) {
-    if (r->until[i] && !memcmp(&r->dev[i], &q->device, sizeof(q->device))) {
+    if (r->until[i] && !memcmp(&r->dev[i], d, sizeof(*d))) {
       slot = i;
       break;
     }
     if (r->until[i] < r->until[slot])
       slot = i;
   }
-  r->dev[slot] = q->device;
+  r->dev[slot] = *d;
   r->until[slot] = moderate_wall_ms() + (uint64_t)p->app->cfg.match_rematch_cooldown_ms;
+}
+
+void modrecent_add(struct peer *p, struct peer *q) {
+  if (!q || !q->has_device)
+    return;
+  modrecent_add_device(p, &q->device);
+  /* For later visits on any node (each pair written once). */
+  if (p->has_device && p->id < q->id && p->app->cfg.match_recent_k)
+    moddevices_relate(p->app, &p->device, &q->device,
+                      moderate_wall_ms() + (uint64_t)p->app->cfg.match_rematch_cooldown_ms);
 }
 
 static void remember(struct app *a, match_id p, match_id q, uint64_t for_ms, uint64_t now) {

@@ -62,6 +62,11 @@ struct modcluster {
 
 static struct modcluster *cluster_of(struct app *a) { return a->mod ? a->mod->cluster : NULL; }
 
+struct redis *modcluster_redis(struct app *a) {
+  struct modcluster *c = cluster_of(a);
+  return c && !a->closing ? c->redis : NULL;
+}
+
 static uint64_t now_ms(void) { return moderate_wall_ms(); }
 
 static void bad_input(struct modcluster *c, const char *what) {
@@ -249,6 +254,10 @@ int modcluster_unban(struct app *a, int64_t id, const char *actor, moderate_done
 
 static void on_message(void *arg, const char *channel, const char *msg, size_t len) {
   struct modcluster *c = arg;
+  if (!strcmp(channel, MODDEVICES_CHANNEL) && c->a->mod) {
+    moddevices_on_message(c->a, msg, len);
+    return;
+  }
   if (strcmp(channel, CHANNEL) || !c->a->mod)
     return;
   struct banwire_ban *w = malloc(sizeof(*w));
@@ -548,6 +557,8 @@ int modcluster_open(struct app *a) {
   int rc2 = redis_new(a->loop, &rc, &ev, &c->redis);
   if (rc2 == 0)
     rc2 = redis_subscribe(c->redis, CHANNEL);
+  if (rc2 == 0)
+    rc2 = redis_subscribe(c->redis, MODDEVICES_CHANNEL);
   if (rc2) {
     log_event(LOG_ERROR, "init_failed", LF_STR("what", "redis_url"),
               LF_STR("error", strerror(-rc2)));

@@ -463,6 +463,7 @@ void moderate_peer_new(struct peer *p, const char *tok, size_t len) {
   if (p->in_matching) { /* a visit moving in gets them once it is there (cluster_move.c) */
     modblock_apply(a, p);
     modrecent_apply(a, p);
+    moddevices_visit(a, p); /* and those other nodes recorded */
   }
 }
 

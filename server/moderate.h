@@ -42,6 +42,9 @@ void moderate_peer_free(struct peer *p);  /* before p is freed: drops its cached
 /* p blocked or reported its partner q (NULL ok): their devices never meet again either. */
 void moderate_block(struct app *a, struct peer *p, struct peer *q);
 /* A report across nodes (report.c): CPM_REPORT for one of ours, or CPM_REPORT_DONE. */
+/* A partner on another node: tell it p's device; its device arrived (moddevices.c). */
+void moddevices_tell_partner(struct peer *p);
+void moddevices_partner_msg(struct peer *p, const uint8_t *data, size_t len);
 void moderate_report_msg(struct app *a, uint64_t to, uint64_t from, uint8_t kind,
                          const uint8_t *data, size_t len);
 

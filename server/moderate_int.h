@@ -69,6 +69,15 @@ void modblock_add(struct moderate *m, const struct device_id *a, const struct de
 void modblock_apply(struct app *a, struct peer *p);
 struct peer *moderate_peers_of_device(struct app *a, const struct device_id *d);
 void modrecent_add(struct peer *p, struct peer *q);
+void modrecent_add_device(struct peer *p, const struct device_id *d); /* q's device only */
+/* modcluster.c: its Redis link (NULL without redis_url). */
+struct redis *modcluster_redis(struct app *a);
+/* moddevices.c: blocks and recent partners by device across nodes, through Redis. */
+#define MODDEVICES_CHANNEL "tandem:devices"
+void moddevices_relate(struct app *a, const struct device_id *x, const struct device_id *y,
+                       uint64_t until); /* until 0: never again */
+void moddevices_visit(struct app *a, struct peer *p);          /* a new visit of p's device */
+void moddevices_on_message(struct app *a, const char *msg, size_t len);
 void modrecent_apply(struct app *a, struct peer *p);
 void modrecent_prune(struct moderate *m, uint64_t wall, size_t budget);
 

@@ -535,6 +535,9 @@ static void refused(struct peer *p, const struct matcher_event *ev) {
     peer_error(p, NULL, "internal", "out of memory", matcher_cmd_name(ev->cmd));
     return;
   }
+  /* A block or memory of someone already gone (told by another node a moment late). */
+  if (rc == -ENOENT && (ev->cmd == MATCHER_BLOCK || ev->cmd == MATCHER_REMEMBER))
+    return;
   switch (ev->cmd) {
   case MATCHER_START:
     p->start_refused = true;
@@ -610,6 +613,8 @@ void app_dispatch_match(struct app *a) {
       relay_paired(p, ev.link);
       if (q)
         link_pair(p, q);
+      else
+        moddevices_tell_partner(p);
       json_t *tags = json_array();
       for (size_t i = 0; i < ev.n_shared; i++)
         json_array_append_new(tags, json_string(ev.shared_tags[i]));
@@ -665,10 +670,12 @@ void app_dispatch_match(struct app *a) {
       p->have_partner_ts = false;
       if (p->mq_nrecent)
         p->mq_recent[p->mq_nrecent - 1] = ev.partner;
-      if (q)
+      if (q) {
         link_pair(p, q);
-      else
+      } else {
         relay_announce(p);
+        moddevices_tell_partner(p);
+      }
       peer_send(p, json_pack("{s:s}", "type", "partner_reconnected"));
       break;
     }
