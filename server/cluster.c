@@ -12,6 +12,7 @@
 
 #include "server/cluster_int.h"
 #include "server/log.h"
+#include "server/metrics.h"
 
 uint64_t cluster_wall_ms(void) {
   struct timespec ts;
@@ -559,38 +560,28 @@ struct matchq *cluster_new(uv_loop_t *loop, const struct match_config *mc, const
 void cluster_metrics(void *file, const struct matchq *mq) {
   const struct cq *q = (const struct cq *)mq;
   FILE *f = file;
-  fprintf(f,
-          "# HELP tandem_cluster_state How this node matches: 0 waiting for Redis, 1 joining, "
-          "2 in the shared pool, 3 alone (Redis away).\n# TYPE tandem_cluster_state gauge\n"
-          "tandem_cluster_state %d\n",
-          (int)q->state);
-  fprintf(f, "# HELP tandem_cluster_commands_total Matching commands sent to the matcher.\n"
-             "# TYPE tandem_cluster_commands_total counter\ntandem_cluster_commands_total %llu\n",
-          (unsigned long long)q->n_cmds);
-  fprintf(f, "# HELP tandem_cluster_events_total Matching events received for this node's "
-             "visitors.\n# TYPE tandem_cluster_events_total counter\n"
-             "tandem_cluster_events_total %llu\n",
-          (unsigned long long)q->n_events);
-  fprintf(f, "# HELP tandem_cluster_unacked Commands sent and not yet acknowledged.\n"
-             "# TYPE tandem_cluster_unacked gauge\ntandem_cluster_unacked %zu\n",
-          q->log_n);
-  fprintf(f, "# HELP tandem_cluster_resyncs_total Re-sends of this node's visitors (joins and "
-             "new matchers).\n# TYPE tandem_cluster_resyncs_total counter\n"
-             "tandem_cluster_resyncs_total %llu\n",
-          (unsigned long long)q->n_resyncs);
-  fprintf(f, "# HELP tandem_cluster_fallbacks_total Times this node matched alone after "
-             "losing Redis.\n# TYPE tandem_cluster_fallbacks_total counter\n"
-             "tandem_cluster_fallbacks_total %llu\n",
-          (unsigned long long)q->n_fallbacks);
+  metrics_put(f, "tandem_cluster_state", "gauge",
+              "How this node matches: 0 waiting for Redis, 1 joining, 2 in the shared pool, 3 "
+              "alone (Redis away).",
+              (double)q->state);
+  metrics_put(f, "tandem_cluster_commands_total", "counter",
+              "Matching commands sent to the matcher.", (double)q->n_cmds);
+  metrics_put(f, "tandem_cluster_events_total", "counter",
+              "Matching events received for this node's visitors.", (double)q->n_events);
+  metrics_put(f, "tandem_cluster_unacked", "gauge", "Commands sent and not yet acknowledged.",
+              (double)q->log_n);
+  metrics_put(f, "tandem_cluster_resyncs_total", "counter",
+              "Re-sends of this node's visitors (joins and new matchers).",
+              (double)q->n_resyncs);
+  metrics_put(f, "tandem_cluster_fallbacks_total", "counter",
+              "Times this node matched alone after losing Redis.", (double)q->n_fallbacks);
   fprintf(f, "# HELP tandem_cluster_peer_messages_total Messages between the two sides of "
              "cross-node pairs.\n# TYPE tandem_cluster_peer_messages_total counter\n"
              "tandem_cluster_peer_messages_total{dir=\"in\"} %llu\n"
              "tandem_cluster_peer_messages_total{dir=\"out\"} %llu\n",
           (unsigned long long)q->n_peer_in, (unsigned long long)q->n_peer_out);
-  fprintf(f, "# HELP tandem_cluster_match_bad_input_total Malformed entries read from Redis.\n"
-             "# TYPE tandem_cluster_match_bad_input_total counter\n"
-             "tandem_cluster_match_bad_input_total %llu\n",
-          (unsigned long long)q->n_bad);
+  metrics_put(f, "tandem_cluster_match_bad_input_total", "counter",
+              "Malformed entries read from Redis.", (double)q->n_bad);
   if (q->matcher)
     cmatcher_metrics(file, q->matcher);
 }

@@ -15,6 +15,7 @@
 
 #include "server/cluster_int.h"
 #include "server/log.h"
+#include "server/metrics.h"
 
 #define SYNC_WAIT_MS 2000
 #define TICK_MS 200
@@ -392,31 +393,23 @@ bool cmatcher_leading(const struct cmatcher *m) { return m->lead == LEADING; }
 
 void cmatcher_metrics(void *file, const struct cmatcher *m) {
   FILE *f = file;
-  fprintf(f, "# HELP tandem_cluster_matcher 1 while this node is the cluster's matcher.\n"
-             "# TYPE tandem_cluster_matcher gauge\ntandem_cluster_matcher %d\n",
-          m->lead == LEADING);
-  fprintf(f, "# HELP tandem_cluster_matcher_takeovers_total Times this node became the "
-             "matcher.\n# TYPE tandem_cluster_matcher_takeovers_total counter\n"
-             "tandem_cluster_matcher_takeovers_total %llu\n",
-          (unsigned long long)m->n_takeovers);
+  metrics_put(f, "tandem_cluster_matcher", "gauge", "1 while this node is the cluster's matcher.",
+              m->lead == LEADING);
+  metrics_put(f, "tandem_cluster_matcher_takeovers_total", "counter",
+              "Times this node became the matcher.", (double)m->n_takeovers);
   if (m->lead != LEADING || !m->mc)
     return;
-  fprintf(f, "# HELP tandem_cluster_pool_waiting Visitors waiting, cluster-wide (the matcher "
-             "only).\n# TYPE tandem_cluster_pool_waiting gauge\ntandem_cluster_pool_waiting %zu\n",
-          mcluster_waiting(m->mc));
-  fprintf(f, "# HELP tandem_cluster_pool_paired Visitors paired, cluster-wide (the matcher "
-             "only).\n# TYPE tandem_cluster_pool_paired gauge\ntandem_cluster_pool_paired %zu\n",
-          mcluster_paired(m->mc));
-  fprintf(f, "# HELP tandem_cluster_pool_peers Visitors known to the matcher.\n"
-             "# TYPE tandem_cluster_pool_peers gauge\ntandem_cluster_pool_peers %zu\n",
-          mcluster_peers(m->mc, 0));
-  fprintf(f, "# HELP tandem_cluster_matcher_decisions_total Commands the matcher decided.\n"
-             "# TYPE tandem_cluster_matcher_decisions_total counter\n"
-             "tandem_cluster_matcher_decisions_total %llu\n",
-          (unsigned long long)m->n_decisions);
-  fprintf(f, "# HELP tandem_cluster_matcher_lag_seconds From a command's entry in Redis to "
-             "its decision, for the latest batch (Redis's clock against this node's).\n"
-             "# TYPE tandem_cluster_matcher_lag_seconds gauge\n"
-             "tandem_cluster_matcher_lag_seconds %.3f\n",
-          m->lag_s);
+  metrics_put(f, "tandem_cluster_pool_waiting", "gauge",
+              "Visitors waiting, cluster-wide (the matcher only).",
+              (double)mcluster_waiting(m->mc));
+  metrics_put(f, "tandem_cluster_pool_paired", "gauge",
+              "Visitors paired, cluster-wide (the matcher only).", (double)mcluster_paired(m->mc));
+  metrics_put(f, "tandem_cluster_pool_peers", "gauge", "Visitors known to the matcher.",
+              (double)mcluster_peers(m->mc, 0));
+  metrics_put(f, "tandem_cluster_matcher_decisions_total", "counter",
+              "Commands the matcher decided.", (double)m->n_decisions);
+  metrics_put(f, "tandem_cluster_matcher_lag_seconds", "gauge",
+              "From a command's entry in Redis to its decision, for the latest batch (Redis's "
+              "clock against this node's).",
+              m->lag_s);
 }

@@ -30,9 +30,11 @@ void metrics_hist_observe(struct metrics_hist *h, double seconds) {
   h->sum += seconds;
 }
 
-static void metric(FILE *f, const char *name, const char *type, const char *help, double v) {
+void metrics_put(FILE *f, const char *name, const char *type, const char *help, double v) {
   fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
 }
+
+#define metric metrics_put
 
 static void hist(FILE *f, const char *name, const char *help, const struct metrics_hist *h) {
   fprintf(f, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);

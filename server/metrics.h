@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct app;
 
@@ -22,6 +23,8 @@ struct metrics_hist {
 void metrics_hist_init(struct metrics_hist *h, const double *bounds, size_t n);
 void metrics_hist_observe(struct metrics_hist *h, double seconds);
 
+/* One metric: its HELP and TYPE lines, then its value (counters exact up to 2^53). */
+void metrics_put(FILE *f, const char *name, const char *type, const char *help, double v);
 /* Renders /metrics into a malloc'd string (*out, caller frees); returns its length. */
 size_t metrics_render(struct app *a, char **out);
 

@@ -27,6 +27,7 @@
 #include "moderation/banwire.h"
 #include "server/app_int.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/moderate_int.h"
 #include "server/redis.h"
 
@@ -614,20 +615,14 @@ void modcluster_metrics(void *file, struct app *a) {
   if (!c)
     return;
   redis_metrics(f, c->redis);
-  fprintf(f, "# HELP tandem_cluster_bans_learnt_total Bans of other nodes learnt from Redis.\n"
-             "# TYPE tandem_cluster_bans_learnt_total counter\n"
-             "tandem_cluster_bans_learnt_total %llu\n", (unsigned long long)c->n_learnt);
-  fprintf(f, "# HELP tandem_cluster_unbans_learnt_total Bans lifted on other nodes.\n"
-             "# TYPE tandem_cluster_unbans_learnt_total counter\n"
-             "tandem_cluster_unbans_learnt_total %llu\n", (unsigned long long)c->n_lifted);
-  fprintf(f, "# HELP tandem_cluster_bans_published_total This node's bans written to Redis.\n"
-             "# TYPE tandem_cluster_bans_published_total counter\n"
-             "tandem_cluster_bans_published_total %llu\n", (unsigned long long)c->n_published);
-  fprintf(f, "# HELP tandem_cluster_bad_input_total Redis entries and messages that were not "
-             "valid bans (ignored).\n# TYPE tandem_cluster_bad_input_total counter\n"
-             "tandem_cluster_bad_input_total %llu\n", (unsigned long long)c->n_bad);
-  fprintf(f, "# HELP tandem_cluster_node_id_conflicts_total Times another live node held this "
-             "node_id.\n# TYPE tandem_cluster_node_id_conflicts_total counter\n"
-             "tandem_cluster_node_id_conflicts_total %llu\n",
-          (unsigned long long)c->n_conflicts);
+  metrics_put(f, "tandem_cluster_bans_learnt_total", "counter",
+              "Bans of other nodes learnt from Redis.", (double)c->n_learnt);
+  metrics_put(f, "tandem_cluster_unbans_learnt_total", "counter",
+              "Bans lifted on other nodes.", (double)c->n_lifted);
+  metrics_put(f, "tandem_cluster_bans_published_total", "counter",
+              "This node's bans written to Redis.", (double)c->n_published);
+  metrics_put(f, "tandem_cluster_bad_input_total", "counter",
+              "Redis entries and messages that were not valid bans (ignored).", (double)c->n_bad);
+  metrics_put(f, "tandem_cluster_node_id_conflicts_total", "counter",
+              "Times another live node held this node_id.", (double)c->n_conflicts);
 }
