@@ -20,6 +20,13 @@ uint64_t cluster_wall_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+int cluster_xread(struct redis *r, const char *key, const char *last, redis_reply_fn cb,
+                  void *arg) {
+  const char *argv[8] = {"XREAD", "COUNT", READ_COUNT, "BLOCK", READ_BLOCK_MS, "STREAMS", key,
+                         last};
+  return redis_command(r, cb, arg, 8, argv, NULL);
+}
+
 int cluster_xadd(struct redis *r, const char *key, const struct cw_msg *m, uint64_t now_ms) {
   uint8_t buf[CW_MAX];
   int n = cw_encode(m, now_ms, buf, sizeof(buf));
@@ -332,12 +339,7 @@ static void on_read(void *arg, int status, const struct redisReply *r) {
 static void read_next(struct cq *q) {
   if (q->rd_busy || !q->rd_up || q->rd_last[0] == '\0' || q->closing)
     return;
-  const char *argv[7] = {"XREAD", "COUNT", READ_COUNT, "BLOCK", READ_BLOCK_MS, "STREAMS",
-                         q->key_node};
-  const char *args[8];
-  memcpy(args, argv, sizeof(argv));
-  args[7] = q->rd_last;
-  if (redis_command(q->rd, on_read, q, 8, args, NULL) == 0)
+  if (cluster_xread(q->rd, q->key_node, q->rd_last, on_read, q) == 0)
     q->rd_busy = true;
 }
 

@@ -85,6 +85,9 @@ struct cq {
 /* cluster.c */
 /* XADD of one message to a stream, fire and forget. 0 or the redis error. */
 int cluster_xadd(struct redis *r, const char *key, const struct cw_msg *m, uint64_t now_ms);
+/* XREAD BLOCK of the next entries of one stream after id last: 0, or the redis error. */
+int cluster_xread(struct redis *r, const char *key, const char *last, redis_reply_fn cb,
+                  void *arg);
 /* For each entry of an XREAD reply's only stream: fn(arg, id, field value). Returns the last id
  * seen (in last, cap bytes), or leaves it. Malformed entries are counted in *bad. */
 void cluster_each_entry(const struct redisReply *r, char *last, size_t cap, uint64_t *bad,

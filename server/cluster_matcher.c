@@ -186,9 +186,7 @@ static void on_read(void *arg, int status, const struct redisReply *r) {
 static void read_next(struct cmatcher *m) {
   if (m->rd_busy || !m->rd_up || m->lead != LEADING || m->closing)
     return;
-  const char *argv[8] = {"XREAD", "COUNT", READ_COUNT, "BLOCK", READ_BLOCK_MS, "STREAMS",
-                         KEY_IN, m->in_last};
-  if (redis_command(m->rd, on_read, m, 8, argv, NULL) == 0)
+  if (cluster_xread(m->rd, KEY_IN, m->in_last, on_read, m) == 0)
     m->rd_busy = true;
 }
 
