@@ -365,6 +365,31 @@ static void on_rd_state(void *arg, bool up) {
     read_next(q);
 }
 
+/* The heartbeat's answer: the nodes alive now (by Redis's clock). */
+static void on_beat(void *arg, int status, const struct redisReply *r) {
+  struct cq *q = arg;
+  if (status || r->type != REDIS_REPLY_ARRAY)
+    return;
+  memset(q->live, 0, sizeof(q->live));
+  for (size_t i = 0; i < r->elements; i++) {
+    const struct redisReply *e = r->element[i];
+    char buf[8];
+    if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len >= sizeof(buf))
+      continue;
+    memcpy(buf, e->str, e->len);
+    buf[e->len] = '\0';
+    char *end;
+    unsigned long n = strtoul(buf, &end, 10);
+    if (!*end && n >= 1 && n <= MCLUSTER_NODE_MAX)
+      q->live[n / 64] |= UINT64_C(1) << (n % 64);
+  }
+}
+
+bool cluster_node_live(const struct matchq *mq, unsigned node) {
+  const struct cq *q = (const struct cq *)mq;
+  return node >= 1 && node <= MCLUSTER_NODE_MAX && (q->live[node / 64] >> (node % 64) & 1);
+}
+
 static void on_timer(uv_timer_t *t) {
   struct cq *q = t->data;
   uint64_t now = uv_now(q->loop);
@@ -376,7 +401,7 @@ static void on_timer(uv_timer_t *t) {
     snprintf(ttl, sizeof(ttl), "%d", NODE_TTL_MS);
     snprintf(member, sizeof(member), "%u", q->node);
     const char *argv[6] = {"EVAL", SCRIPT_BEAT, "1", KEY_NODES, ttl, member};
-    redis_command(q->w, NULL, NULL, 6, argv, NULL);
+    redis_command(q->w, on_beat, q, 6, argv, NULL);
   }
   if (q->matcher)
     cmatcher_tick(q->matcher, now);

@@ -50,6 +50,8 @@ int cluster_peer_send(struct matchq *q, match_id to, match_id from, uint8_t kind
 unsigned cluster_node(const struct matchq *q);
 /* In the shared pool (not joining, not matching alone): commands reach the matcher. */
 bool cluster_up(const struct matchq *q);
+/* node's heartbeat was alive at this node's latest one (within about a second). */
+bool cluster_node_live(const struct matchq *q, unsigned node);
 uint64_t cluster_wall_ms(void); /* unix ms */
 /* The 32-byte relay secret the nodes share (from Redis), or NULL before it is known. */
 const uint8_t *cluster_relay_secret(const struct matchq *q);

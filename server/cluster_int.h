@@ -17,7 +17,8 @@
 #define KEY_NODES "tandem:mq:nodes"      /* sorted set: node -> its heartbeat's expiry (ms) */
 /* Heartbeats and their expiry on Redis's clock (its TIME), so nodes' clocks need not agree. */
 #define LUA_NOW "local t = redis.call('time') local now = t[1] * 1000 + math.floor(t[2] / 1000) "
-#define SCRIPT_BEAT LUA_NOW "return redis.call('zadd', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])"
+#define SCRIPT_BEAT LUA_NOW "redis.call('zadd', KEYS[1], now + tonumber(ARGV[1]), ARGV[2]) " \
+                    "return redis.call('zrangebyscore', KEYS[1], now, '+inf')"
 #define SCRIPT_LIVE LUA_NOW "return redis.call('zrangebyscore', KEYS[1], now, '+inf')"
 #define SCRIPT_GONE LUA_NOW "return redis.call('zrangebyscore', KEYS[1], '-inf', now)"
 #define KEY_LEASE "tandem:mq:lease"      /* the matcher's "<node>:<epoch>", 3 s to live */
@@ -80,6 +81,8 @@ struct cq {
   char key_node[40];
   /* counters */
   uint64_t n_cmds, n_events, n_acks, n_resyncs, n_fallbacks, n_bad, n_peer_in, n_peer_out;
+  /* The live nodes as of the latest heartbeat's answer (bit n: node n). */
+  uint64_t live[(MCLUSTER_NODE_MAX + 64) / 64];
 };
 
 /* cluster.c */

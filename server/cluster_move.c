@@ -49,7 +49,9 @@ static match_id node_addr(unsigned node) { return (match_id)node << MCLUSTER_ID_
 bool move_hello(struct app *a, struct ws_conn *c, const char *token, const char *device,
                 size_t device_len) {
   unsigned from = move_token_node(a, token);
-  if (!from || from == a->node || !cluster_up(a->match))
+  /* Only a live node is asked: a token naming any other starts a new visit at once (and
+   * writes nothing to Redis for a node that is not there to read it). */
+  if (!from || from == a->node || !cluster_up(a->match) || !cluster_node_live(a->match, from))
     return false;
   struct peer *p = signal_admit(a, c, device, device_len, false);
   if (!p)
