@@ -512,6 +512,11 @@ static void on_state(void *arg, bool up) {
   resync(c);
 }
 
+struct redis *modcluster_redis(struct app *a) {
+  struct modcluster *c = cluster_of(a);
+  return c ? c->redis : NULL;
+}
+
 void modcluster_tick(struct app *a) {
   struct modcluster *c = cluster_of(a);
   if (c && !c->syncing && redis_is_up(c->redis) && uv_now(a->loop) >= c->next_sync)
@@ -614,7 +619,8 @@ void modcluster_metrics(void *file, struct app *a) {
              "tandem_cluster_bans_published_total %llu\n", (unsigned long long)c->n_published);
   fprintf(f, "# HELP tandem_cluster_bad_input_total Redis entries and messages that were not "
              "valid bans (ignored).\n# TYPE tandem_cluster_bad_input_total counter\n"
-             "tandem_cluster_bad_input_total %llu\n", (unsigned long long)c->n_bad);
+             "tandem_cluster_bad_input_total %llu\n",
+          (unsigned long long)(c->n_bad + admin_nodes_bad_input()));
   fprintf(f, "# HELP tandem_cluster_node_id_conflicts_total Times another live node held this "
              "node_id.\n# TYPE tandem_cluster_node_id_conflicts_total counter\n"
              "tandem_cluster_node_id_conflicts_total %llu\n",
