@@ -79,6 +79,9 @@ static int load(struct ctl *c, struct cluster **out) {
         ctl_fail(c, CTL_OK, "warning: %s lists a node entry that is not valid; skipped", c->url);
         continue;
       }
+      size_t ul = strlen(n.admin_url);
+      if (ul && n.admin_url[ul - 1] == '/')
+        n.admin_url[ul - 1] = 0; /* paths are appended: "/api/..." */
       for (size_t k = 0; k < cl->n; k++)
         dup = dup || cl->v[k].node == n.node;
       if (dup) {
@@ -129,12 +132,16 @@ static int route_node(struct ctl *c, unsigned node) {
                       c->url);
     return CTL_OK; /* alone: the server says whether it knows the id */
   }
-  if (cl->self == node)
-    return CTL_OK;
+  /* To the node's own URL even when it is the one that answered: --url may be a load
+   * balancer, which would send the next request anywhere. */
   const struct nodewire *n = find(cl, node);
+  if (!n && cl->self == node)
+    return CTL_OK;
   if (!n)
     return ctl_fail(c, CTL_FAILED, "node %u is not among the live nodes %s lists (see "
                                    "tandemctl nodes)", node, c->url);
+  if (!strcmp(n->admin_url, c->url))
+    return CTL_OK;
   c->url = n->admin_url;
   ctl_close(c); /* a new connection for the new server */
   return CTL_OK;

@@ -5,7 +5,8 @@
 // `report` and `resolve` reach it through node 1; `kick` ends the visit on node 3; `audit`
 // shows that kick from node 3's log; --node keeps to one node. Hostile entries written
 // straight into Redis are skipped (and counted); a node that dies leaves the list within
-// seconds.
+// seconds. And a fake server's list of nodes with bad entries (a URL with a path, a control
+// character, a node twice, ...): tandemctl skips them and never sends anything there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -207,4 +208,60 @@ test('tandemctl pointed at one node sees every node: nodes, peers, reports, kick
   }, 15000, 500);
   r = await ctl(['peers'], A.url);
   assert.equal(r.code, 0, r.err);
+});
+
+test('tandemctl takes nothing on trust from a list of nodes: bad entries are skipped, never contacted', { timeout: 60000 }, async (t) => {
+  const http = await import('node:http');
+  const hits = [];
+  const trap = http.createServer((req, res) => { hits.push(req.url); res.writeHead(200); res.end('{}'); });
+  await new Promise((r) => trap.listen(0, '127.0.0.1', r));
+  const trapUrl = `http://127.0.0.1:${trap.address().port}`;
+  let nodesAnswer = null;
+  const seen = [];
+  const fake = http.createServer((req, res) => {
+    seen.push(req.url);
+    const u = new URL(req.url, 'http://x');
+    const body = u.pathname === '/api/nodes' ? nodesAnswer
+      : u.pathname === '/api/peers' ? JSON.stringify({ peers: [], count: 0 })
+        : u.pathname === '/api/peers/8796093022213/kick' ? JSON.stringify({ ok: true, peer: 8796093022213 }) : null;
+    res.writeHead(body ? 200 : 404, { 'Content-Type': 'application/json' });
+    res.end(body ?? '{"error":"not_found","message":"no"}');
+  });
+  await new Promise((r) => fake.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${fake.address().port}`;
+  t.after(() => { fake.closeAllConnections(); fake.close(); trap.closeAllConnections(); trap.close(); });
+  const entry = (node, admin_url, extra = {}) => ({ node, admin_url, version: 'v', started_ms: 0, visitors: 0, pairs: 0, draining: false, ...extra });
+  nodesAnswer = JSON.stringify({ self: 1, redis_up: true, matcher: 1, nodes: [
+    entry(1, url),
+    entry(2, `${trapUrl}/steal?x=`),
+    entry(3, trapUrl, { version: '\u001b[2J' }),
+    entry(4, trapUrl, { visitors: -1 }),
+    entry(5, `file:///etc/passwd`),
+    entry(1, trapUrl),
+  ] });
+  let r = await ctl(['nodes'], url);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^1 node, /m);
+  assert.ok(!r.out.includes(trapUrl));
+  assert.equal((r.err.match(/warning/g) || []).length, 5, r.err);
+  r = await ctl(['peers'], url);
+  assert.equal(r.code, 0, r.err);
+  for (const id of [2 * 2 ** 42 + 5, 3 * 2 ** 42 + 5]) {
+    r = await ctl(['kick', String(id)], url);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /is not among the live nodes/);
+  }
+  assert.deepEqual(hits, [], 'the token never went to a URL the list should not have named');
+  // A peer of node 2 with node 2's URL valid: the kick goes there, not to the node asked.
+  nodesAnswer = JSON.stringify({ self: 1, redis_up: true, matcher: null, nodes: [entry(1, url), entry(2, trapUrl)] });
+  r = await ctl(['kick', String(2 * 2 ** 42 + 5)], url);
+  assert.deepEqual(hits, [`/api/peers/${2 * 2 ** 42 + 5}/kick`]);
+  // Not a list of nodes at all: exit 1.
+  for (const bad of ['[]', '{"self":"1","redis_up":true,"nodes":[]}', '{"self":1,"redis_up":true,"nodes":{}}',
+    '{"self":5000,"redis_up":true,"nodes":[]}', 'not json']) {
+    nodesAnswer = bad;
+    r = await ctl(['nodes'], url);
+    assert.equal(r.code, 1, `${bad}: ${r.err}`);
+    assert.equal(r.out, '');
+  }
 });
