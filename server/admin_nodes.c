@@ -54,7 +54,7 @@ static uint64_t n_bad;
  * first public_ip) and the port http_port is bound to. */
 static void self_url(struct app *a, char *buf, size_t cap) {
   if (a->cfg.admin_url[0]) {
-    snprintf(buf, cap, "%s", a->cfg.admin_url);
+    snprintf(buf, cap, "%.200s", a->cfg.admin_url); /* config.c: at most 200 bytes */
     size_t n = strlen(buf);
     if (n && buf[n - 1] == '/')
       buf[n - 1] = 0;
@@ -64,7 +64,7 @@ static void self_url(struct app *a, char *buf, size_t cap) {
   snprintf(host, sizeof(host), "%s", a->cfg.relay_addr[0] ? a->cfg.relay_addr : a->public_ip);
   host[strcspn(host, ",")] = 0;
   bool v6 = strchr(host, ':') != NULL;
-  snprintf(buf, cap, "%s://%s%s%s:%d", a->cfg.tls_cert[0] ? "https" : "http", v6 ? "[" : "",
+  snprintf(buf, cap, "%s://%s%.64s%s:%d", a->cfg.tls_cert[0] ? "https" : "http", v6 ? "[" : "",
            host[0] ? host : "127.0.0.1", v6 ? "]" : "", a->httpd ? httpd_port(a->httpd) : 0);
 }
 

@@ -83,6 +83,11 @@ static void add_row(struct ctl_table *t, const struct ctl_gather *g, json_t *e,
   ctl_table_add(t, cells + !g->multi);
 }
 
+/* After a listing some nodes did not give (their trouble already on stderr). */
+static const char *partial(const struct ctl_gather *g, int rc) {
+  return g->multi && rc ? " (from the nodes that answered)" : "";
+}
+
 /* ---- commands ---- */
 
 static int cmd_peers(struct ctl *c, int argc, char **argv) {
@@ -97,7 +102,7 @@ static int cmd_peers(struct ctl *c, int argc, char **argv) {
   } else if (c->json) {
     ctl_gather_print_json(&g);
   } else if (!json_array_size(list)) {
-    printf("no live peers\n");
+    printf("no live peers%s\n", partial(&g, rc));
   } else {
     static const char *const heads[] = {"NODE", "ID",  "STATE", "PARTNER",
                                         "DEVICE", "IP", "MEDIA"};
@@ -115,7 +120,8 @@ static int cmd_peers(struct ctl *c, int argc, char **argv) {
     }
     ctl_table_print(t);
     ctl_table_free(t);
-    printf("%zu peer%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s");
+    printf("%zu peer%s%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s",
+           partial(&g, rc));
   }
   ctl_gather_free(&g);
   return rc;
@@ -133,7 +139,7 @@ static int cmd_pairs(struct ctl *c, int argc, char **argv) {
   } else if (c->json) {
     ctl_gather_print_json(&g);
   } else if (!json_array_size(list)) {
-    printf("no live pairs\n");
+    printf("no live pairs%s\n", partial(&g, rc));
   } else {
     static const char *const heads[] = {"NODE", "A", "B", "SINCE (UTC)", "FOR"};
     struct ctl_table *t = table(&g, 5, heads);
@@ -150,7 +156,8 @@ static int cmd_pairs(struct ctl *c, int argc, char **argv) {
     }
     ctl_table_print(t);
     ctl_table_free(t);
-    printf("%zu pair%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s");
+    printf("%zu pair%s%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s",
+           partial(&g, rc));
   }
   ctl_gather_free(&g);
   return rc;
@@ -506,7 +513,8 @@ static int cmd_reports(struct ctl *c, int argc, char **argv) {
   } else if (c->json) {
     ctl_gather_print_json(&g);
   } else if (!json_array_size(list)) {
-    printf("no %s reports\n", state && !strcmp(state, "any") ? "" : state ? state : "open");
+    printf("no %s reports%s\n", state && !strcmp(state, "any") ? "" : state ? state : "open",
+           partial(&g, rc));
   } else {
     static const char *const heads[] = {"NODE",     "ID",       "TIME (UTC)", "STATE",
                                         "REASON",   "REPORTED", "EVIDENCE",   "NOTE"};
@@ -528,7 +536,8 @@ static int cmd_reports(struct ctl *c, int argc, char **argv) {
     }
     ctl_table_print(t);
     ctl_table_free(t);
-    printf("%zu report%s%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s",
+    printf("%zu report%s%s%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s",
+           partial(&g, rc),
            json_is_integer(json_object_get(g.answer, "next_before_id")) ||
                    json_is_true(json_object_get(g.answer, "more"))
                ? " (more: raise --limit)"
@@ -686,7 +695,7 @@ static int cmd_audit(struct ctl *c, int argc, char **argv) {
   } else if (c->json) {
     ctl_gather_print_json(&g);
   } else if (!json_array_size(list)) {
-    printf("the audit log is empty\n");
+    printf("the audit log is empty%s\n", partial(&g, rc));
   } else {
     static const char *const heads[] = {"NODE",   "ID",     "TIME (UTC)", "ACTOR",
                                         "ACTION", "TARGET", "DETAILS"};
@@ -706,7 +715,8 @@ static int cmd_audit(struct ctl *c, int argc, char **argv) {
     }
     ctl_table_print(t);
     ctl_table_free(t);
-    printf("%zu entr%s%s\n", json_array_size(list), json_array_size(list) == 1 ? "y" : "ies",
+    printf("%zu entr%s%s%s\n", json_array_size(list), json_array_size(list) == 1 ? "y" : "ies",
+           partial(&g, rc),
            json_is_integer(json_object_get(g.answer, "next_before_id")) ||
                    json_is_true(json_object_get(g.answer, "more"))
                ? " (more: raise --limit)"

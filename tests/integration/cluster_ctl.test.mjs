@@ -4,8 +4,8 @@
 // node 3); `reports` lists a report made on node 2 (a cluster id: node 2 in its high bits),
 // `report` and `resolve` reach it through node 1; `kick` ends the visit on node 3; `audit`
 // shows that kick from node 3's log; --node keeps to one node. Hostile entries written
-// straight into Redis are skipped (and counted); a node that dies leaves the list within
-// seconds. And a fake server's list of nodes with bad entries (a URL with a path, a control
+// straight into Redis are skipped (and counted); a node that hangs is reported (exit 3, the
+// others' rows printed) and leaves the list within seconds. And a fake server's list of nodes with bad entries (a URL with a path, a control
 // character, a node twice, ...): tandemctl skips them and never sends anything there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -199,15 +199,21 @@ test('tandemctl pointed at one node sees every node: nodes, peers, reports, kick
   assert.ok(bad1 >= bad0 + 4, `bad input counted: ${bad0} -> ${bad1}`);
   for (const k of Object.keys(hostile)) await redis(port, ['ZREM', 'tandem:admin:nodes', k]);
 
-  // A node that dies leaves the list once its entry lapses (5 s); the rest still answer.
-  await C.stop();
-  nodes.pop();
+  // A node that hangs: the listing says so (exit 3) and still shows what the others gave;
+  // once its entry lapses (5 s without a beat) it leaves the list and the rest answer.
+  C.proc.kill('SIGSTOP');
+  r = await ctl(['--timeout', '2', 'peers'], A.url);
+  assert.equal(r.code, 3, r.err);
+  assert.match(r.err, new RegExp(`no answer from ${C.url.replace(/\./g, '\\.')} within 2 s`));
+  assert.match(r.out, /\(from the nodes that answered\)/);
   await waitFor('node 3 gone from the list', async () => {
     const j = await json(['nodes']);
     return { ok: j.nodes.map((n) => n.node).join() === '1,2', j };
   }, 15000, 500);
   r = await ctl(['peers'], A.url);
   assert.equal(r.code, 0, r.err);
+  assert.doesNotMatch(r.out, /nodes that answered/);
+  C.proc.kill('SIGCONT');
 });
 
 test('tandemctl takes nothing on trust from a list of nodes: bad entries are skipped, never contacted', { timeout: 60000 }, async (t) => {
