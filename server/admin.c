@@ -347,6 +347,9 @@ void admin_request(struct app *a, const struct httpd_request *req, struct httpd_
   } else if (!path_id(path, "reports", &id, &rest) && !strcmp(rest, "resolve")) {
     if (post)
       return admin_resolve(&r, id);
+  } else if (!strcmp(path, "nodes")) {
+    if (get)
+      return admin_get_nodes(&r);
   } else if (!strcmp(path, "audit")) {
     if (get)
       return admin_get_audit(&r);

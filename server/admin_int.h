@@ -36,4 +36,7 @@ void admin_get_report(struct admin_req *r, int64_t id, const char *what);
 void admin_resolve(struct admin_req *r, int64_t id);
 void admin_get_audit(struct admin_req *r);
 
+/* admin_nodes.c */
+void admin_get_nodes(struct admin_req *r);
+
 #endif

@@ -316,22 +316,43 @@ static json_t *addr_json(const struct netaddr *ip) {
   return json_string(buf);
 }
 
+/* With redis_url a report's id in the API is a cluster id, node_id * 2^42 + its id in this
+ * node's store (as a ban's), so that tandemctl can tell which node to ask for it. */
+static int64_t report_cid(struct app *a, int64_t local) {
+  return a->mod && local > 0 ? moderate_ban_id(a->mod, local) : local;
+}
+
+/* The store's id of an id given to the API: a cluster id of this node, or a bare store id.
+ * -1 (with a 404 sent) for another node's. */
+static int64_t report_local(struct admin_req *r, int64_t id) {
+  unsigned node = banwire_node(id), self = r->a->mod ? r->a->mod->node : 0;
+  if (!node)
+    return id;
+  if (node == self)
+    return banwire_local(id);
+  admin_error(r->rep, 404, "not_found",
+              "no report %lld here: it belongs to node %u (tandemctl asks that node)",
+              (long long)id, node);
+  return -1;
+}
+
 static json_t *report_json(struct app *a, const struct store_report *r) {
   char rep_hex[DEVICE_HEX_LEN + 1], hex[DEVICE_HEX_LEN + 1], url[80];
+  int64_t id = report_cid(a, r->id);
   device_id_hex(&r->reporter, rep_hex);
   device_id_hex(&r->reported, hex);
   struct peer *live = moderate_peers_of_device(a, &r->reported);
   json_t *ev = json_object();
-  snprintf(url, sizeof(url), "/api/reports/%lld/snapshot.jpg", (long long)r->id);
+  snprintf(url, sizeof(url), "/api/reports/%lld/snapshot.jpg", (long long)id);
   json_object_set_new(ev, "jpeg", r->evidence_jpeg && *r->evidence_jpeg ? json_string(url)
                                                                          : json_null());
-  snprintf(url, sizeof(url), "/api/reports/%lld/clip.webm", (long long)r->id);
+  snprintf(url, sizeof(url), "/api/reports/%lld/clip.webm", (long long)id);
   json_object_set_new(ev, "webm", r->evidence_webm && *r->evidence_webm ? json_string(url)
                                                                          : json_null());
   bool resolved = r->state == STORE_REPORT_RESOLVED;
   return json_pack(
       "{s:I, s:I, s:s, s:s, s:{s:s, s:o}, s:{s:s, s:o, s:o}, s:o, s:s, s:o, s:o, s:o}", "id",
-      (json_int_t)r->id, "time_ms", (json_int_t)r->time_ms, "reason", r->reason, "note",
+      (json_int_t)id, "time_ms", (json_int_t)r->time_ms, "reason", r->reason, "note",
       r->note ? r->note : "", "reporter", "device", rep_hex, "ip", addr_json(&r->reporter_ip),
       "reported", "device", hex, "ip", addr_json(&r->reported_ip), "peer",
       live ? json_integer((json_int_t)live->id) : json_null(), "evidence", ev, "state",
@@ -350,7 +371,9 @@ static void on_reports(void *arg, int status, const struct store_report *rows, s
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
       json_array_append_new(list, report_json(j->a, &rows[i]));
-    json_t *next = n && n == (size_t)j->id ? json_integer((json_int_t)rows[n - 1].id) : json_null();
+    json_t *next = n && n == (size_t)j->id
+                       ? json_integer((json_int_t)report_cid(j->a, rows[n - 1].id))
+                       : json_null();
     admin_json(rep, 200, json_pack("{s:o, s:o}", "reports", list, "next_before_id", next));
   }
   sjob_send(j);
@@ -376,6 +399,8 @@ void admin_get_reports(struct admin_req *r) {
     admin_error(r->rep, 400, "bad_request", "state is open, resolved or any");
     return;
   }
+  if (before && (before = report_local(r, before)) < 0)
+    return;
   q.before_id = before;
   q.limit = (size_t)limit;
   struct sjob *j = sjob_defer(r);
@@ -459,12 +484,15 @@ static void on_report(void *arg, int status, const struct store_report *rows, si
 }
 
 void admin_get_report(struct admin_req *r, int64_t id, const char *what) {
+  int64_t local = report_local(r, id);
+  if (local < 0)
+    return;
   struct sjob *j = sjob_defer(r);
   if (!j)
     return;
   j->id = id;
   snprintf(j->what, sizeof(j->what), "%s", what);
-  int rc = store_report_get(moderate_store(r->a), id, on_report, j);
+  int rc = store_report_get(moderate_store(r->a), local, on_report, j);
   if (rc)
     sjob_fail(j, rc, "report");
 }
@@ -491,10 +519,11 @@ void admin_resolve(struct admin_req *r, int64_t id) {
     json_decref(body);
     return;
   }
-  struct sjob *j = sjob_defer(r);
+  int64_t local = report_local(r, id);
+  struct sjob *j = local < 0 ? NULL : sjob_defer(r);
   if (j) {
     j->id = id;
-    int rc = store_report_resolve(moderate_store(r->a), id, json_string_value(jr), r->actor,
+    int rc = store_report_resolve(moderate_store(r->a), local, json_string_value(jr), r->actor,
                                   moderate_wall_ms(), on_resolved, j);
     if (rc)
       sjob_fail(j, rc, "report");

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "media/addrlist.h"
+#include "server/nodewire.h"
 #include "server/redis_url.h"
 #include "server/version.h"
 
@@ -43,6 +44,7 @@ static int check_autoban_steps(const char *v, char *why, size_t len);
 static int check_classifier_url(const char *v, char *why, size_t len);
 static int check_redis_url(const char *v, char *why, size_t len);
 static int check_relay_addr(const char *v, char *why, size_t len);
+static int check_admin_url(const char *v, char *why, size_t len);
 
 #define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define R(lo, hi) .min = (lo), .max = (hi)
@@ -124,6 +126,7 @@ static const struct key keys[] = {
     {"redis_url", T_STR, S(redis_url), "", "Redis shared by the nodes of a cluster: redis://[[user]:password@]host[:port][/db] or unix:/path; bans and the device key then hold on every node (empty = this node alone)", .check = check_redis_url},
     {"relay_addr", T_STR, S(relay_addr), "", "in a cluster: the IP address other nodes send this node's media to, for pairs across nodes (its media ports; empty = the first public_ip)", .check = check_relay_addr},
     {"node_id", T_INT, S(node_id), "0", "this node's number in the cluster, unique per node and kept with its data_dir; needed with redis_url (0 = standalone)", R0(1, 1023)},
+    {"admin_url", T_STR, S(admin_url), "", "in a cluster: the URL at which tandemctl (and operators) reach this node's admin API, registered in Redis so that any node lists it, e.g. http://10.0.0.5:8080 (empty = http:// or https://, relay_addr or the first public_ip, :http_port)", .check = check_admin_url},
 };
 #pragma GCC diagnostic pop
 #undef S
@@ -229,6 +232,14 @@ static int check_relay_addr(const char *v, char *why, size_t len) {
     return 0;
   snprintf(why, len, "is not an IP address (e.g. 10.0.0.5 or fd00::5), or empty for the first "
                      "public_ip");
+  return -EINVAL;
+}
+
+static int check_admin_url(const char *v, char *why, size_t len) {
+  if (!v[0] || !nodewire_url_check(v))
+    return 0;
+  snprintf(why, len, "is not http(s)://HOST[:PORT] (an IP address, [an IPv6 address] or a "
+                     "name; no path), e.g. http://10.0.0.5:8080");
   return -EINVAL;
 }
 

@@ -75,6 +75,7 @@ struct config {
   char redis_url[512];    /* redis://[[user]:password@]host[:port][/db] or unix:/path; "" = alone */
   char relay_addr[64];    /* where other nodes send media for cross-node pairs; "" = public_ip */
   int node_id;            /* 1-1023, unique per node, with redis_url; 0 = none (standalone) */
+  char admin_url[256];    /* this node's admin API for tandemctl, in Redis; "" = derived */
   int classifier_max_side;    /* longer side of the pictures sent, px; 0 = as sent */
 };
 

@@ -622,7 +622,7 @@ void modcluster_metrics(void *file, struct app *a) {
   metrics_put(f, "tandem_cluster_bans_published_total", "counter",
               "This node's bans written to Redis.", (double)c->n_published);
   metrics_put(f, "tandem_cluster_bad_input_total", "counter",
-              "Redis entries and messages that were not valid bans (ignored).", (double)c->n_bad);
+              "Redis entries and messages that were not valid bans (ignored).", (double)(c->n_bad + admin_nodes_bad_input()));
   metrics_put(f, "tandem_cluster_node_id_conflicts_total", "counter",
               "Times another live node held this node_id.", (double)c->n_conflicts);
 }

@@ -337,6 +337,7 @@ void moderate_tick(struct app *a) {
   uint64_t now = moderate_wall_ms();
   ban_set_prune(m->bans, now, 64);
   modcluster_tick(a);
+  admin_nodes_tick(a);
   report_policy_prune(m->policy, now, 256);
   modrecent_prune(m, now, 256);
 }

@@ -58,6 +58,10 @@ int moderate_device_verify(struct moderate *m, const char *tok, size_t len,
 int modcluster_open(struct app *a);  /* at start, after the store's bans are loaded */
 void modcluster_close(struct moderate *m, void (*done)(void *), void *arg);
 void modcluster_tick(struct app *a);
+struct redis *modcluster_redis(struct app *a); /* its link to Redis, or NULL (alone) */
+/* admin_nodes.c: this node's entry in the cluster's list of nodes, every second. */
+void admin_nodes_tick(struct app *a);
+uint64_t admin_nodes_bad_input(void); /* entries of that list that did not decode */
 void modcluster_ban_stored(struct app *a, const struct ban *b); /* publish this node's ban */
 void modcluster_ban_lifted(struct app *a, int64_t id, const char *actor); /* ... its unban */
 /* Lifts another node's ban through Redis: cb(arg, 0 / -ENOENT / -EALREADY / -ENOTCONN).
@@ -70,8 +74,6 @@ void modblock_apply(struct app *a, struct peer *p);
 struct peer *moderate_peers_of_device(struct app *a, const struct device_id *d);
 void modrecent_add(struct peer *p, struct peer *q);
 void modrecent_add_device(struct peer *p, const struct device_id *d); /* q's device only */
-/* modcluster.c: its Redis link (NULL without redis_url). */
-struct redis *modcluster_redis(struct app *a);
 /* moddevices.c: blocks and recent partners by device across nodes, through Redis. */
 #define MODDEVICES_CHANNEL "tandem:devices"
 void moddevices_relate(struct app *a, const struct device_id *x, const struct device_id *y,

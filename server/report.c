@@ -148,6 +148,7 @@ static void on_stored(void *arg, int status, int64_t id) {
     return;
   }
   a->n.reports++;
+  id = a->mod ? moderate_ban_id(a->mod, id) : id; /* with redis_url: node_id * 2^42 + id */
   log_event(LOG_INFO, "report", LF_INT("report", id), LF_STR("reason", j->r.reason),
             LF_UINT("reporter", j->reporter), LF_UINT("reported", j->reported),
             LF_STR("jpeg", j->have_jpeg ? "yes" : "no"),

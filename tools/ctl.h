@@ -31,6 +31,8 @@ struct ctl {
   bool json;         /* --json: the server's JSON as is */
   long timeout_ms;   /* the whole request */
   void *curl;        /* CURL *, made on first use */
+  unsigned only_node; /* --node: that node alone (1-1023), 0 = every node */
+  void *cluster;     /* the list of nodes (ctl_cluster.c), read on first use */
 };
 
 /* An answer: status and body (always NUL-terminated, body[len] == 0). */
@@ -90,6 +92,36 @@ int64_t ctl_jint64(json_t *o, const char *key);
 
 /* Writes len bytes to path ("-": stdout). CTL_OK or CTL_FAILED with the message printed. */
 int ctl_write_file(const struct ctl *c, const char *path, const char *data, size_t len);
+
+/* ---- ctl_cluster.c: the nodes of a cluster ---- */
+
+/* The node a peer's or a report's id belongs to (node << 42 | serial; 0: a node alone). */
+#define CTL_NODE_OF(id) ((unsigned)((uint64_t)(id) >> 42))
+
+/* Sends every request from now on to the node id belongs to (as listed by GET /api/nodes on
+ * the node --url names), or to --node. CTL_OK (also for a node alone, or an older server),
+ * or the exit code with the message printed. */
+int ctl_route(struct ctl *c, int64_t id);
+
+/* A listing (GET path, its array under key) from every node of the cluster, each entry with
+ * "node" added, or from the one node alone / --node (the answer as it came, in raw). With
+ * limit, the merged entries newest first (time_ms) and at most limit of them. CTL_OK or the
+ * exit code with the message printed: a node that fails leaves the others' entries in g. */
+struct ctl_gather {
+  json_t *answer; /* {key: [...], "count": N, "more": bool, "nodes": [...]} when multi */
+  json_t *list;   /* answer[key] (borrowed) */
+  char *raw;      /* one node: its answer as sent */
+  bool multi;
+};
+int ctl_gather(struct ctl *c, const char *path, const char *key, size_t limit,
+               struct ctl_gather *g);
+void ctl_gather_free(struct ctl_gather *g);
+void ctl_gather_print_json(const struct ctl_gather *g);
+/* fn on every node of the cluster in turn (with a ctl whose url is that node's), or once on c
+ * (one node, or --node). Every node is tried; the first failure's exit code. */
+int ctl_each_node(struct ctl *c, int (*fn)(struct ctl *sub, void *arg), void *arg);
+int cmd_nodes(struct ctl *c, int argc, char **argv);
+void ctl_cluster_free(struct ctl *c);
 
 /* ctl_args.c: the command line. */
 extern const char ctl_usage_text[];

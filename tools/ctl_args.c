@@ -11,11 +11,13 @@
 
 const char ctl_usage_text[] =
     "usage: tandemctl [--url URL] [--token TOKEN] [--json] [--actor NAME] [--timeout S]\n"
-    "                 COMMAND [ARGS]\n"
+    "                 [--node N] COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
-    "  peers                            live peers\n"
-    "  pairs                            live pairs\n"
+    "  nodes                            the live nodes of the cluster: admin URL, version,\n"
+    "                                   visitors, pairs, the matcher, draining\n"
+    "  peers                            live peers (of every node)\n"
+    "  pairs                            live pairs (of every node)\n"
     "  snapshot ID -o FILE [--max-age MS] [--max-side N]\n"
     "                                   a peer's picture now, as JPEG (-o - for stdout)\n"
     "  kick ID [--reason TEXT]          ends a peer's visit\n"
@@ -28,11 +30,12 @@ const char ctl_usage_text[] =
     "  bans [--all] [--kind K]          bans in force (--all: every ban ever; K: device,\n"
     "                                   ip or ip6_64), every page\n"
     "  reports [--state open|resolved|any] [--limit N]\n"
-    "                                   reports, newest first (open, 100 by default)\n"
+    "                                   reports of every node, newest first (open, 100 by\n"
+    "                                   default)\n"
     "  report ID [--jpeg FILE] [--clip FILE]\n"
     "                                   one report; saves its evidence picture or clip\n"
     "  resolve ID [--resolution TEXT]   resolves a report (default resolution: dismissed)\n"
-    "  audit [--limit N]                the moderators' audit log, newest first\n"
+    "  audit [--limit N]                every node's audit log, newest first\n"
     "  help                             this text\n"
     "\n"
     "  --url      the server (default $TANDEM_URL, else http://127.0.0.1:8080)\n"
@@ -41,13 +44,20 @@ const char ctl_usage_text[] =
     "  --json     print the server's JSON instead of a table\n"
     "  --actor    your name in the audit log (default tandemctl)\n"
     "  --timeout  seconds a request may take (default 60)\n"
+    "  --node     in a cluster: that node alone (its node_id) for peers, pairs, reports,\n"
+    "             audit and bans --all\n"
+    "\n"
+    "In a cluster (redis_url), --url may name any node (or the load balancer): it lists\n"
+    "every live node and its admin URL, listings come from every node (a NODE column), and\n"
+    "kick, snapshot, ban --peer, report and resolve go to the node in the id (node << 42).\n"
+    "Every node must accept the same admin token.\n"
     "\n"
     "exit codes: 0 done; 1 the server refused (or answered nonsense, or a file could not be\n"
     "written); 2 usage; 3 the server cannot be reached; 4 the admin token was refused\n";
 
 /* ---- the command line ---- */
 
-static const char *g_url, *g_token, *g_actor, *g_timeout;
+static const char *g_url, *g_token, *g_actor, *g_timeout, *g_node;
 static bool g_json, g_help;
 static char *g_url_buf;
 
@@ -55,6 +65,7 @@ static const struct opt globals[] = {
     {"--url", NULL, &g_url, NULL},         {"--token", NULL, &g_token, NULL},
     {"--actor", NULL, &g_actor, NULL},     {"--timeout", NULL, &g_timeout, NULL},
     {"--json", NULL, NULL, &g_json},       {"--help", "-h", NULL, &g_help},
+    {"--node", NULL, &g_node, NULL},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -165,6 +176,15 @@ int ctl_settle(struct ctl *c) {
     c->timeout_ms = t * 1000;
   }
   c->json = g_json;
+  c->only_node = 0;
+  if (g_node) {
+    char *end;
+    errno = 0;
+    long nv = strtol(g_node, &end, 10);
+    if (*g_node < '1' || *g_node > '9' || *end || errno || nv < 1 || nv > 1023)
+      return ctl_usage(c, "--node is a node_id, 1-1023, not %s", g_node);
+    c->only_node = (unsigned)nv;
+  }
   return CTL_OK;
 }
 

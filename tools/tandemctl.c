@@ -69,6 +69,25 @@ static int refuse_terminal(const struct ctl *c, const char *file, const char *wh
 static const char JPEG_MAGIC[] = "\xff\xd8\xff";
 static const char WEBM_MAGIC[] = "\x1a\x45\xdf\xa3";
 
+/* Listings gathered from every node (ctl_cluster.c) have a NODE column first: heads[0] and
+ * cells[0] are it, left out for one node. */
+static struct ctl_table *table(const struct ctl_gather *g, size_t ncols,
+                               const char *const *heads) {
+  return ctl_table_new(ncols - !g->multi, heads + !g->multi);
+}
+
+static void add_row(struct ctl_table *t, const struct ctl_gather *g, json_t *e,
+                    const char **cells) {
+  char node[24];
+  cells[0] = ctl_jint(e, "node", node, sizeof(node));
+  ctl_table_add(t, cells + !g->multi);
+}
+
+/* After a listing some nodes did not give (their trouble already on stderr). */
+static const char *partial(const struct ctl_gather *g, int rc) {
+  return g->multi && rc ? " (from the nodes that answered)" : "";
+}
+
 /* ---- commands ---- */
 
 static int cmd_peers(struct ctl *c, int argc, char **argv) {
@@ -76,36 +95,35 @@ static int cmd_peers(struct ctl *c, int argc, char **argv) {
   int rc = ctl_parse_args(c, argc, argv, NULL, NULL, 0, &np);
   if (rc || (rc = ctl_settle(c)))
     return rc;
-  struct ctl_resp r;
-  json_t *j = NULL, *list;
-  if (!(rc = call_json(c, "GET", "/api/peers", NULL, &r, &j))) {
-    if (!(list = jarray(j, "peers"))) {
-      rc = no_array(c, "peers");
-    } else if (c->json) {
-      print_verbatim(&r);
-    } else if (!json_array_size(list)) {
-      printf("no live peers\n");
-    } else {
-      static const char *const heads[] = {"ID", "STATE", "PARTNER", "DEVICE", "IP", "MEDIA"};
-      struct ctl_table *t = ctl_table_new(6, heads);
-      size_t i;
-      json_t *p;
-      json_array_foreach(list, i, p) {
-        char id[24], partner[24], dev[9];
-        snprintf(dev, sizeof(dev), "%s", ctl_jstr(p, "device"));
-        json_t *m = json_object_get(p, "media");
-        const char *row[] = {ctl_jint(p, "id", id, sizeof(id)), ctl_jstr(p, "state"),
-                             ctl_jint(p, "partner", partner, sizeof(partner)), dev,
-                             ctl_jstr(p, "ip"), json_is_true(m) ? "yes" : "no"};
-        ctl_table_add(t, row);
-      }
-      ctl_table_print(t);
-      ctl_table_free(t);
-      printf("%zu peer%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s");
+  struct ctl_gather g;
+  rc = ctl_gather(c, "/api/peers", "peers", 0, &g);
+  json_t *list = g.list;
+  if (!list) {
+  } else if (c->json) {
+    ctl_gather_print_json(&g);
+  } else if (!json_array_size(list)) {
+    printf("no live peers%s\n", partial(&g, rc));
+  } else {
+    static const char *const heads[] = {"NODE", "ID",  "STATE", "PARTNER",
+                                        "DEVICE", "IP", "MEDIA"};
+    struct ctl_table *t = table(&g, 7, heads);
+    size_t i;
+    json_t *p;
+    json_array_foreach(list, i, p) {
+      char id[24], partner[24], dev[9];
+      snprintf(dev, sizeof(dev), "%s", ctl_jstr(p, "device"));
+      json_t *m = json_object_get(p, "media");
+      const char *row[] = {NULL, ctl_jint(p, "id", id, sizeof(id)), ctl_jstr(p, "state"),
+                           ctl_jint(p, "partner", partner, sizeof(partner)), dev,
+                           ctl_jstr(p, "ip"), json_is_true(m) ? "yes" : "no"};
+      add_row(t, &g, p, row);
     }
+    ctl_table_print(t);
+    ctl_table_free(t);
+    printf("%zu peer%s%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s",
+           partial(&g, rc));
   }
-  json_decref(j);
-  ctl_resp_free(&r);
+  ctl_gather_free(&g);
   return rc;
 }
 
@@ -114,36 +132,34 @@ static int cmd_pairs(struct ctl *c, int argc, char **argv) {
   int rc = ctl_parse_args(c, argc, argv, NULL, NULL, 0, &np);
   if (rc || (rc = ctl_settle(c)))
     return rc;
-  struct ctl_resp r;
-  json_t *j = NULL, *list;
-  if (!(rc = call_json(c, "GET", "/api/pairs", NULL, &r, &j))) {
-    if (!(list = jarray(j, "pairs"))) {
-      rc = no_array(c, "pairs");
-    } else if (c->json) {
-      print_verbatim(&r);
-    } else if (!json_array_size(list)) {
-      printf("no live pairs\n");
-    } else {
-      static const char *const heads[] = {"A", "B", "SINCE (UTC)", "FOR"};
-      struct ctl_table *t = ctl_table_new(4, heads);
-      int64_t now = (int64_t)time(NULL) * 1000;
-      size_t i;
-      json_t *p;
-      json_array_foreach(list, i, p) {
-        char a[24], b[24], since[32], span[32];
-        int64_t ms = ctl_jint64(p, "since_ms");
-        const char *row[] = {ctl_jint(p, "a", a, sizeof(a)), ctl_jint(p, "b", b, sizeof(b)),
-                             ctl_time(ms, since, sizeof(since)),
-                             ms ? ctl_span((now - ms) / 1000, span, sizeof(span)) : "-"};
-        ctl_table_add(t, row);
-      }
-      ctl_table_print(t);
-      ctl_table_free(t);
-      printf("%zu pair%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s");
+  struct ctl_gather g;
+  rc = ctl_gather(c, "/api/pairs", "pairs", 0, &g);
+  json_t *list = g.list;
+  if (!list) {
+  } else if (c->json) {
+    ctl_gather_print_json(&g);
+  } else if (!json_array_size(list)) {
+    printf("no live pairs%s\n", partial(&g, rc));
+  } else {
+    static const char *const heads[] = {"NODE", "A", "B", "SINCE (UTC)", "FOR"};
+    struct ctl_table *t = table(&g, 5, heads);
+    int64_t now = (int64_t)time(NULL) * 1000;
+    size_t i;
+    json_t *p;
+    json_array_foreach(list, i, p) {
+      char a[24], b[24], since[32], span[32];
+      int64_t ms = ctl_jint64(p, "since_ms");
+      const char *row[] = {NULL, ctl_jint(p, "a", a, sizeof(a)), ctl_jint(p, "b", b, sizeof(b)),
+                           ctl_time(ms, since, sizeof(since)),
+                           ms ? ctl_span((now - ms) / 1000, span, sizeof(span)) : "-"};
+      add_row(t, &g, p, row);
     }
+    ctl_table_print(t);
+    ctl_table_free(t);
+    printf("%zu pair%s%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s",
+           partial(&g, rc));
   }
-  json_decref(j);
-  ctl_resp_free(&r);
+  ctl_gather_free(&g);
   return rc;
 }
 
@@ -166,7 +182,8 @@ static int cmd_snapshot(struct ctl *c, int argc, char **argv) {
     return rc;
   if (vside > 0 && vside < 16)
     return ctl_usage(c, "--max-side is 0 (as sent) or 16-4096, not %s", side);
-  if ((rc = ctl_settle(c)) || (rc = refuse_terminal(c, file, "a JPEG")))
+  if ((rc = ctl_settle(c)) || (rc = refuse_terminal(c, file, "a JPEG")) ||
+      (rc = ctl_route(c, id)))
     return rc;
   char path[160];
   int n = snprintf(path, sizeof(path), "/api/peers/%lld/snapshot.jpg", (long long)id);
@@ -202,7 +219,8 @@ static int cmd_kick(struct ctl *c, int argc, char **argv) {
   const struct opt own[] = {{"--reason", NULL, &reason, NULL}, {NULL, NULL, NULL, NULL}};
   int64_t id;
   int rc = ctl_parse_args(c, argc, argv, own, pos, 1, &np);
-  if (rc || (rc = ctl_parse_id(c, np ? pos[0] : NULL, "the peer's ID", &id)) || (rc = ctl_settle(c)))
+  if (rc || (rc = ctl_parse_id(c, np ? pos[0] : NULL, "the peer's ID", &id)) ||
+      (rc = ctl_settle(c)) || (rc = ctl_route(c, id)))
     return rc;
   json_t *body = reason ? json_pack("{s:s}", "reason", reason) : json_object();
   if (!body)
@@ -266,7 +284,7 @@ static int cmd_ban(struct ctl *c, int argc, char **argv) {
     json_decref(body);
     return ctl_usage(c, "--reason must be UTF-8 text%s", "");
   }
-  int64_t pid;
+  int64_t pid = 0;
   unsigned char tmp[16];
   if (peer) {
     if ((rc = ctl_parse_id(c, peer, "--peer", &pid))) {
@@ -303,7 +321,8 @@ static int cmd_ban(struct ctl *c, int argc, char **argv) {
     json_object_set_new(body, "kind", json_string(kind));
     json_object_set_new(body, "target", json_string(target));
   }
-  if ((rc = ctl_settle(c))) {
+  /* A peer's ban is made by the node it is on (and holds on every node). */
+  if ((rc = ctl_settle(c)) || (peer && (rc = ctl_route(c, pid)))) {
     json_decref(body);
     return rc;
   }
@@ -359,20 +378,19 @@ static int cmd_unban(struct ctl *c, int argc, char **argv) {
 
 #define BANS_PAGES_MAX 10000 /* 10 million bans: a server paging forever is stopped */
 
-static int cmd_bans(struct ctl *c, int argc, char **argv) {
-  const char *kind = NULL;
-  bool all = false;
-  const struct opt own[] = {{"--all", NULL, NULL, &all}, {"--kind", NULL, &kind, NULL},
-                            {NULL, NULL, NULL, NULL}};
-  size_t np;
-  int rc = ctl_parse_args(c, argc, argv, own, NULL, 0, &np);
-  if (rc)
-    return rc;
-  if (kind && strcmp(kind, "device") && strcmp(kind, "ip") && strcmp(kind, "ip6_64"))
-    return ctl_usage(c, "--kind is device, ip or ip6_64, not %s", kind);
-  if ((rc = ctl_settle(c)))
-    return rc;
-  json_t *acc = json_array();
+struct ban_query {
+  bool all;
+  const char *kind;
+  json_t *acc;
+};
+
+/* Every page of one node's bans into q->acc. */
+static int ban_pages(struct ctl *c, void *arg) {
+  struct ban_query *q = arg;
+  bool all = q->all;
+  const char *kind = q->kind;
+  json_t *acc = q->acc;
+  int rc = CTL_OK;
   long long after = 0;
   for (int page = 0; !rc; page++) {
     if (page == BANS_PAGES_MAX) {
@@ -403,6 +421,29 @@ static int cmd_bans(struct ctl *c, int argc, char **argv) {
     if (after < 0)
       break;
   }
+  return rc;
+}
+
+static int cmd_bans(struct ctl *c, int argc, char **argv) {
+  const char *kind = NULL;
+  bool all = false;
+  const struct opt own[] = {{"--all", NULL, NULL, &all}, {"--kind", NULL, &kind, NULL},
+                            {NULL, NULL, NULL, NULL}};
+  size_t np;
+  int rc = ctl_parse_args(c, argc, argv, own, NULL, 0, &np);
+  if (rc)
+    return rc;
+  if (kind && strcmp(kind, "device") && strcmp(kind, "ip") && strcmp(kind, "ip6_64"))
+    return ctl_usage(c, "--kind is device, ip or ip6_64, not %s", kind);
+  if ((rc = ctl_settle(c)))
+    return rc;
+  json_t *acc = json_array();
+  struct ban_query q = {.all = all, .kind = kind, .acc = acc};
+  /* The bans in force are the cluster's on every node; each node keeps its own history. */
+  if (all)
+    rc = ctl_each_node(c, ban_pages, &q);
+  else
+    rc = (rc = ctl_route(c, 0)) ? rc : ban_pages(c, &q);
   if (!rc && c->json) {
     /* Every page in one answer of the server's shape. */
     json_t *o = json_pack("{s:O, s:n}", "bans", acc, "next_after_id");
@@ -465,43 +506,44 @@ static int cmd_reports(struct ctl *c, int argc, char **argv) {
     return rc;
   char path[96];
   snprintf(path, sizeof(path), "/api/reports?state=%s&limit=%lld", state ? state : "open", n);
-  struct ctl_resp r;
-  json_t *j = NULL, *list;
-  if (!(rc = call_json(c, "GET", path, NULL, &r, &j))) {
-    if (!(list = jarray(j, "reports"))) {
-      rc = no_array(c, "reports");
-    } else if (c->json) {
-      print_verbatim(&r);
-    } else if (!json_array_size(list)) {
-      printf("no %s reports\n", state && !strcmp(state, "any") ? "" : state ? state : "open");
-    } else {
-      static const char *const heads[] = {"ID",       "TIME (UTC)", "STATE", "REASON",
-                                          "REPORTED", "EVIDENCE",   "NOTE"};
-      struct ctl_table *t = ctl_table_new(7, heads);
-      size_t i;
-      json_t *p;
-      json_array_foreach(list, i, p) {
-        char id[24], when[32], who[48];
-        json_t *ev = json_object_get(p, "evidence");
-        bool jpg = json_is_string(json_object_get(ev, "jpeg")),
-             webm = json_is_string(json_object_get(ev, "webm"));
-        side_text(json_object_get(p, "reported"), who, sizeof(who));
-        const char *row[] = {ctl_jint(p, "id", id, sizeof(id)),
-                             ctl_time(ctl_jint64(p, "time_ms"), when, sizeof(when)),
-                             ctl_jstr(p, "state"), ctl_jstr(p, "reason"), who,
-                             jpg && webm ? "jpeg+webm" : jpg ? "jpeg" : webm ? "webm" : "-",
-                             ctl_jstr(p, "note")};
-        ctl_table_add(t, row);
-      }
-      ctl_table_print(t);
-      ctl_table_free(t);
-      printf("%zu report%s%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s",
-             json_is_integer(json_object_get(j, "next_before_id")) ? " (more: raise --limit)"
-                                                                   : "");
+  struct ctl_gather g;
+  rc = ctl_gather(c, path, "reports", (size_t)n, &g);
+  json_t *list = g.list;
+  if (!list) {
+  } else if (c->json) {
+    ctl_gather_print_json(&g);
+  } else if (!json_array_size(list)) {
+    printf("no %s reports%s\n", state && !strcmp(state, "any") ? "" : state ? state : "open",
+           partial(&g, rc));
+  } else {
+    static const char *const heads[] = {"NODE",     "ID",       "TIME (UTC)", "STATE",
+                                        "REASON",   "REPORTED", "EVIDENCE",   "NOTE"};
+    struct ctl_table *t = table(&g, 8, heads);
+    size_t i;
+    json_t *p;
+    json_array_foreach(list, i, p) {
+      char id[24], when[32], who[48];
+      json_t *ev = json_object_get(p, "evidence");
+      bool jpg = json_is_string(json_object_get(ev, "jpeg")),
+           webm = json_is_string(json_object_get(ev, "webm"));
+      side_text(json_object_get(p, "reported"), who, sizeof(who));
+      const char *row[] = {NULL, ctl_jint(p, "id", id, sizeof(id)),
+                           ctl_time(ctl_jint64(p, "time_ms"), when, sizeof(when)),
+                           ctl_jstr(p, "state"), ctl_jstr(p, "reason"), who,
+                           jpg && webm ? "jpeg+webm" : jpg ? "jpeg" : webm ? "webm" : "-",
+                           ctl_jstr(p, "note")};
+      add_row(t, &g, p, row);
     }
+    ctl_table_print(t);
+    ctl_table_free(t);
+    printf("%zu report%s%s%s\n", json_array_size(list), json_array_size(list) == 1 ? "" : "s",
+           partial(&g, rc),
+           json_is_integer(json_object_get(g.answer, "next_before_id")) ||
+                   json_is_true(json_object_get(g.answer, "more"))
+               ? " (more: raise --limit)"
+               : "");
   }
-  json_decref(j);
-  ctl_resp_free(&r);
+  ctl_gather_free(&g);
   return rc;
 }
 
@@ -553,7 +595,7 @@ static int cmd_report(struct ctl *c, int argc, char **argv) {
   if (jpeg && clip && !strcmp(jpeg, "-") && !strcmp(clip, "-"))
     return ctl_usage(c, "only one of --jpeg and --clip may be - (stdout)%s", "");
   if ((rc = ctl_settle(c)) || (rc = refuse_terminal(c, jpeg, "a JPEG")) ||
-      (rc = refuse_terminal(c, clip, "a clip")))
+      (rc = refuse_terminal(c, clip, "a clip")) || (rc = ctl_route(c, id)))
     return rc;
   bool to_stdout = (jpeg && !strcmp(jpeg, "-")) || (clip && !strcmp(clip, "-"));
   char path[96];
@@ -612,7 +654,7 @@ static int cmd_resolve(struct ctl *c, int argc, char **argv) {
     res = "dismissed";
   if (!*res || strlen(res) > 200)
     return ctl_usage(c, "--resolution is 1-200 bytes of text%s", "");
-  if ((rc = ctl_settle(c)))
+  if ((rc = ctl_settle(c)) || (rc = ctl_route(c, id)))
     return rc;
   json_t *body = json_pack("{s:s}", "resolution", res);
   if (!body)
@@ -646,41 +688,41 @@ static int cmd_audit(struct ctl *c, int argc, char **argv) {
     return rc;
   char path[64];
   snprintf(path, sizeof(path), "/api/audit?limit=%lld", n);
-  struct ctl_resp r;
-  json_t *j = NULL, *list;
-  if (!(rc = call_json(c, "GET", path, NULL, &r, &j))) {
-    if (!(list = jarray(j, "audit"))) {
-      rc = no_array(c, "audit");
-    } else if (c->json) {
-      print_verbatim(&r);
-    } else if (!json_array_size(list)) {
-      printf("the audit log is empty\n");
-    } else {
-      static const char *const heads[] = {"ID",     "TIME (UTC)", "ACTOR",
-                                          "ACTION", "TARGET",     "DETAILS"};
-      struct ctl_table *t = ctl_table_new(6, heads);
-      size_t i;
-      json_t *e;
-      json_array_foreach(list, i, e) {
-        char id[24], when[32];
-        json_t *d = json_object_get(e, "details");
-        char *ds = d ? json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-        const char *row[] = {ctl_jint(e, "id", id, sizeof(id)),
-                             ctl_time(ctl_jint64(e, "time_ms"), when, sizeof(when)),
-                             ctl_jstr(e, "actor"), ctl_jstr(e, "action"), ctl_jstr(e, "target"),
-                             ds ? ds : "-"};
-        ctl_table_add(t, row);
-        free(ds);
-      }
-      ctl_table_print(t);
-      ctl_table_free(t);
-      printf("%zu entr%s%s\n", json_array_size(list), json_array_size(list) == 1 ? "y" : "ies",
-             json_is_integer(json_object_get(j, "next_before_id")) ? " (more: raise --limit)"
-                                                                   : "");
+  struct ctl_gather g;
+  rc = ctl_gather(c, path, "audit", (size_t)n, &g);
+  json_t *list = g.list;
+  if (!list) {
+  } else if (c->json) {
+    ctl_gather_print_json(&g);
+  } else if (!json_array_size(list)) {
+    printf("the audit log is empty%s\n", partial(&g, rc));
+  } else {
+    static const char *const heads[] = {"NODE",   "ID",     "TIME (UTC)", "ACTOR",
+                                        "ACTION", "TARGET", "DETAILS"};
+    struct ctl_table *t = table(&g, 7, heads);
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e) {
+      char id[24], when[32];
+      json_t *d = json_object_get(e, "details");
+      char *ds = d ? json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+      const char *row[] = {NULL, ctl_jint(e, "id", id, sizeof(id)),
+                           ctl_time(ctl_jint64(e, "time_ms"), when, sizeof(when)),
+                           ctl_jstr(e, "actor"), ctl_jstr(e, "action"), ctl_jstr(e, "target"),
+                           ds ? ds : "-"};
+      add_row(t, &g, e, row);
+      free(ds);
     }
+    ctl_table_print(t);
+    ctl_table_free(t);
+    printf("%zu entr%s%s%s\n", json_array_size(list), json_array_size(list) == 1 ? "y" : "ies",
+           partial(&g, rc),
+           json_is_integer(json_object_get(g.answer, "next_before_id")) ||
+                   json_is_true(json_object_get(g.answer, "more"))
+               ? " (more: raise --limit)"
+               : "");
   }
-  json_decref(j);
-  ctl_resp_free(&r);
+  ctl_gather_free(&g);
   return rc;
 }
 
@@ -688,7 +730,8 @@ static const struct {
   const char *name;
   int (*fn)(struct ctl *, int, char **);
 } commands[] = {
-    {"peers", cmd_peers},     {"pairs", cmd_pairs},     {"snapshot", cmd_snapshot},
+    {"nodes", cmd_nodes},     {"peers", cmd_peers},     {"pairs", cmd_pairs},
+    {"snapshot", cmd_snapshot},
     {"kick", cmd_kick},       {"ban", cmd_ban},         {"unban", cmd_unban},
     {"bans", cmd_bans},       {"reports", cmd_reports}, {"report", cmd_report},
     {"resolve", cmd_resolve}, {"audit", cmd_audit},
@@ -717,6 +760,7 @@ int main(int argc, char **argv) {
         rc = CTL_OK;
       }
       ctl_close(&c);
+      ctl_cluster_free(&c);
       curl_global_cleanup();
       break;
     }

@@ -27,7 +27,7 @@ const ROUTES = [
   ['POST', '/api/peers/1/kick'], ['POST', '/api/bans'], ['GET', '/api/bans'],
   ['DELETE', '/api/bans/1'], ['GET', '/api/reports'], ['GET', '/api/reports/1'],
   ['GET', '/api/reports/1/snapshot.jpg'], ['GET', '/api/reports/1/clip.webm'],
-  ['POST', '/api/reports/1/resolve'], ['GET', '/api/audit'],
+  ['POST', '/api/reports/1/resolve'], ['GET', '/api/audit'], ['GET', '/api/nodes'],
   ['GET', '/api/nope'], ['GET', '/api/'], ['DELETE', '/api/peers/1/kick/again'],
 ];
 
@@ -203,7 +203,7 @@ test('bad JSON, missing and ill-typed fields, unknown ids, wrong methods', { tim
     ['DELETE', '/api/peers'], ['POST', '/api/pairs'], ['POST', '/api/peers/1/snapshot.jpg'],
     ['GET', '/api/peers/1/kick'], ['PUT', '/api/bans'], ['GET', '/api/bans/1'], ['POST', '/api/bans/1'],
     ['POST', '/api/reports'], ['DELETE', '/api/reports/1'], ['POST', '/api/reports/1/clip.webm'],
-    ['GET', '/api/reports/1/resolve'], ['DELETE', '/api/audit'],
+    ['GET', '/api/reports/1/resolve'], ['DELETE', '/api/audit'], ['POST', '/api/nodes'],
   ];
   for (const [m, p] of wrongMethod) isError(await api(u, m, p), 405, 'method_not_allowed', `${m} ${p}`);
 
@@ -213,6 +213,15 @@ test('bad JSON, missing and ill-typed fields, unknown ids, wrong methods', { tim
   assert.deepEqual((await api(u, 'GET', '/api/reports?state=any')).json, { reports: [], next_before_id: null });
   assert.deepEqual((await api(u, 'GET', '/api/peers')).json, { peers: [], count: 0 });
   assert.deepEqual((await api(u, 'GET', '/api/pairs')).json, { pairs: [], count: 0 });
+  // A node alone lists itself, node 0, at the address its API is served on.
+  const alone = (await api(u, 'GET', '/api/nodes')).json;
+  assert.equal(alone.self, 0);
+  assert.equal(alone.redis_up, false);
+  assert.equal(alone.matcher, null);
+  assert.equal(alone.nodes.length, 1);
+  assert.equal(alone.nodes[0].node, 0);
+  assert.equal(alone.nodes[0].admin_url, u);
+  assert.equal(alone.nodes[0].self, true);
 });
 
 test('kicks and bans cut live visitors off; bans page, lift, and are audited', { timeout: 120000 }, async () => {
