@@ -9,6 +9,14 @@
 #   c_mix = (1 - f) c_same + f c_cross,   so   c_cross = (c_mix - (1 - f) c_same) / f
 # Also the Next-to-first-frame latencies of a run with skips through the three nodes.
 #
+# A third kind of run takes the number of nodes out of the comparison: the same three nodes,
+# but each node's visitors come from a tandem-bench of their own pointed at that node (no
+# balancer), started a few seconds apart so that each one's visitors pair among themselves (the
+# relayed fraction says how far that held). With the balancer runs it gives the same-node and
+# cross-node costs on three nodes alike (two equations, two unknowns), so the fixed cost of
+# running three nodes instead of one (their idle loops, Redis, more media workers each waking up
+# on its own) is not charged to the relay.
+#
 #   bench/cluster_ab.sh [pairs-of-runs=3] [peers=120] [seconds=30]
 #
 # Needs build/tandem, build/bench/tandem-bench, redis-server and haproxy. Run it on an otherwise
@@ -19,7 +27,11 @@ RUNS=${1:-3} PEERS=${2:-120} SECS=${3:-30}
 RPORT=18690 BASE=18700 LBPORT=18699
 OUT=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$OUT"; }
+cleanup() {
+  for p in "${PIDS[@]}" "${NODES[@]}" ${LB:-}; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$OUT"
+}
+NODES=()
 trap cleanup EXIT
 
 redis-server --port $RPORT --bind 127.0.0.1 --save '' --appendonly no --dir "$OUT" >"$OUT/redis.log" 2>&1 &
@@ -85,10 +97,45 @@ run() { # $1: nodes; prints "nodes us_per_delivered relay_fraction"
     "$OUT/run.json" "$cpu_s" "$relay" "$1"
 }
 
-echo "nodes  us/delivered  relayed  delivered"
+run_local() { # three nodes, a tandem-bench per node; prints "3L us_per_delivered relay_fraction"
+  start_nodes 3
+  local before=() after=() relay=0 i pids=()
+  for p in "${NODES[@]}"; do before+=("$(cpu "$p")"); done
+  for i in 1 2 3; do
+    build/bench/tandem-bench --url="http://127.0.0.1:$((BASE + i))" --peers $((PEERS / 3)) \
+      --duration "$SECS" --mix stay=100 --server-pid "${NODES[$((i - 1))]}" --json \
+      >"$OUT/run$i.json" 2>"$OUT/run$i.err" &
+    pids+=($!)
+    [ "$i" -lt 3 ] && sleep 4
+  done
+  wait "${pids[@]}" || true
+  for p in "${NODES[@]}"; do after+=("$(cpu "$p")"); done
+  for i in 1 2 3; do
+    relay=$((relay + $(metric $((BASE + i)) tandem_relay_rx_packets_total)))
+  done
+  stop_nodes
+  local cpu_s=0
+  for i in "${!NODES[@]}"; do
+    cpu_s=$(awk -v s="$cpu_s" -v a="${after[$i]}" -v b="${before[$i]}" 'BEGIN {printf "%.3f", s + a - b}')
+  done
+  node -e '
+    const fs = require("fs");
+    let rx = 0, bad = 0;
+    for (const f of process.argv.slice(3)) {
+      const d = JSON.parse(fs.readFileSync(f));
+      rx += d.media.rx_packets;
+      bad += d.crosstalk.total + d.errors.total;
+    }
+    const cpu = +process.argv[1], relay = +process.argv[2];
+    console.log(`3L ${(cpu * 1e6 / rx).toFixed(2)} ${(relay / rx).toFixed(3)} ${rx}${bad ? ` (cross-talk or errors: ${bad})` : ""}`);' \
+    "$cpu_s" "$relay" "$OUT/run1.json" "$OUT/run2.json" "$OUT/run3.json"
+}
+
+echo "nodes  us/delivered  relayed  delivered   (3L: three nodes, a tandem-bench per node)"
 for _ in $(seq 1 "$RUNS"); do
   run 1 | tee -a "$OUT/figures"
   run 3 | tee -a "$OUT/figures"
+  run_local | tee -a "$OUT/figures"
 done
 node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split(" "));
@@ -97,11 +144,21 @@ node -e '
   const three = rows.filter((r) => r[0] === "3");
   const mix = med(three.map((r) => +r[1])), f = Math.min(1, med(three.map((r) => +r[2])));
   const cross = (mix - (1 - f) * same) / f;
-  console.log(`same-node ${same.toFixed(2)} us, three nodes ${mix.toFixed(2)} us with ${(f * 100).toFixed(0)}% relayed: cross-node ${cross.toFixed(2)} us per delivered packet, ${(cross / same).toFixed(2)}x a same-node pair`);' \
+  console.log(`same-node ${same.toFixed(2)} us, three nodes ${mix.toFixed(2)} us with ${(f * 100).toFixed(0)}% relayed: cross-node ${cross.toFixed(2)} us per delivered packet, ${(cross / same).toFixed(2)}x a same-node pair`);
+  const loc = rows.filter((r) => r[0] === "3L");
+  if (loc.length) {
+    const cl = med(loc.map((r) => +r[1])), fl = Math.min(1, med(loc.map((r) => +r[2])));
+    if (f - fl > 0.5) {
+      const d = (mix - cl) / (f - fl), same3 = cl - fl * d, cross3 = same3 + d;
+      console.log(`on three nodes alike: a tandem-bench per node ${cl.toFixed(2)} us with ${(fl * 100).toFixed(0)}% relayed: same-node ${same3.toFixed(2)} us, cross-node ${cross3.toFixed(2)} us per delivered packet, ${(cross3 / same3).toFixed(2)}x`);
+    } else {
+      console.log(`on three nodes alike: not computed, the per-node runs relayed ${(fl * 100).toFixed(0)}%`);
+    }
+  }' \
   "$OUT/figures"
 
 # Next to first frame across nodes: skips through the three nodes.
 start_nodes 3
 build/bench/tandem-bench --url="$URL" --peers 40 --duration 30 --mix stay=20,skip=80 \
-  --skip-min 2 --skip-max 4 2>&1 | grep -E "next_to_frame|next_to_matched|cross-talk:|RESULT"
+  --skip-min 2 --skip-max 4 2>&1 | grep -E "next_to_frame|next_to_matched|cross-talk:|errors:|RESULT" || true
 stop_nodes

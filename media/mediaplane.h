@@ -75,8 +75,11 @@ struct mediaplane_stats {
   uint64_t tcp_dropped;         /* packets a slow ICE-TCP reader could not take */
   uint64_t workers_polling;     /* workers in timer-driven receive right now */
   uint64_t recorder_bytes;      /* memory the sessions' recorders hold right now */
-  /* The node-to-node relay (mediaplane_relay_open): datagrams and their bytes on the wire. */
+  /* The node-to-node relay (mediaplane_relay_open): packets (each its own sealed datagram)
+   * accepted and sent, their bytes, and the UDP datagrams that carried them (several packets
+   * for the same remote worker in one loop turn travel as one bundle, media/relaywire.h). */
   uint64_t relay_rx_packets, relay_rx_bytes, relay_tx_packets, relay_tx_bytes;
+  uint64_t relay_rx_datagrams, relay_tx_datagrams;
   uint64_t relay_auth_failed;   /* refused: did not authenticate (forged, corrupted, wrong key) */
   uint64_t relay_replayed;      /* refused: a counter already seen, or too old */
   uint64_t relay_malformed;     /* refused: not a relay datagram of a version we speak */

@@ -3,6 +3,7 @@
  * node's worker, and what that node sends arrives here, is opened and enters the router as the
  * session's own RTP and RTCP, so forwarding, rewriting and feedback work as between browsers. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,47 +63,126 @@ void relay__forget(struct session *s) {
     s->w->relay_tx = NULL;
 }
 
-/* The plain packet is built where it will be sealed in place: after the header's room in the
- * datagram's own slot (no copy). Only the home worker holds the link's counter. */
+/* ---- sending: one bundle per remote worker per loop turn ---- */
+
+#define RELAY_PLAIN_MAX (1500 - RELAYWIRE_OVERHEAD) /* a datagram alone stays within 1500 */
+#define RELAY_DESTS 16              /* remote workers with a bundle open in one turn */
+#define RELAY_BUF (RELAYWIRE_BUNDLE_HDR + RELAYWIRE_BUNDLE_LEN + 1500)
+
+/* The datagrams bound for one remote worker in this loop turn, sealed into its bundle. */
+struct relay_dest {
+  struct sockaddr_storage addr;
+  struct relaywire_bundle b;
+  uint8_t buf[RELAY_BUF];
+};
+
+struct relay_out {
+  unsigned n;                       /* d[0..n) are in use this turn */
+  struct relay_dest d[RELAY_DESTS];
+};
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
+  if (a->ss_family != b->ss_family)
+    return false;
+  if (a->ss_family == AF_INET) {
+    const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+  return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
+         memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+/* Queues d's bundle (or its one datagram) on the worker's socket and starts it again. */
+static void emit(struct worker *w, struct relay_dest *d) {
+  size_t len, c;
+  const uint8_t *dg = relaywire_bundle_datagram(&d->b, &len);
+  if (!dg)
+    return;
+  uint8_t *u = udp__slot(w, w->index, d->addr.ss_family, &c);
+  if (!u || len > c) {
+    w->st.relay_dropped += d->b.n;
+  } else {
+    memcpy(u, dg, len);
+    udp__commit(w, w->index, &d->addr, len);
+    w->st.relay_tx_datagrams++;
+    w->st.relay_tx_bytes += len;
+  }
+  relaywire_bundle_init(&d->b, d->buf, sizeof(d->buf));
+}
+
+void relay__flush(struct worker *w) {
+  struct relay_out *o = w->relay_out;
+  if (!o)
+    return;
+  for (unsigned i = 0; i < o->n; i++)
+    emit(w, &o->d[i]);
+  o->n = 0;
+}
+
+void relay__free(struct worker *w) {
+  free(w->relay_out);
+  w->relay_out = NULL;
+}
+
+/* The bundle for remote address a, opened if need be; NULL when out of memory. */
+static struct relay_dest *dest_for(struct worker *w, const struct sockaddr_storage *a) {
+  struct relay_out *o = w->relay_out;
+  if (!o && !(o = w->relay_out = calloc(1, sizeof(*o))))
+    return NULL;
+  for (unsigned i = 0; i < o->n; i++)
+    if (same_addr(&o->d[i].addr, a))
+      return &o->d[i];
+  if (o->n == RELAY_DESTS)
+    relay__flush(w); /* more remote workers than bundles in one turn: send what there is */
+  struct relay_dest *d = &o->d[o->n++];
+  memcpy(&d->addr, a, sizeof(*a));
+  relaywire_bundle_init(&d->b, d->buf, sizeof(d->buf));
+  return d;
+}
+
+/* The plain packet is built in the worker's scratch buffer and sealed from there straight into
+ * its remote worker's bundle. Only the home worker holds the link's counter. */
 uint8_t *relay__slot(struct worker *w, const struct tx_path *p, size_t *cap) {
   struct session *s = p->home == w->index ? worker__session(w, p->sid) : NULL;
-  size_t c;
-  uint8_t *u = s && s->relay ? udp__slot(w, w->index, p->addr.ss_family, &c) : NULL;
   w->relay_tx = NULL;
-  if (!u || c < RELAYWIRE_OVERHEAD + 12) {
+  if (!s || !s->relay) {
     w->st.relay_dropped++;
     return NULL;
   }
   w->relay_tx = s;
-  *cap = c - RELAYWIRE_OVERHEAD;
-  return u + RELAYWIRE_HDR;
+  *cap = RELAY_PLAIN_MAX;
+  return w->scratch;
 }
 
 void relay__commit(struct worker *w, const struct tx_path *p, size_t len) {
   struct session *s = w->relay_tx;
   w->relay_tx = NULL;
-  size_t c, n;
-  /* The same slot as relay__slot's: nothing was slotted in between. */
-  uint8_t *u = s && s->id == p->sid ? udp__slot(w, w->index, p->addr.ss_family, &c) : NULL;
-  if (!u || len > c - RELAYWIRE_OVERHEAD) {
+  struct relay_dest *d = s && s->id == p->sid && len && len <= RELAY_PLAIN_MAX
+                             ? dest_for(w, &p->addr) : NULL;
+  if (!d) {
     w->st.relay_dropped++;
     return;
   }
-  uint8_t *plain = u + RELAYWIRE_HDR;
-  int kind = rtp_is_rtcp(plain, len) ? RELAYWIRE_RTCP : RELAYWIRE_RTP;
-  if (relaywire_seal(s->relay, kind, plain, len, u, c, &n) != 0) {
+  if (!relaywire_bundle_fits(&d->b, len + RELAYWIRE_OVERHEAD, RELAYWIRE_BUNDLE_MAX))
+    emit(w, d);
+  size_t room, n;
+  uint8_t *at = relaywire_bundle_room(&d->b, &room);
+  int kind = rtp_is_rtcp(w->scratch, len) ? RELAYWIRE_RTCP : RELAYWIRE_RTP;
+  if (!at || relaywire_seal(s->relay, kind, w->scratch, len, at, room, &n) != 0 ||
+      relaywire_bundle_add(&d->b, n) != 0) {
     w->st.relay_dropped++;
     return;
   }
-  udp__commit(w, w->index, &p->addr, n);
   w->st.relay_tx_packets++;
-  w->st.relay_tx_bytes += n;
 }
+
+/* ---- receiving ---- */
 
 /* The source address is not checked: the datagram's authentication under the link's key is the
  * proof (a node may send from another address than the one it is reached at, behind NAT). A
  * refused datagram is counted as dropped (rx_dropped) like any other, and by its reason. */
-void relay__on_datagram(struct worker *w, uint8_t *buf, size_t len) {
+static void on_one(struct worker *w, uint8_t *buf, size_t len) {
   struct relaywire_hdr h;
   if (relaywire_peek(buf, len, &h) != 0) {
     w->st.relay_malformed++;
@@ -140,4 +220,26 @@ void relay__on_datagram(struct worker *w, uint8_t *buf, size_t len) {
     router__on_rtp(s, pkt, n, now);
   else
     w->st.relay_malformed++;
+}
+
+/* A bundle is checked whole first (relaywire_bundle_parse): a malformed one is refused without
+ * opening anything in it. Each datagram inside then stands alone: one that does not open is
+ * refused and counted, and the others are not affected. */
+void relay__on_datagram(struct worker *w, uint8_t *buf, size_t len) {
+  w->st.relay_rx_datagrams++;
+  if (!relaywire_is_bundle(buf, len)) {
+    on_one(w, buf, len);
+    return;
+  }
+  struct relaywire_bundle_iter it;
+  if (relaywire_bundle_parse(buf, len, &it) != 0) {
+    w->st.relay_malformed++;
+    w->st.rx_dropped++;
+    return;
+  }
+  w->udp.rx_bundled += it.left - 1;
+  uint8_t *dg;
+  size_t n;
+  while (relaywire_bundle_next(&it, &dg, &n))
+    on_one(w, dg, n);
 }

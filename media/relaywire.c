@@ -232,3 +232,95 @@ int relaywire_open(struct relaywire *r, const uint8_t *buf, size_t len, struct r
   *out_len = clen;
   return 0;
 }
+
+/* ---- bundles ---- */
+
+bool relaywire_is_bundle(const uint8_t *buf, size_t len) {
+  return len >= RELAYWIRE_BUNDLE_HDR && buf[0] == RELAYWIRE_MAGIC &&
+         buf[1] == RELAYWIRE_VERSION && buf[2] == RELAYWIRE_BUNDLE;
+}
+
+int relaywire_bundle_parse(uint8_t *buf, size_t len, struct relaywire_bundle_iter *it) {
+  if (!buf || len < RELAYWIRE_BUNDLE_HDR || buf[0] != RELAYWIRE_MAGIC)
+    return -EBADMSG;
+  if (buf[1] != RELAYWIRE_VERSION)
+    return -EPROTONOSUPPORT;
+  unsigned count = buf[3];
+  if (buf[2] != RELAYWIRE_BUNDLE || count < 2)
+    return -EBADMSG;
+  /* Every length and every datagram's clear header first: a bundle is taken whole or not. */
+  size_t off = RELAYWIRE_BUNDLE_HDR;
+  unsigned found = 0;
+  while (off < len) {
+    if (len - off < RELAYWIRE_BUNDLE_LEN || found == count)
+      return -EBADMSG;
+    size_t n = (size_t)buf[off] << 8 | buf[off + 1];
+    off += RELAYWIRE_BUNDLE_LEN;
+    struct relaywire_hdr h;
+    if (n > len - off || relaywire_peek(buf + off, n, &h) != 0)
+      return -EBADMSG;
+    off += n;
+    found++;
+  }
+  if (found != count)
+    return -EBADMSG;
+  *it = (struct relaywire_bundle_iter){.buf = buf, .len = len, .off = RELAYWIRE_BUNDLE_HDR,
+                                       .left = count};
+  return 0;
+}
+
+bool relaywire_bundle_next(struct relaywire_bundle_iter *it, uint8_t **dg, size_t *dg_len) {
+  if (!it->left || it->len - it->off < RELAYWIRE_BUNDLE_LEN)
+    return false;
+  size_t n = (size_t)it->buf[it->off] << 8 | it->buf[it->off + 1];
+  it->off += RELAYWIRE_BUNDLE_LEN;
+  if (n > it->len - it->off)
+    return false; /* cannot happen after relaywire_bundle_parse */
+  *dg = it->buf + it->off;
+  *dg_len = n;
+  it->off += n;
+  it->left--;
+  return true;
+}
+
+void relaywire_bundle_init(struct relaywire_bundle *b, uint8_t *buf, size_t cap) {
+  *b = (struct relaywire_bundle){.buf = buf, .cap = cap, .len = RELAYWIRE_BUNDLE_HDR};
+}
+
+uint8_t *relaywire_bundle_room(struct relaywire_bundle *b, size_t *room) {
+  if (b->n >= RELAYWIRE_BUNDLE_COUNT || b->cap < b->len + RELAYWIRE_BUNDLE_LEN + RELAYWIRE_OVERHEAD + 1)
+    return NULL;
+  size_t r = b->cap - b->len - RELAYWIRE_BUNDLE_LEN;
+  *room = r > 0xffff ? 0xffff : r;
+  return b->buf + b->len + RELAYWIRE_BUNDLE_LEN;
+}
+
+int relaywire_bundle_add(struct relaywire_bundle *b, size_t len) {
+  size_t room;
+  if (!relaywire_bundle_room(b, &room) || len > room || len < RELAYWIRE_OVERHEAD + 1)
+    return -EINVAL;
+  b->buf[b->len] = (uint8_t)(len >> 8);
+  b->buf[b->len + 1] = (uint8_t)len;
+  b->len += RELAYWIRE_BUNDLE_LEN + len;
+  b->n++;
+  return 0;
+}
+
+bool relaywire_bundle_fits(const struct relaywire_bundle *b, size_t len, size_t max) {
+  return b->n == 0 || (b->n < RELAYWIRE_BUNDLE_COUNT && b->len + RELAYWIRE_BUNDLE_LEN + len <= max);
+}
+
+const uint8_t *relaywire_bundle_datagram(struct relaywire_bundle *b, size_t *len) {
+  if (b->n == 0)
+    return NULL;
+  if (b->n == 1) {
+    *len = b->len - RELAYWIRE_BUNDLE_HDR - RELAYWIRE_BUNDLE_LEN;
+    return b->buf + RELAYWIRE_BUNDLE_HDR + RELAYWIRE_BUNDLE_LEN;
+  }
+  b->buf[0] = RELAYWIRE_MAGIC;
+  b->buf[1] = RELAYWIRE_VERSION;
+  b->buf[2] = RELAYWIRE_BUNDLE;
+  b->buf[3] = (uint8_t)b->n;
+  *len = b->len;
+  return b->buf;
+}

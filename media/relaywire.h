@@ -24,7 +24,23 @@
  * sends in direction s and receives in direction 1 - s. Nothing secret travels per link.
  *
  * Receiving: a 256-packet sliding window refuses duplicates and counters too far behind the
- * highest one accepted; the window moves only once a packet authenticated. */
+ * highest one accepted; the window moves only once a packet authenticated.
+ *
+ * Bundles: the datagrams a worker sends to the same remote worker in one loop turn travel as
+ * one UDP datagram (one send, one receive and one wake-up instead of several):
+ *
+ *   +-------+-------+-------+-------+--------+-------------+--------+-------------+---
+ *   | 0xF5  |version|   3   | count | length | datagram 1  | length | datagram 2  | ...
+ *   +-------+-------+-------+-------+--------+-------------+--------+-------------+---
+ *
+ * - kind 3 (RELAYWIRE_BUNDLE); count: how many datagrams follow, 2 to 255;
+ * - each datagram is a whole sealed datagram as above (kind RTP or RTCP, never a bundle),
+ *   preceded by its length (2 bytes, big endian), and the last one ends the bundle exactly.
+ * The bundle's own four bytes and the lengths are not authenticated: each datagram inside is,
+ * on its own, under its own link's key. A bundle that breaks any of these rules is refused
+ * whole, before any datagram in it is opened; a datagram inside that does not open is refused
+ * alone, as it would be outside a bundle. A sender never bundles one datagram (it sends it
+ * as it is) and keeps a bundle within RELAYWIRE_BUNDLE_MAX bytes. */
 #ifndef TANDEM_RELAYWIRE_H
 #define TANDEM_RELAYWIRE_H
 
@@ -41,7 +57,14 @@
 #define RELAYWIRE_KEY_LEN 16
 #define RELAYWIRE_WINDOW 256
 
-enum relaywire_kind { RELAYWIRE_RTP = 1, RELAYWIRE_RTCP = 2 };
+enum relaywire_kind { RELAYWIRE_RTP = 1, RELAYWIRE_RTCP = 2, RELAYWIRE_BUNDLE = 3 };
+
+#define RELAYWIRE_BUNDLE_HDR 4
+#define RELAYWIRE_BUNDLE_LEN 2     /* the length before each datagram in a bundle */
+/* The largest bundle a sender makes: a 1500-byte MTU less IPv6 and UDP headers, so a bundle
+ * is never fragmented where one datagram alone would not be. */
+#define RELAYWIRE_BUNDLE_MAX 1452
+#define RELAYWIRE_BUNDLE_COUNT 255
 
 /* A header, read by relaywire_peek (not authenticated yet). */
 struct relaywire_hdr {
@@ -94,5 +117,52 @@ int relaywire_seal(struct relaywire *r, int kind, const uint8_t *plain, size_t l
  *   -EIO        OpenSSL failed. */
 int relaywire_open(struct relaywire *r, const uint8_t *buf, size_t len, struct relaywire_hdr *h,
                    uint8_t *out, size_t cap, size_t *out_len);
+
+/* ---- bundles ---- */
+
+/* Whether buf[0..len) claims to be a bundle (magic, version, kind 3); relaywire_bundle_parse
+ * says whether it is one. */
+bool relaywire_is_bundle(const uint8_t *buf, size_t len);
+
+/* The datagrams of a bundle, checked: relaywire_bundle_parse walks the whole bundle first, so
+ * nothing in a malformed bundle is ever handed out. */
+struct relaywire_bundle_iter {
+  uint8_t *buf;
+  size_t len, off;
+  unsigned left;
+};
+
+/* Checks the bundle buf[0..len) and sets up *it to walk it: 0; -EBADMSG when it is not a bundle
+ * (magic, kind), its count is not 2..255, a length is shorter than a datagram can be
+ * (RELAYWIRE_OVERHEAD + 1) or runs past the end, a datagram inside is not one relaywire_peek
+ * accepts (a bundle in a bundle is not), the count and the datagrams found differ, or bytes
+ * are left over; -EPROTONOSUPPORT for another version. Pure: it reads buf, changes nothing. */
+int relaywire_bundle_parse(uint8_t *buf, size_t len, struct relaywire_bundle_iter *it);
+/* The next datagram of a parsed bundle in *dg and *dg_len (pointing into the bundle's buffer),
+ * true; false after the last one. */
+bool relaywire_bundle_next(struct relaywire_bundle_iter *it, uint8_t **dg, size_t *dg_len);
+
+/* A bundle being built in a caller's buffer (transparent; fields are private to relaywire.c). */
+struct relaywire_bundle {
+  uint8_t *buf;
+  size_t cap, len;             /* len: the bundle's bytes so far (its header included) */
+  unsigned n;                  /* datagrams in it */
+};
+
+/* Starts an empty bundle in buf[0..cap); cap should hold RELAYWIRE_BUNDLE_HDR +
+ * RELAYWIRE_BUNDLE_LEN and the largest datagram to be sent. */
+void relaywire_bundle_init(struct relaywire_bundle *b, uint8_t *buf, size_t cap);
+/* Where the next datagram is to be written (sealed straight there), and *room, the most bytes
+ * it may take; NULL when the bundle holds RELAYWIRE_BUNDLE_COUNT datagrams or has no room. */
+uint8_t *relaywire_bundle_room(struct relaywire_bundle *b, size_t *room);
+/* Adds the datagram of len bytes just written at relaywire_bundle_room's pointer: 0, or
+ * -EINVAL when it does not fit or is shorter than a datagram can be. */
+int relaywire_bundle_add(struct relaywire_bundle *b, size_t len);
+/* Whether a datagram of len more bytes keeps the bundle within max bytes (always true for an
+ * empty bundle, which sends its one datagram bare). */
+bool relaywire_bundle_fits(const struct relaywire_bundle *b, size_t len, size_t max);
+/* What to send: NULL for an empty bundle; one datagram alone as it is; else the bundle with
+ * its count. The pointer is into the bundle's buffer. relaywire_bundle_init starts again. */
+const uint8_t *relaywire_bundle_datagram(struct relaywire_bundle *b, size_t *len);
 
 #endif

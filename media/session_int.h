@@ -136,7 +136,12 @@ struct session *relay__create(struct worker *w, const struct session_params *p,
 void relay__forget(struct session *s);  /* at close: out of the link table */
 /* A datagram whose first byte is relaywire's, from the worker's socket. */
 void relay__on_datagram(struct worker *w, uint8_t *buf, size_t len);
+/* transport__slot/__commit for a relay path: the packet is built in w->scratch, then sealed into
+ * the bundle for its remote worker (relay__flush sends the bundles). */
 uint8_t *relay__slot(struct worker *w, const struct tx_path *p, size_t *cap);
 void relay__commit(struct worker *w, const struct tx_path *p, size_t len);
+/* Queues this loop turn's bundles on the worker's socket (worker__flush, before udp__flush). */
+void relay__flush(struct worker *w);
+void relay__free(struct worker *w);     /* with the worker */
 
 #endif

@@ -178,17 +178,20 @@ static void poll_cb(uv_timer_t *t) {
 
 void udp__adapt(struct worker *w, uint64_t now) {
   struct udp *u = &w->udp;
+  /* Packets, not datagrams: a relay bundle's packets count one by one, so bundling does not
+   * move the point where a worker starts polling. */
+  uint64_t rx = w->st.rx_packets + u->rx_bundled;
   if (!u->rate_window_ms) {
     u->rate_window_ms = now;
-    u->rate_window_rx = w->st.rx_packets;
+    u->rate_window_rx = rx;
     return;
   }
   uint64_t span = now - u->rate_window_ms;
   if (span < 200)
     return;
-  uint64_t pps = (w->st.rx_packets - u->rate_window_rx) * 1000 / span;
+  uint64_t pps = (rx - u->rate_window_rx) * 1000 / span;
   u->rate_window_ms = now;
-  u->rate_window_rx = w->st.rx_packets;
+  u->rate_window_rx = rx;
   if (!w->bound || w->stopping)
     return;
   /* Switch to timer-driven receive above poll_pps, back below half of it. */

@@ -32,6 +32,8 @@ struct udp {
    * socket with recvmmsg, so each wake-up handles many datagrams. */
   bool polling;
   uint64_t rate_window_ms, rate_window_rx;
+  uint64_t rx_bundled;               /* packets that came in relay bundles, beyond one a bundle
+                                        (relay.c): the rate counts packets, not datagrams */
   struct mmsghdr rx_msgs[UDP_RECV_SLOTS];
   struct iovec rx_iov[UDP_RECV_SLOTS];
   struct sockaddr_storage rx_addr[UDP_RECV_SLOTS];

@@ -203,6 +203,8 @@ static void flush_outbox(struct worker *w, unsigned to) {
 }
 
 void worker__flush(struct worker *w) {
+  if (w->relay_out)
+    relay__flush(w);
   if (w->udp.ntx)
     udp__flush(w);
   if (w->tcp.dirty)
@@ -287,6 +289,7 @@ static void free_parts(struct worker *w) {
   hmap_free(w->by_addr);
   hmap_free(w->by_sid);
   hmap_free(w->by_link);
+  relay__free(w);
   udp__free(w);
   tcp__free(w);
   free(w->list);

@@ -17,6 +17,7 @@
 
 struct session;
 struct outbound;
+struct relay_out;
 struct dtls_cert;
 
 #define TICK_MS 20
@@ -116,7 +117,8 @@ struct worker {
   struct ice_responder *ice;
   struct hmap *by_ufrag, *by_addr, *by_sid;
   struct hmap *by_link;        /* relay sessions by link id (relay.c) */
-  struct session *relay_tx;    /* the relay session whose datagram is in the slot (relay.c) */
+  struct session *relay_tx;    /* the relay session whose packet is in the scratch (relay.c) */
+  struct relay_out *relay_out; /* this loop turn's bundles to remote workers (relay.c) */
   struct session **list;       /* live sessions and closed ones awaiting the next tick */
   size_t n_list, cap_list;
   struct udp udp;              /* the datagram transport: socket, receive, transmit batches */

@@ -188,10 +188,12 @@ size_t metrics_render(struct app *a, char **out) {
          "Memory the media sessions' evidence recorders hold (media_record_ms).",
          (double)ws.recorder_bytes);
   /* The node-to-node relay (media/relay.c): zero until the control plane opens relays. */
-  metric(f, "tandem_relay_rx_packets_total", "counter", "Relay datagrams from other nodes accepted.", (double)ws.relay_rx_packets);
-  metric(f, "tandem_relay_rx_bytes_total", "counter", "Bytes of relay datagrams accepted.", (double)ws.relay_rx_bytes);
-  metric(f, "tandem_relay_tx_packets_total", "counter", "Relay datagrams sent to other nodes.", (double)ws.relay_tx_packets);
-  metric(f, "tandem_relay_tx_bytes_total", "counter", "Bytes of relay datagrams sent.", (double)ws.relay_tx_bytes);
+  metric(f, "tandem_relay_rx_packets_total", "counter", "Relayed packets (each sealed on its own) from other nodes accepted.", (double)ws.relay_rx_packets);
+  metric(f, "tandem_relay_rx_bytes_total", "counter", "Bytes of the relayed packets accepted, as sealed.", (double)ws.relay_rx_bytes);
+  metric(f, "tandem_relay_rx_datagrams_total", "counter", "UDP datagrams from other nodes' relays (a bundle carries several packets).", (double)ws.relay_rx_datagrams);
+  metric(f, "tandem_relay_tx_packets_total", "counter", "Relayed packets sealed for other nodes.", (double)ws.relay_tx_packets);
+  metric(f, "tandem_relay_tx_datagrams_total", "counter", "UDP datagrams queued to other nodes' relays (a bundle carries several packets).", (double)ws.relay_tx_datagrams);
+  metric(f, "tandem_relay_tx_bytes_total", "counter", "Bytes of those datagrams.", (double)ws.relay_tx_bytes);
   metric(f, "tandem_relay_auth_failures_total", "counter", "Relay datagrams refused: they did not authenticate.", (double)ws.relay_auth_failed);
   metric(f, "tandem_relay_replays_total", "counter", "Relay datagrams refused: a counter already seen or too old.", (double)ws.relay_replayed);
   metric(f, "tandem_relay_malformed_total", "counter", "Relay datagrams refused: malformed or of an unknown version.", (double)ws.relay_malformed);

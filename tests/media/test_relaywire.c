@@ -271,6 +271,215 @@ static void test_replay_window(void **state) {
   close_pair(&p);
 }
 
+
+/* ---- bundles ---- */
+
+/* Seals k packets of the given sizes (alternately on links a->b of pairs p and q) into a
+ * bundle in buf; returns the datagram's length and where it starts in *dg. */
+static size_t bundle_of(struct relaywire *x, struct relaywire *y, const size_t *sizes, unsigned k,
+                        uint8_t *buf, size_t cap, const uint8_t **dg) {
+  struct relaywire_bundle b;
+  relaywire_bundle_init(&b, buf, cap);
+  for (unsigned i = 0; i < k; i++) {
+    uint8_t plain[1500];
+    rtp(plain, sizes[i], (uint8_t)(i + 1));
+    size_t room, n;
+    assert_true(relaywire_bundle_fits(&b, sizes[i] + RELAYWIRE_OVERHEAD, RELAYWIRE_BUNDLE_MAX));
+    uint8_t *at = relaywire_bundle_room(&b, &room);
+    assert_non_null(at);
+    assert_int_equal(relaywire_seal(i % 2 ? y : x, RELAYWIRE_RTP, plain, sizes[i], at, room, &n), 0);
+    assert_int_equal(relaywire_bundle_add(&b, n), 0);
+  }
+  size_t len = 0;
+  *dg = relaywire_bundle_datagram(&b, &len);
+  return len;
+}
+
+static void test_bundle_roundtrip(void **state) {
+  (void)state;
+  struct pair p, q;
+  open_pair(&p);
+  q.a = relaywire_new(SECRET, LINK + 1, 0);
+  q.b = relaywire_new(SECRET, LINK + 1, 1);
+  assert_non_null(q.a);
+  assert_non_null(q.b);
+  uint8_t buf[2000];
+  const uint8_t *dg;
+  /* Nothing, then one datagram alone: the bare datagram, not a bundle. */
+  struct relaywire_bundle b;
+  relaywire_bundle_init(&b, buf, sizeof(buf));
+  size_t len = 0;
+  assert_null(relaywire_bundle_datagram(&b, &len));
+  size_t one[] = {100};
+  len = bundle_of(p.a, q.a, one, 1, buf, sizeof(buf), &dg);
+  assert_int_equal(len, 100 + RELAYWIRE_OVERHEAD);
+  assert_false(relaywire_is_bundle(dg, len));
+  struct relaywire_hdr h;
+  assert_int_equal(relaywire_peek(dg, len, &h), 0);
+  uint8_t out[1600];
+  size_t plen;
+  assert_int_equal(open_(p.b, dg, len, &plen, out), 0);
+  /* Four datagrams of two links: count 4, each opens with its own link's key, in order. */
+  size_t sizes[] = {120, 40, 700, 12};
+  len = bundle_of(p.a, q.a, sizes, 4, buf, sizeof(buf), &dg);
+  assert_ptr_equal(dg, buf);
+  assert_int_equal(len, RELAYWIRE_BUNDLE_HDR + 4 * (RELAYWIRE_BUNDLE_LEN + RELAYWIRE_OVERHEAD) +
+                            120 + 40 + 700 + 12);
+  assert_true(relaywire_is_bundle(dg, len));
+  assert_int_equal(buf[3], 4);
+  /* relaywire_peek and relaywire_open refuse a bundle: it is not one datagram. */
+  assert_int_equal(relaywire_peek(buf, len, &h), -EBADMSG);
+  assert_int_equal(open_(p.b, buf, len, &plen, out), -EBADMSG);
+  struct relaywire_bundle_iter it;
+  assert_int_equal(relaywire_bundle_parse(buf, len, &it), 0);
+  uint8_t *d;
+  size_t n;
+  unsigned i = 0;
+  while (relaywire_bundle_next(&it, &d, &n)) {
+    assert_true(i < 4);
+    /* In place, as a worker opens them. */
+    assert_int_equal(relaywire_open(i % 2 ? q.b : p.b, d, n, &h, d + RELAYWIRE_HDR,
+                                    n - RELAYWIRE_HDR, &plen), 0);
+    assert_int_equal(plen, sizes[i]);
+    assert_int_equal(d[RELAYWIRE_HDR + 5], i + 1);
+    i++;
+  }
+  assert_int_equal(i, 4);
+  assert_false(relaywire_bundle_next(&it, &d, &n));
+  close_pair(&q);
+  close_pair(&p);
+}
+
+static void test_bundle_limits(void **state) {
+  (void)state;
+  struct pair p;
+  open_pair(&p);
+  /* A sender's limit: what RELAYWIRE_BUNDLE_MAX takes, and no more. */
+  static uint8_t buf[RELAYWIRE_BUNDLE_HDR + 300 * 64];
+  struct relaywire_bundle b;
+  relaywire_bundle_init(&b, buf, sizeof(buf));
+  assert_true(relaywire_bundle_fits(&b, 1500, RELAYWIRE_BUNDLE_MAX)); /* empty: goes alone */
+  size_t per = RELAYWIRE_BUNDLE_LEN + 600 + RELAYWIRE_OVERHEAD;
+  uint8_t plain[600];
+  rtp(plain, sizeof(plain), 3);
+  size_t room, n;
+  for (int k = 0; k < 2; k++) {
+    uint8_t *at = relaywire_bundle_room(&b, &room);
+    assert_int_equal(relaywire_seal(p.a, RELAYWIRE_RTP, plain, 600, at, room, &n), 0);
+    assert_int_equal(relaywire_bundle_add(&b, n), 0);
+  }
+  assert_int_equal(b.len, RELAYWIRE_BUNDLE_HDR + 2 * per);
+  assert_false(relaywire_bundle_fits(&b, 600 + RELAYWIRE_OVERHEAD, RELAYWIRE_BUNDLE_MAX));
+  assert_true(relaywire_bundle_fits(&b, RELAYWIRE_BUNDLE_MAX - b.len - RELAYWIRE_BUNDLE_LEN,
+                                    RELAYWIRE_BUNDLE_MAX));
+  assert_false(relaywire_bundle_fits(&b, RELAYWIRE_BUNDLE_MAX - b.len - RELAYWIRE_BUNDLE_LEN + 1,
+                                     RELAYWIRE_BUNDLE_MAX));
+  /* add refuses what is too short to be a datagram or longer than the room. */
+  assert_int_equal(relaywire_bundle_add(&b, RELAYWIRE_OVERHEAD), -EINVAL);
+  assert_non_null(relaywire_bundle_room(&b, &room));
+  assert_int_equal(relaywire_bundle_add(&b, room + 1), -EINVAL);
+  /* At most 255 datagrams, however much room there is. */
+  relaywire_bundle_init(&b, buf, sizeof(buf));
+  for (int k = 0; k < RELAYWIRE_BUNDLE_COUNT; k++) {
+    uint8_t *at = relaywire_bundle_room(&b, &room);
+    assert_non_null(at);
+    assert_int_equal(relaywire_seal(p.a, RELAYWIRE_RTP, plain, 12, at, room, &n), 0);
+    assert_int_equal(relaywire_bundle_add(&b, n), 0);
+  }
+  assert_null(relaywire_bundle_room(&b, &room));
+  assert_false(relaywire_bundle_fits(&b, 48, sizeof(buf)));
+  size_t len;
+  const uint8_t *dg = relaywire_bundle_datagram(&b, &len);
+  assert_int_equal(dg[3], 255);
+  struct relaywire_bundle_iter it;
+  assert_int_equal(relaywire_bundle_parse(buf, len, &it), 0);
+  /* A buffer too small for even one datagram has no room. */
+  uint8_t tiny[RELAYWIRE_BUNDLE_HDR + RELAYWIRE_BUNDLE_LEN + RELAYWIRE_OVERHEAD];
+  relaywire_bundle_init(&b, tiny, sizeof(tiny));
+  assert_null(relaywire_bundle_room(&b, &room));
+  close_pair(&p);
+}
+
+static void test_bundle_malformed(void **state) {
+  (void)state;
+  struct pair p;
+  open_pair(&p);
+  uint8_t buf[2000], bad[2000];
+  const uint8_t *dg;
+  size_t sizes[] = {30, 50, 20};
+  size_t len = bundle_of(p.a, p.a, sizes, 3, buf, sizeof(buf), &dg);
+  struct relaywire_bundle_iter it;
+  assert_int_equal(relaywire_bundle_parse(buf, len, &it), 0);
+  /* Truncated anywhere, or one byte too long: refused whole. */
+  for (size_t l = 0; l < len; l++) {
+    memcpy(bad, buf, len);
+    assert_int_equal(relaywire_bundle_parse(bad, l, &it), -EBADMSG);
+  }
+  memcpy(bad, buf, len);
+  bad[len] = 0;
+  assert_int_equal(relaywire_bundle_parse(bad, len + 1, &it), -EBADMSG);
+  assert_int_equal(relaywire_bundle_parse(NULL, 0, &it), -EBADMSG);
+  /* Header: magic, version, kind, a count of 0, 1, or one that differs from what follows. */
+  struct { size_t at; uint8_t v; int rc; } cases[] = {
+      {0, 0x80, -EBADMSG}, {1, 2, -EPROTONOSUPPORT}, {2, RELAYWIRE_RTP, -EBADMSG},
+      {3, 0, -EBADMSG}, {3, 1, -EBADMSG}, {3, 2, -EBADMSG}, {3, 4, -EBADMSG}, {3, 255, -EBADMSG},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    memcpy(bad, buf, len);
+    bad[cases[i].at] = cases[i].v;
+    assert_int_equal(relaywire_bundle_parse(bad, len, &it), cases[i].rc);
+  }
+  /* Lengths: shorter than a datagram, running past the end, or off by one either way. */
+  size_t l0 = RELAYWIRE_BUNDLE_HDR; /* the first length */
+  uint16_t first = (uint16_t)(30 + RELAYWIRE_OVERHEAD);
+  uint16_t lens[] = {0, 1, RELAYWIRE_OVERHEAD, (uint16_t)(first - 1), (uint16_t)(first + 1),
+                     0xffff};
+  for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+    memcpy(bad, buf, len);
+    bad[l0] = (uint8_t)(lens[i] >> 8);
+    bad[l0 + 1] = (uint8_t)lens[i];
+    assert_int_equal(relaywire_bundle_parse(bad, len, &it), -EBADMSG);
+  }
+  /* A datagram inside with a bad clear header, or itself a bundle: refused whole. */
+  size_t d0 = l0 + RELAYWIRE_BUNDLE_LEN;
+  uint8_t inner[][2] = {{0, 0x80}, {1, 2}, {2, RELAYWIRE_BUNDLE}, {2, 0}, {3, 1}};
+  for (size_t i = 0; i < sizeof(inner) / sizeof(inner[0]); i++) {
+    memcpy(bad, buf, len);
+    bad[d0 + inner[i][0]] = inner[i][1];
+    assert_int_equal(relaywire_bundle_parse(bad, len, &it), -EBADMSG);
+  }
+  /* A corrupted ciphertext inside parses (the parse does not open); that datagram alone then
+   * fails to open, and the others open. */
+  memcpy(bad, buf, len);
+  bad[d0 + RELAYWIRE_HDR + 3] ^= 0x40;
+  assert_int_equal(relaywire_bundle_parse(bad, len, &it), 0);
+  uint8_t *d;
+  size_t n, plen;
+  uint8_t out[1600];
+  int ok = 0, refused = 0;
+  while (relaywire_bundle_next(&it, &d, &n)) {
+    int rc = open_(p.b, d, n, &plen, out);
+    ok += rc == 0;
+    refused += rc == -EACCES;
+  }
+  assert_int_equal(ok, 2);
+  assert_int_equal(refused, 1);
+  /* The same bundle again: its two good datagrams are replays now; the first opens at last. */
+  assert_int_equal(relaywire_bundle_parse(buf, len, &it), 0);
+  ok = refused = 0;
+  while (relaywire_bundle_next(&it, &d, &n)) {
+    int rc = open_(p.b, d, n, &plen, out);
+    ok += rc == 0;
+    refused += rc == -EALREADY;
+  }
+  assert_int_equal(ok, 1);
+  assert_int_equal(refused, 2);
+  /* Only a bundle's first four bytes make relaywire_is_bundle true. */
+  assert_false(relaywire_is_bundle(buf, 3));
+  assert_true(relaywire_is_bundle(buf, 4));
+  close_pair(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roundtrip_both_ways),
@@ -281,6 +490,9 @@ int main(void) {
       cmocka_unit_test(test_every_bit_flip_refused),
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_replay_window),
+      cmocka_unit_test(test_bundle_roundtrip),
+      cmocka_unit_test(test_bundle_limits),
+      cmocka_unit_test(test_bundle_malformed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
