@@ -121,7 +121,7 @@ void modrecent_add(struct peer *p, struct peer *q) {
                       moderate_wall_ms() + (uint64_t)p->app->cfg.match_rematch_cooldown_ms);
 }
 
-static void remember(struct app *a, match_id p, match_id q, uint64_t for_ms, uint64_t now) {
+void modrecent_remember(struct app *a, match_id p, match_id q, uint64_t for_ms, uint64_t now) {
   struct matcher_cmd c = {.type = MATCHER_REMEMBER, .peer = p, .other = q};
   c.for_ms = for_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)for_ms;
   matchq_submit(a->match, &c, now);
@@ -141,7 +141,7 @@ void modrecent_apply(struct app *a, struct peer *p) {
     for (struct peer *q = hmap_get(m->by_device, &r->dev[i], sizeof(r->dev[i])); q;
          q = q->dev_next)
       if (q != p)
-        remember(a, p->id, q->id, r->until[i] - wall, now);
+        modrecent_remember(a, p->id, q->id, r->until[i] - wall, now);
   }
 }
 

@@ -162,10 +162,7 @@ void moddevices_on_message(struct app *a, const char *msg, size_t len) {
       if (!until) {
         peer_block(x, peer, now);
       } else {
-        struct matcher_cmd c = {.type = MATCHER_REMEMBER, .peer = x->id, .other = peer};
-        uint64_t ms = until - wall;
-        c.for_ms = ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
-        matchq_submit(a->match, &c, now);
+        modrecent_remember(a, x->id, peer, until - wall, now);
       }
       told = true;
     }

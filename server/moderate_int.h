@@ -81,6 +81,8 @@ void moddevices_relate(struct app *a, const struct device_id *x, const struct de
 void moddevices_visit(struct app *a, struct peer *p);          /* a new visit of p's device */
 void moddevices_on_message(struct app *a, const char *msg, size_t len);
 void modrecent_apply(struct app *a, struct peer *p);
+/* p and q count as recent partners in matching for for_ms from now (REMEMBER). */
+void modrecent_remember(struct app *a, match_id p, match_id q, uint64_t for_ms, uint64_t now);
 void modrecent_prune(struct moderate *m, uint64_t wall, size_t budget);
 
 /* modsnap.c */
