@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* A job is on exactly one list: waiting (FIFO, for a slot), or active (holding a slot: its
@@ -40,11 +41,22 @@ struct jlist {
   unsigned n;
 };
 
-/* One socket curl asked us to watch. Freed from its handle's close callback. */
+/* One socket curl asked us to watch. Freed from its handle's close callback.
+ *
+ * A connection's socket (one curl opened through on_opensocket, so that curl closes it through
+ * on_closesocket) keeps its watcher for as long as curl keeps the connection: between two
+ * transfers it is parked, still watching for readability (which is what curl asks for next on
+ * a kept connection), so that a post on a kept connection costs no epoll_ctl, no ioctl and no
+ * watcher made and closed. Anything that arrives on a parked socket (the classifier closing an
+ * idle connection) stops the watcher; curl finds the connection dead when it next looks. Other
+ * sockets curl may hand us (a resolver's) are watched only while curl asks. */
 struct csock {
   uv_poll_t poll;
   struct classifier *cl;
   curl_socket_t fd;
+  int events;               /* what the watcher is started with now (UV_READABLE...), 0: stopped */
+  bool conn;                /* a connection's socket, opened through on_opensocket */
+  bool parked;              /* a connection between two transfers */
   bool closing;
   struct csock *prev, *next;
 };
@@ -191,6 +203,8 @@ static void copy_device(char *out, const char *s) {
 }
 
 static int on_closesocket(void *clientp, curl_socket_t fd);
+static curl_socket_t on_opensocket(void *clientp, curlsocktype purpose,
+                                   struct curl_sockaddr *addr);
 
 static int job_setup(struct job *j) {
   struct classifier *cl = j->cl;
@@ -232,6 +246,8 @@ static int job_setup(struct job *j) {
   bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
   bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+  bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+  bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, cl);
   bad |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_closesocket);
   bad |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, cl);
   return bad ? -EIO : 0;
@@ -350,6 +366,12 @@ static void check_done(struct classifier *cl) {
 static void on_poll(uv_poll_t *h, int status, int events) {
   struct csock *cs = h->data;
   struct classifier *cl = cs->cl;
+  if (cs->parked) {
+    /* Not curl's to hear now: an idle connection closed or written to by the other side. */
+    uv_poll_stop(&cs->poll);
+    cs->events = 0;
+    return;
+  }
   int flags = 0;
   if (status < 0)
     flags = CURL_CSELECT_ERR;
@@ -433,44 +455,90 @@ static int on_closesocket(void *clientp, curl_socket_t fd) {
   return close(fd);
 }
 
+/* A watcher for fd, not started, on the list; NULL when it cannot be made. */
+static struct csock *csock_new(struct classifier *cl, curl_socket_t fd, bool conn) {
+  struct csock *cs = calloc(1, sizeof(*cs));
+  if (!cs)
+    return NULL;
+  if (uv_poll_init_socket(cl->loop, &cs->poll, fd)) {
+    free(cs);
+    return NULL;
+  }
+  cs->cl = cl;
+  cs->fd = fd;
+  cs->conn = conn;
+  cs->poll.data = cs;
+  cs->next = cl->socks;
+  if (cl->socks)
+    cl->socks->prev = cs;
+  cl->socks = cs;
+  return cs;
+}
+
+/* Starts (or stops, ev 0) cs's watcher, with no system call when that is what it does now. */
+static int csock_watch(struct csock *cs, int ev) {
+  if (ev == cs->events)
+    return 0;
+  int rc = ev ? uv_poll_start(&cs->poll, ev, on_poll) : uv_poll_stop(&cs->poll);
+  cs->events = rc ? 0 : ev;
+  return rc;
+}
+
+/* curl opens a connection's socket (CURLOPT_OPENSOCKETFUNCTION): its watcher is made now and
+ * lives until on_closesocket, which curl calls for every socket opened here. */
+static curl_socket_t on_opensocket(void *clientp, curlsocktype purpose,
+                                   struct curl_sockaddr *addr) {
+  struct classifier *cl = clientp;
+  if (purpose != CURLSOCKTYPE_IPCXN)
+    return CURL_SOCKET_BAD;
+  curl_socket_t fd = socket(addr->family, addr->socktype, addr->protocol);
+  if (fd == CURL_SOCKET_BAD)
+    return fd;
+  struct csock *stale = csock_find(cl, fd);
+  if (stale) /* belt and braces: a watcher still on this number belongs to a socket gone */
+    csock_close(cl, stale);
+  if (!csock_new(cl, fd, true)) {
+    close(fd);
+    return CURL_SOCKET_BAD;
+  }
+  return fd;
+}
+
 static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp) {
+  (void)e;
   struct classifier *cl = userp;
   struct csock *cs = socketp;
   if (what == CURL_POLL_REMOVE) {
-    if (cs) {
-      csock_close(cl, cs);
-      if (!cl->closing) /* not from inside curl_multi_cleanup */
-        curl_multi_assign(cl->multi, fd, NULL);
+    if (!cs)
+      return 0;
+    if (!cl->closing) /* not from inside curl_multi_cleanup */
+      curl_multi_assign(cl->multi, fd, NULL);
+    if (cs->conn && !cl->closing) {
+      /* Parked until curl uses the connection again or closes it. */
+      cs->parked = true;
+      return csock_watch(cs, UV_READABLE) ? -1 : 0;
     }
+    csock_close(cl, cs);
     return 0;
   }
   if (!cs) {
-    /* Belt and braces: a watcher still on this number belongs to a socket gone. */
-    struct csock *stale = csock_find(cl, fd);
-    if (stale)
-      csock_close(cl, stale);
-    cs = calloc(1, sizeof(*cs));
-    if (!cs)
-      return -1;
-    if (uv_poll_init_socket(cl->loop, &cs->poll, fd)) {
-      free(cs);
-      return -1;
+    /* A connection's parked watcher, or a new watcher for a socket of curl's own. */
+    cs = csock_find(cl, fd);
+    if (cs && !cs->conn) {
+      csock_close(cl, cs); /* belongs to a socket gone */
+      cs = NULL;
     }
-    cs->cl = cl;
-    cs->fd = fd;
-    cs->poll.data = cs;
-    cs->next = cl->socks;
-    if (cl->socks)
-      cl->socks->prev = cs;
-    cl->socks = cs;
+    if (!cs && !(cs = csock_new(cl, fd, false)))
+      return -1;
     curl_multi_assign(cl->multi, fd, cs);
   }
+  cs->parked = false;
   int ev = 0;
   if (what & CURL_POLL_IN)
     ev |= UV_READABLE;
   if (what & CURL_POLL_OUT)
     ev |= UV_WRITABLE;
-  return uv_poll_start(&cs->poll, ev, on_poll) ? -1 : 0;
+  return csock_watch(cs, ev) ? -1 : 0;
 }
 
 static int on_timer(CURLM *m, long timeout_ms, void *userp) {

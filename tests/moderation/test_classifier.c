@@ -94,10 +94,10 @@ static int teardown(void **state) {
   return 0;
 }
 
-static void start_at(int port, unsigned timeout_ms, unsigned retries, unsigned backoff_ms,
-                     unsigned max_queue, unsigned max_inflight) {
-  char url[64];
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/classify", port);
+static void start_host(const char *host, int port, unsigned timeout_ms, unsigned retries,
+                       unsigned backoff_ms, unsigned max_queue, unsigned max_inflight) {
+  char url[96];
+  snprintf(url, sizeof(url), "http://%s:%d/classify", host, port);
   struct classifier_config c;
   classifier_config_default(&c);
   c.url = url;
@@ -108,6 +108,11 @@ static void start_at(int port, unsigned timeout_ms, unsigned retries, unsigned b
   c.max_inflight = max_inflight;
   c.bearer = "s3cret";
   assert_int_equal(classifier_new(&fx->loop, &c, &fx->cl), 0);
+}
+
+static void start_at(int port, unsigned timeout_ms, unsigned retries, unsigned backoff_ms,
+                     unsigned max_queue, unsigned max_inflight) {
+  start_host("127.0.0.1", port, timeout_ms, retries, backoff_ms, max_queue, max_inflight);
 }
 
 static void start(unsigned timeout_ms, unsigned retries, unsigned backoff_ms) {
@@ -509,6 +514,23 @@ static void test_connections_closed_by_server(void **state) {
   assert_int_equal(fx->srv.requests, 6);
 }
 
+/* Posts one after another share one kept connection, whose watcher stays parked between
+ * them; a URL naming a host (curl's resolver may hand over sockets of its own) works the same. */
+static void test_kept_connection(void **state) {
+  (void)state;
+  struct wh_resp r[] = {{WH_NORMAL, 200, "{\"action\":\"none\"}", 0}};
+  wh_script(&fx->srv, r, 1);
+  start_host("localhost", fx->srv.port, 2000, 0, 50, 16, 4);
+  for (int i = 0; i < 8; i++) {
+    assert_int_equal(submit(i, "d"), 0);
+    run_until(i + 1, 3000);
+    assert_int_equal(fx->ans[i].status, 0);
+    run_for(5); /* idle between posts, as between turns */
+  }
+  assert_int_equal(fx->srv.requests, 8);
+  assert_int_equal(fx->srv.accepted, 1);
+}
+
 /* Submitting from inside a callback works, and that job's answer comes later. */
 static struct classifier *chain_cl;
 static int chain_rc = 1;
@@ -550,6 +572,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_slow_blocks_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_submit_from_callback, setup, teardown),
       cmocka_unit_test_setup_teardown(test_connections_closed_by_server, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kept_connection, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

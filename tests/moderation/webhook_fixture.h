@@ -42,6 +42,7 @@ struct wh_srv {
   size_t last_body_len;
   struct wh_conn *conns;
   int open;                              /* handles not yet closed */
+  int accepted;                          /* connections accepted */
 };
 
 struct wh_conn {
@@ -173,6 +174,7 @@ static void wh_accept(uv_stream_t *l, int status) {
   c->next = s->conns;
   s->conns = c;
   s->open++;
+  s->accepted++;
   if (uv_accept(l, (uv_stream_t *)&c->tcp) || uv_read_start((uv_stream_t *)&c->tcp, wh_alloc, wh_read))
     wh_conn_close(c);
 }
