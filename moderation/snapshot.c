@@ -63,6 +63,18 @@ static void plane_convert(const struct plane *p, uint32_t *colsum, int *xs) {
     }
     return;
   }
+  if (p->sw == 2 * p->dw && p->sh == 2 * p->dh) {
+    /* Exactly half (a 640x480 camera posted at 320): the general loop below gives the same
+     * bytes, at several times the cost. */
+    for (int y = 0; y < p->dh; y++) {
+      const uint8_t *s0 = p->src + (size_t)(2 * y) * (size_t)p->src_stride;
+      const uint8_t *s1 = s0 + p->src_stride;
+      uint8_t *d = p->dst + (size_t)y * (size_t)p->dw;
+      for (int x = 0; x < p->dw; x++)
+        d[x] = p->lut[(s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1] + 2) >> 2];
+    }
+    return;
+  }
   /* Output column x averages source columns [xs[x], xs[x + 1]); the same for rows. Sizes only
    * shrink here, so every box holds at least one source pixel. */
   for (int x = 0; x <= p->dw; x++)

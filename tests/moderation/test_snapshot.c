@@ -9,6 +9,8 @@
 #include <string.h>
 #include <turbojpeg.h>
 #include <uv.h>
+#include <vpx/vp8dx.h>
+#include <vpx/vpx_decoder.h>
 
 #include <cmocka.h>
 
@@ -126,6 +128,53 @@ static void test_picture_layout(void **state) {
   free(vp8);
 }
 
+/* Halving averages each 2x2 box of the camera's picture: one bright pixel in four reads as a
+ * quarter of the way up, neither the bright pixel alone nor half of each row. */
+static void test_halving_averages_four_pixels(void **state) {
+  (void)state;
+  enum { W = 640, H = 480, HI = 216, LO = 40 };
+  struct fx_vp8 e;
+  uint8_t *vp8, *jpeg;
+  size_t len, jlen;
+  bool key;
+  assert_int_equal(fx_vp8_open(&e, W, H, 40000), 0);
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++)
+      e.img->planes[0][y * e.img->stride[0] + x] = (x % 2 == 0 && y % 2 == 0) ? HI : LO;
+  for (int p = 1; p <= 2; p++)
+    for (int y = 0; y < H / 2; y++)
+      memset(e.img->planes[p] + y * e.img->stride[p], 128, W / 2);
+  assert_int_equal(fx_vp8_encode(&e, 0, true, &vp8, &len, &key), 0);
+  fx_vp8_close(&e);
+  /* The keyframe itself keeps the pattern, or this test could not tell averaging from picking. */
+  vpx_codec_ctx_t dec;
+  vpx_codec_dec_cfg_t cfg = {.threads = 1};
+  assert_int_equal(vpx_codec_dec_init(&dec, vpx_codec_vp8_dx(), &cfg, 0), VPX_CODEC_OK);
+  assert_int_equal(vpx_codec_decode(&dec, vp8, (unsigned)len, NULL, 0), VPX_CODEC_OK);
+  vpx_codec_iter_t it = NULL;
+  vpx_image_t *img = vpx_codec_get_frame(&dec, &it);
+  assert_non_null(img);
+  const uint8_t *row0 = img->planes[0] + 200 * img->stride[0], *row1 = row0 + img->stride[0];
+  assert_true(row0[300] > HI - 30 && row0[301] < LO + 30 && row1[300] < LO + 30);
+  vpx_codec_destroy(&dec);
+
+  assert_int_equal(snapshot_jpeg(vp8, len, 320, &jpeg, &jlen), 0);
+  int w, h;
+  uint8_t *rgb = jpeg_rgb(jpeg, jlen, &w, &h);
+  assert_int_equal(w, 320);
+  assert_int_equal(h, 240);
+  /* (HI + 3 LO) / 4 = 74 in studio range, 68 in full range; picking would give 233 or 120. */
+  for (int y = 40; y < 200; y += 40)
+    for (int x = 40; x < 280; x += 40) {
+      const uint8_t *px = rgb + 3 * (y * 320 + x);
+      for (int c = 0; c < 3; c++)
+        assert_in_range(px[c], 68 - 12, 68 + 12);
+    }
+  free(rgb);
+  free(jpeg);
+  free(vp8);
+}
+
 static void test_garbage(void **state) {
   (void)state;
   uint8_t *jpeg = (uint8_t *)"untouched";
@@ -231,6 +280,7 @@ static void test_on_the_pool(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_320x240_colours), cmocka_unit_test(test_640x480),
+      cmocka_unit_test(test_halving_averages_four_pixels),
       cmocka_unit_test(test_scaled_down),     cmocka_unit_test(test_picture_layout),
       cmocka_unit_test(test_garbage),         cmocka_unit_test(test_on_the_pool),
   };
