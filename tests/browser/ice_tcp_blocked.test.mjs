@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, launchPerson, waitFor, seesColour } from './lib.mjs';
+import { startServer, launchPerson, waitFor, seesColour, vethNamespace } from './lib.mjs';
 
 const isRoot = process.getuid && process.getuid() === 0;
 const sh = (cmd, args) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -40,14 +40,7 @@ test('UDP blocked: one browser over ICE-TCP, the other over UDP, both ways', { s
     try { sh('ip', ['link', 'del', host]); } catch { /* went with the namespace */ }
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  sh('ip', ['netns', 'add', ns]);
-  sh('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer]);
-  sh('ip', ['link', 'set', peer, 'netns', ns]);
-  sh('ip', ['addr', 'add', `${hostIp}/24`, 'dev', host]);
-  sh('ip', ['link', 'set', host, 'up']);
-  sh('ip', ['netns', 'exec', ns, 'ip', 'addr', 'add', `${nsIp}/24`, 'dev', peer]);
-  sh('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', peer, 'up']);
-  sh('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
+  await vethNamespace({ ns, host, peer, hostIps: [hostIp], nsIps: [nsIp] });
   fs.writeFileSync(path.join(dir, 'rules.nft'),
     `table inet tandem_block {\n chain out {\n  type filter hook output priority 0;\n  ip daddr ${hostIp} meta l4proto udp drop\n }\n}\n`);
   sh('ip', ['netns', 'exec', ns, 'nft', '-f', path.join(dir, 'rules.nft')]);

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import dgram from 'node:dgram';
-import { startServer, launchPerson, waitFor, seesColour } from './lib.mjs';
+import { startServer, launchPerson, waitFor, seesColour, vethNamespace } from './lib.mjs';
 
 const WINDOW_MS = 20000;
 const NETEM = ['loss', '5%', 'delay', '50ms', '10ms', 'reorder', '5%'];
@@ -159,14 +159,7 @@ test('impaired path (netem 5% loss, 50 ms, reordering): video keeps flowing both
       try { sh('ip', ['link', 'del', host]); } catch { /* went with the namespace (and its qdisc) */ }
       fs.rmSync(dir, { recursive: true, force: true });
     });
-    sh('ip', ['netns', 'add', ns]);
-    sh('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer]);
-    sh('ip', ['link', 'set', peer, 'netns', ns]);
-    sh('ip', ['addr', 'add', `${hostIp}/24`, 'dev', host]);
-    sh('ip', ['link', 'set', host, 'up']);
-    sh('ip', ['netns', 'exec', ns, 'ip', 'addr', 'add', `${nsIp}/24`, 'dev', peer]);
-    sh('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', peer, 'up']);
-    sh('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
+    await vethNamespace({ ns, host, peer, hostIps: [hostIp], nsIps: [nsIp] });
     // Both directions: the host end's egress (server -> A) and the namespace end's (A -> server).
     // A kernel without the netem qdisc (sch_netem) gets the same impairment from a UDP relay in
     // this process instead, applied to A's media only (see startRelay).

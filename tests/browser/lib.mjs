@@ -2,10 +2,41 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import { startServer } from '../lib/server.mjs';
 export { startServer, waitFor, tandemBin, root } from '../lib/server.mjs';
 
+
+// A network namespace `ns` joined to this one by a veth pair (`host` here, `peer` there), with
+// IPv4 addresses only, and settled before anything starts in it: Chromium aborts whatever it
+// is loading with net::ERR_NETWORK_CHANGED when an address or link changes under it, and a new
+// link's IPv6 address comes (and finishes duplicate detection) a second or two after the link
+// is up. So IPv6 is off on both ends before they go up, and this returns once both links are up.
+// The caller removes the namespace and the host end (`ip netns del`, `ip link del`).
+export async function vethNamespace({ ns, host, peer, hostIps, nsIps }) {
+  const sh = (cmd, args) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const inNs = (cmd, args) => sh('ip', ['netns', 'exec', ns, cmd, ...args]);
+  const noIpv6 = (run, dev) => {
+    try { run('sh', ['-c', `echo 1 > /proc/sys/net/ipv6/conf/${dev}/disable_ipv6`]); } catch { /* no IPv6 here at all */ }
+  };
+  sh('ip', ['netns', 'add', ns]);
+  sh('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer]);
+  sh('ip', ['link', 'set', peer, 'netns', ns]);
+  noIpv6(sh, host);
+  noIpv6(inNs, peer);
+  for (const ip of hostIps) sh('ip', ['addr', 'add', `${ip}/24`, 'dev', host]);
+  for (const ip of nsIps) inNs('ip', ['addr', 'add', `${ip}/24`, 'dev', peer]);
+  inNs('ip', ['link', 'set', 'lo', 'up']);
+  inNs('ip', ['link', 'set', peer, 'up']);
+  sh('ip', ['link', 'set', host, 'up']);
+  const up = () => / state UP /.test(String(sh('ip', ['-o', 'link', 'show', 'dev', host])))
+    && / state UP /.test(String(inNs('ip', ['-o', 'link', 'show', 'dev', peer])));
+  for (let i = 0; !up(); i++) {
+    if (i >= 100) throw new Error(`the veth pair ${host}/${peer} did not come up in 5 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 export const COLOURS = {
   red: [220, 30, 30],

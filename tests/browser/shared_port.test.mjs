@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { chromium } from 'playwright-core';
-import { startServer, launchPerson, waitFor, seesColour, stateIs } from './lib.mjs';
+import { startServer, launchPerson, waitFor, seesColour, stateIs, vethNamespace } from './lib.mjs';
 
 const isRoot = process.getuid && process.getuid() === 0;
 const sh = (cmd, args) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -79,14 +79,7 @@ test('only TCP to port 443: page, signalling and media over that one port', { sk
     try { sh('ip', ['link', 'del', host]); } catch { /* went with the namespace */ }
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  sh('ip', ['netns', 'add', ns]);
-  sh('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer]);
-  sh('ip', ['link', 'set', peer, 'netns', ns]);
-  sh('ip', ['addr', 'add', `${hostIp}/24`, 'dev', host]);
-  sh('ip', ['link', 'set', host, 'up']);
-  sh('ip', ['netns', 'exec', ns, 'ip', 'addr', 'add', `${nsIp}/24`, 'dev', peer]);
-  sh('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', peer, 'up']);
-  sh('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
+  await vethNamespace({ ns, host, peer, hostIps: [hostIp], nsIps: [nsIp] });
 
   const { cert, key, spki } = makeCert(dir, ['127.0.0.1', hostIp]);
   server = await startServer(['--http-addr=0.0.0.0', '--http-port=443', '--media-addr=0.0.0.0',
@@ -124,7 +117,14 @@ test('only TCP to port 443: page, signalling and media over that one port', { sk
         });
         return out;
       }).catch((x) => [String(x)]);
+      // A page still at "Starting…" never ran its scripts: which loads finished, and how.
+      const loads = await p.page.evaluate(() => ({
+        readyState: document.readyState,
+        resources: performance.getEntriesByType('resource').map((r) => `${r.name} ${Math.round(r.duration)} ms ${r.responseStatus || ''}`),
+      })).catch((x) => String(x));
       const text = await getText(`${server.url}/metrics`).catch(() => '');
+      console.log(`${p.name}: ${JSON.stringify(loads)}\n${p.logs.join('\n')}`);
+      console.log(server.log().split('\n').slice(-40).join('\n'));
       console.log(pairs.join('\n'));
       console.log(text.split('\n').filter((l) => /https|stun|tcp/.test(l) && !l.startsWith('#')).join('\n'));
       throw e;
@@ -166,15 +166,7 @@ test('Chromium opens ICE-TCP below port 1024 only to 80 and 443 at a public addr
     try { sh('ip', ['link', 'del', host]); } catch { /* went with the namespace */ }
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  sh('ip', ['netns', 'add', ns]);
-  sh('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer]);
-  sh('ip', ['link', 'set', peer, 'netns', ns]);
-  sh('ip', ['addr', 'add', `${hostIp}/24`, 'dev', host]);
-  sh('ip', ['link', 'set', host, 'up']);
-  sh('ip', ['addr', 'add', `${pubIp}/24`, 'dev', host]);
-  sh('ip', ['netns', 'exec', ns, 'ip', 'addr', 'add', `${nsIp}/24`, 'dev', peer]);
-  sh('ip', ['netns', 'exec', ns, 'ip', 'addr', 'add', `${nsPubIp}/24`, 'dev', peer]);
-  sh('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', peer, 'up']);
+  await vethNamespace({ ns, host, peer, hostIps: [hostIp, pubIp], nsIps: [nsIp, nsPubIp] });
   for (const [ip, count] of [[hostIp, hits], [pubIp, pubHits]]) {
     for (const p of ports) {
       const srv = net.createServer((c) => { count[p]++; c.destroy(); });
