@@ -574,16 +574,23 @@ static void test_random_cluster(void **state) {
   assert_true(rejoins > 5);
 }
 
+/* The matcher is replaced by a new one that has heard every node's hello (each saying acked
+ * was its last command taken) and nothing else: it is rebuilding, and the test re-sends. */
+static void sim_new_matcher(struct sim *s, uint64_t acked) {
+  mcluster_free(s->m);
+  s->m = mcluster_new(&s->cfg);
+  assert_non_null(s->m);
+  oracle_reset(&s->oracle, mcluster_engine(s->m), 0);
+  for (unsigned k = 1; k <= NODES; k++)
+    assert_int_equal(mcluster_hello(s->m, k, s->nodes[k].epoch, acked, s->now, emit, s), 1);
+}
+
 /* Longest wait first survives a rebuild: the new matcher puts the waiting back in line by how
  * long each had waited, whatever node they are on and whatever order they are re-sent in. */
 static void test_rebuild_keeps_the_longest_wait_first(void **state) {
   (void)state;
   struct sim *s = sim_new();
-  mcluster_free(s->m);
-  s->m = mcluster_new(&s->cfg);
-  oracle_reset(&s->oracle, mcluster_engine(s->m), 0);
-  for (unsigned k = 1; k <= NODES; k++)
-    assert_int_equal(mcluster_hello(s->m, k, s->nodes[k].epoch, 49, s->now, emit, s), 1);
+  sim_new_matcher(s, 49);
   uint32_t waited[NODES + 1] = {0, 300, 900, 600};
   for (unsigned k = 1; k <= NODES; k++) {
     struct mcluster_peer p = {.id = ((match_id)k << MCLUSTER_ID_SHIFT) | 1, .ready = true,
@@ -652,13 +659,7 @@ static void test_rebuild_keeps_the_longest_wait_first(void **state) {
 static void test_restored_pair_left_behind_goes_to_the_back(void **state) {
   (void)state;
   struct sim *s = sim_new();
-  mcluster_free(s->m);
-  s->m = mcluster_new(&s->cfg);
-  oracle_reset(&s->oracle, mcluster_engine(s->m), 0);
-  for (unsigned k = 1; k <= NODES; k++) {
-    s->nodes[k].in_n = 0;
-    assert_int_equal(mcluster_hello(s->m, k, s->nodes[k].epoch, 0, s->now, emit, s), 1);
-  }
+  sim_new_matcher(s, 0);
   match_id a = ((match_id)1 << MCLUSTER_ID_SHIFT) | 1, b = ((match_id)2 << MCLUSTER_ID_SHIFT) | 1;
   match_id w = ((match_id)3 << MCLUSTER_ID_SHIFT) | 1, n = ((match_id)3 << MCLUSTER_ID_SHIFT) | 2;
   struct mcluster_peer pa = {.id = a, .ready = true, .want = true, .state = MATCH_PAIRED,
