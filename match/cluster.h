@@ -14,7 +14,8 @@
  *     long it has waited. Pairs both sides agree on are taken over silently; a pair only one
  *     side claims ends (PARTNER_LEFT to the claimant); the waiting re-enter longest wait first.
  *     Whatever else a node believes that the rebuilt pool does not bear out is corrected
- *     with MATCHER_EV_STATE. Commands that come during the rebuild wait for its end.
+ *     with MATCHER_EV_STATE. A pair taken over has no place in the new line: if it ends, the
+ *     one left behind goes to the back. Commands that come during the rebuild wait for its end.
  *   - Commands a node sent to a matcher that died before answering are re-sent after the sync
  *     (the node keeps those beyond mcluster_acked); a command whose sequence number was seen
  *     already is ignored, so re-sending is harmless. */

@@ -276,6 +276,7 @@ int match_set_ready(struct match_engine *e, match_id id, bool ready, uint64_t no
   } else {
     match__pair_end(e, p);
     match__pool_leave(e, p);
+    p->seq = 0; /* back in line at the back when ready again, even if away meanwhile */
   }
   return 0;
 }
@@ -418,6 +419,7 @@ int match_stop(struct match_engine *e, match_id id, uint64_t now_ms) {
     return rc;
   match__pair_end(e, p);
   match__pool_leave(e, p);
+  p->seq = 0; /* gives up its place in line */
   if (p->want) {
     p->want = 0;
     match__ev_push(e, MATCH_EV_STOPPED, p->id, 0);
@@ -488,6 +490,7 @@ int match_ban(struct match_engine *e, match_id id, bool banned, uint64_t now_ms)
   p->banned = 1;
   match__pair_end(e, p);
   match__pool_leave(e, p);
+  p->seq = 0; /* gives up its place in line */
   if (p->want) {
     p->want = 0;
     match__ev_push(e, MATCH_EV_STOPPED, p->id, 0);

@@ -232,7 +232,9 @@ void match__pool_link(struct match_engine *e, struct match__peer *p) {
 void match__pool_enter(struct match_engine *e, struct match__peer *p, enum match__enter how) {
   struct match__peer *c;
 
-  if (how != MATCH__ENTER_KEEP)
+  /* Place 0 is no place: a peer keeping its place must have one (a new matcher's restored
+   * pair never had one in this engine), else it would go ahead of everyone. */
+  if (how != MATCH__ENTER_KEEP || p->seq == 0)
     p->seq = ++e->next_seq;
   p->wait_start = e->now;
   p->open = p->nmemb == 0 || e->cfg.widen_after_ms == 0;
@@ -337,6 +339,7 @@ void match__pair_end(struct match_engine *e, struct match__peer *p) {
     return;
   p->partner = NULL;
   q->partner = NULL;
+  p->seq = 0; /* the one who ended it gives up its place; q keeps its own */
   e->npaired -= 2;
   pool_recent_add(e, p, q);
   pool_recent_add(e, q, p);

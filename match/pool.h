@@ -75,7 +75,8 @@ struct match__peer {
   match_id id;
   uint64_t serial;
   struct match__peer *partner;
-  uint64_t seq;        /* place in line: lower waits longer */
+  uint64_t seq;        /* place in line: lower waits longer; 0: none (never in line, or
+                          given up: Stop, ban, silence, ending its own pair) */
   uint64_t wait_start; /* when the current wait began (widening, loneliness) */
   struct match__memb *memb;
   uint32_t nblk;    /* serials this peer blocked, in blk */

@@ -19,6 +19,8 @@
 #include <openssl/srtp.h>
 #include <openssl/x509.h>
 
+#include "base/hex.h"
+
 #define DTLS_DEFAULT_PROFILES "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
 /* Every browser offers ECDHE with ECDSA; our certificate is ECDSA. */
 #define DTLS_CIPHERS                                                                   \
@@ -124,24 +126,14 @@ void dtls_cert_fingerprint_bytes(const struct dtls_cert *c, uint8_t fp[DTLS_FP_L
   memcpy(fp, c->fp, DTLS_FP_LEN);
 }
 
-static int dtls__hex(char ch) {
-  if (ch >= '0' && ch <= '9')
-    return ch - '0';
-  if (ch >= 'a' && ch <= 'f')
-    return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F')
-    return ch - 'A' + 10;
-  return -1;
-}
-
 int dtls_fingerprint_parse(const char *s, size_t len, uint8_t fp[DTLS_FP_LEN]) {
   if (!s || !fp || len != DTLS_FP_STR_SIZE - 1)
     return -EBADMSG;
   for (size_t i = 0; i < DTLS_FP_LEN; i++) {
-    int hi = dtls__hex(s[3 * i]), lo = dtls__hex(s[3 * i + 1]);
-    if (hi < 0 || lo < 0 || (i + 1 < DTLS_FP_LEN && s[3 * i + 2] != ':'))
+    int b = hex_byte(s + 3 * i);
+    if (b < 0 || (i + 1 < DTLS_FP_LEN && s[3 * i + 2] != ':'))
       return -EBADMSG;
-    fp[i] = (uint8_t)(hi << 4 | lo);
+    fp[i] = (uint8_t)b;
   }
   return 0;
 }

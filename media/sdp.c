@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/hex.h"
+
 /* A borrowed slice of the offer text. */
 struct view {
   const char *p;
@@ -131,23 +133,16 @@ bool sdp__ice_chars(const char *s, size_t n, size_t min, size_t max) {
   return n >= min && n <= max;
 }
 
-int sdp__hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  c = lower(c);
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* "AB:CD:..." in s[0..len) -> bytes. */
 int sdp__fp_parse(const char *s, size_t len, uint8_t *out, size_t cap, size_t *n) {
   size_t i = 0, k = 0;
   for (;;) {
-    int hi = len - i >= 2 ? sdp__hexval(s[i]) : -1, lo = hi >= 0 ? sdp__hexval(s[i + 1]) : -1;
-    if (lo < 0)
+    int b = len - i >= 2 ? hex_byte(s + i) : -1;
+    if (b < 0)
       return -EBADMSG;
     if (k == cap)
       return -ENOSPC;
-    out[k++] = (uint8_t)(hi << 4 | lo);
+    out[k++] = (uint8_t)b;
     if ((i += 2) == len)
       break;
     if (s[i++] != ':')

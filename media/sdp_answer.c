@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/hex.h"
+
 /* A bounded output buffer: once a write does not fit, nothing more is added. */
 struct out {
   char *p;
@@ -31,7 +33,7 @@ static bool ip_literal(const char *s) {
   if (!sdp__cword(s, 45, false))
     return false;
   for (; *s; s++)
-    if (sdp__hexval(*s) < 0 && *s != '.' && *s != ':')
+    if (hex_digit(*s) < 0 && *s != '.' && *s != ':')
       return false;
   return true;
 }

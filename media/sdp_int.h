@@ -15,9 +15,6 @@ bool sdp__cword(const char *s, size_t max, bool token_only);
 /* True if s[0..n) is min..max RFC 8839 ice-chars (ALPHA / DIGIT / "+" / "/"). */
 bool sdp__ice_chars(const char *s, size_t n, size_t min, size_t max);
 
-/* The value of the hex digit c (either case), or -1. */
-int sdp__hexval(char c);
-
 /* Parses the fingerprint "AB:CD:..." in s[0..len) (no NUL needed) into
  * out[0..cap) and sets *n to its length. Returns 0, -EBADMSG or -ENOSPC,
  * exactly as sdp_fingerprint_parse() does. */

@@ -15,6 +15,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "base/hex.h"
+
 #define TOKEN_VERSION 1
 #define BODY_LEN (1 + DEVICE_ID_LEN + 8) /* what the MAC covers */
 #define MAC_LEN 32
@@ -35,25 +37,15 @@ void device_id_hex(const struct device_id *id, char *out) {
   out[DEVICE_HEX_LEN] = '\0';
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 int device_id_parse_hex(const char *s, struct device_id *id) {
   struct device_id tmp;
   if (!s || strlen(s) != DEVICE_HEX_LEN)
     return -EINVAL;
   for (size_t i = 0; i < DEVICE_ID_LEN; i++) {
-    int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-    if (hi < 0 || lo < 0)
+    int b = hex_byte(s + 2 * i);
+    if (b < 0)
       return -EINVAL;
-    tmp.b[i] = (uint8_t)(hi << 4 | lo);
+    tmp.b[i] = (uint8_t)b;
   }
   *id = tmp;
   return 0;

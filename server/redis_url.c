@@ -5,15 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int hexv(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
+#include "base/hex.h"
 
 /* Copies s[0..n) into out[cap] decoding %XX; refuses control characters and a NUL escape. */
 static int decode(const char *s, size_t n, char *out, size_t cap) {
@@ -23,10 +15,9 @@ static int decode(const char *s, size_t n, char *out, size_t cap) {
     if (c == '%') {
       if (i + 2 >= n)
         return -EINVAL;
-      int h = hexv(s[i + 1]), l = hexv(s[i + 2]);
-      if (h < 0 || l < 0)
+      c = hex_byte(s + i + 1);
+      if (c < 0)
         return -EINVAL;
-      c = h * 16 + l;
       i += 2;
     }
     if (c < 0x20 || c == 0x7f)

@@ -3,7 +3,8 @@
  * late and interleaved, the matcher killed and replaced (its in-flight commands lost, the pool
  * rebuilt from what the nodes re-send), nodes restarted. Checked after every step: the engine
  * holds no peer in two pairs and no pair across a block; whenever the messages are all
- * delivered, every node's view of its peers is the engine's own. */
+ * delivered, every node's view of its peers is the engine's own. Checked at every decision
+ * the matcher makes: longest wait first within each interest class (cluster_oracle.h). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "match/cluster.h"
+#include "cluster_oracle.h"
 
 #define NODES 3
 #define SLOTS 6      /* visitor slots per node */
@@ -80,6 +82,7 @@ struct sim {
   uint64_t now;
   unsigned failovers, restarts, restored, rejoins, gaps, moves, fresh_moves;
   uint64_t gen;
+  struct oracle oracle; /* of the current matcher's decisions */
 };
 
 static struct vis *vis_any(struct sim *s, match_id id);
@@ -100,6 +103,7 @@ static void out_push(struct sim *s, const struct outmsg *m) {
 static void emit(void *arg, unsigned node, const struct matcher_event *ev) {
   struct sim *s = arg;
   assert_true(node >= 1 && node <= NODES);
+  oracle_event(&s->oracle, ev);
   struct inmsg m = {.kind = IN_EVENT, .ev = *ev};
   in_push(&s->nodes[node], &m);
 }
@@ -293,6 +297,7 @@ static void failover(struct sim *s) {
   mcluster_free(s->m);
   s->m = mcluster_new(&s->cfg);
   assert_non_null(s->m);
+  oracle_reset(&s->oracle, mcluster_engine(s->m), cur_seed);
   mcluster_set_generation(s->m, ++s->gen);
   s->out_n = 0;
   for (unsigned k = 1; k <= NODES; k++) {
@@ -484,6 +489,7 @@ static struct sim *sim_new(void) {
   }
   s->m = mcluster_new(&s->cfg);
   assert_non_null(s->m);
+  oracle_reset(&s->oracle, mcluster_engine(s->m), cur_seed);
   mcluster_set_generation(s->m, s->gen = 1);
   s->now = 1000;
   /* The first matcher: every node says hello and has nothing to re-send. */
@@ -505,6 +511,7 @@ static void test_random_cluster(void **state) {
   (void)state;
   unsigned failovers = 0, restarts = 0, restored = 0, rejoins = 0, gaps = 0, quiet_checks = 0;
   unsigned moves = 0, fresh_moves = 0;
+  struct oracle_counts checked = {0};
   for (unsigned seed = 1; seed <= 40; seed++) {
     srand(seed);
     cur_seed = seed;
@@ -530,7 +537,9 @@ static void test_random_cluster(void **state) {
         else if (rand() % 8 == 0)
           rejoin(s, 1 + (unsigned)(rand() % NODES));
       } else {
+        oracle_tick(&s->oracle, true);
         assert_true(mcluster_tick(s->m, s->now, emit, s) >= 0);
+        oracle_tick(&s->oracle, false);
       }
       check_engine(s, false);
       if (step % 250 == 249) {
@@ -548,15 +557,32 @@ static void test_random_cluster(void **state) {
     gaps += s->gaps;
     moves += s->moves;
     fresh_moves += s->fresh_moves;
+    oracle_add(&checked, &s->oracle.n_);
     sim_free(s);
   }
   printf("# %u failovers, %u rebuilds, %u node restarts, %u rejoins, %u gaps, %u moves (%u "
          "fresh), %u quiet checks\n",
          failovers, restored, restarts, rejoins, gaps, moves, fresh_moves, quiet_checks);
+  oracle_report(&checked);
+  assert_true(checked.decisions > 1000);
+  assert_true(checked.home > 0 && checked.by_open > 0 && checked.in_tick_decisions > 0);
+  assert_true(checked.older_blocked > 0 && checked.older_recent > 0 && checked.keep_places > 0);
+  assert_true(checked.unchecked * 100 <= checked.decisions);
   assert_true(moves > 100);
   assert_true(failovers > 10);
   assert_true(restarts > 5);
   assert_true(rejoins > 5);
+}
+
+/* The matcher is replaced by a new one that has heard every node's hello (each saying acked
+ * was its last command taken) and nothing else: it is rebuilding, and the test re-sends. */
+static void sim_new_matcher(struct sim *s, uint64_t acked) {
+  mcluster_free(s->m);
+  s->m = mcluster_new(&s->cfg);
+  assert_non_null(s->m);
+  oracle_reset(&s->oracle, mcluster_engine(s->m), 0);
+  for (unsigned k = 1; k <= NODES; k++)
+    assert_int_equal(mcluster_hello(s->m, k, s->nodes[k].epoch, acked, s->now, emit, s), 1);
 }
 
 /* Longest wait first survives a rebuild: the new matcher puts the waiting back in line by how
@@ -564,10 +590,7 @@ static void test_random_cluster(void **state) {
 static void test_rebuild_keeps_the_longest_wait_first(void **state) {
   (void)state;
   struct sim *s = sim_new();
-  mcluster_free(s->m);
-  s->m = mcluster_new(&s->cfg);
-  for (unsigned k = 1; k <= NODES; k++)
-    assert_int_equal(mcluster_hello(s->m, k, s->nodes[k].epoch, 49, s->now, emit, s), 1);
+  sim_new_matcher(s, 49);
   uint32_t waited[NODES + 1] = {0, 300, 900, 600};
   for (unsigned k = 1; k <= NODES; k++) {
     struct mcluster_peer p = {.id = ((match_id)k << MCLUSTER_ID_SHIFT) | 1, .ready = true,
@@ -631,6 +654,44 @@ static void test_rebuild_keeps_the_longest_wait_first(void **state) {
   sim_free(s);
 }
 
+/* A pair a new matcher takes over has no place in its line: when it ends, the one left behind
+ * goes to the back (before, it came back at place 0, ahead of everyone). */
+static void test_restored_pair_left_behind_goes_to_the_back(void **state) {
+  (void)state;
+  struct sim *s = sim_new();
+  sim_new_matcher(s, 0);
+  match_id a = ((match_id)1 << MCLUSTER_ID_SHIFT) | 1, b = ((match_id)2 << MCLUSTER_ID_SHIFT) | 1;
+  match_id w = ((match_id)3 << MCLUSTER_ID_SHIFT) | 1, n = ((match_id)3 << MCLUSTER_ID_SHIFT) | 2;
+  struct mcluster_peer pa = {.id = a, .ready = true, .want = true, .state = MATCH_PAIRED,
+                             .partner = b};
+  struct mcluster_peer pb = {.id = b, .ready = true, .want = true, .state = MATCH_PAIRED,
+                             .partner = a, .nblocks = 1, .blocks = {w}};
+  struct mcluster_peer pw = {.id = w, .ready = true, .want = true, .state = MATCH_WAITING,
+                             .waited_ms = 500};
+  assert_int_equal(mcluster_sync_peer(s->m, 1, &pa, s->now), 0);
+  assert_int_equal(mcluster_sync_peer(s->m, 2, &pb, s->now), 0);
+  assert_int_equal(mcluster_sync_peer(s->m, 3, &pw, s->now), 0);
+  assert_int_equal(mcluster_sync_done(s->m, 0, s->now, emit, s), 0);
+  const struct match_engine *e = mcluster_engine(s->m);
+  assert_int_equal(match_partner(e, a), b);
+  assert_int_equal(match_state_of(e, w), MATCH_WAITING);
+  /* a stops: b waits (it blocked w), behind w. */
+  struct matcher_cmd stop = {.type = MATCHER_STOP, .peer = a};
+  assert_int_equal(mcluster_command(s->m, 1, 1, &stop, s->now + 10, emit, s), 0);
+  assert_int_equal(match_state_of(e, b), MATCH_WAITING);
+  /* A newcomer meets w, who has waited longer. */
+  struct matcher_cmd c = {.type = MATCHER_ADD, .peer = n};
+  assert_int_equal(mcluster_command(s->m, 3, 1, &c, s->now + 20, emit, s), 0);
+  c.type = MATCHER_READY;
+  c.flag = true;
+  assert_int_equal(mcluster_command(s->m, 3, 2, &c, s->now + 20, emit, s), 0);
+  assert_int_equal(matcher_cmd_start(&c, n, NULL, 0, NULL), 0);
+  assert_int_equal(mcluster_command(s->m, 3, 3, &c, s->now + 20, emit, s), 0);
+  assert_int_equal(match_partner(e, n), w);
+  assert_int_equal(match_state_of(e, b), MATCH_WAITING);
+  sim_free(s);
+}
+
 /* Found by fuzz_clusterwire: a record claiming itself as its partner was put back in line
  * twice, past the end of the array. */
 static void test_self_claim(void **state) {
@@ -650,6 +711,7 @@ static void test_self_claim(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_self_claim),
+      cmocka_unit_test(test_restored_pair_left_behind_goes_to_the_back),
       cmocka_unit_test(test_rebuild_keeps_the_longest_wait_first),
       cmocka_unit_test(test_random_cluster),
   };

@@ -62,6 +62,62 @@ static void test_away(void **state) {
   assert_int_equal(match_set_away(f->e, 99, true, 70), -ENOENT);
 }
 
+/* Back from away, a peer keeps the place it held when it went (or when its partner left it),
+ * and only that: one that never had a place, or gave it up meanwhile (Stop, silence, its own
+ * Next), goes to the back. Found by the cluster's longest-wait-first oracle: such a peer came
+ * back at place 0, ahead of everyone. */
+static void test_away_keeps_only_a_place_it_had(void **state) {
+  struct fx *f = *state;
+
+  /* 1 waits; 3 starts while away, so it never had a place, and blocks 1. */
+  assert_int_equal(join(f, 1, "", 0), 0);
+  assert_int_equal(match_add(f->e, 3, 5), 0);
+  assert_int_equal(start_csv(f, 3, "", NULL, 5), 0);
+  assert_int_equal(match_set_away(f->e, 3, true, 5), 0);
+  assert_int_equal(match_set_ready(f->e, 3, true, 5), 0);
+  assert_int_equal(match_block(f->e, 3, 1, 5), 0);
+  assert_int_equal(match_set_away(f->e, 3, false, 10), 0);
+  assert_int_equal(match_state_of(f->e, 3), MATCH_WAITING);
+  /* Behind 1, who has waited longer. */
+  assert_int_equal(join(f, 4, "", 20), 0);
+  assert_pair(f, 4, 1);
+  assert_int_equal(match_stop(f->e, 4, 20), 0);
+  assert_int_equal(match_stop(f->e, 1, 20), 0);
+  drain(f);
+
+  /* 5 waits before 6 (they block each other); 5 goes away, stops and starts again while away:
+   * back, it is behind 6. */
+  assert_int_equal(join(f, 5, "q", 30), 0);
+  assert_int_equal(join(f, 6, "q", 31), 0);
+  assert_int_equal(match_state_of(f->e, 6), MATCH_PAIRED); /* with 5: end it, block */
+  assert_int_equal(match_block(f->e, 6, 5, 31), 0);
+  assert_int_equal(match_set_away(f->e, 5, true, 32), 0);
+  assert_int_equal(match_stop(f->e, 5, 33), 0);
+  assert_int_equal(start_csv(f, 5, "q", NULL, 34), 0);
+  assert_int_equal(match_set_away(f->e, 5, false, 35), 0);
+  assert_int_equal(match_state_of(f->e, 5), MATCH_WAITING);
+  assert_int_equal(join(f, 7, "q", 40), 0);
+  assert_pair(f, 7, 6);
+  assert_int_equal(match_stop(f->e, 7, 41), 0);
+  assert_int_equal(match_stop(f->e, 6, 41), 0);
+
+  /* 8 waits before 5 now, so being away keeps 5's place: behind 8 still. Silent while away,
+   * it too goes to the back. */
+  assert_int_equal(join(f, 8, "q", 50), 0);
+  assert_pair(f, 8, 5);
+  assert_int_equal(match_stop(f->e, 8, 51), 0);
+  assert_int_equal(match_state_of(f->e, 5), MATCH_WAITING); /* left behind, place kept */
+  assert_int_equal(join(f, 9, "q", 52), 0);
+  assert_pair(f, 9, 5);
+  assert_int_equal(match_block(f->e, 9, 5, 53), 0); /* 5 keeps its place; 9 waits behind */
+  assert_int_equal(match_set_away(f->e, 5, true, 54), 0);
+  assert_int_equal(match_set_ready(f->e, 5, false, 55), 0);
+  assert_int_equal(match_set_ready(f->e, 5, true, 56), 0);
+  assert_int_equal(match_set_away(f->e, 5, false, 57), 0);
+  assert_int_equal(join(f, 10, "q", 60), 0);
+  assert_pair(f, 10, 9);
+}
+
 static void test_immediate_pairing(void **state) {
   struct fx *f = *state;
 
@@ -347,6 +403,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_ready_gate, setup, teardown),
     cmocka_unit_test_setup_teardown(test_away, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_away_keeps_only_a_place_it_had, setup, teardown),
     cmocka_unit_test_setup_teardown(test_immediate_pairing, setup, teardown),
     cmocka_unit_test_setup_teardown(test_fifo_fairness, setup, teardown),
     cmocka_unit_test_setup_teardown(test_tags_then_widening, setup, teardown),

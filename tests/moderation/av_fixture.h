@@ -85,9 +85,13 @@ FX_UNUSED static void fx_vp8_close(struct fx_vp8 *e) {
   vpx_codec_destroy(&e->enc);
 }
 
-/* Encodes e->img as frame pts; *out is malloc'd. 0, or -1 when the encoder gave nothing. */
+/* Encodes e->img as frame pts; *out is malloc'd. 0, or -1 when the encoder gave nothing (then
+ * *out is NULL, *len 0 and *key false). */
 FX_UNUSED static int fx_vp8_encode(struct fx_vp8 *e, int pts, bool force_key, uint8_t **out,
                                    size_t *len, bool *key) {
+  *out = NULL;
+  *len = 0;
+  *key = false;
   if (vpx_codec_encode(&e->enc, e->img, pts, 1, force_key ? VPX_EFLAG_FORCE_KF : 0,
                        VPX_DL_REALTIME))
     return -1;
@@ -98,6 +102,8 @@ FX_UNUSED static int fx_vp8_encode(struct fx_vp8 *e, int pts, bool force_key, ui
     if (pkt->kind != VPX_CODEC_CX_FRAME_PKT || rc == 0)
       continue;
     *out = malloc(pkt->data.frame.sz);
+    if (*out == NULL)
+      return -1;
     memcpy(*out, pkt->data.frame.buf, pkt->data.frame.sz);
     *len = pkt->data.frame.sz;
     *key = (pkt->data.frame.flags & VPX_FRAME_IS_KEY) != 0;
