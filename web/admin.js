@@ -345,7 +345,9 @@ function renderPeers(peers, errors = []) {
     }
     updateTile(t, p);
   }
-  for (const [id, t] of st.live.tiles) if (!seen.has(id)) dropTile(t, true);
+  // A node that did not answer this time keeps its tiles (its peers are not known to be gone).
+  const silent = new Set(errors.map((x) => x.node));
+  for (const [id, t] of st.live.tiles) if (!seen.has(id) && !silent.has(t.peer.node)) dropTile(t, true);
   // Tiles in peer id order (oldest visits first), moved only when out of place.
   const order = [...st.live.tiles.values()].sort((a, b) => a.id - b.id);
   order.forEach((t, i) => { if (ui.grid.children[i] !== t.el) ui.grid.insertBefore(t.el, ui.grid.children[i] || null); });
