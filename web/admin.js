@@ -354,7 +354,8 @@ function renderPeers(peers, errors = []) {
   ui.gridEmpty.hidden = st.live.tiles.size > 0;
   const others = peers.length - withMedia.length;
   const pairs = withMedia.filter((p) => p.state === 'paired').length / 2;
-  const nodes = cluster.multi ? ` on ${cluster.nodes.length - errors.length} of ${cluster.nodes.length} nodes` : '';
+  const n = cluster.nodes.length;
+  const nodes = !cluster.multi ? '' : errors.length ? ` (${n - errors.length} of ${n} nodes answered)` : ` on ${n} nodes`;
   ui.liveSummary.textContent = `${withMedia.length} with media${nodes}, ${Math.floor(pairs)} ${Math.floor(pairs) === 1 ? 'pair' : 'pairs'}`
     + `${others > 0 ? `, ${others} more connecting` : ''} · updated ${fmtTime(now).slice(11)}`;
   pumpShots();

@@ -15,7 +15,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launchPerson, startServer, waitFor, seesColour, acceptTerms, nearestColour } from './lib.mjs';
+import {
+  launchPerson, startServer, waitFor, seesColour, acceptTerms, nearestColour, contrastProblems, unlabelled, pageOut,
+} from './lib.mjs';
 import { freePort } from '../lib/server.mjs';
 import { REDIS, startRedis } from '../lib/redis.mjs';
 
@@ -162,6 +164,10 @@ async function consoleStory(t, nodes, dir, people, { A, tab, B }) {
   }, 45000, 500);
   assert.match(grid.tiles.join(' '), /node 3/);
   t.diagnostic(`grid: ${JSON.stringify(grid.seen)}`);
+  fs.mkdirSync(pageOut, { recursive: true });
+  await con.screenshot({ path: path.join(pageOut, 'console-cluster-live.png') });
+  assert.deepEqual(await unlabelled(con), [], 'unlabelled controls on the live view');
+  assert.deepEqual(await contrastProblems(con), [], 'contrast on the live view (node tags)');
 
   // C on node 1 meets one of them and reports them: the report is kept by the node of the
   // person reported, and the console shows it with its picture and clip.
@@ -207,6 +213,7 @@ async function consoleStory(t, nodes, dir, people, { A, tab, B }) {
   assert.equal(nearestColour(shown.rgb), met.c, 'the evidence picture is the person reported');
   assert.equal(Number(shown.node), NODE_OF(idX));
   assert.match(shown.text, new RegExp(`node ${NODE_OF(idX)}`));
+  await con.screenshot({ path: path.join(pageOut, 'console-cluster-reports.png'), fullPage: true });
 
   // C moves on and meets the other one, Y; one click on Ban of Y's tile (on Y's own node,
   // through node 1) cuts Y off: told banned, its page closed; nobody else is.
