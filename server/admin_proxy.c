@@ -27,7 +27,9 @@
 #define PROXY_MAX_RESPONSE (8u << 20) /* an evidence clip is up to ~1.5 MiB, lists 1000 rows */
 #define PROXY_MAX_REST 200            /* bytes of the path after /api/nodes/N/ */
 #define PROXY_MAX_QUERY 512
-#define PROXY_INFLIGHT 64             /* requests to other nodes at once; more get 503 */
+/* Requests to other nodes at once; more get 503. Well below a node's max_conns_per_ip (64 by
+ * default), which counts another node's connections too. */
+#define PROXY_INFLIGHT 32
 #define PROXY_CONNECT_MS 3000
 
 enum stage { LOOKUP, FETCH };

@@ -301,6 +301,7 @@ int httpfetch_new(uv_loop_t *loop, unsigned max_inflight, struct httpfetch **out
   curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
   curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
   curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)(max_inflight < 64 ? max_inflight : 64));
+  curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)HTTPFETCH_HOST_CONNS);
   uv_timer_init(loop, &f->timer);
   f->timer.data = f;
   *out = f;

@@ -41,6 +41,10 @@ struct httpfetch_resp {
  * call any httpfetch function, httpfetch_close included. */
 typedef void (*httpfetch_fn)(void *arg, int err, const struct httpfetch_resp *resp);
 
+/* Connections open to one host at once; more requests to it wait for one (their timeout
+ * runs meanwhile). Idle connections are kept for the next requests. */
+#define HTTPFETCH_HOST_CONNS 16
+
 /* A client doing at most max_inflight requests at once (1-1024). 0 and *out, -EINVAL,
  * -ENOMEM, or -EIO (libcurl would not start). */
 int httpfetch_new(uv_loop_t *loop, unsigned max_inflight, struct httpfetch **out);
