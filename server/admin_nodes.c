@@ -8,7 +8,8 @@
  *   tandem:admin:info    hash: node -> its entry (JSON)
  * and any node's GET /api/nodes reads every live entry, and the matcher's lease
  * (tandem:mq:lease), in one script. tandemctl uses that list to reach every node's own admin
- * API: the peers, pairs, reports and audit log of a node are read from that node. Entries
+ * API: the peers, pairs, reports and audit log of a node are read from that node; the proxy
+ * for the console (admin_proxy.c) looks up one live node's entry at each request. Entries
  * read from Redis are decoded strictly; one that does not decode is skipped and counted. */
 #include <errno.h>
 #include <stdio.h>
