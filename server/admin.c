@@ -312,12 +312,21 @@ void admin_request(struct app *a, const struct httpd_request *req, struct httpd_
     admin_error(rep, 503, "busy", "shutting down");
     return;
   }
+  admin_route(&r);
+}
+
+void admin_route(struct admin_req *r0) {
+  struct admin_req r = *r0;
+  struct httpd_reply *rep = r.rep;
+  const struct httpd_request *req = r.req;
   const char *path = req->path + 5; /* after "/api/" */
   const char *m = req->method;
   bool get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST");
   int64_t id;
   const char *rest;
-  if (!strcmp(path, "peers")) {
+  if (!strncmp(path, "nodes/", 6)) {
+    return admin_proxy(&r, path + 6);
+  } else if (!strcmp(path, "peers")) {
     if (get)
       return get_peers(&r);
   } else if (!strcmp(path, "pairs")) {

@@ -36,7 +36,20 @@ void admin_get_report(struct admin_req *r, int64_t id, const char *what);
 void admin_resolve(struct admin_req *r, int64_t id);
 void admin_get_audit(struct admin_req *r);
 
+/* admin.c: routes a request (authorized, r->actor set) by r->req->path. */
+void admin_route(struct admin_req *r);
+
 /* admin_nodes.c */
 void admin_get_nodes(struct admin_req *r);
+struct nodewire;
+/* status 0 with node's entry (borrowed for the call); -ENOENT: not a live node; -EBADMSG: its
+ * entry in Redis is not valid (counted); -ECONNRESET or -ECANCELED: Redis went away. */
+typedef void (*admin_node_fn)(void *arg, int status, const struct nodewire *n);
+/* Looks up a live node of the cluster in Redis: 0 (cb runs once, later), -ENOENT (this node
+ * is alone: no other node is live), -ENOTCONN (Redis is down), -EAGAIN or -ENOMEM. */
+int admin_nodes_find(struct app *a, unsigned node, admin_node_fn cb, void *arg);
+
+/* admin_proxy.c: /api/nodes/{node}/{rest}, `after` pointing past "nodes/". */
+void admin_proxy(struct admin_req *r, const char *after);
 
 #endif

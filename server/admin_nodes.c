@@ -8,7 +8,8 @@
  *   tandem:admin:info    hash: node -> its entry (JSON)
  * and any node's GET /api/nodes reads every live entry, and the matcher's lease
  * (tandem:mq:lease), in one script. tandemctl uses that list to reach every node's own admin
- * API: the peers, pairs, reports and audit log of a node are read from that node. Entries
+ * API: the peers, pairs, reports and audit log of a node are read from that node; the proxy
+ * for the console (admin_proxy.c) looks up one live node's entry at each request. Entries
  * read from Redis are decoded strictly; one that does not decode is skipped and counted. */
 #include <errno.h>
 #include <stdio.h>
@@ -46,6 +47,11 @@
           "local out = {redis.call('get', KEYS[3]) or ''} "                                  \
           "for _, id in ipairs(ids) do local v = redis.call('hget', KEYS[2], id) "           \
           "if v then out[#out + 1] = id out[#out + 1] = v end end return out"
+/* KEYS: the set, the hash; ARGV: a node: its entry if it is live, else nil. */
+#define SCRIPT_FIND                                                                          \
+  LUA_NOW "local s = redis.call('zscore', KEYS[1], ARGV[1]) "                                \
+          "if not s or tonumber(s) < now then return false end "                             \
+          "return redis.call('hget', KEYS[2], ARGV[1])"
 
 static uint64_t next_beat;
 static uint64_t n_bad;
@@ -220,6 +226,51 @@ void admin_get_nodes(struct admin_req *r) {
     httpd_deferred_send(j->d);
     free(j);
   }
+}
+
+/* ---- one node, for the proxy (admin_proxy.c) ---- */
+
+struct find_job {
+  admin_node_fn cb;
+  void *arg;
+  unsigned node;
+};
+
+static void on_find(void *arg, int status, const struct redisReply *r) {
+  struct find_job *j = arg;
+  struct nodewire n;
+  int rc = status;
+  if (!rc && r && r->type == REDIS_REPLY_NIL) {
+    rc = -ENOENT;
+  } else if (!rc && (!r || r->type != REDIS_REPLY_STRING || nodewire_decode(r->str, r->len, &n) ||
+                     n.node != j->node)) {
+    /* Filed under another node, or not an entry at all. */
+    bad_input(KEY_INFO " entry");
+    rc = -EBADMSG;
+  }
+  j->cb(j->arg, rc, rc ? NULL : &n);
+  free(j);
+}
+
+int admin_nodes_find(struct app *a, unsigned node, admin_node_fn cb, void *arg) {
+  struct redis *rd = modcluster_redis(a);
+  if (!rd || !a->node)
+    return -ENOENT;
+  if (!redis_is_up(rd))
+    return -ENOTCONN;
+  struct find_job *j = calloc(1, sizeof(*j));
+  if (!j)
+    return -ENOMEM;
+  j->cb = cb;
+  j->arg = arg;
+  j->node = node;
+  char id[16];
+  snprintf(id, sizeof(id), "%u", node);
+  const char *argv[6] = {"EVAL", SCRIPT_FIND, "2", KEY_SET, KEY_INFO, id};
+  int rc = redis_command(rd, on_find, j, 6, argv, NULL);
+  if (rc)
+    free(j);
+  return rc;
 }
 
 uint64_t admin_nodes_bad_input(void) { return n_bad; }

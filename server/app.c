@@ -570,6 +570,11 @@ void app_close(struct app *a, void (*done)(void *), void *arg) {
     a->pending_closes++;
     classify_stop(a, part_closed, a);
   }
+  if (a->fetch) {
+    /* After httpd: the answers of requests still out are dropped with their connections. */
+    a->pending_closes++;
+    admin_proxy_close(a, part_closed, a);
+  }
   if (a->mod) {
     /* Before the media plane: its requests waiting on workers are withdrawn first. */
     a->pending_closes++;

@@ -170,6 +170,8 @@ struct app {
   struct peer *grace_head, *grace_tail;  /* visitors in grace, oldest first */
   struct moderate *mod;                  /* moderation (moderate.c), NULL when closed */
   struct classify *classify;             /* the classifier's rounds (classify.c), NULL = off */
+  struct httpfetch *fetch;               /* the admin proxy's HTTP client (admin_proxy.c),
+                                            NULL until a request to another node */
 };
 
 /* peer.c */

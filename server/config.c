@@ -127,6 +127,7 @@ static const struct key keys[] = {
     {"relay_addr", T_STR, S(relay_addr), "", "in a cluster: the IP address other nodes send this node's media to, for pairs across nodes (its media ports; empty = the first public_ip)", .check = check_relay_addr},
     {"node_id", T_INT, S(node_id), "0", "this node's number in the cluster, unique per node and kept with its data_dir; needed with redis_url (0 = standalone)", R0(1, 1023)},
     {"admin_url", T_STR, S(admin_url), "", "in a cluster: the URL at which tandemctl (and operators) reach this node's admin API, registered in Redis so that any node lists it, e.g. http://10.0.0.5:8080 (empty = http:// or https://, relay_addr or the first public_ip, :http_port)", .check = check_admin_url},
+    {"admin_proxy_timeout_ms", T_INT, S(admin_proxy_timeout_ms), "10000", "in a cluster: how long a request to another node's admin API through this one (/api/nodes/N/...) may take before 504", R(1000, 120000)},
 };
 #pragma GCC diagnostic pop
 #undef S

@@ -76,6 +76,7 @@ struct config {
   char relay_addr[64];    /* where other nodes send media for cross-node pairs; "" = public_ip */
   int node_id;            /* 1-1023, unique per node, with redis_url; 0 = none (standalone) */
   char admin_url[256];    /* this node's admin API for tandemctl, in Redis; "" = derived */
+  int admin_proxy_timeout_ms; /* a request to another node's admin API through this one */
   int classifier_max_side;    /* longer side of the pictures sent, px; 0 = as sent */
 };
 

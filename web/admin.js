@@ -1,6 +1,6 @@
 // admin.js -- the Tandem moderation console at /admin: token login, the live grid of snapshots,
-// the reports queue with its evidence, bans and the audit log. It uses nothing but the admin
-// API (docs/admin-api.md). No dependencies.
+// bans and the audit log (the reports queue: admin_reports.js; a cluster's nodes:
+// admin_cluster.js). It uses nothing but the admin API (docs/admin-api.md). No dependencies.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -41,9 +41,9 @@ const st = {
   session: 0,          // bumped at every login and logout: late answers of an old one are dropped
   view: 'live',
   live: { tiles: new Map(), gone: new Map(), inflight: 0, timer: 0, pump: 0, polling: false },
-  reports: { urls: [], next: null, loading: false },
-  bans: { next: null },
-  audit: { pages: [null], next: null },
+  reports: { urls: [], next: {}, loading: false },
+  bans: { next: {} },
+  audit: { pages: [{}], next: null },
   badgeTimer: 0,
   aborts: new Set(),
 };
@@ -203,6 +203,7 @@ function endSession() {
   clearReports();
   ui.bans.replaceChildren(); ui.audit.replaceChildren();
   ui.reportsCount.textContent = '';
+  cluster.at = 0;
 }
 
 function unauthorized(err) {
@@ -274,7 +275,7 @@ function select(view, focus) {
   if (view === 'live') liveWake(); else liveSleep();
   if (view === 'reports') loadReports(true);
   if (view === 'bans') loadBans(true);
-  if (view === 'audit') { st.audit.pages = [null]; loadAudit(); }
+  if (view === 'audit') { st.audit.pages = [{}]; loadAudit(); }
 }
 
 for (const t of ui.tabs) {
@@ -312,10 +313,10 @@ async function pollPeers() {
   st.live.polling = true;
   const session = st.session;
   try {
-    const j = await api('/api/peers');
+    const g = await gather('/api/peers', 'peers');
     if (session !== st.session) return;
-    renderPeers(Array.isArray(j.peers) ? j.peers : []);
-    setError(ui.liveError, null);
+    renderPeers(g.items, g.errors);
+    setError(ui.liveError, g.errors.length ? `Some nodes did not list their peers (${nodeErrors(g.errors)}).` : null);
   } catch (e) {
     if (quiet(e)) return;
     setError(ui.liveError, `Could not list the live peers: ${errText(e)}`);
@@ -330,7 +331,7 @@ async function pollPeers() {
 const stateWords = (p) => (p.state === 'paired' && p.partner !== null && p.partner !== undefined
   ? `paired with ${p.partner}` : p.state || 'unknown');
 
-function renderPeers(peers) {
+function renderPeers(peers, errors = []) {
   const now = Date.now();
   for (const [id, at] of st.live.gone) if (now - at > 30000) st.live.gone.delete(id);
   const withMedia = peers.filter((p) => p.media && !st.live.gone.has(p.id));
@@ -344,14 +345,18 @@ function renderPeers(peers) {
     }
     updateTile(t, p);
   }
-  for (const [id, t] of st.live.tiles) if (!seen.has(id)) dropTile(t, true);
+  // A node that did not answer this time keeps its tiles (its peers are not known to be gone).
+  const silent = new Set(errors.map((x) => x.node));
+  for (const [id, t] of st.live.tiles) if (!seen.has(id) && !silent.has(t.peer.node)) dropTile(t, true);
   // Tiles in peer id order (oldest visits first), moved only when out of place.
   const order = [...st.live.tiles.values()].sort((a, b) => a.id - b.id);
   order.forEach((t, i) => { if (ui.grid.children[i] !== t.el) ui.grid.insertBefore(t.el, ui.grid.children[i] || null); });
   ui.gridEmpty.hidden = st.live.tiles.size > 0;
   const others = peers.length - withMedia.length;
   const pairs = withMedia.filter((p) => p.state === 'paired').length / 2;
-  ui.liveSummary.textContent = `${withMedia.length} with media, ${Math.floor(pairs)} ${Math.floor(pairs) === 1 ? 'pair' : 'pairs'}`
+  const n = cluster.nodes.length;
+  const nodes = !cluster.multi ? '' : errors.length ? ` (${n - errors.length} of ${n} nodes answered)` : ` on ${n} nodes`;
+  ui.liveSummary.textContent = `${withMedia.length} with media${nodes}, ${Math.floor(pairs)} ${Math.floor(pairs) === 1 ? 'pair' : 'pairs'}`
     + `${others > 0 ? `, ${others} more connecting` : ''} · updated ${fmtTime(now).slice(11)}`;
   pumpShots();
 }
@@ -369,10 +374,11 @@ function makeTile(p) {
     onclick: () => kickPeer(t) });
   t.ban = el('button', { type: 'button', class: 'danger ban', 'aria-label': `Ban peer ${p.id}`, text: 'Ban',
     onclick: () => banPeer(t) });
-  t.el = el('li', { class: 'tile', dataset: { peer: p.id }, 'aria-labelledby': t.title.id, tabindex: -1 },
+  const where = nodeTag(p.node);
+  t.el = el('li', { class: 'tile', dataset: { peer: p.id, node: p.node ?? '' }, 'aria-labelledby': t.title.id, tabindex: -1 },
     el('div', { class: 'shot' }, t.img, t.ph),
     el('div', { class: 'about' },
-      el('div', { class: 'line' }, t.title, t.state),
+      el('div', { class: 'line' }, t.title, where, t.state),
       el('dl', {}, el('dt', { text: 'Device' }), t.device, el('dt', { text: 'Address' }), t.ip,
         el('dt', { text: 'Here for' }), t.visit)),
     el('div', { class: 'actions' }, t.kick, t.ban));
@@ -423,7 +429,7 @@ async function fetchShot(t) {
   st.live.inflight++;
   const session = st.session;
   try {
-    const blob = await api(`/api/peers/${t.id}/snapshot.jpg?max_side=${SHOT_SIDE}`, { as: 'blob' });
+    const blob = await api(onNode(t.peer.node, `/api/peers/${t.id}/snapshot.jpg?max_side=${SHOT_SIDE}`), { as: 'blob' });
     if (t.gone || session !== st.session) return;
     const url = URL.createObjectURL(blob);
     const old = t.url;
@@ -440,7 +446,8 @@ async function fetchShot(t) {
   } catch (e) {
     if (quiet(e) || t.gone || session !== st.session) return;
     if (e.status === 404) { dropTile(t, true); return; }
-    const why = { 409: 'No media session', 504: 'No keyframe in time', 503: 'The server is busy' }[e.status] || 'Snapshot failed';
+    const why = { 409: 'No media session', 504: 'No keyframe in time', 503: 'The server is busy',
+      502: 'Its node did not answer' }[e.status] || 'Snapshot failed';
     t.ph.textContent = `No picture: ${why} — ${errText(e)}`;
     t.ph.hidden = false;
     t.img.hidden = true;
@@ -463,7 +470,7 @@ async function kickPeer(t) {
   t.kick.disabled = true;
   t.ban.disabled = true;
   try {
-    await post(`/api/peers/${t.id}/kick`, { reason: 'Kicked from the console' });
+    await post(onNode(t.peer.node, `/api/peers/${t.id}/kick`), { reason: 'Kicked from the console' });
     st.live.gone.set(t.id, Date.now());
     dropTile(t, true);
     flash(`Peer ${t.id} was kicked.`);
@@ -488,7 +495,8 @@ async function banPeer(t) {
   t.ban.disabled = true;
   t.ban.textContent = 'Banning…';
   try {
-    const j = await post('/api/bans', { peer: t.id, duration_s: s.duration_s, reason: clip1000(s.reason) });
+    // To the peer's own node: it knows the device and address (the bans then hold everywhere).
+    const j = await post(onNode(t.peer.node, '/api/bans'), { peer: t.id, duration_s: s.duration_s, reason: clip1000(s.reason) });
     st.live.gone.set(t.id, Date.now());
     for (const id of j.cut_off || []) st.live.gone.set(id, Date.now());
     dropTile(t, true);
@@ -513,208 +521,31 @@ document.addEventListener('visibilitychange', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Reports: the queue, newest first, with the evidence picture and clip
-
-function clearReports() {
-  for (const u of st.reports.urls) URL.revokeObjectURL(u);
-  st.reports.urls = [];
-  ui.reports.replaceChildren();
-}
-
-async function refreshBadge() {
-  clearTimeout(st.badgeTimer);
-  if (!st.token) return;
-  const session = st.session;
-  try {
-    const j = await api('/api/reports?state=open&limit=100');
-    if (session !== st.session) return;
-    const n = (j.reports || []).length;
-    ui.reportsCount.textContent = n ? (j.next_before_id ? '100+' : String(n)) : '';
-    ui.reportsCount.setAttribute('aria-label', n ? `${ui.reportsCount.textContent} open` : '');
-  } catch (e) {
-    if (quiet(e)) return;
-  }
-  if (session === st.session) st.badgeTimer = setTimeout(refreshBadge, BADGE_EVERY_MS);
-}
-
-async function loadReports(reset) {
-  if (st.reports.loading) return;
-  st.reports.loading = true;
-  const session = st.session;
-  const state = ui.reportsState.value;
-  let q = `/api/reports?state=${encodeURIComponent(state)}&limit=25`;
-  if (!reset && st.reports.next) q += `&before_id=${st.reports.next}`;
-  try {
-    const j = await api(q);
-    if (session !== st.session) return;
-    if (reset) clearReports();
-    for (const r of j.reports || []) ui.reports.append(reportItem(r));
-    st.reports.next = j.next_before_id || null;
-    ui.reportsMore.hidden = !st.reports.next;
-    ui.reportsEmpty.hidden = ui.reports.children.length > 0;
-    setError(ui.reportsError, null);
-    if (state === 'open' && reset) {
-      const n = (j.reports || []).length;
-      ui.reportsCount.textContent = n ? (j.next_before_id ? `${n}+` : String(n)) : '';
-    }
-  } catch (e) {
-    if (!quiet(e)) setError(ui.reportsError, `Could not load the reports: ${errText(e)}`);
-  } finally {
-    st.reports.loading = false;
-  }
-}
-
-function party(who, label) {
-  if (!who) return el('div', {}, el('dt', { text: label }), el('dd', { text: 'unknown' }));
-  const bits = [deviceEl(who.device), ' · ', who.ip || 'address unknown'];
-  if (label === 'Reported') {
-    bits.push(' · ', who.peer !== null && who.peer !== undefined ? `live as peer ${who.peer}` : 'no longer live');
-  }
-  return el('div', {}, el('dt', { text: label }), el('dd', {}, ...bits));
-}
-
-// Fetches one piece of evidence (the token cannot go in a src: a blob's object URL is used)
-// and shows it when it comes; or says that none was captured.
-async function evidence(path, make, box, what) {
-  const session = st.session;
-  if (!path) {
-    box.classList.add('none');
-    box.append(el('p', { class: 'placeholder', text: `No ${what} was captured.` }));
-    return;
-  }
-  box.append(el('p', { class: 'placeholder', text: `Loading ${what}…` }));
-  try {
-    const blob = await api(path, { as: 'blob' });
-    if (session !== st.session || !box.isConnected) return;
-    const url = URL.createObjectURL(blob);
-    st.reports.urls.push(url);
-    box.replaceChildren(make(url));
-  } catch (e) {
-    if (quiet(e)) return;
-    box.replaceChildren(el('p', { class: 'placeholder', text: `No ${what}: ${errText(e)}` }));
-  }
-}
-
-function reportItem(r) {
-  const id = r.id;
-  const titleId = `report-${id}-title`;
-  const pic = el('div', { class: 'evidence-box' });
-  const clip = el('div', { class: 'evidence-box' });
-  const ev = r.evidence || {};
-  evidence(ev.jpeg, (u) => el('img', { src: u, alt: `Evidence picture for report ${id}`, class: 'ev-jpeg' }), pic, 'picture');
-  evidence(ev.webm, (u) => el('video', { src: u, controls: true, preload: 'metadata', playsinline: true,
-    class: 'ev-webm', 'aria-label': `Evidence clip for report ${id}` }), clip, 'clip');
-
-  const status = el('p', { class: 'report-status', role: 'status' });
-  const actions = el('div', { class: 'actions' });
-  const open = r.state === 'open';
-  if (open) {
-    const canBan = r.reported && (r.reported.device || r.reported.ip);
-    const dismiss = el('button', { type: 'button', class: 'secondary', text: 'Dismiss',
-      'aria-label': `Dismiss report ${id}` });
-    const ban = el('button', { type: 'button', class: 'danger', text: 'Ban reported',
-      'aria-label': `Ban the person reported in report ${id}`, disabled: !canBan,
-      title: canBan ? 'Bans their device and address with the ban settings above' : 'Neither a device nor an address is known' });
-    dismiss.addEventListener('click', () => resolveReport(item, r, 'dismissed', [dismiss, ban], status));
-    ban.addEventListener('click', () => banReported(item, r, [dismiss, ban], status));
-    actions.append(dismiss, ban);
-  } else {
-    status.textContent = `Resolved: ${r.resolution || '—'} by ${r.resolved_by || '—'} at ${fmtTime(r.resolved_ms)}`;
-  }
-  const item = el('li', { class: `report ${open ? 'open' : 'resolved'}`, dataset: { report: id }, tabindex: -1,
-    'aria-labelledby': titleId },
-    el('article', { 'aria-labelledby': titleId },
-      el('h3', { id: titleId }, `#${id} · `, el('span', { class: 'reason', text: r.reason || 'no reason' }),
-        ' · ', timeEl(r.time_ms)),
-      r.note ? el('p', { class: 'note' }, el('span', { class: 'hint', text: 'Note: ' }), r.note) : null,
-      el('dl', { class: 'parties' }, party(r.reported, 'Reported'), party(r.reporter, 'Reporter')),
-      el('div', { class: 'evidence' },
-        el('figure', {}, pic, el('figcaption', { text: 'Picture' })),
-        el('figure', {}, clip, el('figcaption', { text: 'Clip (about 10 s)' }))),
-      actions, status));
-  return item;
-}
-
-async function resolveReport(item, r, resolution, buttons, status) {
-  if (item.contains(document.activeElement)) item.dataset.focus = '1';
-  for (const b of buttons) b.disabled = true;
-  try {
-    await post(`/api/reports/${r.id}/resolve`, { resolution });
-    reportDone(item, r, `Report ${r.id} ${resolution === 'dismissed' ? 'dismissed' : `resolved (${resolution})`}.`);
-  } catch (e) {
-    if (quiet(e)) return;
-    if (e.status === 409) { reportDone(item, r, `Report ${r.id} was already resolved by someone else.`); return; }
-    for (const b of buttons) b.disabled = false;
-    status.textContent = `Could not resolve: ${errText(e)}`;
-  }
-}
-
-// The report leaves the open queue; focus goes to the next report (not to a button in it).
-function reportDone(item, r, text) {
-  flash(text);
-  if (ui.reportsState.value !== 'open') { loadReports(true); return; }
-  const hadFocus = item.dataset.focus === '1' || item.contains(document.activeElement);
-  const next = item.nextElementSibling || item.previousElementSibling;
-  for (const m of item.querySelectorAll('img, video')) {
-    const u = m.getAttribute('src');
-    if (u && u.startsWith('blob:')) { URL.revokeObjectURL(u); st.reports.urls = st.reports.urls.filter((x) => x !== u); }
-  }
-  item.remove();
-  ui.reportsEmpty.hidden = ui.reports.children.length > 0;
-  if (hadFocus) (next || ui.main).focus();
-  refreshBadge();
-}
-
-async function banReported(item, r, buttons, status) {
-  const s = banSettings();
-  const reason = clip1000(`${s.reason} (report #${r.id}: ${r.reason || 'no reason'})`);
-  const targets = [];
-  if (r.reported.device) targets.push({ kind: 'device', target: r.reported.device });
-  if (r.reported.ip) targets.push({ kind: r.reported.ip.includes(':') ? 'ip6_64' : 'ip', target: r.reported.ip });
-  if (item.contains(document.activeElement)) item.dataset.focus = '1';
-  for (const b of buttons) b.disabled = true;
-  status.textContent = 'Banning…';
-  const made = [];
-  let cut = 0;
-  try {
-    for (const t of targets) {
-      const j = await post('/api/bans', { ...t, duration_s: s.duration_s, reason });
-      made.push(...(j.bans || []));
-      cut += (j.cut_off || []).length;
-    }
-  } catch (e) {
-    if (quiet(e)) return;
-    status.textContent = `Could not ban${made.length ? ` everything (done: ${describeBans(made)})` : ''}: ${errText(e)}. The report stays open.`;
-    for (const b of buttons) b.disabled = false;
-    return;
-  }
-  status.textContent = '';
-  await resolveReport(item, r, 'banned', buttons, status);
-  flash(`Report ${r.id}: banned ${s.words}: ${describeBans(made)}. ${cut} ${cut === 1 ? 'person' : 'people'} cut off.`);
-}
-
-ui.reportsState.addEventListener('change', () => loadReports(true));
-ui.reportsRefresh.addEventListener('click', () => loadReports(true));
-ui.reportsMore.addEventListener('click', () => loadReports(false));
-
-// ---------------------------------------------------------------------------------------------
 // Bans
 
 const banState = (b) => (b.lifted_ms ? 'lifted' : b.expires_ms && b.expires_ms <= Date.now() ? 'expired' : 'active');
 
+// The bans in force are the whole cluster's on any node; the history (lifted and expired too)
+// is each node's own, merged oldest first.
 async function loadBans(reset) {
   const session = st.session;
-  let q = `/api/bans?active=${ui.bansAll.checked ? 0 : 1}&limit=100`;
-  if (!reset && st.bans.next) q += `&after_id=${st.bans.next}`;
+  const all = ui.bansAll.checked;
   try {
-    const j = await api(q);
+    await clusterNodes();
+    const cursors = reset ? {} : st.bans.next;
+    const p = all && cluster.multi
+      ? await gatherPage({ base: '/api/bans?active=0', key: 'bans', limit: 100, cursors, param: 'after_id',
+        nextKey: 'next_after_id', by: 'created_ms', asc: true })
+      : await gatherPage({ base: `/api/bans?active=${all ? 0 : 1}`, key: 'bans', limit: 100,
+        cursors: { single: cursors.single }, param: 'after_id', nextKey: 'next_after_id', by: 'created_ms', asc: true,
+        alone: true });
     if (session !== st.session) return;
     if (reset) ui.bans.replaceChildren();
-    for (const b of j.bans || []) ui.bans.append(banRow(b));
-    st.bans.next = j.next_after_id || null;
-    ui.bansMore.hidden = !st.bans.next;
+    for (const b of p.items) ui.bans.append(banRow(b));
+    st.bans.next = p.cursors;
+    ui.bansMore.hidden = !p.more;
     ui.bansEmpty.hidden = ui.bans.children.length > 0;
-    setError(ui.bansError, null);
+    setError(ui.bansError, p.errors.length ? `Some nodes did not list their bans (${nodeErrors(p.errors)}).` : null);
   } catch (e) {
     if (!quiet(e)) setError(ui.bansError, `Could not load the bans: ${errText(e)}`);
   }
@@ -727,7 +558,7 @@ function banRow(b) {
     ? el('button', { type: 'button', class: 'secondary small', text: 'Lift', 'aria-label': `Lift ban ${b.id}` })
     : null;
   const row = el('tr', { dataset: { ban: b.id } },
-    el('td', { text: String(b.id) }), el('td', { text: b.kind }),
+    el('td', {}, String(b.id), b.node ? ' ' : null, nodeTag(b.node)), el('td', { text: b.kind }),
     el('td', {}, b.kind === 'device' ? el('code', { title: b.target, text: shortDevice(b.target) }) : el('code', { text: b.target })),
     el('td', { class: 'wrap', text: b.reason || '' }), el('td', { text: b.by || '' }),
     el('td', {}, timeEl(b.created_ms)), el('td', {}, b.expires_ms ? timeEl(b.expires_ms) : 'never'),
@@ -769,32 +600,30 @@ function details(d) {
   }).join(' · ');
 }
 
+// Every node's log merged, newest first; each page starts, on each node, after the rows of
+// that node shown on the page before.
 async function loadAudit() {
   const session = st.session;
-  const before = st.audit.pages[st.audit.pages.length - 1];
-  const q = `/api/audit?limit=50${before ? `&before_id=${before}` : ''}`;
+  const cursors = st.audit.pages[st.audit.pages.length - 1];
   try {
-    const j = await api(q);
+    const p = await gatherPage({ base: '/api/audit', key: 'audit', limit: 50, cursors, param: 'before_id',
+      nextKey: 'next_before_id', by: 'time_ms' });
     if (session !== st.session) return;
-    ui.audit.replaceChildren(...(j.audit || []).map((a) => el('tr', { dataset: { audit: a.id, action: a.action } },
-      el('td', { text: String(a.id) }), el('td', {}, timeEl(a.time_ms)), el('td', { text: a.actor || '' }),
+    ui.audit.replaceChildren(...p.items.map((a) => el('tr', { dataset: { audit: a.id, action: a.action, node: a.node ?? '' } },
+      el('td', {}, String(a.id), a.node ? ' ' : null, nodeTag(a.node)), el('td', {}, timeEl(a.time_ms)), el('td', { text: a.actor || '' }),
       el('td', { class: `action action-${a.action}`, text: a.action || '' }),
       el('td', {}, el('code', { class: 'wrap', text: a.target || '' })),
       el('td', { class: 'wrap', text: details(a.details) }))));
-    st.audit.next = j.next_before_id || null;
+    st.audit.next = p.more ? p.cursors : null;
     ui.auditOlder.disabled = !st.audit.next;
     ui.auditNewer.disabled = st.audit.pages.length <= 1;
     ui.auditEmpty.hidden = ui.audit.children.length > 0;
-    setError(ui.auditError, null);
+    setError(ui.auditError, p.errors.length ? `Some nodes did not send their log (${nodeErrors(p.errors)}).` : null);
   } catch (e) {
     if (!quiet(e)) setError(ui.auditError, `Could not load the audit log: ${errText(e)}`);
   }
 }
 
-ui.auditNewest.addEventListener('click', () => { st.audit.pages = [null]; loadAudit(); });
+ui.auditNewest.addEventListener('click', () => { st.audit.pages = [{}]; loadAudit(); });
 ui.auditOlder.addEventListener('click', () => { if (st.audit.next) { st.audit.pages.push(st.audit.next); loadAudit(); } });
 ui.auditNewer.addEventListener('click', () => { if (st.audit.pages.length > 1) { st.audit.pages.pop(); loadAudit(); } });
-
-// ---------------------------------------------------------------------------------------------
-
-if (st.token) startSession(); else showLogin('');
