@@ -19,7 +19,7 @@
 #include "server/admin.h"
 #include "server/admin_int.h"
 #include "server/app_int.h"
-#include "server/httpfetch.h"
+#include "moderation/httpfetch.h"
 #include "server/log.h"
 #include "server/nodewire.h"
 

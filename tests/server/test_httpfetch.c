@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "server/httpd.h"
-#include "server/httpfetch.h"
+#include "moderation/httpfetch.h"
 
 #define BIG 100000
 

@@ -1,19 +1,21 @@
 /* httpfetch.c -- HTTP requests on a libuv loop: libcurl's multi-socket API, a uv_poll_t per
- * socket curl opens, one uv_timer_t for curl's timeouts; bounded answers. */
-#include "server/httpfetch.h"
+ * socket curl opens, one uv_timer_t for curl's timeouts; bounded answers; kept connections
+ * keep their watchers, finished requests' curl handles are reused. */
+#include "moderation/httpfetch.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 struct httpfetch_job {
   struct httpfetch *f;
   CURL *easy;
   struct curl_slist *hdrs;
-  char *req_body;           /* the request's body (copied), or NULL */
+  char *req_body;           /* the request's body (copied, unless the caller keeps it), or NULL */
   uint8_t *body;            /* the answer so far, at most max bytes */
   size_t len, cap, max;
   bool over;                /* the answer was longer: the transfer was aborted */
@@ -23,11 +25,22 @@ struct httpfetch_job {
   struct httpfetch_job *prev, *next;
 };
 
-/* One socket curl asked us to watch; freed from its handle's close callback. */
+/* One socket curl asked us to watch; freed from its handle's close callback.
+ *
+ * A connection's socket (one curl opened through on_opensocket, and so closes through
+ * on_closesocket) keeps its watcher for as long as curl keeps the connection: between two
+ * requests it is parked, still watching for readability, which is what curl asks for next on a
+ * kept connection, so that a request on it costs no epoll_ctl, ioctl or watcher made and
+ * closed. Whatever arrives on a parked socket (the server closing an idle connection) stops the
+ * watcher; curl finds the connection dead when it next looks. Other sockets curl may hand us
+ * (a resolver's) are watched only while curl asks. */
 struct fsock {
   uv_poll_t poll;
   struct httpfetch *f;
   curl_socket_t fd;
+  int events;               /* what the watcher is started with (UV_READABLE...), 0: stopped */
+  bool conn;                /* a connection's socket, opened through on_opensocket */
+  bool parked;              /* a connection between two requests */
   bool closing;
   struct fsock *prev, *next;
 };
@@ -43,6 +56,10 @@ struct httpfetch {
   int pending_closes;
   void (*done)(void *arg);
   void *done_arg;
+  /* Curl handles of finished requests, reset, for the next ones (a new handle per request
+   * allocates and frees its buffers each time). At most max_inflight. */
+  CURL **spare;
+  unsigned n_spare;
 };
 
 static void job_unlink(struct httpfetch_job *j) {
@@ -59,8 +76,13 @@ static void job_unlink(struct httpfetch_job *j) {
 
 /* Frees j, which is on no list; its transfer is out of the multi handle (or it never was). */
 static void job_free(struct httpfetch_job *j) {
-  if (j->easy)
+  struct httpfetch *f = j->f;
+  if (j->easy && !f->closing && f->spare && f->n_spare < f->max_inflight) {
+    curl_easy_reset(j->easy);
+    f->spare[f->n_spare++] = j->easy;
+  } else if (j->easy) {
     curl_easy_cleanup(j->easy);
+  }
   curl_slist_free_all(j->hdrs);
   free(j->req_body);
   free(j->body);
@@ -154,6 +176,12 @@ static void check_done(struct httpfetch *f) {
 static void on_poll(uv_poll_t *h, int status, int events) {
   struct fsock *s = h->data;
   struct httpfetch *f = s->f;
+  if (s->parked) {
+    /* Not curl's to hear now: an idle connection closed or written to by the other side. */
+    uv_poll_stop(&s->poll);
+    s->events = 0;
+    return;
+  }
   int flags = 0, running;
   if (status < 0)
     flags = CURL_CSELECT_ERR;
@@ -179,6 +207,7 @@ static void part_closed(struct httpfetch *f) {
     return;
   void (*done)(void *) = f->done;
   void *arg = f->done_arg;
+  free(f->spare);
   free(f);
   curl_global_cleanup();
   if (done)
@@ -229,43 +258,90 @@ static int on_closesocket(void *clientp, curl_socket_t fd) {
   return close(fd);
 }
 
+/* A watcher for fd, not started, on the list; NULL when it cannot be made. */
+static struct fsock *sock_new(struct httpfetch *f, curl_socket_t fd, bool conn) {
+  struct fsock *s = calloc(1, sizeof(*s));
+  if (!s)
+    return NULL;
+  if (uv_poll_init_socket(f->loop, &s->poll, fd)) {
+    free(s);
+    return NULL;
+  }
+  s->f = f;
+  s->fd = fd;
+  s->conn = conn;
+  s->poll.data = s;
+  s->next = f->socks;
+  if (f->socks)
+    f->socks->prev = s;
+  f->socks = s;
+  return s;
+}
+
+/* Starts (or stops, ev 0) s's watcher, with no system call when that is what it does now. */
+static int sock_watch(struct fsock *s, int ev) {
+  if (ev == s->events)
+    return 0;
+  int rc = ev ? uv_poll_start(&s->poll, ev, on_poll) : uv_poll_stop(&s->poll);
+  s->events = rc ? 0 : ev;
+  return rc;
+}
+
+/* curl opens a connection's socket: its watcher is made now and lives until on_closesocket,
+ * which curl calls for every socket opened here. */
+static curl_socket_t on_opensocket(void *clientp, curlsocktype purpose,
+                                   struct curl_sockaddr *addr) {
+  struct httpfetch *f = clientp;
+  if (purpose != CURLSOCKTYPE_IPCXN)
+    return CURL_SOCKET_BAD;
+  curl_socket_t fd = socket(addr->family, addr->socktype, addr->protocol);
+  if (fd == CURL_SOCKET_BAD)
+    return fd;
+  struct fsock *stale = sock_find(f, fd); /* a watcher of a socket gone */
+  if (stale)
+    sock_close(f, stale);
+  if (!sock_new(f, fd, true)) {
+    close(fd);
+    return CURL_SOCKET_BAD;
+  }
+  return fd;
+}
+
 static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp) {
   struct httpfetch *f = userp;
   struct fsock *s = socketp;
   (void)e;
   if (what == CURL_POLL_REMOVE) {
-    if (s) {
-      sock_close(f, s);
-      if (!f->closing) /* not from inside curl_multi_cleanup */
-        curl_multi_assign(f->multi, fd, NULL);
+    if (!s)
+      return 0;
+    if (!f->closing) /* not from inside curl_multi_cleanup */
+      curl_multi_assign(f->multi, fd, NULL);
+    if (s->conn && !f->closing) {
+      /* Parked until curl uses the connection again or closes it. */
+      s->parked = true;
+      return sock_watch(s, UV_READABLE) ? -1 : 0;
     }
+    sock_close(f, s);
     return 0;
   }
   if (!s) {
-    struct fsock *stale = sock_find(f, fd); /* a watcher of a socket gone */
-    if (stale)
-      sock_close(f, stale);
-    if (!(s = calloc(1, sizeof(*s))))
-      return -1;
-    if (uv_poll_init_socket(f->loop, &s->poll, fd)) {
-      free(s);
-      return -1;
+    /* A connection's parked watcher, or a new one for a socket of curl's own. */
+    s = sock_find(f, fd);
+    if (s && !s->conn) {
+      sock_close(f, s); /* a watcher of a socket gone */
+      s = NULL;
     }
-    s->f = f;
-    s->fd = fd;
-    s->poll.data = s;
-    s->next = f->socks;
-    if (f->socks)
-      f->socks->prev = s;
-    f->socks = s;
+    if (!s && !(s = sock_new(f, fd, false)))
+      return -1;
     curl_multi_assign(f->multi, fd, s);
   }
+  s->parked = false;
   int ev = 0;
   if (what & CURL_POLL_IN)
     ev |= UV_READABLE;
   if (what & CURL_POLL_OUT)
     ev |= UV_WRITABLE;
-  return uv_poll_start(&s->poll, ev, on_poll) ? -1 : 0;
+  return sock_watch(s, ev) ? -1 : 0;
 }
 
 static int on_curl_timer(CURLM *m, long timeout_ms, void *userp) {
@@ -296,6 +372,8 @@ int httpfetch_new(uv_loop_t *loop, unsigned max_inflight, struct httpfetch **out
   }
   f->loop = loop;
   f->max_inflight = max_inflight;
+  /* Without this array (no memory) handles are simply not kept. */
+  f->spare = calloc(max_inflight, sizeof(*f->spare));
   curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
   curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
   curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
@@ -329,7 +407,8 @@ static int job_setup(struct httpfetch *f, struct httpfetch_job *j, const struct 
     return -ENOMEM;
   j->hdrs = l;
   for (const char *const *h = q->headers; h && *h; h++) {
-    if (!plain(*h, false) || !strchr(*h, ':'))
+    /* "Name: value", or "Name;" for a header sent empty (curl's way). */
+    if (!plain(*h, false) || (!strchr(*h, ':') && (*h)[strlen(*h) - 1] != ';'))
       return -EINVAL;
     if (!(l = curl_slist_append(j->hdrs, *h)))
       return -ENOMEM;
@@ -342,7 +421,8 @@ static int job_setup(struct httpfetch *f, struct httpfetch_job *j, const struct 
   bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs) != CURLE_OK;
-  bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "tandem-httpfetch") != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, q->user_agent ? q->user_agent : "tandem") !=
+         CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)q->timeout_ms) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                           (long)(q->connect_timeout_ms ? q->connect_timeout_ms
@@ -351,15 +431,22 @@ static int job_setup(struct httpfetch *f, struct httpfetch_job *j, const struct 
   bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, j) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, j) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_opensocket) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, f) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_closesocket) != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, f) != CURLE_OK;
   if (q->body_len || post) {
-    if (q->body_len && !(j->req_body = malloc(q->body_len)))
-      return -ENOMEM;
-    if (q->body_len)
+    const char *body = "";
+    if (q->body_len && q->body_kept) {
+      body = q->body;
+    } else if (q->body_len) {
+      if (!(j->req_body = malloc(q->body_len)))
+        return -ENOMEM;
       memcpy(j->req_body, q->body, q->body_len);
+      body = j->req_body;
+    }
     bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->req_body ? j->req_body : "") != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) != CURLE_OK;
     if (!post)
       bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q->method) != CURLE_OK;
   } else if (head) {
@@ -387,7 +474,8 @@ int httpfetch_start(struct httpfetch *f, const struct httpfetch_req *q, httpfetc
   j->cb = cb;
   j->arg = arg;
   j->max = q->max_response;
-  int rc = (j->easy = curl_easy_init()) ? job_setup(f, j, q) : -ENOMEM;
+  j->easy = f->n_spare ? f->spare[--f->n_spare] : curl_easy_init();
+  int rc = j->easy ? job_setup(f, j, q) : -ENOMEM;
   if (!rc && curl_multi_add_handle(f->multi, j->easy) != CURLM_OK)
     rc = -ENOMEM;
   if (rc) {
@@ -434,6 +522,8 @@ void httpfetch_close(struct httpfetch *f, void (*done)(void *arg), void *arg) {
   f->n_jobs = 0;
   for (struct httpfetch_job *j = all; j; j = j->next)
     curl_multi_remove_handle(f->multi, j->easy);
+  while (f->n_spare)
+    curl_easy_cleanup(f->spare[--f->n_spare]);
   /* Closes the connections it keeps; their sockets are reported removed (or closed below). */
   curl_multi_cleanup(f->multi);
   f->multi = NULL;

@@ -1,7 +1,12 @@
 /* httpfetch.h -- HTTP requests from a libuv loop without blocking it: libcurl's multi-socket
  * API, a uv_poll_t per socket, one timer. Generic: a method, a URL, headers and a body in; a
- * status, a content type and a body (bounded) out. Used by the admin API's proxy to the other
- * nodes of a cluster (admin_proxy.c).
+ * status, a content type and a body (bounded) out. Used by the classifier webhook
+ * (classifier.c) and by the admin API's proxy to the other nodes of a cluster
+ * (server/admin_proxy.c).
+ *
+ * Connections are kept between requests, and so is the watcher of a kept connection's socket,
+ * and the curl handles of finished requests are reused: a request on a kept connection costs
+ * the loop no new watcher, no epoll_ctl and no curl handle made and freed.
  *
  * One client belongs to one loop's thread; every callback runs on it. */
 #ifndef TANDEM_HTTPFETCH_H
@@ -18,9 +23,13 @@ struct httpfetch_job;
 struct httpfetch_req {
   const char *method;          /* "GET", "HEAD", "POST", "DELETE", ... (an HTTP token) */
   const char *url;             /* http:// or https:// only; nothing is followed (no redirects) */
-  const char *const *headers;  /* "Name: value" lines, NULL-terminated (NULL: none); copied */
-  const void *body;            /* copied; sent when body_len > 0 */
+  const char *const *headers;  /* "Name: value" lines ("Name;": sent empty), NULL-terminated
+                                  (NULL: none); copied */
+  const void *body;            /* sent when body_len > 0; copied unless body_kept */
   size_t body_len;
+  bool body_kept;              /* the caller keeps body as it is until the callback runs or
+                                  the job is cancelled: it is not copied */
+  const char *user_agent;      /* NULL: "tandem" */
   unsigned timeout_ms;         /* the whole exchange; required */
   unsigned connect_timeout_ms; /* the connection (0: timeout_ms) */
   size_t max_response;         /* body bytes accepted; more: -EFBIG; required */
