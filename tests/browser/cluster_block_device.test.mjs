@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   launchPerson, startServer, waitFor, seesColour, acceptTerms, nearestColour, contrastProblems, unlabelled, pageOut,
+  tileColours,
 } from './lib.mjs';
 import { freePort } from '../lib/server.mjs';
 import { REDIS, startRedis } from '../lib/redis.mjs';
@@ -35,22 +36,6 @@ async function personAt(url, name, colour, dir, addr) {
   return p;
 }
 
-// In the console page: each tile's peer id, node and the mean colour of its snapshot (null
-// while it shows none), read back through a canvas.
-const tileColours = (page) => page.evaluate(() => [...document.querySelectorAll('#grid .tile')].map((t) => {
-  const img = t.querySelector('img.snap');
-  const o = { peer: Number(t.dataset.peer), node: Number(t.dataset.node), text: t.textContent };
-  if (!img || img.hidden || !img.complete || !img.naturalWidth) return { ...o, rgb: null };
-  const c = document.createElement('canvas');
-  c.width = 16; c.height = 12;
-  const g = c.getContext('2d', { willReadFrequently: true });
-  g.drawImage(img, 0, 0, 16, 12);
-  const d = g.getImageData(0, 0, 16, 12).data;
-  let r = 0, gg = 0, b = 0;
-  for (let i = 0; i < d.length; i += 4) { r += d[i]; gg += d[i + 1]; b += d[i + 2]; }
-  const n = d.length / 4;
-  return { ...o, rgb: [r / n, gg / n, b / n] };
-}));
 
 async function metric(node, name) {
   const text = await (await fetch(`${node.url}/metrics`)).text();

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import {
   startServer, openPerson, pairUp, waitFor, stateIs, seesColour, nearestColour, COLOURS,
-  contrastProblems, unlabelled, pageOut,
+  contrastProblems, unlabelled, pageOut, tileColours,
 } from './lib.mjs';
 
 const TOKEN = 'console-test-token-3f9a';
@@ -42,23 +42,6 @@ async function person(url, name, colour, dir, addr) {
 const framesOf = (p, pred, since = 0) => p.frames.filter((f) => f.at >= since && pred(f.msg));
 const isBanned = (m) => m.type === 'error' && m.code === 'banned';
 
-// In the console page: each tile's peer id and the mean colour of its snapshot (null while it
-// shows none), read back through a canvas.
-const tileColours = (page) => page.evaluate(() => [...document.querySelectorAll('#grid .tile')].map((t) => {
-  const img = t.querySelector('img.snap');
-  if (!img || img.hidden || !img.complete || !img.naturalWidth) {
-    return { peer: Number(t.dataset.peer), rgb: null, text: t.querySelector('.placeholder').textContent };
-  }
-  const c = document.createElement('canvas');
-  c.width = 16; c.height = 12;
-  const g = c.getContext('2d', { willReadFrequently: true });
-  g.drawImage(img, 0, 0, 16, 12);
-  const d = g.getImageData(0, 0, 16, 12).data;
-  let r = 0, gg = 0, b = 0;
-  for (let i = 0; i < d.length; i += 4) { r += d[i]; gg += d[i + 1]; b += d[i + 2]; }
-  const n = d.length / 4;
-  return { peer: Number(t.dataset.peer), rgb: [r / n, gg / n, b / n] };
-}));
 
 // Video packets received and frames decoded on the RTCPeerConnection the page has now (kept,
 // so that a page that makes a new one later does not count): {packets, frames}, or 'closed'.

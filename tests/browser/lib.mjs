@@ -446,3 +446,22 @@ export function adminApi(server, token) {
     return { status: r.status, type: r.headers.get('content-type'), data };
   };
 }
+
+// In the console page (/admin): each tile of the live grid, its peer id and node, its text
+// (the placeholder's when it shows no picture) and the mean colour of its snapshot (null while
+// it shows none), read back through a canvas.
+export const tileColours = (page) => page.evaluate(() => [...document.querySelectorAll('#grid .tile')].map((t) => {
+  const img = t.querySelector('img.snap');
+  const ph = t.querySelector('.placeholder');
+  const o = { peer: Number(t.dataset.peer), node: Number(t.dataset.node), text: t.textContent };
+  if (!img || img.hidden || !img.complete || !img.naturalWidth) return { ...o, text: ph ? ph.textContent : o.text, rgb: null };
+  const c = document.createElement('canvas');
+  c.width = 16; c.height = 12;
+  const g = c.getContext('2d', { willReadFrequently: true });
+  g.drawImage(img, 0, 0, 16, 12);
+  const d = g.getImageData(0, 0, 16, 12).data;
+  let r = 0, gg = 0, b = 0;
+  for (let i = 0; i < d.length; i += 4) { r += d[i]; gg += d[i + 1]; b += d[i + 2]; }
+  const n = d.length / 4;
+  return { ...o, rgb: [r / n, gg / n, b / n] };
+}));
