@@ -401,9 +401,15 @@ static void test_forged_replayed_refused(void **state) {
   assert_int_equal(B.b.got[KIND_AUDIO], 2);
   assert_int_equal(B.b.seq_breaks, 0);
 
+  /* Closing the relay on A stops forwarding: nothing more is sent (not even A's periodic
+   * datagrams, which would otherwise reach B during the bundles below), B receives nothing. */
+  mediaplane_relay_close(A.W.mp, A.relay);
+  pump(&A, &B, 30);
+  assert_null(worker__session(w0(&A), A.relay));
+
   /* Bundles: a forged datagram inside one is refused alone, the genuine ones beside it are
    * delivered; a malformed bundle is refused whole. (Sealed with `mine`, whose counter is past
-   * A's: A's own datagrams are stale at B from here on, and A's relay closes next.) */
+   * A's; A's relay is closed, so every datagram B gets here is one of these.) */
   uint8_t bundle[1400];
   struct relaywire_bundle bb;
   mediaplane_get_stats(B.W.mp, &st);
@@ -436,10 +442,6 @@ static void test_forged_replayed_refused(void **state) {
   assert_int_equal(B.b.strangers, 0);
   unsigned b_got = B.b.got[KIND_AUDIO];
 
-  /* Closing the relay on A stops forwarding: nothing more is sent, B receives nothing. */
-  mediaplane_relay_close(A.W.mp, A.relay);
-  pump(&A, &B, 30);
-  assert_null(worker__session(w0(&A), A.relay));
   struct mediaplane_stats sa;
   mediaplane_get_stats(A.W.mp, &sa);
   uint64_t tx = sa.relay_tx_packets;
