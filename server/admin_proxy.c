@@ -22,11 +22,10 @@
 #include "moderation/httpfetch.h"
 #include "server/log.h"
 #include "server/nodewire.h"
+#include "server/proxypath.h"
 
 #define PROXIED_HEADER "X-Tandem-Proxied"
 #define PROXY_MAX_RESPONSE (8u << 20) /* an evidence clip is up to ~1.5 MiB, lists 1000 rows */
-#define PROXY_MAX_REST 200            /* bytes of the path after /api/nodes/N/ */
-#define PROXY_MAX_QUERY 512
 /* Requests to other nodes at once; more get 503. Well below a node's max_conns_per_ip (64 by
  * default), which counts another node's connections too. */
 #define PROXY_INFLIGHT 32
@@ -41,7 +40,7 @@ struct proxy_job {
   enum stage stage;
   unsigned node;
   char method[8];
-  char target[PROXY_MAX_REST + PROXY_MAX_QUERY + 8]; /* "/api/{rest}[?query]" */
+  char target[PROXYPATH_TARGET_MAX]; /* "/api/{rest}[?query]" */
   char auth[300], actor[100], ctype[160];
   char *body;
   size_t body_len;
@@ -50,55 +49,6 @@ struct proxy_job {
 static void job_free(struct proxy_job *j) {
   free(j->body);
   free(j);
-}
-
-/* The node's number: decimal, 0-1023 with no leading zero, then '/'. 0 and *rest, or -EINVAL. */
-static int parse_node(const char *s, unsigned *node, const char **rest) {
-  unsigned v = 0;
-  size_t n = 0;
-  for (; s[n] >= '0' && s[n] <= '9'; n++) {
-    if (n == 4)
-      return -EINVAL;
-    v = v * 10 + (unsigned)(s[n] - '0');
-  }
-  if (!n || (n > 1 && s[0] == '0') || v > NODEWIRE_NODE_MAX || s[n] != '/')
-    return -EINVAL;
-  *node = v;
-  *rest = s + n + 1;
-  return 0;
-}
-
-/* A path under /api/ as the admin API spells them: segments of letters, digits, '_', '-' and
- * '.', none empty, none "." or "..". No percent-encoding: no route needs it. */
-static bool rest_ok(const char *s) {
-  size_t n = strlen(s);
-  if (!n || n > PROXY_MAX_REST)
-    return false;
-  const char *seg = s;
-  for (const char *p = s;; p++) {
-    if (*p == '/' || !*p) {
-      size_t len = (size_t)(p - seg);
-      if (!len || (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
-        return false;
-      if (!*p)
-        return true;
-      seg = p + 1;
-    } else if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                 (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.')) {
-      return false;
-    }
-  }
-}
-
-/* A query: URL characters only (unreserved, sub-delims, '%', ':', '@', '/', '?'). */
-static bool query_ok(const char *q) {
-  if (strlen(q) > PROXY_MAX_QUERY)
-    return false;
-  for (; *q; q++)
-    if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
-          strchr("-._~!$&'()*+,;=%:@/?", *q)))
-      return false;
-  return true;
 }
 
 /* A header value to pass on: printable ASCII, bounded. NULL when absent; "" when unusable. */
@@ -236,17 +186,18 @@ void admin_proxy(struct admin_req *r, const char *after) {
   const struct httpd_request *req = r->req;
   unsigned node;
   const char *rest;
-  if (parse_node(after, &node, &rest)) {
+  enum proxypath_result pr = proxypath_parse(after, req->query, NODEWIRE_NODE_MAX, &node, &rest);
+  if (pr == PROXYPATH_BAD_NODE) {
     admin_error(r->rep, 400, "bad_node", "the node is a number 0-%u, then a path: "
                 "/api/nodes/{node}/{path under /api/}", NODEWIRE_NODE_MAX);
     return;
   }
-  if (!rest_ok(rest) || !query_ok(req->query)) {
+  if (pr == PROXYPATH_BAD_PATH) {
     admin_error(r->rep, 400, "bad_path", "the path after /api/nodes/%u/ must be a path under "
                 "/api/ (segments of letters, digits, '_', '-', '.'; no '.' or '..')", node);
     return;
   }
-  if (httpd_header(req, PROXIED_HEADER) || !strncmp(rest, "nodes/", 6)) {
+  if (pr == PROXYPATH_LOOP || httpd_header(req, PROXIED_HEADER)) {
     admin_error(r->rep, 400, "proxy_loop", "a request through /api/nodes/ is not sent on again");
     return;
   }
@@ -263,12 +214,11 @@ void admin_proxy(struct admin_req *r, const char *after) {
     admin_errno(r->rep, -ENOMEM, "request");
     return;
   }
-  snprintf(j->target, sizeof(j->target), "/api/%s%s%s", rest, req->query[0] ? "?" : "",
-           req->query);
+  size_t path_len = proxypath_target(j->target, rest, req->query);
   if (node == a->node) {
     /* This node: routed here, as if it had come as /api/{rest}. */
     struct httpd_request local = *req;
-    j->target[5 + strlen(rest)] = 0;
+    j->target[path_len] = 0;
     local.path = j->target;
     struct admin_req lr = *r;
     lr.req = &local;
