@@ -2,6 +2,8 @@
 #ifndef TANDEM_ADMIN_H
 #define TANDEM_ADMIN_H
 
+#include <stdio.h>
+
 #include "server/httpd.h"
 
 struct app;
@@ -14,5 +16,8 @@ void admin_request(struct app *a, const struct httpd_request *req, struct httpd_
  * it is closed, from a later loop iteration, or at once (inside this call) when there was no
  * client. */
 void admin_proxy_close(struct app *a, void (*done)(void *arg), void *arg);
+
+/* tandem_admin_proxy_requests_total{result}, for /metrics. */
+void admin_proxy_metrics(FILE *f);
 
 #endif

@@ -33,6 +33,11 @@
 
 enum stage { LOOKUP, FETCH };
 
+/* What became of the requests (tandem_admin_proxy_requests_total{result}). */
+enum outcome { ANSWERED, LOCAL, FAILED, REFUSED, N_OUTCOMES };
+static uint64_t outcomes[N_OUTCOMES];
+static const char *const outcome_names[N_OUTCOMES] = {"answered", "local", "failed", "refused"};
+
 struct proxy_job {
   struct app *a;
   struct httpd_deferred *d;      /* NULL once cancelled */
@@ -104,6 +109,7 @@ static void on_fetch(void *arg, int err, const struct httpfetch_resp *resp) {
     return;
   }
   unsigned tmo = (unsigned)j->a->cfg.admin_proxy_timeout_ms;
+  outcomes[err || resp->status == 401 ? FAILED : ANSWERED]++;
   if (err == -ETIMEDOUT) {
     admin_error(rep, 504, "node_timeout", "node %u did not answer within %u ms", j->node, tmo);
   } else if (err == -ECANCELED) {
@@ -138,12 +144,16 @@ static void on_node(void *arg, int status, const struct nodewire *n) {
     job_free(j);
     return;
   }
+  if (status)
+    outcomes[status == -ENOENT ? REFUSED : FAILED]++;
   if (status == -ENOENT) {
     admin_error(rep, 404, "not_found", "node %u is not among the live nodes (GET /api/nodes)",
                 j->node);
   } else if (status == -EBADMSG) {
     admin_error(rep, 502, "node_bad_entry", "node %u's entry in Redis is not valid", j->node);
   } else if (status || !client(j->a)) {
+    if (!status)
+      outcomes[FAILED]++;
     admin_error(rep, 503, status ? "cluster_unreachable" : "busy", "%s",
                 status ? "Redis went away; retry once it is back" : "shutting down");
   } else {
@@ -172,6 +182,7 @@ static void on_node(void *arg, int status, const struct nodewire *n) {
       j->stage = FETCH;
       return;
     }
+    outcomes[FAILED]++;
     if (rc == -EAGAIN)
       admin_error(rep, 503, "busy", "too many requests to other nodes in progress; retry shortly");
     else
@@ -187,6 +198,8 @@ void admin_proxy(struct admin_req *r, const char *after) {
   unsigned node;
   const char *rest;
   enum proxypath_result pr = proxypath_parse(after, req->query, NODEWIRE_NODE_MAX, &node, &rest);
+  if (pr != PROXYPATH_OK || httpd_header(req, PROXIED_HEADER))
+    outcomes[REFUSED]++;
   if (pr == PROXYPATH_BAD_NODE) {
     admin_error(r->rep, 400, "bad_node", "the node is a number 0-%u, then a path: "
                 "/api/nodes/{node}/{path under /api/}", NODEWIRE_NODE_MAX);
@@ -203,6 +216,7 @@ void admin_proxy(struct admin_req *r, const char *after) {
   }
   const char *m = req->method;
   if (strcmp(m, "GET") && strcmp(m, "HEAD") && strcmp(m, "POST") && strcmp(m, "DELETE")) {
+    outcomes[REFUSED]++;
     admin_error(r->rep, 405, "method_not_allowed", "%s is not allowed on %.100s", m, req->path);
     return;
   }
@@ -222,6 +236,7 @@ void admin_proxy(struct admin_req *r, const char *after) {
     local.path = j->target;
     struct admin_req lr = *r;
     lr.req = &local;
+    outcomes[LOCAL]++;
     admin_route(&lr);
     free(j);
     return;
@@ -258,6 +273,7 @@ void admin_proxy(struct admin_req *r, const char *after) {
   }
   int rc = admin_nodes_find(a, node, on_node, j);
   if (rc) {
+    outcomes[rc == -ENOENT ? REFUSED : FAILED]++;
     struct httpd_reply *rep = httpd_deferred_reply(j->d);
     if (rc == -ENOENT)
       admin_error(rep, 404, "not_found", "node %u is not a live node: this node (%u) is alone",
@@ -281,4 +297,15 @@ void admin_proxy_close(struct app *a, void (*done)(void *arg), void *arg) {
     httpfetch_close(f, done, arg);
   else if (done)
     done(arg);
+}
+
+void admin_proxy_metrics(FILE *f) {
+  fprintf(f, "# HELP tandem_admin_proxy_requests_total Requests to /api/nodes/{node}/...: "
+             "another node's answer passed back, answered here (this node's own number), "
+             "failed (the node unreachable, slow, refusing the token or answering too much; "
+             "Redis away), refused (a bad node or path, a loop, an unknown node).\n"
+             "# TYPE tandem_admin_proxy_requests_total counter\n");
+  for (int i = 0; i < N_OUTCOMES; i++)
+    fprintf(f, "tandem_admin_proxy_requests_total{result=\"%s\"} %llu\n", outcome_names[i],
+            (unsigned long long)outcomes[i]);
 }

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "server/admin.h"
 #include "server/app_int.h"
 #include "server/cluster.h"
 #include "server/classify.h"
@@ -144,6 +145,7 @@ size_t metrics_render(struct app *a, char **out) {
   metric(f, "tandem_snapshots_failed_total", "counter", "Snapshots that failed (no keyframe in time, busy, undecodable).", (double)a->n.snapshots_failed);
   moderate_metrics(f, a);
   classify_metrics(f, a);
+  admin_proxy_metrics(f);
   if (a->node && a->match)
     cluster_metrics(f, a->match);
   hist(f, "tandem_connect_seconds", "From a visit's hello to its media flowing (ICE, DTLS, SRTP: ready).", &a->h_connect);

@@ -195,6 +195,13 @@ test('the admin API of every node through one: forwarded, answered here, refused
   assert.deepEqual(r.json.nodes.map((n) => n.node), [1, 2, 5, 6, 8]);
   assert.equal((await call(A.url, '/api/nodes/1/peers')).status, 200);
   assert.equal((await fetch(`${A.url}/healthz`)).status, 200);
+  // Every request above is counted once by what became of it (the 401s and the 413 never
+  // reached the route): node 2's answers 5, node 1's own 2, failures 5 (nodes 5, 6, 8 twice,
+  // 9), refusals 22 (9 bad nodes, 9 bad paths, 2 loops, a PUT, node 7).
+  const m = await (await fetch(`${A.url}/metrics`)).text();
+  const count = (result) => Number(new RegExp(`^tandem_admin_proxy_requests_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(m)?.[1]);
+  assert.deepEqual({ answered: count('answered'), local: count('local'), failed: count('failed'), refused: count('refused') },
+    { answered: 5, local: 2, failed: 5, refused: 22 });
 });
 
 test('a node alone answers /api/nodes/0/... itself and knows no other node', { timeout: 30000 }, async (t) => {
