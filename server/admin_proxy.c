@@ -246,11 +246,13 @@ void admin_proxy(struct admin_req *r, const char *after) {
   snprintf(j->method, sizeof(j->method), "%s", m);
   const char *h;
   if ((h = header_copy(req, "Authorization", j->auth, sizeof(j->auth))) && !h[0]) {
+    outcomes[REFUSED]++;
     admin_error(r->rep, 400, "bad_request", "the Authorization header is too long");
     free(j);
     return;
   }
   if ((h = header_copy(req, "X-Tandem-Actor", j->actor, sizeof(j->actor))) && !h[0]) {
+    outcomes[REFUSED]++;
     admin_error(r->rep, 400, "bad_request", "X-Tandem-Actor must be 1-64 printable characters");
     free(j);
     return;
