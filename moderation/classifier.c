@@ -260,9 +260,11 @@ static void part_closed(void *arg) {
     done(done_arg);
 }
 
+/* Anything but printable ASCII: what an HTTP request line or header may not carry as is (the
+ * same rule httpfetch applies to every request). */
 static bool has_ctl(const char *s) {
   for (; *s; s++)
-    if ((unsigned char)*s < 0x20 || *s == 0x7f)
+    if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
       return true;
   return false;
 }

@@ -176,6 +176,8 @@ static void check_done(struct httpfetch *f) {
 static void on_poll(uv_poll_t *h, int status, int events) {
   struct fsock *s = h->data;
   struct httpfetch *f = s->f;
+  if (status < 0)
+    s->events = 0; /* libuv stopped the watcher itself (POLLERR) */
   if (s->parked) {
     /* Not curl's to hear now: an idle connection closed or written to by the other side. */
     uv_poll_stop(&s->poll);
@@ -298,8 +300,10 @@ static curl_socket_t on_opensocket(void *clientp, curlsocktype purpose,
   if (fd == CURL_SOCKET_BAD)
     return fd;
   struct fsock *stale = sock_find(f, fd); /* a watcher of a socket gone */
-  if (stale)
+  if (stale) {
     sock_close(f, stale);
+    curl_multi_assign(f->multi, fd, NULL); /* no stale socketp for the new socket */
+  }
   if (!sock_new(f, fd, true)) {
     close(fd);
     return CURL_SOCKET_BAD;
@@ -319,7 +323,8 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
     if (s->conn && !f->closing) {
       /* Parked until curl uses the connection again or closes it. */
       s->parked = true;
-      return sock_watch(s, UV_READABLE) ? -1 : 0;
+      sock_watch(s, UV_READABLE);
+      return 0;
     }
     sock_close(f, s);
     return 0;
@@ -331,8 +336,10 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
       sock_close(f, s); /* a watcher of a socket gone */
       s = NULL;
     }
+    /* No watcher (no memory): this transfer times out. -1 would mark the whole multi handle
+     * dead, and every later request with it. */
     if (!s && !(s = sock_new(f, fd, false)))
-      return -1;
+      return 0;
     curl_multi_assign(f->multi, fd, s);
   }
   s->parked = false;
@@ -341,7 +348,8 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
     ev |= UV_READABLE;
   if (what & CURL_POLL_OUT)
     ev |= UV_WRITABLE;
-  return sock_watch(s, ev) ? -1 : 0;
+  sock_watch(s, ev); /* cannot fail in libuv 1.44; if it did, the transfer would time out */
+  return 0;
 }
 
 static int on_curl_timer(CURLM *m, long timeout_ms, void *userp) {

@@ -163,6 +163,8 @@ static void test_bad_arguments(void **state) {
   assert_int_equal(classifier_new(&fx->loop, &c, &cl), -EINVAL);
   c.url = "http://127.0.0.1/x\r\nHost: evil";
   assert_int_equal(classifier_new(&fx->loop, &c, &cl), -EINVAL);
+  c.url = "http://127.0.0.1/caf\xc3\xa9"; /* not printable ASCII: no request could carry it */
+  assert_int_equal(classifier_new(&fx->loop, &c, &cl), -EINVAL);
   c.url = "http://127.0.0.1/x";
   c.bearer = "tok\r\nX-Evil: 1";
   assert_int_equal(classifier_new(&fx->loop, &c, &cl), -EINVAL);
