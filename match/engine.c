@@ -211,8 +211,7 @@ int match_remove(struct match_engine *e, match_id id, uint64_t now_ms) {
 
   if (rc < 0)
     return rc;
-  match__pair_end(e, p);
-  match__pool_leave(e, p);
+  match__pool_quit(e, p);
   match__list_unlink(&p->cool_link);
   (void)match__htab_del(&e->peers, id, 0);
   engine_peer_free(e, p);
@@ -274,9 +273,7 @@ int match_set_ready(struct match_engine *e, match_id id, bool ready, uint64_t no
     if (match__pool_eligible(e, p))
       match__pool_enter(e, p, MATCH__ENTER_NEW);
   } else {
-    match__pair_end(e, p);
-    match__pool_leave(e, p);
-    p->seq = 0; /* back in line at the back when ready again, even if away meanwhile */
+    match__pool_quit(e, p);
   }
   return 0;
 }
@@ -417,9 +414,7 @@ int match_stop(struct match_engine *e, match_id id, uint64_t now_ms) {
 
   if (rc < 0)
     return rc;
-  match__pair_end(e, p);
-  match__pool_leave(e, p);
-  p->seq = 0; /* gives up its place in line */
+  match__pool_quit(e, p);
   if (p->want) {
     p->want = 0;
     match__ev_push(e, MATCH_EV_STOPPED, p->id, 0);
@@ -488,9 +483,7 @@ int match_ban(struct match_engine *e, match_id id, bool banned, uint64_t now_ms)
   if (p->banned)
     return 0;
   p->banned = 1;
-  match__pair_end(e, p);
-  match__pool_leave(e, p);
-  p->seq = 0; /* gives up its place in line */
+  match__pool_quit(e, p);
   if (p->want) {
     p->want = 0;
     match__ev_push(e, MATCH_EV_STOPPED, p->id, 0);

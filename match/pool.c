@@ -332,6 +332,12 @@ static void pool_recent_add(const struct match_engine *e, struct match__peer *x,
   match__recent_note(e, x, y, e->now + e->cfg.rematch_cooldown_ms);
 }
 
+void match__pool_quit(struct match_engine *e, struct match__peer *p) {
+  match__pair_end(e, p);
+  match__pool_leave(e, p);
+  p->seq = 0;
+}
+
 void match__pair_end(struct match_engine *e, struct match__peer *p) {
   struct match__peer *q = p->partner;
 

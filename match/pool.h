@@ -149,6 +149,9 @@ struct match__memb *match__pool_retag(struct match_engine *e, struct match__peer
 /* Ends p's pair: the partner gets PARTNER_LEFT and re-enters keeping its place.
  * p is left out of the pool. */
 void match__pair_end(struct match_engine *e, struct match__peer *p);
+/* Ends p's pair (if any) and takes p out of the line, giving up its place (seq 0): Stop, ban,
+ * not ready, removal. Going away keeps the place (match__pool_leave alone). */
+void match__pool_quit(struct match_engine *e, struct match__peer *p);
 /* y becomes x's most recent partner until until_ms (an earlier entry of y moves up). */
 void match__recent_note(const struct match_engine *e, struct match__peer *x,
                         const struct match__peer *y, uint64_t until_ms);
