@@ -10,6 +10,7 @@
 #include <vpx/vp8dx.h>
 #include <vpx/vpx_decoder.h>
 
+#include "moderation/picture.h"
 #include "moderation/workpool.h"
 
 /* A keyframe starts with a 3-byte frame tag (bit 0 clear), the start code 9d 01 2a, then the
@@ -25,79 +26,6 @@ static int keyframe_size(const uint8_t *p, size_t len, int *w, int *h) {
   if (*w == 0 || *h == 0 || *w > SNAPSHOT_MAX_DIM || *h > SNAPSHOT_MAX_DIM)
     return -EBADMSG;
   return 0;
-}
-
-/* One plane of the output picture. */
-struct plane {
-  const uint8_t *src;
-  int src_stride, sw, sh;
-  uint8_t *dst;
-  int dw, dh;
-  const uint8_t *lut;
-};
-
-/* Studio range (Y 16-235, Cb/Cr 16-240, as VP8 carries it) to the full range JFIF assumes. */
-static void make_luts(uint8_t *y, uint8_t *c, bool full_range) {
-  for (int i = 0; i < 256; i++) {
-    if (full_range) {
-      y[i] = c[i] = (uint8_t)i;
-      continue;
-    }
-    int yy = ((i - 16) * 255 * 2 + 219) / (219 * 2);
-    int cc = 128 + ((i - 128) * 255 * 2 + (i >= 128 ? 224 : -224)) / (224 * 2);
-    y[i] = (uint8_t)(yy < 0 ? 0 : yy > 255 ? 255 : yy);
-    c[i] = (uint8_t)(cc < 0 ? 0 : cc > 255 ? 255 : cc);
-  }
-}
-
-/* Copies one plane through its LUT, averaging each output pixel's box of source pixels when
- * the plane shrinks. colsum holds sw column sums of the rows of one box; xs holds dw + 1
- * column bounds. */
-static void plane_convert(const struct plane *p, uint32_t *colsum, int *xs) {
-  if (p->dw == p->sw && p->dh == p->sh) {
-    for (int y = 0; y < p->dh; y++) {
-      const uint8_t *s = p->src + (size_t)y * (size_t)p->src_stride;
-      uint8_t *d = p->dst + (size_t)y * (size_t)p->dw;
-      for (int x = 0; x < p->dw; x++)
-        d[x] = p->lut[s[x]];
-    }
-    return;
-  }
-  if (p->sw == 2 * p->dw && p->sh == 2 * p->dh) {
-    /* Exactly half (a 640x480 camera posted at 320): the general loop below gives the same
-     * bytes, at several times the cost. */
-    for (int y = 0; y < p->dh; y++) {
-      const uint8_t *s0 = p->src + (size_t)(2 * y) * (size_t)p->src_stride;
-      const uint8_t *s1 = s0 + p->src_stride;
-      uint8_t *d = p->dst + (size_t)y * (size_t)p->dw;
-      for (int x = 0; x < p->dw; x++)
-        d[x] = p->lut[(s0[2 * x] + s0[2 * x + 1] + s1[2 * x] + s1[2 * x + 1] + 2) >> 2];
-    }
-    return;
-  }
-  /* Output column x averages source columns [xs[x], xs[x + 1]); the same for rows. Sizes only
-   * shrink here, so every box holds at least one source pixel. */
-  for (int x = 0; x <= p->dw; x++)
-    xs[x] = (int)((int64_t)x * p->sw / p->dw);
-  for (int y = 0; y < p->dh; y++) {
-    int y0 = (int)((int64_t)y * p->sh / p->dh);
-    int y1 = (int)((int64_t)(y + 1) * p->sh / p->dh);
-    memset(colsum, 0, (size_t)p->sw * sizeof(*colsum));
-    for (int sy = y0; sy < y1; sy++) {
-      const uint8_t *s = p->src + (size_t)sy * (size_t)p->src_stride;
-      for (int x = 0; x < p->sw; x++)
-        colsum[x] += s[x];
-    }
-    uint8_t *d = p->dst + (size_t)y * (size_t)p->dw;
-    uint32_t rows = (uint32_t)(y1 - y0);
-    for (int x = 0; x < p->dw; x++) {
-      uint32_t sum = 0;
-      for (int sx = xs[x]; sx < xs[x + 1]; sx++)
-        sum += colsum[sx];
-      uint32_t n = (uint32_t)(xs[x + 1] - xs[x]) * rows;
-      d[x] = p->lut[(sum + n / 2) / n];
-    }
-  }
 }
 
 /* Output size: the longer side becomes max_side when it is longer than that. */
@@ -197,8 +125,8 @@ static int encode_jpeg(struct scratch *sc, const vpx_image_t *img, int max_side,
   out_size(w, h, max_side, &dw, &dh);
   int cw = (dw + 1) / 2, ch = (dh + 1) / 2;
   size_t ysz = (size_t)dw * (size_t)dh, csz = (size_t)cw * (size_t)ch;
-  uint8_t lut_y[256], lut_c[256];
-  make_luts(lut_y, lut_c, img->range == VPX_CR_FULL_RANGE);
+  struct picture_range luma, chroma;
+  picture_ranges(img->range == VPX_CR_FULL_RANGE, &luma, &chroma);
 
   uint8_t *yuv = buf_room(&sc->yuv, ysz + 2 * csz);
   uint32_t *colsum = buf_room(&sc->colsum, (size_t)w * sizeof(*colsum));
@@ -213,7 +141,7 @@ static int encode_jpeg(struct scratch *sc, const vpx_image_t *img, int max_side,
   const uint8_t *planes[3] = {yuv, yuv + ysz, yuv + ysz + csz};
   int strides[3] = {dw, cw, cw};
   for (int i = 0; i < 3; i++) {
-    struct plane p = {
+    struct picture_plane p = {
         .src = img->planes[i],
         .src_stride = img->stride[i],
         .sw = i ? (w + 1) / 2 : w,
@@ -221,9 +149,9 @@ static int encode_jpeg(struct scratch *sc, const vpx_image_t *img, int max_side,
         .dst = (uint8_t *)planes[i],
         .dw = i ? cw : dw,
         .dh = i ? ch : dh,
-        .lut = i ? lut_c : lut_y,
+        .range = i ? chroma : luma,
     };
-    plane_convert(&p, colsum, xs);
+    picture_plane_convert(&p, colsum, xs);
   }
   /* Into the scratch buffer (TJFLAG_NOREALLOC), then a copy of just the JPEG for the caller. */
   unsigned long n = cap;
