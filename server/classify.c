@@ -156,12 +156,13 @@ static void take_turn(struct classify *cs, uint64_t id) {
     cs->n.skipped++;
     return;
   }
-  /* The picture this turn would send is the one judged at the visitor's previous turn (the
-   * cached picture, made then, is still within the interval): no decoding, no encoding, no
-   * post. Moderation loses nothing by it: the classifier sees the same pictures as when this
-   * one was sent again, and the cache serves one interval only, so the next turn takes a new
-   * one (docs/moderation.md says what a visitor who sends no new keyframe gets). */
-  uint64_t cached = moderate_snapshot_cached(a, id, cs->interval_ms, cs->max_side);
+  /* Each turn judges a picture made since the visitor's previous turn: one at most half an
+   * interval old (the cached picture, or the keyframe the recording holds, or a fresh one asked
+   * for). The previous turn's picture is about one interval old by now, so it is never taken
+   * again in its place; were turns to come closer together (a visitor whose place in the round
+   * moved up), a picture already judged is still not posted twice. */
+  uint64_t fresh_ms = cs->interval_ms / 2;
+  uint64_t cached = moderate_snapshot_cached(a, id, fresh_ms, cs->max_side);
   if (cached && cached == p->classified_pic) {
     cs->n.unchanged++;
     return;
@@ -179,9 +180,8 @@ static void take_turn(struct classify *cs, uint64_t id) {
   cs->jobs = j;
   cs->n_jobs++;
   cs->n.turns++;
-  /* A picture up to one interval old will do, so each visitor is asked for at most one fresh
-   * keyframe per interval. The answer may come from inside this call (a cached picture). */
-  int rc = moderate_snapshot(a, id, cs->interval_ms, cs->max_side, on_snapshot, j);
+  /* The answer may come from inside this call (a cached picture). */
+  int rc = moderate_snapshot(a, id, fresh_ms, cs->max_side, on_snapshot, j);
   if (rc) {
     if (rc != -ENOENT && rc != -ENODATA)
       cs->n.snapshot_failures++;

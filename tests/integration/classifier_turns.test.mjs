@@ -1,8 +1,8 @@
-// classifier_turns.test.mjs -- the classifier's turns with simulated browsers (tandem-bench,
-// which answer every keyframe request with the same keyframe): every visitor is posted again and
-// again, a turn whose picture the classifier judged at the visitor's previous turn is skipped
-// (tandem_classifier_skipped_total{reason="unchanged"}), each picture at most once, and the
-// pictures are scaled to classifier_max_side. It asserts behaviour, not speed.
+// classifier_turns.test.mjs -- the classifier's turns with simulated browsers (tandem-bench):
+// every visitor is posted at every turn, each time a picture made since its previous turn (a
+// picture already judged is never taken again in its place:
+// tandem_classifier_skipped_total{reason="unchanged"} stays near zero), and the pictures are
+// scaled to classifier_max_side. It asserts behaviour, not speed.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -62,7 +62,7 @@ after(async () => {
   if (fc) await fc.close();
 });
 
-test('each visitor is posted every turn or the one after; a judged picture is not posted again', {
+test('each visitor is posted at every turn, a picture made since its previous turn', {
   timeout: 180000,
 }, async () => {
   assert.ok(fs.existsSync(benchBin), `${benchBin} is missing: build the tandem-bench target`);
@@ -79,19 +79,20 @@ test('each visitor is posted every turn or the one after; a judged picture is no
   assert.ok(fc.posts.length > 0, 'nothing was posted');
   for (const p of fc.posts) assert.deepEqual(p.size, { w: 160, h: 120 }, JSON.stringify(p));
 
-  // Turns whose picture was judged already were skipped, and counted.
+  // A turn takes a picture made since the visitor's previous turn, so the previous turn's
+  // picture, judged already, is not what it finds: hardly any turn is skipped as unchanged
+  // (one may be, for a visitor whose place in the round moved up when another left).
   const unchanged = metric(text, 'tandem_classifier_skipped_total{reason="unchanged"}');
   const busy = metric(text, 'tandem_classifier_skipped_total{reason="busy"}');
+  const turns = metric(text, 'tandem_classifier_turns_total');
   const ok = metric(text, 'tandem_classifier_ok_total');
-  assert.ok(unchanged > 0, `no turn skipped as unchanged:\n${text}`);
-  assert.ok(busy >= 0, `no busy count:\n${text}`);
-  // A picture is skipped at most once (the cache serves it for one interval), and only once
-  // judged: never more skips than verdicts.
-  assert.ok(unchanged <= ok, `${unchanged} unchanged skips, ${ok} verdicts`);
+  assert.ok(unchanged >= 0 && busy >= 0, `no skip counts:\n${text}`);
+  assert.ok(turns >= 30 && ok >= 30, `${turns} turns, ${ok} verdicts:\n${text}`);
+  assert.ok(unchanged * 10 <= turns, `${unchanged} turns skipped as unchanged of ${turns}:\n${text}`);
 
-  // Every visitor stays under watch: posted again and again, never left unposted for long
-  // (normally every second turn; a turn skipped while a slow capture is out adds one; one
-  // more interval of slack for a loaded machine).
+  // Every visitor is judged at every turn: one post an interval, never a long gap (a turn
+  // skipped while a slow capture is out adds one; one more interval of slack for a loaded
+  // machine).
   const byPeer = new Map();
   for (const p of fc.posts) {
     if (!byPeer.has(p.peer)) byPeer.set(p.peer, []);
@@ -99,10 +100,12 @@ test('each visitor is posted every turn or the one after; a judged picture is no
   }
   assert.ok(byPeer.size >= 6, `posts for ${byPeer.size} visitors: ${[...byPeer.keys()]}`);
   for (const [peer, times] of byPeer) {
-    assert.ok(times.length >= 3, `visitor ${peer} posted ${times.length} times`);
+    assert.ok(times.length >= 5, `visitor ${peer} posted ${times.length} times`);
+    const mean = (times[times.length - 1] - times[0]) / (times.length - 1);
+    assert.ok(mean <= 1.4 * INTERVAL_MS, `visitor ${peer}: ${mean.toFixed(0)} ms between posts on average (${times})`);
     for (let i = 1; i < times.length; i++) {
       const gap = times[i] - times[i - 1];
-      assert.ok(gap <= 4 * INTERVAL_MS, `visitor ${peer}: ${gap} ms between posts (${times})`);
+      assert.ok(gap <= 3 * INTERVAL_MS, `visitor ${peer}: ${gap} ms between posts (${times})`);
     }
   }
 });
