@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "media/keyframe.h"
 #include "moderation/recorder.h"
@@ -43,12 +44,39 @@ static int recorded_keyframe(struct session *s, uint64_t now, uint32_t max_age_m
   return recorder_walk_keyframe(s->rec, feed_recorded, a) == 1;
 }
 
+/* Replies with a copy of the frame's own size: the buffer it was put together in is the
+ * largest a keyframe may be, and the reply is freed on the control loop. Handing that over
+ * cost a mapping of half a MiB per snapshot, or, once glibc kept such blocks in the worker's
+ * heap, a trim of the worker's arena every few snapshots and the page faults after it. */
+static void reply_frame(struct worker *w, uint64_t req, const struct keyframe_asm *a) {
+  uint8_t *out = malloc(a->len ? a->len : 1);
+  if (!out) {
+    worker__event(w, WEV_REPLY, req, -ENOMEM, NULL, 0);
+    return;
+  }
+  memcpy(out, a->buf, a->len);
+  worker__event(w, WEV_REPLY, req, 0, out, a->len);
+}
+
 void capture__request(struct worker *w, uint64_t req, uint64_t sid, uint32_t timeout_ms,
                       uint32_t max_age_ms) {
   struct session *s = worker__session(w, sid);
   if (!s) {
     worker__event(w, WEV_REPLY, req, -ENOENT, NULL, 0);
     return;
+  }
+  uint64_t now = worker__now(w);
+  if (!w->kf_scratch)
+    w->kf_scratch = malloc(CAPTURE_MAX_BYTES);
+  struct keyframe_asm rec;
+  if (w->kf_scratch) {
+    keyframe_asm_init(&rec, w->kf_scratch, CAPTURE_MAX_BYTES);
+    if (recorded_keyframe(s, now, max_age_ms, &rec)) {
+      /* No PLI, no wait: the browser sent this one for the recording a moment ago. */
+      w->st.keyframes_recorded++;
+      reply_frame(w, req, &rec);
+      return;
+    }
   }
   if (n_waiting(w) >= CAPTURE_MAX_WAITING) {
     worker__event(w, WEV_REPLY, req, -EBUSY, NULL, 0);
@@ -62,15 +90,6 @@ void capture__request(struct worker *w, uint64_t req, uint64_t sid, uint32_t tim
     worker__event(w, WEV_REPLY, req, -ENOMEM, NULL, 0);
     return;
   }
-  uint64_t now = worker__now(w);
-  keyframe_asm_init(&k->a, buf, CAPTURE_MAX_BYTES);
-  if (recorded_keyframe(s, now, max_age_ms, &k->a)) {
-    /* No PLI, no wait: the browser sent this one for the recording a moment ago. */
-    w->st.keyframes_recorded++;
-    worker__event(w, WEV_REPLY, req, 0, k->a.buf, k->a.len);
-    free(k);
-    return;
-  }
   keyframe_asm_init(&k->a, buf, CAPTURE_MAX_BYTES);
   k->req = req;
   k->sid = sid;
@@ -81,19 +100,18 @@ void capture__request(struct worker *w, uint64_t req, uint64_t sid, uint32_t tim
   router__keyframe(s, now, false);
 }
 
-/* Unhooks k, answers it, frees it (its buffer goes with the reply when the status is 0). */
+/* Unhooks k, answers it, frees it. */
 static void answer(struct worker *w, struct kf_wait **pp, int status) {
   struct kf_wait *k = *pp;
   *pp = k->next;
   struct session *s = worker__session(w, k->sid);
   if (s && s->captures)
     s->captures--;
-  if (status == 0) {
-    worker__event(w, WEV_REPLY, k->req, 0, k->a.buf, k->a.len);
-  } else {
-    free(k->a.buf);
+  if (status == 0)
+    reply_frame(w, k->req, &k->a);
+  else
     worker__event(w, WEV_REPLY, k->req, status, NULL, 0);
-  }
+  free(k->a.buf);
   free(k);
 }
 
@@ -140,4 +158,6 @@ void capture__discard(struct worker *w) {
     free(k->a.buf);
     free(k);
   }
+  free(w->kf_scratch);
+  w->kf_scratch = NULL;
 }

@@ -135,8 +135,10 @@ struct worker {
   bool *ring_dirty;            /* [nworkers] */
   struct pending_msg **outbox, **outbox_tail; /* [nworkers] */
   size_t outbox_len;
-  /* Keyframe requests waiting for their frame (session.c). */
+  /* Keyframe requests waiting for their frame (capture.c), and where a recorded keyframe is
+   * put together before its reply is copied out (CAPTURE_MAX_BYTES, made on first use). */
   struct kf_wait *kf_waits;
+  uint8_t *kf_scratch;
   /* Counters: written by this thread only, published every tick for the control loop. */
   struct mediaplane_stats st;
   uv_mutex_t stat_lock;
