@@ -5,13 +5,17 @@
 # Prints, per run, the whole-process CPU per forwarded packet and where the CPU went by thread
 # (media workers, the control loop, the moderation pool); then the ratio of the medians.
 #
-#   bench/classifier_ab.sh [pairs-of-runs=4] [peers=400] [seconds=40]
+#   bench/classifier_ab.sh [pairs-of-runs=4] [peers=400] [seconds=60]
+#
+# The first round of snapshots starts one interval after the server, so a run of 60 s has about
+# 50 s of every visitor snapshotted every 10 s (40 snapshots a second at 400 peers); shorter
+# runs weigh the snapshots less than a server that runs for hours.
 #
 # Needs build/tandem and build/bench/tandem-bench (tools/tandem build) and node. Run it on an
 # otherwise quiet machine: nothing here asserts, it prints figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PAIRS=${1:-4} PEERS=${2:-400} SECS=${3:-40}
+PAIRS=${1:-4} PEERS=${2:-400} SECS=${3:-60}
 HOOK_PORT=18099 HTTP_PORT=18400
 OUT=$(mktemp -d)
 trap 'kill $HOOK 2>/dev/null || true; rm -rf "$OUT"' EXIT

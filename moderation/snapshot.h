@@ -20,7 +20,7 @@ struct workpool;
  * picture is first scaled down (area average) so the longer side is max_side.
  * Returns 0 with *jpeg (malloc'd, the caller frees it) and *jpeg_len; -EBADMSG when the input is
  * not a VP8 keyframe libvpx decodes, or is larger than SNAPSHOT_MAX_DIM; -ENOMEM; -EIO when
- * libjpeg-turbo fails. Outputs are untouched on error. CPU: about 2.5 ms at 640x480, 0.6 ms at
+ * libjpeg-turbo fails. Outputs are untouched on error. CPU: about 2 ms at 640x480, 0.5 ms at
  * 320x240, three quarters of it libvpx (bench/snapshot_bench.c). */
 int snapshot_jpeg(const uint8_t *vp8, size_t len, int max_side, uint8_t **jpeg,
                   size_t *jpeg_len);
