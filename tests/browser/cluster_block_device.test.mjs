@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   launchPerson, startServer, waitFor, seesColour, acceptTerms, nearestColour, contrastProblems, unlabelled, pageOut,
-  tileColours,
+  tileColours, meanColour,
 } from './lib.mjs';
 import { freePort } from '../lib/server.mjs';
 import { REDIS, startRedis } from '../lib/redis.mjs';
@@ -134,6 +134,7 @@ async function consoleStory(t, nodes, dir, people, { A, tab, B }) {
   con.on('console', (m) => logs.push(`[console] ${m.text()}`));
   con.on('pageerror', (e) => logs.push(`[console] pageerror ${e.message}`));
   t.after(() => { if (process.env.TANDEM_TEST_VERBOSE) console.log(logs.join('\n')); });
+  await con.addInitScript(meanColour);
   await con.goto(`${nodes[0].url}/admin`);
   await con.fill('#token', TOKEN);
   await con.fill('#actor', 'mod-cluster');
@@ -183,15 +184,7 @@ async function consoleStory(t, nodes, dir, people, { A, tab, B }) {
     const img = li.querySelector('img.ev-jpeg');
     const v = li.querySelector('video.ev-webm');
     if (!img || !img.complete || !img.naturalWidth || !v) return { ok: false, why: 'evidence not shown yet', text: li.textContent };
-    const c = document.createElement('canvas');
-    c.width = 16; c.height = 12;
-    const g = c.getContext('2d');
-    g.drawImage(img, 0, 0, 16, 12);
-    const d = g.getImageData(0, 0, 16, 12).data;
-    let r = 0, gg = 0, b = 0;
-    for (let i = 0; i < d.length; i += 4) { r += d[i]; gg += d[i + 1]; b += d[i + 2]; }
-    const n = d.length / 4;
-    return { ok: v.readyState >= 1 && v.duration > 0, rgb: [r / n, gg / n, b / n], node: li.dataset.node,
+    return { ok: v.readyState >= 1 && v.duration > 0, rgb: window.__meanColour(img), node: li.dataset.node,
       duration: v.duration, src: [img.src, v.src], text: li.textContent };
   }, sel), 30000, 500);
   t.diagnostic(`report ${ack.id}: ${JSON.stringify(shown)}`);

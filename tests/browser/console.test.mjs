@@ -15,7 +15,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import {
   startServer, openPerson, pairUp, waitFor, stateIs, seesColour, nearestColour, COLOURS,
-  contrastProblems, unlabelled, pageOut, tileColours,
+  contrastProblems, unlabelled, pageOut, tileColours, meanColour,
 } from './lib.mjs';
 
 const TOKEN = 'console-test-token-3f9a';
@@ -104,6 +104,7 @@ test('the console: log in, a live grid of colours, one-click ban cuts off at onc
     const conLogs = [];
     con.on('console', (m) => conLogs.push(`[console] ${m.text()}`));
     con.on('pageerror', (e) => conLogs.push(`[console] pageerror ${e.message}`));
+    await con.addInitScript(meanColour);
     await con.goto(`${server.url}/admin`);
     t.after(() => { if (process.env.TANDEM_TEST_VERBOSE) console.log(conLogs.join('\n')); });
 
@@ -296,15 +297,7 @@ test('the console: log in, a live grid of colours, one-click ban cuts off at onc
       const img = li.querySelector('img.ev-jpeg');
       const text = li.textContent;
       if (!img || !img.complete || !img.naturalWidth) return { ok: false, why: 'picture not shown yet', text };
-      const c = document.createElement('canvas');
-      c.width = 16; c.height = 12;
-      const g = c.getContext('2d');
-      g.drawImage(img, 0, 0, 16, 12);
-      const d = g.getImageData(0, 0, 16, 12).data;
-      let r = 0, gg = 0, b = 0;
-      for (let i = 0; i < d.length; i += 4) { r += d[i]; gg += d[i + 1]; b += d[i + 2]; }
-      const n = d.length / 4;
-      return { ok: true, rgb: [r / n, gg / n, b / n], src: img.src, text };
+      return { ok: true, rgb: window.__meanColour(img), src: img.src, text };
     }, sel), 20000, 500);
     assert.equal(nearestColour(rep.rgb), 'blue', `the evidence picture: ${JSON.stringify(rep.rgb)}`);
     assert.match(rep.src, /^blob:/);
@@ -332,16 +325,9 @@ test('the console: log in, a live grid of colours, one-click ban cuts off at onc
             v.currentTime = Math.max(0, v.duration - back);
           });
           await new Promise((r) => { v.requestVideoFrameCallback(() => r()); setTimeout(r, 1000); });
-          const c = document.createElement('canvas');
-          c.width = 16; c.height = 12;
-          const g = c.getContext('2d');
-          g.drawImage(v, 0, 0, 16, 12);
-          const d = g.getImageData(0, 0, 16, 12).data;
-          let r = 0, gg = 0, b = 0;
-          for (let i = 0; i < d.length; i += 4) { r += d[i]; gg += d[i + 1]; b += d[i + 2]; }
-          const n = d.length / 4;
-          samples.push({ at: v.currentTime, rgb: [r / n, gg / n, b / n] });
-          if (b / n > 150 && r / n < 100) break; /* blue: done */
+          const [r, g, b] = window.__meanColour(v);
+          samples.push({ at: v.currentTime, rgb: [r, g, b] });
+          if (b > 150 && r < 100) break; /* blue: done */
         }
         const last = samples[samples.length - 1];
         return { rgb: last.rgb, samples, w: v.videoWidth, h: v.videoHeight, duration: v.duration };

@@ -86,16 +86,7 @@ const initScript = () => {
   window.__samples = [];
   window.__sampleRemote = () => {
     const v = document.getElementById('remote');
-    if (!v || !v.videoWidth) return null;
-    const c = document.createElement('canvas');
-    c.width = 16; c.height = 12;
-    const g = c.getContext('2d', { willReadFrequently: true });
-    g.drawImage(v, 0, 0, 16, 12);
-    const d = g.getImageData(0, 0, 16, 12).data;
-    let r = 0, gg = 0, b = 0;
-    for (let i = 0; i < d.length; i += 4) { r += d[i]; gg += d[i + 1]; b += d[i + 2]; }
-    const n = d.length / 4;
-    return [r / n, gg / n, b / n];
+    return v && v.videoWidth ? window.__meanColour(v) : null;
   };
   setInterval(() => {
     const t = window.tandem;
@@ -104,6 +95,23 @@ const initScript = () => {
     if (rgb) window.__samples.push({ gen: t.pairGen, rgb, at: Date.now() });
   }, 50);
 };
+
+// In a page: window.__meanColour(el), the mean [r, g, b] of a video or image element as drawn
+// into a 16x12 canvas. The pages of openPerson and launchPerson have it; another page (the
+// console) gets it from page.addInitScript(meanColour) before it loads.
+export function meanColour() {
+  window.__meanColour = (el) => {
+    const c = document.createElement('canvas');
+    c.width = 16; c.height = 12;
+    const g = c.getContext('2d', { willReadFrequently: true });
+    g.drawImage(el, 0, 0, 16, 12);
+    const d = g.getImageData(0, 0, 16, 12).data;
+    let r = 0, gg = 0, b = 0;
+    for (let i = 0; i < d.length; i += 4) { r += d[i]; gg += d[i + 1]; b += d[i + 2]; }
+    const n = d.length / 4;
+    return [r / n, gg / n, b / n];
+  };
+}
 
 export function nearestColour(rgb) {
   let best = null, bestD = Infinity;
@@ -153,6 +161,7 @@ export async function launchPerson(url, name, colour, dir, extraFlags = []) {
   const logs = [];
   page.on('console', (m) => logs.push(`[${name}] ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`[${name}] pageerror ${e.message}`));
+  await page.addInitScript(meanColour);
   await page.addInitScript(initScript);
   await page.addInitScript(acceptTerms);
   try {
@@ -257,6 +266,7 @@ export async function openPerson(url, name, dir, opts = {}) {
   page.on('console', (m) => logs.push(`[${name}] ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`[${name}] pageerror ${e.message}`));
   page.on('response', (r) => { if (r.status() >= 400) bad.push(`${r.status()} ${r.url()}`); });
+  await page.addInitScript(meanColour);
   await page.addInitScript(initScript);
   await page.addInitScript(recordSent);
   if (terms) await page.addInitScript(acceptTerms);
@@ -447,21 +457,13 @@ export function adminApi(server, token) {
   };
 }
 
-// In the console page (/admin): each tile of the live grid, its peer id and node, its text
-// (the placeholder's when it shows no picture) and the mean colour of its snapshot (null while
-// it shows none), read back through a canvas.
+// In the console page (/admin, loaded after page.addInitScript(meanColour)): each tile of the
+// live grid, its peer id and node, its text (the placeholder's when it shows no picture) and the
+// mean colour of its snapshot (null while it shows none), read back through a canvas.
 export const tileColours = (page) => page.evaluate(() => [...document.querySelectorAll('#grid .tile')].map((t) => {
   const img = t.querySelector('img.snap');
   const ph = t.querySelector('.placeholder');
   const o = { peer: Number(t.dataset.peer), node: Number(t.dataset.node), text: t.textContent };
   if (!img || img.hidden || !img.complete || !img.naturalWidth) return { ...o, text: ph ? ph.textContent : o.text, rgb: null };
-  const c = document.createElement('canvas');
-  c.width = 16; c.height = 12;
-  const g = c.getContext('2d', { willReadFrequently: true });
-  g.drawImage(img, 0, 0, 16, 12);
-  const d = g.getImageData(0, 0, 16, 12).data;
-  let r = 0, gg = 0, b = 0;
-  for (let i = 0; i < d.length; i += 4) { r += d[i]; gg += d[i + 1]; b += d[i + 2]; }
-  const n = d.length / 4;
-  return { ...o, rgb: [r / n, gg / n, b / n] };
+  return { ...o, rgb: window.__meanColour(img) };
 }));
